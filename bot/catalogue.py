@@ -1,0 +1,386 @@
+"""Loads intents/*.yaml and content/ into one immutable Catalogue, reporting every problem with file:line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from bot.errors import CatalogueError, Problem, Source
+from bot.grounding import Corpus, ungrounded_figures, web_addresses
+from bot.matcher import Index, build_index
+from bot.model import EMERGENCY, Answer, Intent, MatcherSettings
+from bot.normalize import normalize
+from bot.yamlfile import LineDict, LineList, read_yaml
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher"}
+_INTENT_KEYS = {"id", "title", "examples", "answer", "keywords", "triggers", "suggest"}
+_ANSWER_KEYS = {"id", "text", "source", "legal_notice"}
+_SOURCE_KEYS = {"section", "excerpt"}
+_MATCHER_KEYS = {
+    "answer_threshold", "clarify_threshold", "ambiguity_gap", "followup_threshold",
+    "max_suggestions", "max_message_chars", "fillers",
+}
+# Texts every channel needs; content/messages.yaml must define each of them.
+MESSAGE_KEYS = (
+    "welcome", "help", "about", "fallback", "clarify", "rephrase", "too_long", "non_text",
+    "legal_notice", "rate_limited", "error", "stale_button", "feedback_thanks", "followup_prefix",
+)
+MAX_SUGGEST = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """Everything the engine answers from; replaced whole on reload, never edited."""
+
+    intents: Mapping[str, Intent]
+    out_of_scope: tuple[str, ...]
+    followups: tuple[str, ...]
+    settings: MatcherSettings
+    messages: Mapping[str, str]
+    index: Index = field(repr=False)
+    warnings: tuple[Problem, ...] = ()
+
+    def title(self, intent_id: str) -> str:
+        """The human title of an intent, or its id when unknown."""
+        intent = self.intents.get(intent_id)
+        return intent.title if intent else intent_id
+
+
+class _Collector:
+    """Gathers problems while files are read, so validate can print them all at once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+
+    def shown(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
+    def error(self, src: str, line: int, message: str) -> None:
+        self.problems.append(Problem(Source(src, line), message))
+
+    def warn(self, src: str, line: int, message: str) -> None:
+        self.problems.append(Problem(Source(src, line), message, is_warning=True))
+
+
+def _line(obj: Any, key: str | None = None) -> int:
+    if key is not None and isinstance(obj, LineDict):
+        return obj.key_lines.get(key, obj.line)
+    return int(getattr(obj, "line", 0))
+
+
+def _check_keys(c: _Collector, src: str, obj: LineDict, allowed: set[str], what: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            known = "、".join(sorted(allowed))
+            c.error(src, _line(obj, key), f"{what}中有未知的键 '{key}'；可用的键：{known}")
+
+
+def _strings(c: _Collector, src: str, parent: LineDict, key: str, what: str) -> list[tuple[str, int]]:
+    """A list of non-empty strings under key, with their lines; problems are collected."""
+    value = parent.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, LineList):
+        c.error(src, _line(parent, key), f"{what}的 '{key}' 应该是一个列表（每行以“- ”开头）")
+        return []
+    out = []
+    for item, line in zip(value, value.item_lines, strict=True):
+        if isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip():
+            out.append((str(item).strip(), line))
+        else:
+            c.error(src, line, f"{what}的 '{key}' 里有一项不是文字或为空；请写成一行文字")
+    return out
+
+
+def _text(c: _Collector, src: str, obj: LineDict, key: str, what: str) -> str | None:
+    value = obj.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        c.error(src, _line(obj, key), f"{what}缺少 '{key}'；请补上")
+        return None
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        c.error(src, _line(obj, key), f"{what}的 '{key}' 应该是一段文字")
+        return None
+    return str(value).strip()
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+
+
+def _load_corpus(content_dir: Path) -> Corpus:
+    texts = [p.read_text(encoding="utf-8") for p in sorted((content_dir / "sources").glob("*.txt"))]
+    return Corpus("\n".join(texts))
+
+
+def _read_answers(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str, tuple[Answer, int]]:
+    answers: dict[str, tuple[Answer, int]] = {}
+    files = _yaml_files(content_dir / "answers")
+    if not files:
+        c.error(c.shown(content_dir / "answers"), 0, "没有找到答案文件；答案应放在 content/answers/*.yaml")
+    for path in files:
+        src = c.shown(path)
+        data = read_yaml(path, src, c.problems)
+        if data is None:
+            continue
+        if not isinstance(data, LineDict) or not isinstance(data.get("answers"), LineList):
+            c.error(src, _line(data), "答案文件的最上层应该是 'answers:'，下面是答案列表")
+            continue
+        if isinstance(data, LineDict):
+            _check_keys(c, src, data, {"answers"}, "答案文件")
+        for item in data["answers"]:
+            if not isinstance(item, LineDict):
+                c.error(src, _line(data["answers"]), "'answers' 列表里的每一项都应是一个答案（含 id、text、source）")
+                continue
+            answer = _read_answer(c, src, item, corpus)
+            if answer is None:
+                continue
+            if answer.id in answers:
+                first = answers[answer.id][0].source
+                c.error(src, item.line, f"答案 id '{answer.id}' 重复；第一次出现在 {first}")
+                continue
+            answers[answer.id] = (answer, 0)
+    return answers
+
+
+def _read_answer(c: _Collector, src: str, item: LineDict, corpus: Corpus) -> Answer | None:
+    _check_keys(c, src, item, _ANSWER_KEYS, "答案")
+    answer_id = _text(c, src, item, "id", "答案")
+    label = f"答案 '{answer_id}' " if answer_id else "答案"
+    text = _text(c, src, item, "text", label)
+    source = item.get("source")
+    section = excerpt = None
+    if not isinstance(source, LineDict):
+        c.error(src, _line(item, "source") if "source" in item else item.line,
+                f"{label}缺少 'source'（写明报告章节 section 和原文摘录 excerpt）")
+    else:
+        _check_keys(c, src, source, _SOURCE_KEYS, f"{label}的 source ")
+        section = _text(c, src, source, "section", f"{label}的 source ")
+        excerpt = _text(c, src, source, "excerpt", f"{label}的 source ")
+        if excerpt and not corpus.has_excerpt(excerpt):
+            c.error(src, _line(source, "excerpt"),
+                    f"{label}的摘录在报告原文中找不到；请从 content/sources/ 里的报告逐字复制一段")
+    if text:
+        for figure in ungrounded_figures(text, corpus):
+            c.error(src, _line(item, "text"),
+                    f"{label}中的数字 '{figure}' 在报告中找不到；只能写报告里的数字或 12348、12345、110、120")
+        for address in web_addresses(text):
+            c.error(src, _line(item, "text"), f"{label}中有网址 '{address}'，报告没有写明；请删去，改为告诉群众去哪里问")
+    legal = item.get("legal_notice", False)
+    if not isinstance(legal, bool):
+        c.error(src, _line(item, "legal_notice"), f"{label}的 'legal_notice' 只能写 true 或 false")
+        legal = False
+    if answer_id and not _ID.match(answer_id):
+        c.error(src, _line(item, "id"), f"答案 id '{answer_id}' 格式不对；只用小写字母、数字、下划线和点，如 legal_aid.apply")
+    if not (answer_id and text and section and excerpt):
+        return None
+    return Answer(answer_id, text, section, excerpt, legal, Source(src, item.line))
+
+
+def _read_messages(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str, str]:
+    path = content_dir / "messages.yaml"
+    src = c.shown(path)
+    if not path.exists():
+        c.error(src, 0, "缺少 content/messages.yaml（机器人的固定话术）")
+        return {}
+    data = read_yaml(path, src, c.problems)
+    if data is None:
+        return {}
+    if not isinstance(data, LineDict):
+        c.error(src, _line(data), "messages.yaml 应该是“键: 文字”的形式")
+        return {}
+    _check_keys(c, src, data, set(MESSAGE_KEYS), "messages.yaml ")
+    messages = {}
+    for key in MESSAGE_KEYS:
+        if key not in data:
+            c.error(src, 0, f"messages.yaml 缺少 '{key}'；请补上这段话术")
+            continue
+        value = _text(c, src, data, key, "messages.yaml ")
+        if value is None:
+            continue
+        for figure in ungrounded_figures(value, corpus):
+            c.error(src, _line(data, key), f"话术 '{key}' 中的数字 '{figure}' 在报告中找不到")
+        messages[key] = value
+    return messages
+
+
+@dataclass
+class _RawIntent:
+    id: str
+    title: str
+    examples: list[tuple[str, int]]
+    keywords: list[tuple[str, int]]
+    triggers: list[tuple[str, int]]
+    suggest: list[tuple[str, int]]
+    answer_id: str
+    answer_line: int
+    src: str
+    line: int
+
+
+def _read_settings(c: _Collector, src: str, data: Any) -> MatcherSettings | None:
+    if not isinstance(data, LineDict):
+        c.error(src, _line(data), "'matcher' 应该是“名称: 数值”的设置")
+        return None
+    _check_keys(c, src, data, _MATCHER_KEYS, "matcher 设置")
+    values: dict[str, Any] = {}
+    for key in _MATCHER_KEYS - {"fillers"}:
+        if key not in data:
+            continue
+        value = data[key]
+        integer = key in {"max_suggestions", "max_message_chars"}
+        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok or not (0 <= value <= (100000 if integer else 1)):
+            expected = "正整数" if integer else "0 到 1 之间的小数"
+            c.error(src, _line(data, key), f"matcher 设置 '{key}' 的值 '{value}' 不对；应为{expected}")
+            continue
+        values[key] = value
+    fillers = [normalize(f) for f, _ in _strings(c, src, data, "fillers", "matcher 设置")]
+    values["fillers"] = tuple(sorted({f for f in fillers if f}, key=len, reverse=True))
+    settings = MatcherSettings(**values)
+    if settings.clarify_threshold > settings.answer_threshold:
+        c.error(src, _line(data, "clarify_threshold"), "clarify_threshold 不能大于 answer_threshold")
+    return settings
+
+
+def _read_intent_files(c: _Collector, intents_dir: Path) -> tuple[list[_RawIntent], list[str], list[str], MatcherSettings]:
+    raws: list[_RawIntent] = []
+    oos: list[str] = []
+    followups: list[str] = []
+    settings: MatcherSettings | None = None
+    files = _yaml_files(intents_dir)
+    if not files:
+        c.error(c.shown(intents_dir), 0, "没有找到意图文件；意图应放在 intents/*.yaml")
+    for path in files:
+        src = c.shown(path)
+        data = read_yaml(path, src, c.problems)
+        if data is None:
+            continue
+        if not isinstance(data, LineDict):
+            c.error(src, _line(data), "意图文件的最上层应该是 'intents:'（或 out_of_scope:、followups:、matcher:）")
+            continue
+        _check_keys(c, src, data, _INTENT_FILE_KEYS, "意图文件")
+        if "matcher" in data:
+            if settings is not None:
+                c.error(src, _line(data, "matcher"), "'matcher' 设置只能写在一个文件里")
+            settings = _read_settings(c, src, data["matcher"])
+        oos += [t for t, _ in _strings(c, src, data, "out_of_scope", "意图文件")]
+        followups += [t for t, _ in _strings(c, src, data, "followups", "意图文件")]
+        items = data.get("intents")
+        if items is None:
+            continue
+        if not isinstance(items, LineList):
+            c.error(src, _line(data, "intents"), "'intents' 应该是意图列表（每个意图以“- id:”开头）")
+            continue
+        for item, line in zip(items, items.item_lines, strict=True):
+            if not isinstance(item, LineDict):
+                c.error(src, line, "'intents' 列表里的每一项都应是一个意图（含 id、title、examples、answer）")
+                continue
+            raw = _read_intent(c, src, item)
+            if raw is not None:
+                raws.append(raw)
+    return raws, oos, followups, settings or MatcherSettings()
+
+
+def _read_intent(c: _Collector, src: str, item: LineDict) -> _RawIntent | None:
+    _check_keys(c, src, item, _INTENT_KEYS, "意图")
+    intent_id = _text(c, src, item, "id", "意图")
+    if intent_id is None:
+        return None
+    if not _ID.match(intent_id):
+        c.error(src, _line(item, "id"), f"意图 id '{intent_id}' 格式不对；只用小写字母、数字、下划线和点，如 legal_aid.apply")
+        return None
+    label = f"意图 '{intent_id}' "
+    title = _text(c, src, item, "title", label) or intent_id
+    examples = _strings(c, src, item, "examples", label)
+    if not examples:
+        c.error(src, _line(item, "examples") if "examples" in item else item.line,
+                f"{label}没有例句（examples）；至少写一句群众会怎么问")
+    answer_id = str(item.get("answer", intent_id)).strip()
+    return _RawIntent(
+        intent_id, title, examples,
+        _strings(c, src, item, "keywords", label), _strings(c, src, item, "triggers", label),
+        _strings(c, src, item, "suggest", label), answer_id, _line(item, "answer"), src, item.line,
+    )
+
+
+def _link(c: _Collector, raws: list[_RawIntent], answers: dict[str, tuple[Answer, int]]) -> dict[str, Intent]:
+    intents: dict[str, Intent] = {}
+    seen_at: dict[str, _RawIntent] = {}
+    example_owner: dict[str, tuple[str, str, int]] = {}
+    used_answers: set[str] = set()
+    ids = {r.id for r in raws}
+    for raw in raws:
+        if raw.id in seen_at:
+            first = seen_at[raw.id]
+            c.error(raw.src, raw.line, f"意图 id '{raw.id}' 重复；第一次出现在 {first.src}:{first.line}")
+            continue
+        seen_at[raw.id] = raw
+        if "." in raw.id and raw.id.rsplit(".", 1)[0] not in ids:
+            c.error(raw.src, raw.line, f"意图 '{raw.id}' 的上级意图 '{raw.id.rsplit('.', 1)[0]}' 不存在；细分意图要放在已有意图之下")
+        for example, line in raw.examples:
+            key = normalize(example)
+            if not key:
+                c.error(raw.src, line, f"意图 '{raw.id}' 的例句 '{example}' 去掉标点后是空的；请写成文字")
+                continue
+            owner = example_owner.get(key)
+            if owner and owner[0] != raw.id:
+                c.error(raw.src, line, f"例句 '{example}' 同时属于意图 '{owner[0]}'（{owner[1]}:{owner[2]}）和 '{raw.id}'；请只保留在一个意图下")
+            example_owner.setdefault(key, (raw.id, raw.src, line))
+        for target, line in raw.suggest:
+            if target not in ids:
+                c.error(raw.src, line, f"意图 '{raw.id}' 推荐的 '{target}' 不存在；请写已有的意图 id")
+            elif target == raw.id:
+                c.error(raw.src, line, f"意图 '{raw.id}' 不能推荐自己")
+        if len(raw.suggest) > MAX_SUGGEST:
+            c.error(raw.src, raw.suggest[MAX_SUGGEST][1], f"意图 '{raw.id}' 最多推荐 {MAX_SUGGEST} 个后续问题")
+        found = answers.get(raw.answer_id)
+        if found is None:
+            known = "、".join(sorted(answers)[:12]) + ("……" if len(answers) > 12 else "")
+            c.error(raw.src, raw.answer_line or raw.line,
+                    f"意图 '{raw.id}' 的答案 '{raw.answer_id}' 在 content/answers/ 中找不到；已有的答案：{known}")
+            continue
+        used_answers.add(raw.answer_id)
+        intents[raw.id] = Intent(
+            raw.id, raw.title,
+            tuple(dict.fromkeys(e for e, _ in raw.examples)),
+            tuple(dict.fromkeys(normalize(k) for k, _ in raw.keywords if normalize(k))),
+            tuple(dict.fromkeys(normalize(t) for t, _ in raw.triggers if normalize(t))),
+            tuple(t for t, _ in raw.suggest if t in ids and t != raw.id)[:MAX_SUGGEST],
+            found[0], Source(raw.src, raw.line),
+        )
+    for answer_id, (answer, _) in answers.items():
+        if answer_id not in used_answers:
+            c.warn(answer.source.path, answer.source.line, f"答案 '{answer_id}' 没有被任何意图使用")
+    if EMERGENCY not in intents and raws:
+        c.warn(raws[0].src, 0, f"没有 '{EMERGENCY}' 意图：遇到危险的求助将无法优先提示拨打 110")
+    return intents
+
+
+def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = None) -> Catalogue:
+    """Read and check every file; raise CatalogueError listing all problems, or return the Catalogue."""
+    c = _Collector(root or Path.cwd())
+    corpus = _load_corpus(content_dir)
+    if not corpus.text:
+        c.error(c.shown(content_dir / "sources"), 0, "content/sources/ 下没有报告原文（.txt）；答案无法核对出处")
+    answers = _read_answers(c, content_dir, corpus)
+    messages = _read_messages(c, content_dir, corpus)
+    raws, oos, followups, settings = _read_intent_files(c, intents_dir)
+    intents = _link(c, raws, answers)
+    errors = [p for p in c.problems if not p.is_warning]
+    if errors:
+        raise CatalogueError(errors)
+    index = build_index(tuple(intents.values()), oos, followups, settings)
+    return Catalogue(
+        MappingProxyType(intents), tuple(oos), tuple(followups), settings,
+        MappingProxyType(messages), index,
+        tuple(sorted(p for p in c.problems if p.is_warning)),
+    )

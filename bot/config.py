@@ -1,0 +1,75 @@
+"""Settings read once from an environment mapping and passed down; secrets stay out of repr."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+_TOKEN = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{20,100}$")
+
+
+def _default_dir(name: str) -> Path:
+    """intents/ or content/ in the working directory, else beside the package (a source checkout)."""
+    here = Path.cwd() / name
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent / name
+
+
+def _int(environ: Mapping[str, str], key: str, default: int, minimum: int = 0) -> int:
+    raw = environ.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} has value {raw!r}: not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{key} has value {raw!r}: must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable from the environment; see README for each variable."""
+
+    intents_dir: Path
+    content_dir: Path
+    telegram_token: str = field(default="", repr=False)
+    telegram_base_url: str = DEFAULT_TELEGRAM_BASE_URL
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    db_path: Path | None = None
+    retention_days: int = 90
+    hash_salt: str = field(default="", repr=False)
+    rate_limit_per_minute: int = 20
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read the LEGALBOT_* and TELEGRAM_* variables; raise ConfigError naming a bad one."""
+        db = environ.get("LEGALBOT_DB", "")
+        return cls(
+            intents_dir=Path(environ.get("LEGALBOT_INTENTS") or _default_dir("intents")),
+            content_dir=Path(environ.get("LEGALBOT_CONTENT") or _default_dir("content")),
+            telegram_token=environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            telegram_base_url=environ.get("TELEGRAM_BASE_URL", "").strip() or DEFAULT_TELEGRAM_BASE_URL,
+            webhook_url=environ.get("WEBHOOK_URL", "").strip(),
+            webhook_secret=environ.get("WEBHOOK_SECRET", "").strip(),
+            db_path=Path(db) if db else None,
+            retention_days=_int(environ, "LEGALBOT_RETENTION_DAYS", 90, minimum=1),
+            hash_salt=environ.get("LEGALBOT_HASH_SALT", ""),
+            rate_limit_per_minute=_int(environ, "LEGALBOT_RATE_LIMIT", 20, minimum=1),
+        )
+
+    def require_token(self) -> str:
+        """The Telegram token, or ConfigError when it is missing or not shaped like one."""
+        if not self.telegram_token:
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+        if not _TOKEN.match(self.telegram_token):
+            raise ConfigError("TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and a key, as BotFather gives it")
+        return self.telegram_token

@@ -1,0 +1,52 @@
+"""Per-user conversation context: the last topic, bounded in size and in time."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the bot remembers of a user between turns: the last intent answered and when."""
+
+    intent: str
+    at: float
+
+
+class ContextStore:
+    """A small LRU of user -> Context; entries older than ttl seconds are forgotten."""
+
+    def __init__(self, *, max_users: int = 10_000, ttl: float = 1800.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._items: OrderedDict[str, Context] = OrderedDict()
+        self._max_users = max_users
+        self._ttl = ttl
+        self._clock = clock
+
+    def get(self, user: str) -> Context | None:
+        """The user's context, or None when there is none or it has expired."""
+        ctx = self._items.get(user)
+        if ctx is None:
+            return None
+        if self._clock() - ctx.at > self._ttl:
+            del self._items[user]
+            return None
+        self._items.move_to_end(user)
+        return ctx
+
+    def remember(self, user: str, intent: str) -> None:
+        """Record the intent just answered, evicting the least recently seen user when full."""
+        self._items[user] = Context(intent, self._clock())
+        self._items.move_to_end(user)
+        while len(self._items) > self._max_users:
+            self._items.popitem(last=False)
+
+    def forget(self, user: str) -> None:
+        """Drop the user's context (after a goodbye, or on request)."""
+        self._items.pop(user, None)
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -1,0 +1,223 @@
+"""The channel-agnostic engine: (user, text) -> Reply, with per-user context and hot reload."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.catalogue import Catalogue, load_catalogue
+from bot.context import ContextStore
+from bot.errors import CatalogueError, Problem
+from bot.matcher import Match, Outcome, Ranking, Scored, analyse, decide, rank
+from bot.model import EMERGENCY, SMALL_TALK, Intent
+from bot.normalize import normalize
+from bot.safety import find_trigger
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A tappable choice: its label and the intent it answers."""
+
+    title: str
+    intent: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot says; to_dict() is the reply object of the evaluation contract."""
+
+    intent: str | None
+    confidence: float
+    text: str
+    suggestions: tuple[str, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    outcome: Outcome = Outcome.FALLBACK
+    kind: str = "fallback"
+    runner_up: Scored | None = None
+    candidates: tuple[Scored, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON reply object: intent, confidence, reply, suggestions (+ outcome, kind, buttons)."""
+        return {
+            "intent": self.intent,
+            "confidence": round(self.confidence, 4),
+            "reply": self.text,
+            "suggestions": list(self.suggestions),
+            "outcome": self.outcome.value,
+            "kind": self.kind,
+            "buttons": [{"title": b.title, "intent": b.intent} for b in self.buttons],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One handled message, as listeners (event log, metrics) see it."""
+
+    user: str
+    channel: str
+    text: str
+    reply: Reply
+    millis: float
+
+
+Listener = Callable[[Turn], None]
+
+
+@dataclass(slots=True)
+class Engine:
+    """Answers messages from the current catalogue; reload() swaps in a new one atomically."""
+
+    catalogue: Catalogue
+    intents_dir: Path | None = None
+    content_dir: Path | None = None
+    context: ContextStore = field(default_factory=ContextStore)
+    listeners: list[Listener] = field(default_factory=list)
+    last_reload_problems: tuple[Problem, ...] = ()
+
+    @classmethod
+    def from_paths(cls, intents_dir: Path, content_dir: Path, **kwargs: Any) -> Engine:
+        """Load the catalogue from disk (raises CatalogueError) and build an engine on it."""
+        return cls(load_catalogue(intents_dir, content_dir), intents_dir, content_dir, **kwargs)
+
+    async def reply(self, user: str, text: str, channel: str = "api") -> Reply:
+        """Answer one message; matching is pure and takes about a millisecond, so it runs inline."""
+        return self.respond(user, text, channel)
+
+    def respond(self, user: str, text: str, channel: str = "api") -> Reply:
+        """Synchronous core of reply(): used directly by the evaluation runner."""
+        started = time.perf_counter()
+        reply = self._respond(user, text if isinstance(text, str) else "")
+        self._record(user, channel, text, reply, started)
+        return reply
+
+    def choose(self, user: str, intent_id: str, channel: str = "api") -> Reply:
+        """Answer a button press: the intent chosen, or a polite note when the button is stale."""
+        started = time.perf_counter()
+        cat = self.catalogue
+        intent = cat.intents.get(intent_id)
+        if intent is None:
+            reply = Reply(None, 0.0, cat.messages["stale_button"], kind="stale_button")
+        else:
+            reply = self._answer(cat, intent, 1.0, None, ())
+            self._remember(user, intent.id)
+        self._record(user, channel, f"[button] {intent_id}", reply, started)
+        return reply
+
+    def _record(self, user: str, channel: str, text: str, reply: Reply, started: float) -> None:
+        millis = (time.perf_counter() - started) * 1000
+        best = reply.candidates[0].score if reply.candidates else reply.confidence
+        runner = reply.runner_up
+        logger.info("turn channel=%s outcome=%s intent=%s score=%.3f runner_up=%s:%.3f ms=%.2f",
+                    channel, reply.outcome.value, reply.intent, best,
+                    runner.intent if runner else None, runner.score if runner else 0.0, millis)
+        turn = Turn(user, channel, text, reply, millis)
+        for listener in self.listeners:
+            try:
+                listener(turn)
+            except Exception:
+                logger.exception("turn listener failed")
+
+    def _respond(self, user: str, text: str) -> Reply:
+        cat = self.catalogue  # one read: a reload during this turn does not mix catalogues
+        settings = cat.settings
+        if not normalize(text[:8192]):
+            return Reply(None, 0.0, cat.messages["rephrase"], kind="rephrase")
+        query = analyse(text, settings)
+        trigger = find_trigger(query.text, query.key, cat.index.triggers)
+        ranking = rank(query, cat.index)
+        if trigger is not None and trigger.intent in cat.intents:
+            return self._emergency(user, cat, cat.intents[trigger.intent], ranking)
+        match = decide(ranking, settings)
+        followed = self._follow_up(user, cat, ranking, match)
+        if followed is not None:
+            return followed
+        if match.outcome is Outcome.ANSWER and match.intent is not None:
+            intent = cat.intents[match.intent]
+            if intent.id == "goodbye":
+                self.context.forget(user)
+            else:
+                self._remember(user, intent.id)
+            return self._answer(cat, intent, match.score, match.runner_up, match.candidates)
+        if match.outcome is Outcome.CLARIFY:
+            if any(c.intent == EMERGENCY for c in match.candidates):
+                return self._emergency(user, cat, cat.intents[EMERGENCY], ranking)
+            return self._clarify(cat, match)
+        key = "too_long" if len(text) > settings.max_message_chars else "fallback"
+        return Reply(None, match.score, cat.messages[key], outcome=Outcome.FALLBACK, kind=key,
+                     runner_up=match.runner_up, candidates=match.candidates)
+
+    def _remember(self, user: str, intent_id: str) -> None:
+        if intent_id.split(".", 1)[0] not in SMALL_TALK:
+            self.context.remember(user, intent_id)
+
+    def _follow_up(self, user: str, cat: Catalogue, ranking: Ranking, match: Match) -> Reply | None:
+        """An elliptical question ("那要多久?") answered in the topic of the user's previous turn."""
+        ctx = self.context.get(user)
+        settings = cat.settings
+        if ctx is None or ctx.intent not in cat.intents:
+            return None
+        top = ranking.intents[0].score if ranking.intents else 0.0
+        if ranking.followup < settings.followup_threshold or ranking.followup < top - settings.ambiguity_gap:
+            return None
+        if match.outcome is Outcome.ANSWER and match.intent is not None and match.score > ranking.followup:
+            return None
+        topic = ctx.intent.split(".", 1)[0]
+        family = [s for s in ranking.intents if s.intent.split(".", 1)[0] == topic]
+        chosen = family[0].intent if family and family[0].score >= settings.clarify_threshold else ctx.intent
+        intent = cat.intents[chosen]
+        self._remember(user, intent.id)
+        reply = self._answer(cat, intent, ranking.followup, match.runner_up, match.candidates)
+        prefix = cat.messages["followup_prefix"].format(title=intent.title)
+        return Reply(reply.intent, reply.confidence, f"{prefix}\n{reply.text}", reply.suggestions,
+                     reply.buttons, reply.outcome, "followup", reply.runner_up, reply.candidates)
+
+    def _answer(self, cat: Catalogue, intent: Intent, score: float,
+                runner_up: Scored | None, candidates: tuple[Scored, ...]) -> Reply:
+        text = intent.answer.text
+        if intent.answer.legal_notice:
+            text = f"{text}\n\n{cat.messages['legal_notice']}"
+        suggestions = tuple(s for s in intent.suggest if s in cat.intents)
+        buttons = tuple(Button(cat.title(s), s) for s in suggestions)
+        return Reply(intent.id, score, text, suggestions, buttons, Outcome.ANSWER, "answer", runner_up, candidates)
+
+    def _emergency(self, user: str, cat: Catalogue, intent: Intent, ranking: Ranking) -> Reply:
+        """Danger first (110/120), then the service the message also asked about, as a button."""
+        also = [s.intent for s in ranking.intents[:1]
+                if s.intent != intent.id and s.score >= cat.settings.clarify_threshold
+                and s.intent.split(".", 1)[0] not in SMALL_TALK]
+        reply = self._answer(cat, intent, 1.0, None, ranking.intents[:3])
+        suggestions = tuple(dict.fromkeys([*also, *reply.suggestions]))[: cat.settings.max_suggestions]
+        self.context.forget(user)
+        return Reply(intent.id, 1.0, reply.text, suggestions,
+                     tuple(Button(cat.title(s), s) for s in suggestions), Outcome.ANSWER, "emergency",
+                     None, reply.candidates)
+
+    def _clarify(self, cat: Catalogue, match: Match) -> Reply:
+        options = tuple(s.intent for s in match.candidates)
+        lines = [cat.messages["clarify"]] + [f"{n}. {cat.title(i)}" for n, i in enumerate(options, 1)]
+        return Reply(None, match.score, "\n".join(lines), options,
+                     tuple(Button(cat.title(i), i) for i in options), Outcome.CLARIFY, "clarify",
+                     match.runner_up, match.candidates)
+
+    async def reload(self) -> tuple[Problem, ...]:
+        """Reload intents/ and content/ off the event loop; keep the old catalogue on any error."""
+        if self.intents_dir is None or self.content_dir is None:
+            return ()
+        try:
+            new = await asyncio.to_thread(load_catalogue, self.intents_dir, self.content_dir)
+        except CatalogueError as exc:
+            for problem in exc.problems:
+                logger.error("catalogue reload failed: %s", problem)
+            self.last_reload_problems = exc.problems
+            return exc.problems
+        self.catalogue = new  # one assignment: turns already running keep the catalogue they read
+        self.last_reload_problems = ()
+        logger.info("catalogue reloaded: %d intents", len(new.intents))
+        return ()

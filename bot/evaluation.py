@@ -1,0 +1,205 @@
+"""Evaluation sets: read the cases, run them through the engine, score them as spec/evaluation.md says."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.engine import Engine, Reply
+from bot.errors import BotError, Problem, Source
+from bot.yamlfile import LineDict, LineList, read_yaml
+
+_ids = itertools.count()
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One message to send, what it should get, and its tags; dialogue turns share a conversation."""
+
+    text: str
+    expect: str | None
+    tags: frozenset[str]
+    source: Source
+    dialogue: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A case and the reply it got."""
+
+    case: Case
+    reply: Reply
+
+    @property
+    def is_right(self) -> bool:
+        """The reply answered the expected intent (or its dotted child), or stayed silent for out of scope."""
+        got, want = self.reply.intent, self.case.expect
+        if want is None:
+            return got is None
+        return got is not None and (got == want or got.startswith(want + "."))
+
+    @property
+    def is_useful(self) -> bool:
+        """Right, or a clarify that offered the expected intent."""
+        want = self.case.expect
+        if self.is_right:
+            return True
+        return (want is not None and self.reply.intent is None
+                and any(s == want or s.startswith(want + ".") for s in self.reply.suggestions))
+
+    @property
+    def is_wrong(self) -> bool:
+        """An in-scope case answered with another intent: a citizen confidently told the wrong thing."""
+        return self.case.expect is not None and self.reply.intent is not None and not self.is_right
+
+
+class EvaluationFileError(BotError):
+    """An evaluation file cannot be read; carries the problems with file:line."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def load_cases(path: Path) -> list[Case]:
+    """Read an evaluation file (a YAML list of cases and dialogues)."""
+    problems: list[Problem] = []
+    src = str(path)
+    data = read_yaml(path, src, problems)
+    if not problems and not isinstance(data, LineList):
+        problems.append(Problem(Source(src, 1), "an evaluation file is a YAML list of cases"))
+    cases: list[Case] = []
+    if isinstance(data, LineList):
+        for item, line in zip(data, data.item_lines, strict=True):
+            cases.extend(_read_case(item, src, line, problems))
+    if problems:
+        raise EvaluationFileError(problems)
+    return cases
+
+
+def _tags(item: LineDict) -> frozenset[str]:
+    tags = item.get("tags") or []
+    return frozenset(str(t) for t in tags) if isinstance(tags, list) else frozenset()
+
+
+def _read_case(item: object, src: str, line: int, problems: list[Problem]) -> list[Case]:
+    if not isinstance(item, LineDict):
+        problems.append(Problem(Source(src, line), "each case is a mapping with text/expect or dialogue/turns"))
+        return []
+    if "dialogue" in item:
+        turns = item.get("turns")
+        if not isinstance(turns, LineList) or not turns:
+            problems.append(Problem(Source(src, line), f"dialogue {item['dialogue']!r} has no turns"))
+            return []
+        name = f"{item['dialogue']}#{next(_ids)}"
+        out = []
+        for turn, turn_line in zip(turns, turns.item_lines, strict=True):
+            out += [Case(c.text, c.expect, c.tags | _tags(item) | {"multi_turn"}, c.source, name)
+                    for c in _read_case(turn, src, turn_line, problems)]
+        return out
+    text = item.get("text")
+    if not isinstance(text, str) or "expect" not in item:
+        problems.append(Problem(Source(src, line), "a case needs 'text' and 'expect' (an intent id or null)"))
+        return []
+    expect = item["expect"]
+    return [Case(text, None if expect is None else str(expect), _tags(item), Source(src, line))]
+
+
+def run_cases(engine: Engine, cases: Iterable[Case]) -> list[Result]:
+    """Send every case through the engine; each single case is a fresh user, a dialogue one user."""
+    results = []
+    for n, case in enumerate(cases):
+        user = f"eval:{case.dialogue}" if case.dialogue else f"eval:case{n}"
+        results.append(Result(case, engine.respond(user, case.text, channel="eval")))
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The figures of spec/evaluation.md over one group of results (all, or one tag)."""
+
+    in_scope: int
+    accuracy: float
+    useful: float
+    wrong: float
+    out_of_scope: int
+    false_accept: float
+    clarified: float
+
+
+def _rate(n: int, total: int) -> float:
+    return n / total if total else 0.0
+
+
+def figures(results: Sequence[Result]) -> Figures:
+    """Answer accuracy, useful and wrong rates in scope; false-accept and clarified rates out of scope."""
+    ins = [r for r in results if r.case.expect is not None]
+    oos = [r for r in results if r.case.expect is None]
+    return Figures(
+        len(ins),
+        _rate(sum(r.is_right for r in ins), len(ins)),
+        _rate(sum(r.is_useful for r in ins), len(ins)),
+        _rate(sum(r.is_wrong for r in ins), len(ins)),
+        len(oos),
+        _rate(sum(r.reply.intent is not None for r in oos), len(oos)),
+        _rate(sum(r.reply.intent is None and bool(r.reply.suggestions) for r in oos), len(oos)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Overall and per-tag figures, emergency recall and the most confused pairs."""
+
+    overall: Figures
+    by_tag: dict[str, Figures]
+    emergency_recall: float | None
+    confusions: list[tuple[tuple[str, str], int]]
+    failures: list[Result] = field(default_factory=list)
+
+
+def summarize(results: Sequence[Result]) -> Summary:
+    """Compute everything `legalbot eval` prints."""
+    tags = sorted({t for r in results for t in r.case.tags})
+    by_tag = {t: figures([r for r in results if t in r.case.tags]) for t in tags}
+    emergency = [r for r in results if r.case.expect == "emergency"]
+    recall = _rate(sum(r.is_right for r in emergency), len(emergency)) if emergency else None
+    confused = Counter(
+        (r.case.expect or "null", r.reply.intent or "null")
+        for r in results if not r.is_right and r.reply.intent is not None
+    )
+    failures = [r for r in results if not r.is_right]
+    return Summary(figures(results), by_tag, recall, confused.most_common(10), failures)
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:5.1f}%"
+
+
+def format_summary(summary: Summary, *, show_failures: bool = False) -> str:
+    """A plain-text report: the overall figures, a per-tag table and the most confused pairs."""
+    o = summary.overall
+    lines = [
+        f"in-scope cases: {o.in_scope}   out-of-scope cases: {o.out_of_scope}",
+        f"answer accuracy {_pct(o.accuracy)}   useful {_pct(o.useful)}   wrong answers {_pct(o.wrong)}",
+        f"false accepts   {_pct(o.false_accept)}   clarified out of scope {_pct(o.clarified)}",
+    ]
+    if summary.emergency_recall is not None:
+        lines.append(f"emergency recall {_pct(summary.emergency_recall)}")
+    lines += ["", f"{'tag':<12}{'n':>5}{'accuracy':>10}{'useful':>9}{'wrong':>8}{'oos n':>7}{'f.accept':>10}{'clarif.':>9}"]
+    for tag, f in summary.by_tag.items():
+        ins = (f"{_pct(f.accuracy):>10}{_pct(f.useful):>9}{_pct(f.wrong):>8}" if f.in_scope
+               else f"{'-':>10}{'-':>9}{'-':>8}")
+        out = f"{_pct(f.false_accept):>10}{_pct(f.clarified):>9}" if f.out_of_scope else f"{'-':>10}{'-':>9}"
+        lines.append(f"{tag:<12}{f.in_scope:>5}{ins}{f.out_of_scope:>7}{out}")
+    if summary.confusions:
+        lines += ["", "most confused (expected -> answered):"]
+        lines += [f"  {want} -> {got}: {n}" for (want, got), n in summary.confusions]
+    if show_failures and summary.failures:
+        lines += ["", "cases not answered right:"]
+        for r in summary.failures:
+            got = r.reply.intent or (f"clarify{list(r.reply.suggestions)}" if r.reply.suggestions else "fallback")
+            lines.append(f"  {r.case.source}: {r.case.text!r} expected {r.case.expect} got {got} ({r.reply.confidence:.2f})")
+    return "\n".join(lines)

@@ -1,0 +1,215 @@
+"""Pure matching: analyse() a message, rank() intents by fuzzy similarity, decide() what to do."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from rapidfuzz import fuzz, process
+
+from bot.model import Intent, MatcherSettings
+from bot.normalize import normalize, strip_fillers
+from bot.phonetic import sound_key
+from bot.safety import Trigger
+
+# Owners of the examples that are not intents: phrases the bot must not answer, and
+# elliptical follow-ups ("那要多久") that refer to the previous turn's topic.
+OUT_OF_SCOPE = "\x00out_of_scope"
+FOLLOWUP = "\x00followup"
+_CANDIDATES = 400  # examples scored in full per message, after the n-gram prefilter
+_COMMON_GRAM_SHARE = 0.05  # n-grams in more examples than this share carry too little to prefilter on
+
+
+class Outcome(enum.Enum):
+    """What the bot does with a message."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A message in the forms the matcher compares: normalised, without fillers, as sound keys."""
+
+    text: str
+    core: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """The best similarity of a message to one intent, and the example that gave it."""
+
+    intent: str
+    score: float
+    example: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """Intents by descending score, plus how much the message looks out of scope or elliptical."""
+
+    intents: tuple[Scored, ...]
+    out_of_scope: float = 0.0
+    followup: float = 0.0
+
+    def score_of(self, intent_id: str) -> float:
+        """The score of one intent, 0 when it was not among the candidates."""
+        return next((s.score for s in self.intents if s.intent == intent_id), 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The decision: an outcome, the intent answered (if any), and the evidence for it."""
+
+    outcome: Outcome
+    intent: str | None
+    score: float
+    runner_up: Scored | None
+    candidates: tuple[Scored, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """Examples prepared once per catalogue: sound keys, owners and an n-gram prefilter."""
+
+    keys: tuple[str, ...]
+    texts: tuple[str, ...]
+    owners: tuple[str, ...]
+    is_keyword: tuple[bool, ...]
+    postings: Mapping[str, tuple[int, ...]]
+    triggers: tuple[Trigger, ...]
+    settings: MatcherSettings
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def analyse(text: str, settings: MatcherSettings) -> Query:
+    """Normalise a message once; long messages are cut to the configured length first."""
+    text = normalize(text[: settings.max_message_chars * 4])[: settings.max_message_chars]
+    core = strip_fillers(text, settings.fillers)
+    return Query(text, core, sound_key(core))
+
+
+def _grams(key: str) -> set[str]:
+    if len(key) <= 1:
+        return {key} if key else set()
+    return {key[i: i + 2] for i in range(len(key) - 1)} | set(key)
+
+
+def build_index(
+    intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str], settings: MatcherSettings
+) -> Index:
+    """Prepare every example for matching; done once when a catalogue loads."""
+    rows: dict[tuple[str, str], bool] = {}
+    for intent in intents:
+        for example in intent.examples:
+            rows.setdefault((intent.id, example), False)
+        for keyword in intent.keywords:
+            rows[(intent.id, keyword)] = True
+    for example in out_of_scope:
+        rows.setdefault((OUT_OF_SCOPE, example), False)
+    for example in followups:
+        rows.setdefault((FOLLOWUP, example), False)
+    triggers = tuple(
+        Trigger(intent.id, t, sound_key(t)) for intent in intents for t in intent.triggers
+    )
+    keys, texts, owners, flags = [], [], [], []
+    for (owner, example), is_keyword in rows.items():
+        core = strip_fillers(normalize(example), settings.fillers)
+        if not core:
+            continue
+        keys.append(sound_key(core))
+        texts.append(core)
+        owners.append(owner)
+        flags.append(is_keyword)
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        for gram in _grams(key):
+            postings[gram].append(i)
+    return Index(
+        tuple(keys), tuple(texts), tuple(owners), tuple(flags),
+        MappingProxyType({g: tuple(ix) for g, ix in postings.items()}), triggers, settings,
+    )
+
+
+def _candidates(key: str, index: Index) -> list[int]:
+    """Examples sharing the rarest n-grams with the message (all of them for small catalogues)."""
+    if len(index) <= _CANDIDATES:
+        return list(range(len(index)))
+    weights: dict[int, float] = defaultdict(float)
+    common = max(50, int(len(index) * _COMMON_GRAM_SHARE))
+    grams = sorted((g for g in _grams(key) if g in index.postings), key=lambda g: len(index.postings[g]))
+    for n, gram in enumerate(grams):
+        posting = index.postings[gram]
+        if len(posting) > common and n >= 3:
+            break  # rarer grams already found the candidates; the common ones only add noise
+        idf = math.log(len(index) / len(posting))
+        for i in posting:
+            weights[i] += idf * len(gram)
+    best = sorted(weights, key=weights.__getitem__, reverse=True)
+    return best[:_CANDIDATES]
+
+
+def similarity(query_key: str, example_key: str, *, is_keyword: bool = False) -> float:
+    """0-1 similarity of two sound keys: whole-text likeness, or an example found inside a longer message."""
+    whole = fuzz.ratio(query_key, example_key) / 100
+    if is_keyword:
+        # A topic word counts only when the message contains it, however short the message.
+        found = fuzz.partial_ratio(example_key, query_key) / 100 if len(example_key) >= 2 else 0.0
+        return max(whole, found * (0.78 + 0.04 * min(len(example_key), 4))) if found >= 0.99 else whole * 0.9
+    if len(query_key) > len(example_key) >= 2:
+        inside = fuzz.partial_ratio(example_key, query_key) / 100
+        # A short example found inside a long message is weaker evidence than a long one.
+        weight = 0.72 + 0.28 * min(len(example_key), 10) / 10
+        return max(whole, inside * weight)
+    return whole
+
+
+def rank(query: Query, index: Index) -> Ranking:
+    """Score every intent against the message; the best score per intent, best first."""
+    if not query.key:
+        return Ranking(())
+    best: dict[str, tuple[float, str]] = {}
+    for i in _candidates(query.key, index):
+        score = similarity(query.key, index.keys[i], is_keyword=index.is_keyword[i])
+        owner = index.owners[i]
+        if score > best.get(owner, (0.0, ""))[0]:
+            best[owner] = (score, index.texts[i])
+    oos = best.pop(OUT_OF_SCOPE, (0.0, ""))[0]
+    followup = best.pop(FOLLOWUP, (0.0, ""))[0]
+    ranked = sorted((Scored(k, round(v[0], 4), v[1]) for k, v in best.items()), key=lambda s: (-s.score, s.intent))
+    return Ranking(tuple(ranked), round(oos, 4), round(followup, 4))
+
+
+def _topic(intent_id: str) -> str:
+    return intent_id.split(".", 1)[0]
+
+
+def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
+    """Apply the thresholds: answer when clear, clarify when close, fall back when nothing fits."""
+    intents = ranking.intents
+    if not intents:
+        return Match(Outcome.FALLBACK, None, 0.0, None, ())
+    top = intents[0]
+    others = [s for s in intents[1:] if _topic(s.intent) != _topic(top.intent)]
+    runner_up = others[0] if others else None
+    if ranking.out_of_scope >= top.score or top.score < settings.clarify_threshold:
+        return Match(Outcome.FALLBACK, None, top.score, runner_up, intents[:1])
+    close = runner_up is not None and top.score - runner_up.score < settings.ambiguity_gap
+    if top.score >= settings.answer_threshold and not close:
+        return Match(Outcome.ANSWER, top.intent, top.score, runner_up, (top,))
+    floor = max(settings.clarify_threshold, top.score - 2 * settings.ambiguity_gap, ranking.out_of_scope)
+    offered: list[Scored] = []
+    for s in intents:
+        if s.score < floor or len(offered) >= settings.max_suggestions:
+            break
+        if all(_topic(o.intent) != _topic(s.intent) for o in offered):
+            offered.append(s)
+    return Match(Outcome.CLARIFY, None, top.score, runner_up, tuple(offered))

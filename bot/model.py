@@ -1,0 +1,56 @@
+"""The immutable objects a catalogue is made of: Answer, Intent, MatcherSettings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.errors import Source
+
+# The one intent id the code must know: danger-now messages are checked before anything else.
+EMERGENCY = "emergency"
+# Small-talk intents: they answer, but never become the topic an elliptical follow-up refers to.
+SMALL_TALK = frozenset({"greeting", "thanks", "goodbye", "bot_capabilities", "human_agent", EMERGENCY})
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A curated reply, with the report section and verbatim excerpt it is drawn from."""
+
+    id: str
+    text: str
+    section: str
+    excerpt: str
+    legal_notice: bool
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """Something citizens ask about, the phrases it is matched by and its answer."""
+
+    id: str
+    title: str
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...]
+    triggers: tuple[str, ...]
+    suggest: tuple[str, ...]
+    answer: Answer
+    source: Source
+
+    @property
+    def topic(self) -> str:
+        """The catalogue id this intent belongs to (`legal_aid` for `legal_aid.apply`)."""
+        return self.id.split(".", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class MatcherSettings:
+    """Thresholds and word lists the matcher applies; shipped in intents/matcher.yaml."""
+
+    answer_threshold: float = 0.72
+    clarify_threshold: float = 0.5
+    ambiguity_gap: float = 0.06
+    followup_threshold: float = 0.7
+    max_suggestions: int = 3
+    max_message_chars: int = 600
+    fillers: tuple[str, ...] = ()

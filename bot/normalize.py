@@ -1,0 +1,48 @@
+"""Text normalisation: one canonical form for examples and citizens' messages alike."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+import opencc
+
+# Zero-width and bidi control characters survive NFKC and would split words invisibly.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
+# Everything that is not a letter or digit of some script: punctuation, emoji, spaces, symbols.
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    # Loaded on first use: the converter reads its dictionaries from disk.
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Convert Traditional Chinese characters to Simplified ones."""
+    return str(_t2s().convert(text))
+
+
+def normalize(text: str) -> str:
+    """Canonical form: NFKC, Simplified, casefolded, without punctuation, emoji or spaces."""
+    # NFKC first: citizens and operators paste full-width digits and letters.
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    text = to_simplified(text).casefold()
+    return _NON_WORD.sub("", text)
+
+
+def strip_fillers(text: str, fillers: tuple[str, ...]) -> str:
+    """Remove filler words ("请问", "那个", "嗯") from normalised text, keeping it non-empty."""
+    stripped = text
+    for filler in fillers:  # longest first, see Catalogue
+        stripped = stripped.replace(filler, "")
+    return stripped or text
+
+
+def has_han(text: str) -> bool:
+    """True when the text holds at least one Chinese character."""
+    return _HAN.search(text) is not None

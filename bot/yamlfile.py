@@ -1,0 +1,92 @@
+"""YAML reading that keeps line numbers, so every error can point to the line to edit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import Problem, Source
+
+
+class LineDict(dict[str, Any]):
+    """A YAML mapping that remembers its own line and the line of each key."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class LineList(list[Any]):
+    """A YAML sequence that remembers its own line and the line of each item."""
+
+    line: int
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader kept separate so nothing is registered on the global one."""
+
+
+def _convert(node: yaml.Node, src: str, problems: list[Problem], loader: _Loader) -> Any:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out = LineDict()
+        out.line, out.key_lines = line, {}
+        for key_node, value_node in node.value:
+            key = _convert(key_node, src, problems, loader)
+            key_text = str(key)
+            if key_text in out:
+                problems.append(Problem(Source(src, key_node.start_mark.line + 1),
+                                        f"键 '{key_text}' 重复出现；每个键在同一层只能写一次"))
+            out[key_text] = _convert(value_node, src, problems, loader)
+            out.key_lines[key_text] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        seq = LineList()
+        seq.line, seq.item_lines = line, []
+        for item in node.value:
+            seq.append(_convert(item, src, problems, loader))
+            seq.item_lines.append(item.start_mark.line + 1)
+        return seq
+    return loader.construct_object(node, deep=True)
+
+
+def read_yaml(path: Path, shown_as: str, problems: list[Problem]) -> Any:
+    """Parse one YAML file into LineDict/LineList/scalars; syntax errors become Problems."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        problems.append(Problem(Source(shown_as), "文件不是 UTF-8 编码；请用 UTF-8 保存"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(Source(shown_as), f"无法读取文件：{exc.strerror}"))
+        return None
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        what = exc.problem or "格式错误"
+        problems.append(Problem(Source(shown_as, line),
+                                f"YAML 格式错误（{what}）；请检查这一行的缩进、冒号和引号"))
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(Problem(Source(shown_as), f"YAML 格式错误：{exc}"))
+        return None
+    if node is None:
+        return None
+    loader = _Loader("")
+    try:
+        return _convert(node, shown_as, problems, loader)
+    except yaml.YAMLError as exc:
+        problems.append(Problem(Source(shown_as, line_of(exc)), f"YAML 内容无法解析：{exc}"))
+        return None
+    finally:
+        loader.dispose()
+
+
+def line_of(exc: yaml.YAMLError) -> int:
+    """The 1-based line a YAML error points at, or 0."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return mark.line + 1 if mark else 0
