@@ -67,7 +67,18 @@ class Turn:
     millis: float
 
 
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """A citizen's 👍 or 👎 on an answer."""
+
+    user: str
+    channel: str
+    intent: str
+    is_helpful: bool
+
+
 Listener = Callable[[Turn], None]
+FeedbackListener = Callable[[Feedback], None]
 
 
 @dataclass(slots=True)
@@ -79,6 +90,7 @@ class Engine:
     content_dir: Path | None = None
     context: ContextStore = field(default_factory=ContextStore)
     listeners: list[Listener] = field(default_factory=list)
+    feedback_listeners: list[FeedbackListener] = field(default_factory=list)
     last_reload_problems: tuple[Problem, ...] = ()
 
     @classmethod
@@ -109,6 +121,17 @@ class Engine:
             self._remember(user, intent.id)
         self._record(user, channel, f"[button] {intent_id}", reply, started)
         return reply
+
+    def feedback(self, user: str, intent_id: str, is_helpful: bool, channel: str = "api") -> str:
+        """Record a 👍/👎 on an answer and return the thank-you text."""
+        event = Feedback(user, channel, intent_id, is_helpful)
+        logger.info("feedback channel=%s intent=%s helpful=%s", channel, intent_id, is_helpful)
+        for listener in self.feedback_listeners:
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("feedback listener failed")
+        return self.catalogue.messages["feedback_thanks"]
 
     def _record(self, user: str, channel: str, text: str, reply: Reply, started: float) -> None:
         millis = (time.perf_counter() - started) * 1000
