@@ -92,6 +92,7 @@ class Engine:
     listeners: list[Listener] = field(default_factory=list)
     feedback_listeners: list[FeedbackListener] = field(default_factory=list)
     last_reload_problems: tuple[Problem, ...] = ()
+    reload_failures: int = 0
 
     @classmethod
     def from_paths(cls, intents_dir: Path, content_dir: Path, **kwargs: Any) -> Engine:
@@ -239,6 +240,7 @@ class Engine:
             for problem in exc.problems:
                 logger.error("catalogue reload failed: %s", problem)
             self.last_reload_problems = exc.problems
+            self.reload_failures += 1
             return exc.problems
         self.catalogue = new  # one assignment: turns already running keep the catalogue they read
         self.last_reload_problems = ()
