@@ -23,7 +23,7 @@ _ANSWER_KEYS = {"id", "text", "source", "legal_notice"}
 _SOURCE_KEYS = {"section", "excerpt"}
 _MATCHER_KEYS = {
     "answer_threshold", "clarify_threshold", "ambiguity_gap", "followup_threshold",
-    "max_suggestions", "max_message_chars", "fillers",
+    "max_suggestions", "max_message_chars", "fillers", "synonyms",
 }
 # Texts every channel needs; content/messages.yaml must define each of them.
 MESSAGE_KEYS = (
@@ -232,7 +232,7 @@ def _read_settings(c: _Collector, src: str, data: Any) -> MatcherSettings | None
         return None
     _check_keys(c, src, data, _MATCHER_KEYS, "matcher 设置")
     values: dict[str, Any] = {}
-    for key in _MATCHER_KEYS - {"fillers"}:
+    for key in _MATCHER_KEYS - {"fillers", "synonyms"}:
         if key not in data:
             continue
         value = data[key]
@@ -245,10 +245,32 @@ def _read_settings(c: _Collector, src: str, data: Any) -> MatcherSettings | None
         values[key] = value
     fillers = [normalize(f) for f, _ in _strings(c, src, data, "fillers", "matcher 设置")]
     values["fillers"] = tuple(sorted({f for f in fillers if f}, key=len, reverse=True))
+    values["synonyms"] = _read_synonyms(c, src, data)
     settings = MatcherSettings(**values)
     if settings.clarify_threshold > settings.answer_threshold:
         c.error(src, _line(data, "clarify_threshold"), "clarify_threshold 不能大于 answer_threshold")
     return settings
+
+
+def _read_synonyms(c: _Collector, src: str, data: LineDict) -> tuple[tuple[str, str], ...]:
+    """`synonyms: {标准词: [变体, 变体]}` as (variant, canonical) pairs, normalised."""
+    raw = data.get("synonyms")
+    if raw is None:
+        return ()
+    if not isinstance(raw, LineDict):
+        c.error(src, _line(data, "synonyms"), "'synonyms' 应该写成“标准词: [变体1, 变体2]”的形式")
+        return ()
+    pairs: dict[str, str] = {}
+    for canonical_word in raw:
+        target = normalize(canonical_word)
+        for variant, line in _strings(c, src, raw, canonical_word, f"同义词 '{canonical_word}' "):
+            key = normalize(variant)
+            if not key or not target or key == target:
+                continue
+            if key in pairs and pairs[key] != target:
+                c.error(src, line, f"同义词 '{variant}' 同时指向 '{pairs[key]}' 和 '{target}'；请只保留一个")
+            pairs[key] = target
+    return tuple(sorted(pairs.items()))
 
 
 def _read_intent_files(c: _Collector, intents_dir: Path) -> tuple[list[_RawIntent], list[str], list[str], MatcherSettings]:

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from rapidfuzz import fuzz, process
 
 from bot.model import Intent, MatcherSettings
-from bot.normalize import normalize, strip_fillers
+from bot.normalize import normalize, rewrite, strip_fillers
 from bot.phonetic import sound_key
 from bot.safety import Trigger
 
@@ -93,8 +93,13 @@ class Index:
 def analyse(text: str, settings: MatcherSettings) -> Query:
     """Normalise a message once; long messages are cut to the configured length first."""
     text = normalize(text[: settings.max_message_chars * 4])[: settings.max_message_chars]
-    core = strip_fillers(text, settings.fillers)
+    core = canonical(text, settings)
     return Query(text, core, sound_key(core))
+
+
+def canonical(normalized: str, settings: MatcherSettings) -> str:
+    """Normalised text with synonyms mapped to their canonical words and fillers removed."""
+    return strip_fillers(rewrite(normalized, settings.synonyms), settings.fillers)
 
 
 def _grams(key: str) -> set[str]:
@@ -122,7 +127,7 @@ def build_index(
     )
     keys, texts, owners, flags = [], [], [], []
     for (owner, example), is_keyword in rows.items():
-        core = strip_fillers(normalize(example), settings.fillers)
+        core = canonical(normalize(example), settings)
         if not core:
             continue
         keys.append(sound_key(core))

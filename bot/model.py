@@ -54,3 +54,4 @@ class MatcherSettings:
     max_suggestions: int = 3
     max_message_chars: int = 600
     fillers: tuple[str, ...] = ()
+    synonyms: tuple[tuple[str, str], ...] = ()

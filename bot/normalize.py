@@ -35,6 +35,19 @@ def normalize(text: str) -> str:
     return _NON_WORD.sub("", text)
 
 
+@functools.lru_cache(maxsize=8)
+def _alternation(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+def rewrite(text: str, synonyms: tuple[tuple[str, str], ...]) -> str:
+    """Replace variant words by their canonical form in one pass (咋 -> 怎么, lawyer -> 律师)."""
+    if not synonyms or not text:
+        return text
+    table = dict(synonyms)
+    return _alternation(tuple(table)).sub(lambda m: table[m.group(0)], text)
+
+
 def strip_fillers(text: str, fillers: tuple[str, ...]) -> str:
     """Remove filler words ("请问", "那个", "嗯") from normalised text, keeping it non-empty."""
     stripped = text
