@@ -1,0 +1,491 @@
+"""`legalbot validate`: exit 0 on good files; on broken ones, every problem at once, as file:line, sorted."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from catalogue_factory import MESSAGES, SHIPPED_CONTENT, SHIPPED_INTENTS, messages_yaml, write_catalogue
+
+BROKEN_INTENTS = "intents/zz_broken.yaml"
+BROKEN_ANSWERS = "content/answers/zz_broken.yaml"
+_PROBLEM = re.compile(r"^(?P<path>[^\s:]+)(?::(?P<line>\d+))?: (?P<kind>错误|警告): ")
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # problems are shown relative to the working directory
+    return tmp_path
+
+
+def validate(root: Path, overrides: dict[str, str | None] | None = None, *extra: str) -> int:
+    intents_dir, content_dir = write_catalogue(root, overrides)
+    return main(["validate", "--intents", str(intents_dir), "--content", str(content_dir), *extra])
+
+
+def errors(out: str) -> list[str]:
+    return [line for line in out.splitlines() if (m := _PROBLEM.match(line)) and m["kind"] == "错误"]
+
+
+def test_shipped_catalogue_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate", "--intents", str(SHIPPED_INTENTS), "--content", str(SHIPPED_CONTENT)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert errors(out) == []
+
+
+def test_default_test_catalogue_is_valid(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert validate(root) == 0
+    assert errors(capsys.readouterr().out) == []
+
+
+# (name, file written, its text, the file:line expected, a phrase the message must hold)
+BROKEN = [
+    (
+        "yaml_tab",
+        BROKEN_INTENTS,
+        "intents:\n  - id: legal_aid.apply\n\ttitle: 申请\n    answer: legal_aid\n",
+        "intents/zz_broken.yaml:3",
+        "YAML",
+    ),
+    (
+        "unknown_intent_key",
+        BROKEN_INTENTS,
+        """\
+        intents:
+          - id: legal_aid.apply
+            title: 申请
+            answer: legal_aid
+            exmaples: [去哪里申请法律援助]
+        """,
+        "intents/zz_broken.yaml:5",
+        "exmaples",
+    ),
+    (
+        "unknown_top_level_key",
+        BROKEN_INTENTS,
+        """\
+        intent:
+          - id: legal_aid.apply
+            title: 申请
+            examples: [去哪里申请法律援助]
+        """,
+        "intents/zz_broken.yaml:1",
+        "intent",
+    ),
+    (
+        "unknown_answer_key",
+        BROKEN_ANSWERS,
+        """\
+        answers:
+          - id: spare
+            text: 共接受法律咨询4830余人次。
+            sorce:
+              section: 一(六)四
+              excerpt: 共接受法律咨询4830余人次
+        """,
+        "content/answers/zz_broken.yaml:4",
+        "sorce",
+    ),
+    (
+        "duplicate_intent_id",
+        BROKEN_INTENTS,
+        """\
+        intents:
+          - id: legal_aid.apply
+            title: 申请
+            answer: legal_aid
+            examples: [去哪里申请法律援助]
+          - id: legal_aid.apply
+            title: 申请法援
+            answer: legal_aid
+            examples: [到哪儿申请法援]
+        """,
+        "intents/zz_broken.yaml:6",
+        "legal_aid.apply",
+    ),
+    (
+        "duplicate_answer_id",
+        BROKEN_ANSWERS,
+        """\
+        answers:
+          - id: legal_aid
+            text: 共接受法律咨询4830余人次。
+            source:
+              section: 一(六)四
+              excerpt: 共接受法律咨询4830余人次
+        """,
+        "content/answers/zz_broken.yaml:2",
+        "legal_aid",
+    ),
+    (
+        "answer_not_found",
+        BROKEN_INTENTS,
+        """\
+        intents:
+          - id: legal_aid.apply
+            title: 申请
+            answer: legal_aid_apply
+            examples: [去哪里申请法律援助]
+        """,
+        "intents/zz_broken.yaml:4",
+        "legal_aid_apply",
+    ),
+    (
+        "empty_examples",
+        BROKEN_INTENTS,
+        """\
+        intents:
+          - id: legal_aid.apply
+            title: 申请
+            answer: legal_aid
+            examples: []
+        """,
+        "intents/zz_broken.yaml:5",
+        "例句",
+    ),
+    (
+        "no_examples_key",
+        BROKEN_INTENTS,
+        """\
+        intents:
+          - id: legal_aid.apply
+            title: 申请
+            answer: legal_aid
+        """,
+        "intents/zz_broken.yaml:2",
+        "例句",
+    ),
+    (
+        "example_under_two_intents",
+        BROKEN_INTENTS,
+        """\
+        intents:
+          - id: legal_aid.apply
+            title: 申请
+            answer: legal_aid
+            examples:
+              - 去哪里申请法律援助
+              - 法律援助，怎么申请？
+        """,
+        "intents/zz_broken.yaml:7",
+        "legal_aid",
+    ),
+    (
+        "excerpt_not_in_report",
+        BROKEN_ANSWERS,
+        """\
+        answers:
+          - id: spare
+            text: 法律援助是免费的。
+            source:
+              section: 一(六)四
+              excerpt: 法律援助一律免费
+        """,
+        "content/answers/zz_broken.yaml:6",
+        "摘录",
+    ),
+    (
+        "figure_not_in_report",
+        BROKEN_ANSWERS,
+        """\
+        answers:
+          - id: spare
+            text: 2020年办理法律援助案件7600件。
+            source:
+              section: 一(六)四
+              excerpt: 建立健全法律援助“全程代办”
+        """,
+        "content/answers/zz_broken.yaml:3",
+        "7600",
+    ),
+    (
+        "percentage_not_in_report",
+        BROKEN_ANSWERS,
+        """\
+        answers:
+          - id: spare
+            text: 调解成功率99.9%。
+            source:
+              section: 一(六)二
+              excerpt: 调处率100%
+        """,
+        "content/answers/zz_broken.yaml:3",
+        "99.9",
+    ),
+    (
+        "ordinal_not_in_report",
+        BROKEN_ANSWERS,
+        """\
+        answers:
+          - id: spare
+            text: 全国排名第99。
+            source:
+              section: 一(五)三
+              excerpt: 调处率100%
+        """,
+        "content/answers/zz_broken.yaml:3",
+        "99",
+    ),
+    (
+        "full_width_figure_not_in_report",
+        BROKEN_ANSWERS,
+        """\
+        answers:
+          - id: spare
+            text: 办理法律援助案件７６００件。
+            source:
+              section: 一(六)四
+              excerpt: 建立健全法律援助“全程代办”
+        """,
+        "content/answers/zz_broken.yaml:3",
+        "7600",
+    ),
+    (
+        "figure_inside_a_bigger_report_figure",
+        BROKEN_ANSWERS,
+        """\
+        answers:
+          - id: spare
+            text: 共接受法律咨询48余人次。
+            source:
+              section: 一(六)四
+              excerpt: 共接受法律咨询4830余人次
+        """,
+        "content/answers/zz_broken.yaml:3",
+        "48",
+    ),
+    (
+        "local_phone_number",
+        BROKEN_ANSWERS,
+        """\
+        answers:
+          - id: spare
+            text: 请拨打 0570-4021234 咨询。
+            source:
+              section: 一(六)四
+              excerpt: 共接受法律咨询4830余人次
+        """,
+        "content/answers/zz_broken.yaml:3",
+        "4021234",
+    ),
+    (
+        "web_address",
+        BROKEN_ANSWERS,
+        """\
+        answers:
+          - id: spare
+            text: 详情请看 https://www.example.com/legal 。
+            source:
+              section: 一(六)四
+              excerpt: 共接受法律咨询4830余人次
+        """,
+        "content/answers/zz_broken.yaml:3",
+        "example.com",
+    ),
+    (
+        "bare_domain",
+        BROKEN_ANSWERS,
+        """\
+        answers:
+          - id: spare
+            text: 可以登录 jiangshan.gov.cn 查询。
+            source:
+              section: 一(六)四
+              excerpt: 共接受法律咨询4830余人次
+        """,
+        "content/answers/zz_broken.yaml:3",
+        "jiangshan.gov.cn",
+    ),
+    (
+        "dotted_id_without_parent",
+        BROKEN_INTENTS,
+        """\
+        intents:
+          - id: legal_help.apply
+            title: 申请
+            answer: legal_aid
+            examples: [去哪里申请法律援助]
+        """,
+        "intents/zz_broken.yaml:2",
+        "legal_help",
+    ),
+    (
+        "suggest_unknown_id",
+        BROKEN_INTENTS,
+        """\
+        intents:
+          - id: legal_aid.apply
+            title: 申请
+            answer: legal_aid
+            suggest:
+              - legal_consultation
+              - legal_advice
+            examples: [去哪里申请法律援助]
+        """,
+        "intents/zz_broken.yaml:7",
+        "legal_advice",
+    ),
+    (
+        "missing_message",
+        MESSAGES,
+        messages_yaml(omit=("help",)),
+        "content/messages.yaml",
+        "help",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "where", "phrase"),
+    [pytest.param(p, t, w, ph, id=name) for name, p, t, w, ph in BROKEN],
+)
+def test_broken_file_is_reported_at_its_line(
+    root: Path, capsys: pytest.CaptureFixture[str], path: str, text: str, where: str, phrase: str
+) -> None:
+    code = validate(root, {path: text})
+    out = capsys.readouterr().out
+    assert code == 1, out
+    hits = [line for line in errors(out) if line.startswith(where + ":")]
+    assert hits, f"no error at {where}:\n{out}"
+    assert any(phrase in line for line in hits), out
+
+
+def test_figure_in_a_message_is_reported(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = messages_yaml().replace("fallback: ", "fallback: 请在9999秒内回复。", 1)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row.startswith("fallback:"))
+    assert validate(root, {MESSAGES: text}) == 1
+    out = capsys.readouterr().out
+    assert any(e.startswith(f"content/messages.yaml:{line}:") and "9999" in e for e in errors(out)), out
+
+
+def test_unclosed_quote_points_at_the_line_it_opens(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = "intents:\n  - id: legal_aid.apply\n    title: \"申请\n    answer: legal_aid\n    examples: [去哪里申请法律援助]\n"
+    assert validate(root, {BROKEN_INTENTS: text}) == 1
+    out = capsys.readouterr().out
+    # The operator must edit line 3; pointing at the end of the file sends them looking in the wrong place.
+    assert "intents/zz_broken.yaml:3" in out, out
+
+
+@pytest.mark.parametrize(
+    ("text", "mistake_line"),
+    [
+        ("intents:\n  - id: legal_aid.apply\n    title: 申请\n    examples: [去哪里申请法律援助\n    answer: legal_aid\n", 4),
+        ("intents:\n  - id: legal_aid.apply\n    title 申请\n    answer: legal_aid\n    examples: [a]\n", 3),
+    ],
+    ids=["unclosed_bracket", "missing_colon"],
+)
+def test_yaml_syntax_errors_point_near_the_mistake(
+    root: Path, capsys: pytest.CaptureFixture[str], text: str, mistake_line: int
+) -> None:
+    assert validate(root, {BROKEN_INTENTS: text}) == 1
+    found = errors(capsys.readouterr().out)
+    assert len(found) == 1, found
+    m = _PROBLEM.match(found[0])
+    assert m is not None and m["path"] == "intents/zz_broken.yaml"
+    assert mistake_line <= int(m["line"] or 0) <= mistake_line + 1, found
+
+
+def test_allowlisted_national_numbers_are_not_figures_to_ground(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spare = """\
+        answers:
+          - id: spare
+            text: 有危险拨打 110，受伤拨打 120；法律问题拨打 12348，其他政务拨打 12345。
+            source:
+              section: 一(六)四
+              excerpt: 共接受法律咨询4830余人次
+        """
+    code = validate(root, {BROKEN_ANSWERS: spare})
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert errors(out) == []
+
+
+def test_every_problem_is_printed_at_once_sorted_by_file_and_line(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken_intents = """\
+        intents:
+          - id: legal_aid.apply
+            title: 申请
+            answer: legal_aid
+            examples: [去哪里申请法律援助]
+            suggest: [nowhere]
+          - id: legal_aid.apply
+            title: 再次
+            answer: legal_aid
+            examples: [到哪儿申请法援]
+          - id: orphan.child
+            title: 孤儿
+            answer: missing_answer
+            examples: []
+        """
+    broken_answers = """\
+        answers:
+          - id: spare
+            text: 办理案件7600件，详见 www.example.com
+            source:
+              section: 一(六)四
+              excerpt: 这句话报告里没有
+        """
+    code = validate(root, {
+        BROKEN_INTENTS: broken_intents,
+        BROKEN_ANSWERS: broken_answers,
+        MESSAGES: messages_yaml(omit=("clarify",)),
+    })
+    out = capsys.readouterr().out
+    assert code == 1
+    found = errors(out)
+    expected = [
+        "content/answers/zz_broken.yaml:3",  # figure
+        "content/answers/zz_broken.yaml:6",  # excerpt
+        "content/messages.yaml",  # missing message
+        "intents/zz_broken.yaml:6",  # suggest
+        "intents/zz_broken.yaml:7",  # duplicate id
+        "intents/zz_broken.yaml:11",  # no parent / no answer
+        "intents/zz_broken.yaml:14",  # empty examples
+    ]
+    for where in expected:
+        assert any(line.startswith(where + ":") for line in found), f"missing {where}:\n{out}"
+    assert any("example.com" in line for line in found), out
+    keys = []
+    for line in found:
+        m = _PROBLEM.match(line)
+        assert m is not None
+        keys.append((m["path"], int(m["line"] or 0)))
+    assert keys == sorted(keys), out
+    assert f"{len(found)} 个错误" in out
+
+
+def test_confusable_intents_are_a_warning_not_an_error(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 遗嘱能公正吗 sounds exactly like notarization's 遗嘱能公证吗: the matcher cannot tell them apart.
+    confusable = """\
+        intents:
+          - id: judicial_appraisal
+            title: 司法鉴定
+            answer: notarization
+            examples: [遗嘱能公正吗, 伤情鉴定去哪做]
+        """
+    code = validate(root, {BROKEN_INTENTS: confusable})
+    out = capsys.readouterr().out
+    assert code == 0, out
+    warnings = [line for line in out.splitlines() if (m := _PROBLEM.match(line)) and m["kind"] == "警告"]
+    pair = [w for w in warnings if "judicial_appraisal" in w and "notarization" in w]
+    assert pair, out
+    assert pair[0].startswith(("intents/zz_broken.yaml:2:", "intents/services.yaml:")), pair
+
+
+def test_no_warnings_flag_hides_warnings(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    confusable = """\
+        intents:
+          - id: judicial_appraisal
+            title: 司法鉴定
+            answer: notarization
+            examples: [遗嘱能公正吗]
+        """
+    assert validate(root, {BROKEN_INTENTS: confusable}, "--no-warnings") == 0
+    out = capsys.readouterr().out
+    assert not [line for line in out.splitlines() if (m := _PROBLEM.match(line)) and m["kind"] == "警告"], out
