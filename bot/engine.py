@@ -13,12 +13,18 @@ from typing import Any
 from bot.catalogue import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem
-from bot.matcher import Match, Outcome, Ranking, Scored, analyse, decide, rank
+from bot.matcher import Match, Outcome, Query, Ranking, Scored, analyse, decide, rank
 from bot.model import EMERGENCY, SMALL_TALK, Intent
 from bot.normalize import normalize
 from bot.safety import find_trigger
 
 logger = logging.getLogger(__name__)
+
+_SHORT_MESSAGE = 6  # characters; a message this short after a topic is read as a follow-up to it
+
+
+def _topic(intent_id: str) -> str:
+    return intent_id.split(".", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +165,7 @@ class Engine:
         if trigger is not None and trigger.intent in cat.intents:
             return self._emergency(user, cat, cat.intents[trigger.intent], ranking)
         match = decide(ranking, settings)
-        followed = self._follow_up(user, cat, ranking, match)
+        followed = self._follow_up(user, cat, query, ranking, match)
         if followed is not None:
             return followed
         if match.outcome is Outcome.ANSWER and match.intent is not None:
@@ -178,26 +184,34 @@ class Engine:
                      runner_up=match.runner_up, candidates=match.candidates)
 
     def _remember(self, user: str, intent_id: str) -> None:
-        if intent_id.split(".", 1)[0] not in SMALL_TALK:
+        if _topic(intent_id) not in SMALL_TALK:
             self.context.remember(user, intent_id)
 
-    def _follow_up(self, user: str, cat: Catalogue, ranking: Ranking, match: Match) -> Reply | None:
+    def _follow_up(self, user: str, cat: Catalogue, query: Query, ranking: Ranking, match: Match) -> Reply | None:
         """An elliptical question ("那要多久?") answered in the topic of the user's previous turn."""
         ctx = self.context.get(user)
-        settings = cat.settings
         if ctx is None or ctx.intent not in cat.intents:
             return None
-        top = ranking.intents[0].score if ranking.intents else 0.0
-        if ranking.followup < settings.followup_threshold or ranking.followup < top - settings.ambiguity_gap:
-            return None
-        if match.outcome is Outcome.ANSWER and match.intent is not None and match.score > ranking.followup:
-            return None
-        topic = ctx.intent.split(".", 1)[0]
-        family = [s for s in ranking.intents if s.intent.split(".", 1)[0] == topic]
-        chosen = family[0].intent if family and family[0].score >= settings.clarify_threshold else ctx.intent
+        settings = cat.settings
+        topic = _topic(ctx.intent)
+        looks_elliptical = ranking.followup >= settings.followup_threshold
+        if match.outcome is Outcome.ANSWER and match.intent is not None:
+            # A clear new topic switches; a follow-up phrase at least as close as that topic does not.
+            if _topic(match.intent) == topic or not looks_elliptical:
+                return None
+            if ranking.followup < match.score - settings.ambiguity_gap:
+                return None
+        else:
+            offers_topic = any(_topic(c.intent) == topic for c in match.candidates)
+            short = len(query.core) <= _SHORT_MESSAGE and ranking.followup > ranking.out_of_scope
+            if not (offers_topic or looks_elliptical or short):
+                return None
+        family = [s for s in ranking.intents if _topic(s.intent) == topic]
+        chosen = family[0].intent if family and family[0].score >= settings.answer_threshold else ctx.intent
         intent = cat.intents[chosen]
         self._remember(user, intent.id)
-        reply = self._answer(cat, intent, ranking.followup, match.runner_up, match.candidates)
+        confidence = max(ranking.followup, family[0].score if family else 0.0)
+        reply = self._answer(cat, intent, confidence, match.runner_up, match.candidates)
         prefix = cat.messages["followup_prefix"].format(title=intent.title)
         return Reply(reply.intent, reply.confidence, f"{prefix}\n{reply.text}", reply.suggestions,
                      reply.buttons, reply.outcome, "followup", reply.runner_up, reply.candidates)

@@ -21,7 +21,14 @@ from bot.safety import Trigger
 OUT_OF_SCOPE = "\x00out_of_scope"
 FOLLOWUP = "\x00followup"
 _CANDIDATES = 400  # examples scored in full per message, after the n-gram prefilter
-_COMMON_GRAM_SHARE = 0.05  # n-grams in more examples than this share carry too little to prefilter on
+_COMMON_GRAM_SHARE = 0.05
+_STORY_LENGTH = 30  # syllables; longer messages are stories and keep their full scores
+_UNEXPLAINED_FREE = 0.35  # share of unfamiliar pieces a short message may have without penalty
+_UNEXPLAINED_WEIGHT = 0.6
+_ALIGNED = 80  # a partial alignment this good (0-100) counts the aligned part of the message as explained
+_RESCORED = 6  # intents whose coverage of the message is measured
+_COVERAGE_WEIGHT = 0.4  # how much of a short message's score depends on how much of it the intent explains
+_STORY_COVERAGE_WEIGHT = 0.1  # n-grams in more examples than this share carry too little to prefilter on
 
 
 class Outcome(enum.Enum):
@@ -84,6 +91,8 @@ class Index:
     is_keyword: tuple[bool, ...]
     postings: Mapping[str, tuple[int, ...]]
     triggers: tuple[Trigger, ...]
+    vocabulary: frozenset[str]
+    by_owner: Mapping[str, tuple[int, ...]]
     settings: MatcherSettings
 
     def __len__(self) -> int:
@@ -134,13 +143,20 @@ def build_index(
         texts.append(core)
         owners.append(owner)
         flags.append(is_keyword)
+    vocabulary = frozenset(
+        k[j: j + 2] for k, o in zip(keys, owners, strict=True) if o != OUT_OF_SCOPE for j in range(len(k) - 1)
+    )
+    by_owner: dict[str, list[int]] = defaultdict(list)
+    for i, owner in enumerate(owners):
+        by_owner[owner].append(i)
     postings: dict[str, list[int]] = defaultdict(list)
     for i, key in enumerate(keys):
         for gram in _grams(key):
             postings[gram].append(i)
     return Index(
         tuple(keys), tuple(texts), tuple(owners), tuple(flags),
-        MappingProxyType({g: tuple(ix) for g, ix in postings.items()}), triggers, settings,
+        MappingProxyType({g: tuple(ix) for g, ix in postings.items()}), triggers, vocabulary,
+        MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}), settings,
     )
 
 
@@ -162,19 +178,55 @@ def _candidates(key: str, index: Index) -> list[int]:
     return best[:_CANDIDATES]
 
 
-def similarity(query_key: str, example_key: str, *, is_keyword: bool = False) -> float:
-    """0-1 similarity of two sound keys: whole-text likeness, or an example found inside a longer message."""
+def similarity(query: Query, example_key: str, example_text: str, *, is_keyword: bool = False) -> float:
+    """0-1 similarity of a message to one example: whole-text likeness, or the example found inside it."""
+    query_key = query.key
     whole = fuzz.ratio(query_key, example_key) / 100
     if is_keyword:
-        # A topic word counts only when the message contains it, however short the message.
-        found = fuzz.partial_ratio(example_key, query_key) / 100 if len(example_key) >= 2 else 0.0
-        return max(whole, found * (0.78 + 0.04 * min(len(example_key), 4))) if found >= 0.99 else whole * 0.9
+        # A topic word counts only when the message contains it; by sound alone it counts less,
+        # since homophones of short words (调节/调解) are often other words.
+        if len(example_key) < 2:
+            return whole
+        weight = 0.78 + 0.04 * min(len(example_key), 4)
+        if example_text in query.core:
+            return max(whole, weight)
+        if example_key in query_key:
+            return max(whole, weight * 0.9)
+        return whole * 0.9
     if len(query_key) > len(example_key) >= 2:
         inside = fuzz.partial_ratio(example_key, query_key) / 100
-        # A short example found inside a long message is weaker evidence than a long one.
-        weight = 0.72 + 0.28 * min(len(example_key), 10) / 10
+        # A short example found inside a long message is weak evidence ("没事了" in a story).
+        weight = 0.5 + 0.5 * min(len(example_key), 10) / 10
         return max(whole, inside * weight)
     return whole
+
+
+def coverage(query: Query, owner: str, index: Index) -> float:
+    """Share of the message that one intent's keywords and examples account for (0-1)."""
+    key = query.key
+    covered = bytearray(len(key))
+    for i in index.by_owner.get(owner, ()):
+        example = index.keys[i]
+        if index.is_keyword[i]:
+            start = key.find(example)
+            while start >= 0 and len(example) >= 2:
+                covered[start: start + len(example)] = b"\x01" * len(example)
+                start = key.find(example, start + 1)
+            continue
+        if len(example) < 2:
+            continue
+        found = fuzz.partial_ratio_alignment(example, key, score_cutoff=_ALIGNED)
+        if found is not None:
+            covered[found.dest_start: found.dest_end] = b"\x01" * (found.dest_end - found.dest_start)
+    return sum(covered) / len(key) if key else 0.0
+
+
+def unexplained(query: Query, index: Index) -> float:
+    """Share of the message's two-syllable pieces that no intent example uses (0 = all familiar)."""
+    grams = {query.key[i: i + 2] for i in range(len(query.key) - 1)}
+    if not grams:
+        return 0.0
+    return sum(g not in index.vocabulary for g in grams) / len(grams)
 
 
 def rank(query: Query, index: Index) -> Ranking:
@@ -183,13 +235,28 @@ def rank(query: Query, index: Index) -> Ranking:
         return Ranking(())
     best: dict[str, tuple[float, str]] = {}
     for i in _candidates(query.key, index):
-        score = similarity(query.key, index.keys[i], is_keyword=index.is_keyword[i])
+        score = similarity(query, index.keys[i], index.texts[i], is_keyword=index.is_keyword[i])
         owner = index.owners[i]
         if score > best.get(owner, (0.0, ""))[0]:
             best[owner] = (score, index.texts[i])
     oos = best.pop(OUT_OF_SCOPE, (0.0, ""))[0]
     followup = best.pop(FOLLOWUP, (0.0, ""))[0]
-    ranked = sorted((Scored(k, round(v[0], 4), v[1]) for k, v in best.items()), key=lambda s: (-s.score, s.intent))
+    # A short message made mostly of words no example uses is probably about something else,
+    # even when it contains a topic word (公证处旁边的奶茶店). Long stories are exempt: they
+    # always carry unrelated detail around the question.
+    factor = 1.0
+    if len(query.key) <= _STORY_LENGTH:
+        factor = 1.0 - _UNEXPLAINED_WEIGHT * max(0.0, unexplained(query, index) - _UNEXPLAINED_FREE)
+    first = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    weight = _COVERAGE_WEIGHT if len(query.key) <= _STORY_LENGTH else _STORY_COVERAGE_WEIGHT
+    scored = []
+    for n, (owner, (score, example)) in enumerate(first):
+        if n < _RESCORED:
+            score *= 1 - weight + weight * coverage(query, owner, index)
+        else:
+            score *= 1 - weight
+        scored.append(Scored(owner, round(score * factor, 4), example))
+    ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
     return Ranking(tuple(ranked), round(oos, 4), round(followup, 4))
 
 
