@@ -22,7 +22,7 @@ _INTENT_KEYS = {"id", "title", "examples", "answer", "keywords", "triggers", "su
 _ANSWER_KEYS = {"id", "text", "source", "legal_notice"}
 _SOURCE_KEYS = {"section", "excerpt"}
 _MATCHER_KEYS = {
-    "answer_threshold", "clarify_threshold", "ambiguity_gap", "followup_threshold",
+    "answer_threshold", "clarify_threshold", "ambiguity_gap", "followup_threshold", "clear_margin",
     "max_suggestions", "max_message_chars", "fillers", "synonyms",
 }
 # Texts every channel needs; content/messages.yaml must define each of them.

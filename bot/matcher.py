@@ -275,7 +275,11 @@ def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
     if ranking.out_of_scope >= top.score or top.score < settings.clarify_threshold:
         return Match(Outcome.FALLBACK, None, top.score, runner_up, intents[:1])
     close = runner_up is not None and top.score - runner_up.score < settings.ambiguity_gap
-    if top.score >= settings.answer_threshold and not close:
+    rival = max(runner_up.score if runner_up else 0.0, ranking.out_of_scope)
+    # Below the answer threshold, an intent far ahead of every alternative is still the answer:
+    # asking "did you mean X?" with X alone only costs the citizen a tap.
+    is_clear = top.score - rival >= settings.clear_margin
+    if (top.score >= settings.answer_threshold and not close) or is_clear:
         return Match(Outcome.ANSWER, top.intent, top.score, runner_up, (top,))
     floor = max(settings.clarify_threshold, top.score - 2 * settings.ambiguity_gap, ranking.out_of_scope)
     offered: list[Scored] = []

@@ -51,6 +51,7 @@ class MatcherSettings:
     clarify_threshold: float = 0.5
     ambiguity_gap: float = 0.06
     followup_threshold: float = 0.7
+    clear_margin: float = 0.15
     max_suggestions: int = 3
     max_message_chars: int = 600
     fillers: tuple[str, ...] = ()
