@@ -1,0 +1,152 @@
+"""The Telegram channel: builds the PTB Application around the engine and runs it with long polling.
+
+`legalbot telegram` polls on one event loop (initialize → start → updater.start_polling, and the
+reverse in `finally`, as PTB's starlettebot example does); SIGTERM or Ctrl-C stops it cleanly.
+`legalbot serve` builds the same Application without an updater and feeds it webhook updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
+
+from bot.channels.telegram_handlers import TelegramChannel
+from bot.config import Settings
+from bot.engine import Engine
+from bot.errors import BotError, ConfigError
+from bot.ratelimit import RateLimiter
+from bot.runtime import services
+
+logger = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; one chat's updates run in order.
+
+    So one slow or flooding chat does not hold up the others, and a citizen's replies never
+    overtake each other.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chats: dict[int | None, tuple[asyncio.Lock, list[int]]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Await the update's handlers while holding its chat's lock."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        key = chat.id if chat is not None else None
+        lock, users = self._chats.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._chats[key]  # bounded memory: only chats with updates in flight keep a lock
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+def build_application(settings: Settings, engine: Engine, *, limiter: RateLimiter | None = None,
+                      with_updater: bool = True, max_retries: int = 3,
+                      concurrent_updates: int = 64) -> TelegramApp:
+    """The PTB Application for this engine: handlers, error handler, Telegram flood limits, base_url.
+
+    Raises ConfigError when TELEGRAM_BOT_TOKEN is missing or malformed.
+    """
+    builder = (ApplicationBuilder()
+               .token(settings.require_token())
+               .base_url(settings.telegram_base_url)
+               .rate_limiter(AIORateLimiter(max_retries=max_retries))
+               .concurrent_updates(PerChatUpdateProcessor(concurrent_updates)))
+    if not with_updater:
+        builder = builder.updater(None)
+    application = builder.build()
+    channel = TelegramChannel(engine, limiter or RateLimiter(settings.rate_limit_per_minute))
+    application.add_handlers(channel.handlers())
+    application.add_error_handler(channel.on_error)
+    return application
+
+
+@contextlib.asynccontextmanager
+async def stop_signals() -> AsyncIterator[asyncio.Event]:
+    """An event set by SIGTERM or SIGINT while the block runs."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        yield stop
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+@contextlib.asynccontextmanager
+async def running(application: TelegramApp) -> AsyncIterator[TelegramApp]:
+    """initialize() and start() the application, and stop() and shutdown() it on the way out.
+
+    Turns PTB's start-up failures into BotError (ConfigError for a token Telegram rejects).
+    """
+    try:
+        await application.initialize()
+    except InvalidToken as exc:
+        raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by the Bot API ({exc})") from None
+    except TelegramError as exc:
+        raise BotError(f"cannot reach the Telegram Bot API: {exc}") from None
+    try:
+        await application.start()
+        yield application
+    finally:
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+
+
+async def poll(application: TelegramApp, stop: asyncio.Event, *, timeout: float = 10.0,
+               poll_interval: float = 0.0) -> None:
+    """Long-poll until `stop` is set; network errors are retried by PTB's updater."""
+    updater = application.updater
+    if updater is None:
+        raise ValueError("polling needs an Application built with its updater")
+    async with running(application):
+        await updater.start_polling(timeout=timeout, poll_interval=poll_interval,
+                                    allowed_updates=list(ALLOWED_UPDATES))
+        try:
+            logger.info("polling Telegram for updates; stop with Ctrl-C or SIGTERM")
+            await stop.wait()
+        finally:
+            if updater.running:
+                await updater.stop()
+
+
+async def _run_polling(settings: Settings, engine: Engine) -> int:
+    application = build_application(settings, engine)
+    async with stop_signals() as stop, services(engine, settings):
+        await poll(application, stop)
+    logger.info("stopped")
+    return 0
+
+
+def run_polling(settings: Settings) -> int:
+    """`legalbot telegram`: answer Telegram messages by long polling until SIGTERM/SIGINT."""
+    settings.require_token()
+    engine = Engine.from_paths(settings.intents_dir, settings.content_dir)
+    return asyncio.run(_run_polling(settings, engine))

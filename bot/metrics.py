@@ -1,0 +1,74 @@
+"""Prometheus metrics for one running app: message outcomes, reply latency, feedback, catalogue health."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from bot.engine import Engine, Feedback, Turn
+from bot.ratelimit import RateLimiter
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Matching takes about a millisecond; the upper buckets catch a loop that is stalled.
+_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class _Health(Collector):
+    """Read at scrape time, so the figures are never stale and nothing needs to push them."""
+
+    def __init__(self, engine: Engine, limiter: RateLimiter | None) -> None:
+        self._engine = engine
+        self._limiter = limiter
+
+    def collect(self) -> Iterator[Metric]:
+        engine = self._engine
+        yield GaugeMetricFamily("legalbot_catalogue_degraded",
+                                "1 when the last catalogue reload failed and the previous catalogue is still served",
+                                value=1.0 if engine.last_reload_problems else 0.0)
+        yield CounterMetricFamily("legalbot_catalogue_reload_failures",
+                                  "Catalogue reloads that failed since start", value=engine.reload_failures)
+        yield GaugeMetricFamily("legalbot_catalogue_intents", "Intents in the catalogue being served",
+                                value=len(engine.catalogue.intents))
+        if self._limiter is not None:
+            yield CounterMetricFamily("legalbot_rate_limited",
+                                      "Messages refused by the per-user rate limit", value=self._limiter.refused)
+
+
+class Metrics:
+    """A private registry fed by the engine's listeners; labels carry no citizen text or user ids."""
+
+    def __init__(self, engine: Engine, limiter: RateLimiter | None = None) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._messages = Counter("legalbot_messages", "Messages handled, by channel and outcome (reply kind)",
+                                 ["channel", "outcome"], registry=self.registry)
+        self._latency = Histogram("legalbot_reply_seconds", "Time the engine took to reply",
+                                  ["channel"], buckets=_BUCKETS, registry=self.registry)
+        self._feedback = Counter("legalbot_feedback", "Citizens' feedback on answers", ["helpful"],
+                                 registry=self.registry)
+        self.registry.register(_Health(engine, limiter))
+        self._engine = engine
+        engine.listeners.append(self.on_turn)
+        engine.feedback_listeners.append(self.on_feedback)
+
+    def on_turn(self, turn: Turn) -> None:
+        """Count one handled message and its latency."""
+        self._messages.labels(turn.channel, turn.reply.kind).inc()
+        self._latency.labels(turn.channel).observe(turn.millis / 1000.0)
+
+    def on_feedback(self, event: Feedback) -> None:
+        """Count one 👍 or 👎."""
+        self._feedback.labels("true" if event.is_helpful else "false").inc()
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)
+
+    def close(self) -> None:
+        """Stop listening to the engine (it may outlive this app, as in tests)."""
+        if self.on_turn in self._engine.listeners:
+            self._engine.listeners.remove(self.on_turn)
+        if self.on_feedback in self._engine.feedback_listeners:
+            self._engine.feedback_listeners.remove(self.on_feedback)
