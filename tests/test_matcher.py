@@ -149,8 +149,8 @@ def scored(*pairs: tuple[str, float]) -> tuple[Scored, ...]:
         (scored(("a", 0.9), ("a.apply", 0.89), ("b", 0.3)), 0.0, Outcome.ANSWER, "a", None),
         # two topics too close: ask
         (scored(("a", 0.9), ("b", 0.85)), 0.0, Outcome.CLARIFY, None, ("a", "b")),
-        # plausible but not sure: ask about the one candidate
-        (scored(("a", 0.6), ("b", 0.2)), 0.0, Outcome.CLARIFY, None, ("a",)),
+        # plausible but not sure, with a close rival: ask
+        (scored(("a", 0.6), ("b", 0.56), ("c", 0.2)), 0.0, Outcome.CLARIFY, None, ("a", "b")),
         # nothing fits
         (scored(("a", 0.3), ("b", 0.2)), 0.0, Outcome.FALLBACK, None, None),
         ((), 0.0, Outcome.FALLBACK, None, None),
@@ -222,8 +222,9 @@ def test_scores_are_calibrated(small: Catalogue) -> None:
     assert exact.score >= small.settings.answer_threshold
 
 
-def test_an_ambiguous_message_is_clarified_with_both_topics(small: Catalogue) -> None:
-    m = match("调解和公证哪个好", small)
+@pytest.mark.parametrize("text", ["公证和调解", "调解和公证哪个好", "公证跟调解有什么区别"])
+def test_a_message_naming_two_topics_is_clarified_with_both(small: Catalogue, text: str) -> None:
+    m = match(text, small)
     assert m.outcome is Outcome.CLARIFY, m
     offered = {s.intent for s in m.candidates}
     assert {"people_mediation", "notarization"} <= offered
