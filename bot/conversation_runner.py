@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.catalogue import Catalogue
 from bot.conversation_format import FEEDBACK_BUTTONS, Conversation, Exchange, Expectation, Message
 from bot.engine import Engine, Feedback, Reply, Turn
+from bot.matcher import Outcome
+from bot.model import SMALL_TALK
 
 if TYPE_CHECKING:
     from bot.telegram_harness import SentMessage, TelegramHarness
 
 CHANNELS = ("engine", "telegram")
-# Telegram offers 👍/👎 under these replies; the engine channel mirrors it.
-_RATED_KINDS = frozenset({"answer", "followup"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,12 @@ def _said(reply: Reply) -> Said:
     return Said(reply.text, tuple(b.title for b in reply.buttons), reply.intent, reply.confidence, reply.kind)
 
 
+def is_rated(reply: Reply) -> bool:
+    """Whether Telegram puts 👍/👎 under this reply: answers about a service, not small talk or emergency."""
+    return (reply.outcome is Outcome.ANSWER and reply.intent is not None
+            and reply.intent.split(".", 1)[0] not in SMALL_TALK)
+
+
 def _offered(titles: Sequence[str]) -> str:
     return "、".join(f"[{t}]" for t in titles) if titles else "没有按钮"
 
@@ -91,8 +97,8 @@ class EngineChannel:
     async def press(self, title: str) -> Said:
         last = self._last
         if title in FEEDBACK_BUTTONS:
-            if last is None or last.intent is None or last.kind not in _RATED_KINDS:
-                raise ButtonMissing(f"上一轮回复下面没有 [{title}]：只有回答下面才有 👍/👎")
+            if last is None or last.intent is None or not is_rated(last):
+                raise ButtonMissing(f"上一轮回复下面没有 [{title}]：只有关于服务的回答下面才有 👍/👎")
             self._last = None
             thanks = self._engine.feedback(self._user, last.intent, FEEDBACK_BUTTONS[title], channel="test")
             return Said(thanks, (), last.intent, 1.0, "feedback")
@@ -126,19 +132,22 @@ class TelegramChannel:
             raise ButtonMissing(f"上一轮回复没有 [{title}] 按钮；实际按钮：{_offered(labels)}")
         self._turns.clear()
         self._rated.clear()
+        toasts = len(self._harness.toasts)
         self._last = await self._harness.press(self._user_id, message, title)
         if title in FEEDBACK_BUTTONS:
+            # The thank-you is a toast (answerCallbackQuery), not a message.
             intent = self._rated[-1].intent if self._rated else None
-            return self._said(self._last, Said("", (), intent, 1.0, "feedback"))
+            thanks = "\n".join([*self._harness.toasts[toasts:], *(m.text for m in self._last)])
+            return Said(thanks, tuple(label for m in self._last for label, _ in m.buttons), intent, 1.0, "feedback")
         return self._said(self._last)
 
-    def _said(self, messages: Sequence[SentMessage], core: Said | None = None) -> Said:
+    def _said(self, messages: Sequence[SentMessage]) -> Said:
         text = "\n".join(m.text for m in messages)
         buttons = tuple(label for m in messages for label, _ in m.buttons)
-        if core is None:
-            reply = self._turns[-1].reply if self._turns else None
-            core = _said(reply) if reply else Said("", (), None, 0.0, "none")
-        return Said(text, buttons, core.intent, core.confidence, core.kind)
+        reply = self._turns[-1].reply if self._turns else None
+        if reply is None:  # a fixed text (rate limit, error): no engine turn behind it
+            return Said(text, buttons, None, 0.0, "none")
+        return Said(text, buttons, reply.intent, reply.confidence, reply.kind)
 
 
 def _is_in(intent: str | None, topic: str) -> bool:

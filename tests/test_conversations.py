@@ -384,3 +384,52 @@ def test_pytest_reports_a_bad_file_at_collection(pytester: pytest.Pytester) -> N
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"conversations/bad.yaml:{line}: 错误: *{message}*", "*Interrupted: 1 error*"])
     assert "PASSED" not in result.stdout.str()
+
+
+# --- the same files through the Telegram channel (PTB against the fake Bot API) --------------------
+
+
+def test_telegram_channel_passes_shipped_files(capsys: pytest.CaptureFixture[str]) -> None:
+    files = [SHIPPED / "small_talk.yaml", SHIPPED / "government_services.yaml", SHIPPED / "business.yaml"]
+    code = main(["test", "--channel", "telegram", *map(str, files)], environ=ENV)
+    out = capsys.readouterr().out
+    count = len(load_conversations(files))
+    assert out.splitlines()[-1] == f"{count} passed, 0 failed", out
+    assert code == 0
+
+
+def test_telegram_and_engine_agree_line_for_line(capsys: pytest.CaptureFixture[str]) -> None:
+    files = [str(SHIPPED / "context.yaml"), str(SHIPPED / "emergency.yaml")]
+    outputs = []
+    for channel in ("engine", "telegram"):
+        main(["test", "--channel", channel, *files], environ=ENV)
+        outputs.append([line for line in capsys.readouterr().out.splitlines() if line.startswith(("PASS", "FAIL"))])
+    assert outputs[0] == outputs[1]
+    assert len(outputs[0]) == len(load_conversations([Path(f) for f in files]))
+
+
+def test_telegram_channel_presses_buttons_and_reports_a_wrong_expectation(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "tg.yaml", """\
+        conversations:
+          - name: 点按钮再点赞
+            turns:
+              - user: 法律援助怎么申请
+              - bot: {topic: legal_aid, buttons: [人民调解, 👍, 👎]}
+              - press: 人民调解
+              - bot: {topic: people_mediation}
+              - press: 👍
+              - bot: {kind: feedback, contains: 谢谢}
+          - name: 期望写错了
+            turns:
+              - user: 公证怎么办
+              - bot: {topic: legal_aid}
+        """)
+    code = main(["test", "--channel", "telegram", str(path)], environ=ENV)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.splitlines()[:2] == [f"PASS {path}:2  点按钮再点赞", f"FAIL {path}:10  期望写错了"]
+    assert "用户：公证怎么办" in out
+    assert "按钮：" in out and "[👍] [👎]" in out
+    assert "意图应属于话题 legal_aid，实际是 notarization" in out
+    assert out.splitlines()[-1] == "1 passed, 1 failed"
