@@ -13,7 +13,7 @@ from bot.errors import CatalogueError, Problem, Source
 from bot.grounding import Corpus, ungrounded_figures, web_addresses
 from bot.matcher import Index, build_index
 from bot.model import EMERGENCY, Answer, Intent, MatcherSettings
-from bot.normalize import normalize
+from bot.normalize import normalize, prepare
 from bot.yamlfile import LineDict, LineList, read_yaml
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
@@ -264,7 +264,7 @@ def _read_synonyms(c: _Collector, src: str, data: LineDict) -> tuple[tuple[str, 
     for canonical_word in raw:
         target = normalize(canonical_word)
         for variant, line in _strings(c, src, raw, canonical_word, f"同义词 '{canonical_word}' "):
-            key = normalize(variant)
+            key = prepare(variant).strip()
             if not key or not target or key == target:
                 continue
             if key in pairs and pairs[key] != target:

@@ -20,7 +20,8 @@ from bot.safety import find_trigger
 
 logger = logging.getLogger(__name__)
 
-_SHORT_MESSAGE = 6  # characters; a message this short after a topic is read as a follow-up to it
+_SHORT_MESSAGE = 6  # characters: a message this short after a topic leans towards that topic
+_SHORT_BONUS = 0.15
 
 
 def _topic(intent_id: str) -> str:
@@ -194,24 +195,19 @@ class Engine:
             return None
         settings = cat.settings
         topic = _topic(ctx.intent)
-        looks_elliptical = ranking.followup >= settings.followup_threshold
-        if match.outcome is Outcome.ANSWER and match.intent is not None:
-            # A clear new topic switches; a follow-up phrase at least as close as that topic does not.
-            if _topic(match.intent) == topic or not looks_elliptical:
-                return None
-            if ranking.followup < match.score - settings.ambiguity_gap:
-                return None
-        else:
-            offers_topic = any(_topic(c.intent) == topic for c in match.candidates)
-            short = len(query.core) <= _SHORT_MESSAGE and ranking.followup > ranking.out_of_scope
-            if not (offers_topic or looks_elliptical or short):
-                return None
         family = [s for s in ranking.intents if _topic(s.intent) == topic]
+        in_context = max(ranking.followup, family[0].score if family else 0.0)
+        if len(query.core) <= _SHORT_MESSAGE:
+            in_context += _SHORT_BONUS  # a short message right after a topic is most likely about it
+        if match.outcome is Outcome.ANSWER and match.intent is not None:
+            if _topic(match.intent) == topic or in_context <= match.score:
+                return None
+        elif in_context < settings.clarify_threshold or in_context <= ranking.out_of_scope:
+            return None
         chosen = family[0].intent if family and family[0].score >= settings.answer_threshold else ctx.intent
         intent = cat.intents[chosen]
         self._remember(user, intent.id)
-        confidence = max(ranking.followup, family[0].score if family else 0.0)
-        reply = self._answer(cat, intent, confidence, match.runner_up, match.candidates)
+        reply = self._answer(cat, intent, min(1.0, in_context), match.runner_up, match.candidates)
         prefix = cat.messages["followup_prefix"].format(title=intent.title)
         return Reply(reply.intent, reply.confidence, f"{prefix}\n{reply.text}", reply.suggestions,
                      reply.buttons, reply.outcome, "followup", reply.runner_up, reply.candidates)

@@ -12,8 +12,8 @@ from types import MappingProxyType
 from rapidfuzz import fuzz, process
 
 from bot.model import Intent, MatcherSettings
-from bot.normalize import normalize, rewrite, strip_fillers
-from bot.phonetic import sound_key
+from bot.normalize import prepare, rewrite, squash, strip_fillers
+from bot.phonetic import sound_key, sound_keys
 from bot.safety import Trigger
 
 # Owners of the examples that are not intents: phrases the bot must not answer, and
@@ -25,6 +25,9 @@ _COMMON_GRAM_SHARE = 0.05
 _STORY_LENGTH = 30  # syllables; longer messages are stories and keep their full scores
 _UNEXPLAINED_FREE = 0.35  # share of unfamiliar pieces a short message may have without penalty
 _UNEXPLAINED_WEIGHT = 0.6
+_KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
+_HOMOPHONE_DISCOUNT = 0.93
+_MODIFIER_DISCOUNT = 0.8  # a match by sound only is worth this much of a match by characters
 _ALIGNED = 80  # a partial alignment this good (0-100) counts the aligned part of the message as explained
 _RESCORED = 6  # intents whose coverage of the message is measured
 _COVERAGE_WEIGHT = 0.4  # how much of a short message's score depends on how much of it the intent explains
@@ -46,6 +49,7 @@ class Query:
     text: str
     core: str
     key: str
+    exact_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class Scored:
     intent: str
     score: float
     example: str
+    coverage: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,7 @@ class Index:
     """Examples prepared once per catalogue: sound keys, owners and an n-gram prefilter."""
 
     keys: tuple[str, ...]
+    exact_keys: tuple[str, ...]
     texts: tuple[str, ...]
     owners: tuple[str, ...]
     is_keyword: tuple[bool, ...]
@@ -101,14 +107,14 @@ class Index:
 
 def analyse(text: str, settings: MatcherSettings) -> Query:
     """Normalise a message once; long messages are cut to the configured length first."""
-    text = normalize(text[: settings.max_message_chars * 4])[: settings.max_message_chars]
-    core = canonical(text, settings)
-    return Query(text, core, sound_key(core))
+    prepared = prepare(text[: settings.max_message_chars * 4])
+    core = canonical(prepared, settings)[: settings.max_message_chars]
+    return Query(squash(prepared)[: settings.max_message_chars], core, *sound_keys(core))
 
 
-def canonical(normalized: str, settings: MatcherSettings) -> str:
-    """Normalised text with synonyms mapped to their canonical words and fillers removed."""
-    return strip_fillers(rewrite(normalized, settings.synonyms), settings.fillers)
+def canonical(prepared: str, settings: MatcherSettings) -> str:
+    """Prepared text with synonyms mapped to their canonical words, squashed, fillers removed."""
+    return strip_fillers(squash(rewrite(prepared, settings.synonyms)), settings.fillers)
 
 
 def _grams(key: str) -> set[str]:
@@ -134,12 +140,14 @@ def build_index(
     triggers = tuple(
         Trigger(intent.id, t, sound_key(t)) for intent in intents for t in intent.triggers
     )
-    keys, texts, owners, flags = [], [], [], []
+    keys, exact_keys, texts, owners, flags = [], [], [], [], []
     for (owner, example), is_keyword in rows.items():
-        core = canonical(normalize(example), settings)
+        core = canonical(prepare(example), settings)
         if not core:
             continue
-        keys.append(sound_key(core))
+        folded, exact = sound_keys(core)
+        keys.append(folded)
+        exact_keys.append(exact)
         texts.append(core)
         owners.append(owner)
         flags.append(is_keyword)
@@ -154,7 +162,7 @@ def build_index(
         for gram in _grams(key):
             postings[gram].append(i)
     return Index(
-        tuple(keys), tuple(texts), tuple(owners), tuple(flags),
+        tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(flags),
         MappingProxyType({g: tuple(ix) for g, ix in postings.items()}), triggers, vocabulary,
         MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}), settings,
     )
@@ -178,27 +186,52 @@ def _candidates(key: str, index: Index) -> list[int]:
     return best[:_CANDIDATES]
 
 
-def similarity(query: Query, example_key: str, example_text: str, *, is_keyword: bool = False) -> float:
-    """0-1 similarity of a message to one example: whole-text likeness, or the example found inside it."""
-    query_key = query.key
+def _likeness(query_key: str, example_key: str) -> float:
     whole = fuzz.ratio(query_key, example_key) / 100
-    if is_keyword:
-        # A topic word counts only when the message contains it; by sound alone it counts less,
-        # since homophones of short words (调节/调解) are often other words.
-        if len(example_key) < 2:
-            return whole
-        weight = 0.78 + 0.04 * min(len(example_key), 4)
-        if example_text in query.core:
-            return max(whole, weight)
-        if example_key in query_key:
-            return max(whole, weight * 0.9)
-        return whole * 0.9
     if len(query_key) > len(example_key) >= 2:
         inside = fuzz.partial_ratio(example_key, query_key) / 100
         # A short example found inside a long message is weak evidence ("没事了" in a story).
         weight = 0.5 + 0.5 * min(len(example_key), 10) / 10
         return max(whole, inside * weight)
     return whole
+
+
+def _modifier_discount(text: str, key: str, start: int, keyword_key: str, vocabulary: frozenset[str]) -> float:
+    """Less weight for a topic word that modifies an unfamiliar word after it.
+
+    Chinese compounds put the head last: in 律师资格证 or 知识产权专业 the topic word only
+    describes something else, which no example talks about.
+    """
+    if start < 0 or len(text) != len(key) or len(key) > _STORY_LENGTH:
+        return 1.0  # stories are full of unfamiliar words next to the topic word
+    end = start + len(keyword_key)
+    after = key[end: end + 2]
+    return _MODIFIER_DISCOUNT if len(after) == 2 and after not in vocabulary else 1.0
+
+
+def similarity(query: Query, example_key: str, example_text: str, *,
+               is_keyword: bool = False, exact_key: str = "", vocabulary: frozenset[str] = frozenset()) -> float:
+    """0-1 similarity of a message to one example: whole-text likeness, or the example found inside it."""
+    if is_keyword:
+        # A topic word counts only when the message contains it; by sound alone it counts less,
+        # since homophones of short words (调节/调解) are often other words. Two-syllable words
+        # must sound exactly alike (公正/公证), not merely alike after folding (上在/山寨).
+        whole = fuzz.ratio(query.key, example_key) / 100
+        if len(example_key) < 2:
+            return whole
+        weight = _KEYWORD_WEIGHTS[min(len(example_key), 4)]
+        if example_text in query.core:
+            return max(whole, weight * _modifier_discount(query.core, query.key, query.core.find(example_text), example_key, vocabulary))
+        sounds_alike = exact_key in query.exact_key if len(example_key) == 2 else example_key in query.key
+        if sounds_alike:
+            start = query.key.find(example_key)
+            return max(whole, weight * _HOMOPHONE_DISCOUNT * _modifier_discount(query.key, query.key, start, example_key, vocabulary))
+        return whole * _HOMOPHONE_DISCOUNT
+    by_sound = _likeness(query.key, example_key)
+    if by_sound < 0.5:
+        return by_sound * _HOMOPHONE_DISCOUNT
+    # The same characters beat characters that only sound alike (行政争议 vs 行政复议).
+    return max(_likeness(query.core, example_text), by_sound * _HOMOPHONE_DISCOUNT)
 
 
 def coverage(query: Query, owner: str, index: Index) -> float:
@@ -235,12 +268,17 @@ def rank(query: Query, index: Index) -> Ranking:
         return Ranking(())
     best: dict[str, tuple[float, str]] = {}
     for i in _candidates(query.key, index):
-        score = similarity(query, index.keys[i], index.texts[i], is_keyword=index.is_keyword[i])
+        score = similarity(query, index.keys[i], index.texts[i], is_keyword=index.is_keyword[i],
+                           exact_key=index.exact_keys[i], vocabulary=index.vocabulary)
         owner = index.owners[i]
         if score > best.get(owner, (0.0, ""))[0]:
             best[owner] = (score, index.texts[i])
-    oos = best.pop(OUT_OF_SCOPE, (0.0, ""))[0]
-    followup = best.pop(FOLLOWUP, (0.0, ""))[0]
+    weight = _COVERAGE_WEIGHT if len(query.key) <= _STORY_LENGTH else _STORY_COVERAGE_WEIGHT
+    # Out-of-scope and follow-up phrases are weighed like intents, so their scores compare.
+    oos, followup = (
+        best.pop(owner, (0.0, ""))[0] * (1 - weight + weight * coverage(query, owner, index))
+        for owner in (OUT_OF_SCOPE, FOLLOWUP)
+    )
     # A short message made mostly of words no example uses is probably about something else,
     # even when it contains a topic word (公证处旁边的奶茶店). Long stories are exempt: they
     # always carry unrelated detail around the question.
@@ -248,14 +286,11 @@ def rank(query: Query, index: Index) -> Ranking:
     if len(query.key) <= _STORY_LENGTH:
         factor = 1.0 - _UNEXPLAINED_WEIGHT * max(0.0, unexplained(query, index) - _UNEXPLAINED_FREE)
     first = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    weight = _COVERAGE_WEIGHT if len(query.key) <= _STORY_LENGTH else _STORY_COVERAGE_WEIGHT
     scored = []
     for n, (owner, (score, example)) in enumerate(first):
-        if n < _RESCORED:
-            score *= 1 - weight + weight * coverage(query, owner, index)
-        else:
-            score *= 1 - weight
-        scored.append(Scored(owner, round(score * factor, 4), example))
+        covered = coverage(query, owner, index) if n < _RESCORED else 0.0
+        score *= 1 - weight + weight * covered
+        scored.append(Scored(owner, round(score * factor, 4), example, round(covered, 4)))
     ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
     return Ranking(tuple(ranked), round(oos, 4), round(followup, 4))
 

@@ -47,9 +47,9 @@ class Intent:
 class MatcherSettings:
     """Thresholds and word lists the matcher applies; shipped in intents/matcher.yaml."""
 
-    answer_threshold: float = 0.72
-    clarify_threshold: float = 0.5
-    ambiguity_gap: float = 0.06
+    answer_threshold: float = 0.6
+    clarify_threshold: float = 0.4
+    ambiguity_gap: float = 0.04
     followup_threshold: float = 0.7
     clear_margin: float = 0.15
     max_suggestions: int = 3

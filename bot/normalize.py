@@ -8,8 +8,9 @@ import unicodedata
 
 import opencc
 
-# Zero-width and bidi control characters survive NFKC and would split words invisibly.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
+# Zero-width and bidi controls survive NFKC and would split words invisibly; lone surrogates
+# (from broken clients) cannot be encoded at all.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad\ud800-\udfff]")
 # Everything that is not a letter or digit of some script: punctuation, emoji, spaces, symbols.
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -26,22 +27,41 @@ def to_simplified(text: str) -> str:
     return str(_t2s().convert(text))
 
 
-def normalize(text: str) -> str:
-    """Canonical form: NFKC, Simplified, casefolded, without punctuation, emoji or spaces."""
+def prepare(text: str) -> str:
+    """NFKC, Simplified and casefolded, but with spaces and punctuation still in place."""
     # NFKC first: citizens and operators paste full-width digits and letters.
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
-    text = to_simplified(text).casefold()
+    return to_simplified(text).casefold()
+
+
+def squash(text: str) -> str:
+    """Drop punctuation, emoji, symbols and spaces."""
     return _NON_WORD.sub("", text)
+
+
+def normalize(text: str) -> str:
+    """Canonical form: NFKC, Simplified, casefolded, without punctuation, emoji or spaces."""
+    return squash(prepare(text))
+
+
+def _alternative(word: str) -> str:
+    # Latin words only match whole ("law" must not rewrite inside "lawyer" or "flaw").
+    if word.isascii() and word.isalnum():
+        return rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])"
+    return re.escape(word)
 
 
 @functools.lru_cache(maxsize=8)
 def _alternation(words: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+    return re.compile("|".join(_alternative(w) for w in sorted(words, key=len, reverse=True)))
 
 
 def rewrite(text: str, synonyms: tuple[tuple[str, str], ...]) -> str:
-    """Replace variant words by their canonical form in one pass (咋 -> 怎么, lawyer -> 律师)."""
+    """Replace variant words by their canonical form in one pass (咋 -> 怎么, lawyer -> 律师).
+
+    Works on prepare()d text, whose spaces still separate Latin words.
+    """
     if not synonyms or not text:
         return text
     table = dict(synonyms)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 from pypinyin import Style, lazy_pinyin
@@ -10,6 +11,30 @@ from pypinyin import Style, lazy_pinyin
 # the final -g), so 申请/森请 and 公正/公证 land on the same key.
 _FOLDS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
 _FINAL_FOLDS = (("ing", "in"), ("eng", "en"), ("ang", "an"))
+# Every toneless pinyin syllable (ü written v), so that typed pinyin ("xingzheng fuyi") can be
+# split into syllables and keyed like the characters it spells.
+_SYLLABLES = frozenset((
+    'a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can cang '
+    'cao ce cen ceng cha chai chan chang chao che chen cheng chi chong chou chu chua chuai chuan '
+    'chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang dao de den deng di dian '
+    'diao die ding diu dong dou du duan dui dun duo e ei en eng er fa fan fang fei fen feng fiao fo '
+    'fou fu ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan guang gui gun guo ha hai '
+    'han hang hao he hei hen heng hm hong hou hu hua huai huan huang hui hun huo ji jia jian jiang '
+    'jiao jie jin jing jiong jiu ju juan jue jun ka kai kan kang kao ke ken keng kong kou ku kua kuai '
+    'kuan kuang kui kun kuo la lai lan lang lao le lei leng li lia lian liang liao lie lin ling liu '
+    'lo long lou lu luan lun luo lv lve m ma mai man mang mao me mei men meng mi mian miao mie min '
+    'ming miu mo mou mu n na nai nan nang nao ne nei nen neng ni nian niang niao nie nin ning niu '
+    'nong nou nu nuan nun nuo nv nve o ou pa pai pan pang pao pei pen peng pi pian piao pie pin ping '
+    'po pou pu qi qia qian qiang qiao qie qin qing qiong qiu qu quan que qun ran rang rao re ren reng '
+    'ri rong rou ru rua ruan rui run ruo sa sai san sang sao se sen seng sha shai shan shang shao she '
+    'shen sheng shi shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun suo '
+    'ta tai tan tang tao te teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang '
+    'wei wen weng wo wu xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan yang yao '
+    'ye yi yin ying yo yong you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha zhai zhan '
+    'zhang zhao zhe zhen zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui zhun zhuo zi zong zou '
+    'zu zuan zui zun zuo'
+).split()) - {"m", "n", "hm"}  # interjections (嗯, 呣): they would let English words pass as pinyin
+_LATIN_RUN = re.compile(r"[a-z]+")
 _CODE_BASE = 0xF0000  # Supplementary Private Use Area A: never present in normalised text
 
 
@@ -43,17 +68,54 @@ def fold(syllable: str) -> str:
     return syllable
 
 
-def sound_key(text: str) -> str:
-    """Map normalised text to one symbol per syllable; characters that are not Chinese stay as they are."""
-    if not text:
-        return ""
-    parts = lazy_pinyin(text, style=Style.NORMAL, errors=lambda chunk: list(chunk))
-    out = []
-    for part in parts:
-        if len(part) == 1 and not part.isalpha():
-            out.append(part)
-        elif part.isascii() and part.isalpha() and len(part) > 1:
-            out.append(_code(fold(part)))
+def split_pinyin(run: str) -> list[str] | None:
+    """Split letters typed as pinyin into syllables (fewest pieces), or None if they are not pinyin."""
+    best: list[list[str] | None] = [[]] + [None] * len(run)
+    for end in range(1, len(run) + 1):
+        for start in range(max(0, end - 6), end):
+            head = best[start]
+            if head is not None and run[start:end] in _SYLLABLES:
+                if best[end] is None or len(head) + 1 < len(best[end] or ()):
+                    best[end] = [*head, run[start:end]]
+    return best[-1]
+
+
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """(piece, is_syllable) for each character, or each syllable of typed pinyin."""
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    for run in _LATIN_RUN.finditer(text):
+        if run.start() > pos:
+            out += _han_tokens(text[pos: run.start()])
+        syllables = split_pinyin(run.group())
+        if syllables is not None and len(syllables) >= 2:
+            out += [(s, True) for s in syllables]
         else:
-            out.append(part)
-    return "".join(out)
+            out += [(c, False) for c in run.group()]
+        pos = run.end()
+    if pos < len(text):
+        out += _han_tokens(text[pos:])
+    return out
+
+
+def _han_tokens(text: str) -> list[tuple[str, bool]]:
+    return [(part, part.isascii() and part.isalpha() and len(part) > 1)
+            for part in lazy_pinyin(text, style=Style.NORMAL, errors=lambda chunk: list(chunk))]
+
+
+def sound_keys(text: str) -> tuple[str, str]:
+    """The folded and the exact sound key of normalised text (see sound_key)."""
+    tokens = _tokens(text) if text else []
+    folded = "".join(_code(fold(t)) if is_syllable else t for t, is_syllable in tokens)
+    exact = "".join(_code(t) if is_syllable else t for t, is_syllable in tokens)
+    return folded, exact
+
+
+def sound_key(text: str) -> str:
+    """Map normalised text to one symbol per syllable; characters that are not Chinese stay as they are.
+
+    Syllables are folded (zh/z, ing/in…), so common input confusions share a key. A run of Latin
+    letters that spells two or more pinyin syllables is keyed as those syllables (the key is then
+    shorter than the text).
+    """
+    return sound_keys(text)[0]

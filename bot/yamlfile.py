@@ -65,8 +65,7 @@ def read_yaml(path: Path, shown_as: str, problems: list[Problem]) -> Any:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
+        line = line_of(exc)
         what = exc.problem or "格式错误"
         problems.append(Problem(Source(shown_as, line),
                                 f"YAML 格式错误（{what}）；请检查这一行的缩进、冒号和引号"))
@@ -87,6 +86,14 @@ def read_yaml(path: Path, shown_as: str, problems: list[Problem]) -> Any:
 
 
 def line_of(exc: yaml.YAMLError) -> int:
-    """The 1-based line a YAML error points at, or 0."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return mark.line + 1 if mark else 0
+    """The 1-based line a YAML error points at, or 0.
+
+    An error found at the end of the file (an unclosed quote or bracket) points where the
+    unclosed thing began, which is the line the operator has to fix.
+    """
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    if context is not None and "end of stream" in str(getattr(exc, "problem", "")):
+        return int(context.line) + 1
+    mark = problem or context
+    return int(mark.line) + 1 if mark else 0
