@@ -66,5 +66,7 @@ class RateLimiter:
             return Verdict.NOTIFY
         return Verdict.DROP
 
-    def __len__(self) -> int:
+    @property
+    def users(self) -> int:
+        """How many users' buckets are remembered."""
         return len(self._buckets)

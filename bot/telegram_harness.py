@@ -57,7 +57,7 @@ class TelegramHarness:
         self.engine = engine
         self.fake = FakeBotApi()
         self._settings = settings
-        self._limiter = limiter or RateLimiter(UNLIMITED)
+        self._limiter = limiter if limiter is not None else RateLimiter(UNLIMITED)
         self._app: TelegramApp | None = None
         self.toasts: list[str] = []
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
-from bot.engine import Engine
+from bot.engine import Engine, Reply
 
 REPORT = Path(__file__).resolve().parent.parent / "content" / "sources" / "jiangshan-2020-rule-of-law-report.txt"
 
@@ -36,6 +37,7 @@ intents:
     keywords: [公证]
     suggest: [legal_aid]
     examples:
+      - 公证
       - 公证怎么办
       - 房产继承要做公证吗
   - id: greeting
@@ -88,8 +90,21 @@ MESSAGES = {
 }
 
 
-def write_mini_catalogue(root: Path) -> tuple[Path, Path]:
-    """Write intents/ and content/ under root; return both folders."""
+# Messages that name two topics; which ones the matcher finds ambiguous depends on its tuning.
+AMBIGUOUS = ("法援公证", "法律援助还是公证", "法律援助和人民调解", "公证还是调解", "调解和公证")
+
+
+def clarifying(reference: Engine) -> tuple[str, Reply]:
+    """An ambiguous message and the "did you mean" reply (two or more choices) the engine gives it."""
+    for text in AMBIGUOUS:
+        reply = Engine(reference.catalogue).respond("reference", text)
+        if reply.kind == "clarify" and len(reply.buttons) >= 2:
+            return text, reply
+    raise AssertionError(f"none of {AMBIGUOUS} gets a clarify reply with two choices any more")
+
+
+def write_mini_catalogue(root: Path, **messages: str) -> tuple[Path, Path]:
+    """Write intents/ and content/ under root (messages override the fixed texts); return both folders."""
     intents, content = root / "intents", root / "content"
     (content / "answers").mkdir(parents=True)
     (content / "sources").mkdir()
@@ -97,12 +112,12 @@ def write_mini_catalogue(root: Path) -> tuple[Path, Path]:
     shutil.copy(REPORT, content / "sources" / REPORT.name)
     (intents / "mini.yaml").write_text(INTENTS, encoding="utf-8")
     (content / "answers" / "mini.yaml").write_text(ANSWERS, encoding="utf-8")
-    lines = [f"{key}: {value!r}" for key, value in MESSAGES.items()]
-    (content / "messages.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    texts = {**MESSAGES, **messages}
+    (content / "messages.yaml").write_text(json.dumps(texts, ensure_ascii=False, indent=1), encoding="utf-8")
     return intents, content
 
 
-def mini_engine(root: Path) -> Engine:
+def mini_engine(root: Path, **messages: str) -> Engine:
     """A fresh engine on the mini catalogue written under root."""
-    intents, content = write_mini_catalogue(root)
+    intents, content = write_mini_catalogue(root, **messages)
     return Engine.from_paths(intents, content)

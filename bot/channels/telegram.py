@@ -78,7 +78,7 @@ def build_application(settings: Settings, engine: Engine, *, limiter: RateLimite
     if not with_updater:
         builder = builder.updater(None)
     application = builder.build()
-    channel = TelegramChannel(engine, limiter or RateLimiter(settings.rate_limit_per_minute))
+    channel = TelegramChannel(engine, limiter if limiter is not None else RateLimiter(settings.rate_limit_per_minute))
     application.add_handlers(channel.handlers())
     application.add_error_handler(channel.on_error)
     return application

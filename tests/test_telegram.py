@@ -1,0 +1,296 @@
+"""The Telegram channel end to end: the real PTB Application against the fake Bot API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from mini_catalogue import MESSAGES, clarifying, mini_engine, write_mini_catalogue
+
+from bot.channels.telegram import build_application, poll
+from bot.channels.telegram_render import AREAS_BY_KEY, HELPFUL, UNHELPFUL, split_text
+from bot.cli import main
+from bot.config import Settings
+from bot.engine import Engine, Feedback
+from bot.fakebotapi import DROP, SERVER_ERROR, Call, FakeBotApi, Fault, flood
+from bot.ratelimit import RateLimiter
+from bot.telegram_harness import SentMessage, TelegramHarness
+
+USER, OTHER, GROUP = 1001, 1002, -100200
+
+
+@pytest.fixture(autouse=True)
+def timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opt in to PTB's timedelta time periods; otherwise every RetryAfter warns of the int ones' deprecation."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    return mini_engine(tmp_path)
+
+
+@pytest.fixture
+async def tg(engine: Engine) -> AsyncIterator[TelegramHarness]:
+    async with TelegramHarness(engine) as harness:
+        yield harness
+
+
+def answer_text(engine: Engine, intent: str) -> str:
+    """The text the engine gives for an intent (a fresh user, so no follow-up prefix)."""
+    return engine.choose("reference", intent, channel="test").text
+
+
+def sent_to(fake: FakeBotApi, chat_id: int) -> list[Call]:
+    return [c for c in fake.calls_to("sendMessage") if c.params["chat_id"] == chat_id]
+
+
+async def test_start_greets_and_shows_topic_areas(tg: TelegramHarness) -> None:
+    [menu] = await tg.send(USER, "/start")
+    assert menu.chat_id == USER
+    assert menu.text == MESSAGES["welcome"]
+    assert menu.buttons == ((AREAS_BY_KEY["legal"].title, "m:legal"),)  # the only area the mini catalogue has
+
+    [area] = await tg.press(USER, menu, AREAS_BY_KEY["legal"].title)
+    assert area.labels == ("法律援助", "人民调解", "公证")  # in menu order; ids missing from the catalogue skipped
+
+    [answer] = await tg.press(USER, area, "公证")
+    assert answer.text == answer_text(tg.engine, "notarization")
+
+
+@pytest.mark.parametrize(("command", "key"), [("/help", "help"), ("/about", "about"), ("/whatever", "help")])
+async def test_commands_send_their_fixed_texts(tg: TelegramHarness, command: str, key: str) -> None:
+    [reply] = await tg.send(USER, command)
+    assert reply.text == MESSAGES[key]
+
+
+async def test_menu_lists_topic_areas(tg: TelegramHarness) -> None:
+    [menu] = await tg.send(USER, "/menu")
+    assert menu.labels == (AREAS_BY_KEY["legal"].title,)
+    assert "选择" in menu.text
+
+
+async def test_question_gets_answer_with_follow_ups_feedback_and_typing(tg: TelegramHarness) -> None:
+    [reply] = await tg.send(USER, "法律援助怎么申请")
+    assert reply.chat_id == USER
+    assert reply.text == answer_text(tg.engine, "legal_aid")
+    assert MESSAGES["legal_notice"] in reply.text
+    assert reply.labels == ("人民调解", "公证", HELPFUL, UNHELPFUL)
+    assert dict(reply.buttons)[HELPFUL] == "f:1:legal_aid"
+    methods = [c.method for c in tg.fake.calls if c.method in {"sendChatAction", "sendMessage"}]
+    assert methods == ["sendChatAction", "sendMessage"]
+    assert tg.fake.calls_to("sendChatAction")[0].params == {"chat_id": USER, "action": "typing"}
+
+
+async def test_ambiguous_question_offers_did_you_mean_and_a_press_answers(tg: TelegramHarness) -> None:
+    text, expected = clarifying(tg.engine)
+    [clarify] = await tg.send(USER, text)
+    assert clarify.text == expected.text
+    assert clarify.buttons == tuple((b.title, f"i:{b.intent}") for b in expected.buttons)
+
+    chosen = expected.buttons[1]
+    [answer] = await tg.press(USER, clarify, chosen.title)
+    assert answer.text == answer_text(tg.engine, chosen.intent)
+    assert answer.labels[-2:] == (HELPFUL, UNHELPFUL)
+    assert len(tg.fake.calls_to("answerCallbackQuery")) == 1  # the client's spinner stops
+
+
+@pytest.mark.parametrize("data", ["i:retired_intent", "m:no_such_area", "f:1:retired_intent", "zzz", "i:" + "x" * 80,
+                                  "i:Bad-Id"])
+async def test_stale_or_forged_button_gets_a_polite_reply(tg: TelegramHarness, caplog: pytest.LogCaptureFixture,
+                                                          data: str) -> None:
+    [shown] = await tg.send(USER, "法律援助怎么申请")
+    message = tg.fake.message(USER, shown.message_id)
+    sent = await tg.feed(tg.fake.callback_update(USER, message, data))
+    assert [(s.chat_id, s.text) for s in sent] == [(USER, MESSAGES["stale_button"])]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_feedback_is_recorded_once_and_its_buttons_removed(tg: TelegramHarness) -> None:
+    events: list[Feedback] = []
+    tg.engine.feedback_listeners.append(events.append)
+    [answer] = await tg.send(USER, "公证")
+
+    assert await tg.press(USER, answer, UNHELPFUL) == []
+    assert tg.toasts == [MESSAGES["feedback_thanks"]]
+    assert events == [Feedback(f"tg:{USER}", "telegram", "notarization", False)]
+    edited = tg.fake.message(USER, answer.message_id)
+    assert [b["text"] for row in edited["reply_markup"]["inline_keyboard"] for b in row] == ["法律援助"]
+    with pytest.raises(LookupError, match="no button"):
+        await tg.press(USER, answer, HELPFUL)
+
+
+@pytest.mark.parametrize("kind", ["photo", "voice", "sticker", "document", "location"])
+async def test_non_text_messages_get_a_text_only_notice(tg: TelegramHarness, kind: str) -> None:
+    sent = await tg.feed(tg.fake.media_update(USER, kind))
+    assert [(s.chat_id, s.text, s.buttons) for s in sent] == [(USER, MESSAGES["non_text"], ())]
+
+
+async def test_group_messages_are_answered_only_when_addressed(tg: TelegramHarness) -> None:
+    fake = tg.fake
+    ignored = [
+        fake.text_update(USER, "法律援助怎么申请", chat_id=GROUP, chat_type="supergroup"),
+        fake.text_update(USER, "@someone_else 法律援助怎么申请", chat_id=GROUP, chat_type="supergroup"),
+        fake.media_update(USER, "photo", chat_id=GROUP, chat_type="supergroup"),
+    ]
+    for update in ignored:
+        assert await tg.feed(update) == []
+    assert fake.calls_to("sendChatAction") == []
+
+    mention = fake.text_update(USER, f"@{fake.username} 法律援助怎么申请", chat_id=GROUP, chat_type="supergroup")
+    [reply] = await tg.feed(mention)
+    assert (reply.chat_id, reply.text) == (GROUP, answer_text(tg.engine, "legal_aid"))
+    assert sent_to(fake, GROUP)[0].params["reply_parameters"]["message_id"] == mention["message"]["message_id"]
+
+    bot_message = fake.message(GROUP, reply.message_id)
+    [again] = await tg.feed(fake.text_update(OTHER, "公证", chat_id=GROUP, chat_type="supergroup",
+                                             reply_to=bot_message))
+    assert again.text == answer_text(tg.engine, "notarization")
+
+
+async def test_text_is_escaped_for_html(tg: TelegramHarness) -> None:
+    [reply] = await tg.send(USER, "公证")
+    assert "<具体材料>" in reply.text and "&" in reply.text  # what the citizen sees
+    raw = tg.fake.calls_to("sendMessage")[-1].params
+    assert raw["parse_mode"] == "HTML"
+    assert "&lt;具体材料&gt;" in raw["text"] and "&amp;" in raw["text"]
+
+
+async def test_long_replies_are_split_under_the_limit(tmp_path: Path) -> None:
+    long_help = "\n".join(["直接用一句话说说您想办什么事，我会告诉您下一步可以去哪里问。"] * 250)
+    async with TelegramHarness(mini_engine(tmp_path, help=long_help)) as tg:
+        sent = await tg.send(USER, "/help")
+    assert len(sent) == 2
+    assert all(len(s.text) <= 4096 for s in sent)
+    assert "\n".join(s.text for s in sent) == long_help
+
+
+@pytest.mark.parametrize(("text", "limit", "chunks"), [
+    ("短", 10, ["短"]),
+    ("一二三\n四五六七八九", 5, ["一二三", "四五六七八", "九"]),
+    ("ab cd ef", 5, ["ab cd", "ef"]),
+    ("", 5, [""]),
+])
+def test_split_text(text: str, limit: int, chunks: list[str]) -> None:
+    assert split_text(text, limit) == chunks
+
+
+async def test_a_flood_gets_one_notice_and_other_users_are_unaffected(engine: Engine) -> None:
+    now = [0.0]
+    limiter = RateLimiter(3, clock=lambda: now[0])
+    async with TelegramHarness(engine, limiter=limiter) as tg:
+        replies = [await tg.send(USER, "法律援助怎么申请") for _ in range(6)]
+        assert [len(r) for r in replies] == [1, 1, 1, 1, 0, 0]
+        assert replies[3][0].text == MESSAGES["rate_limited"]
+        [other] = await tg.send(OTHER, "公证")
+        assert other.text == answer_text(engine, "notarization")
+        now[0] += 20.0  # one message's worth of the window has freed
+        [back] = await tg.send(USER, "公证")
+        assert back.text == answer_text(engine, "notarization")
+
+
+async def test_flood_control_429_is_retried_and_delivered_once(tg: TelegramHarness) -> None:
+    tg.fake.add_fault("sendMessage", flood(retry_after=0.05))
+    [reply] = await tg.send(USER, "公证")
+    assert reply.text == answer_text(tg.engine, "notarization")
+    attempts = tg.fake.calls_to("sendMessage", include_failed=True)
+    assert [c.status for c in attempts] == [429, 200]
+    assert len(sent_to(tg.fake, USER)) == 1
+
+
+async def test_a_failing_send_is_logged_without_the_token_and_the_user_asked_to_retry(
+        tg: TelegramHarness, caplog: pytest.LogCaptureFixture) -> None:
+    tg.fake.add_fault("sendMessage", Fault(500, f"Internal Server Error for /bot{tg.fake.token}/sendMessage"))
+    [apology] = await tg.send(USER, "公证")
+    assert apology.text == MESSAGES["error"]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors and "Internal Server Error" in errors[0]
+    assert tg.fake.token not in caplog.text
+    assert tg.fake.token.split(":", 1)[1] not in caplog.text
+
+
+async def test_polling_answers_and_recovers_from_a_dropped_connection(engine: Engine) -> None:
+    async with FakeBotApi() as fake:
+        settings = replace(Settings.from_env({}), telegram_token=fake.token, telegram_base_url=fake.base_url)
+        app = build_application(settings, engine)
+        stop = asyncio.Event()
+        polling = asyncio.create_task(poll(app, stop, timeout=5, poll_interval=0.01))
+        try:
+            async with asyncio.timeout(10):
+                await fake.push_update(fake.text_update(USER, "/start"))
+                [menu] = await fake.wait_for("sendMessage", where=lambda c: c.params["chat_id"] == USER)
+                assert menu.result["text"] == MESSAGES["welcome"]
+
+                fake.add_fault("getUpdates", DROP)
+                await fake.push_update(fake.text_update(OTHER, "公证"))
+                [answer] = await fake.wait_for("sendMessage", where=lambda c: c.params["chat_id"] == OTHER)
+                assert answer.result["text"] == answer_text(engine, "notarization")
+        finally:
+            stop.set()
+            await asyncio.wait_for(polling, 10)
+        assert [c.status for c in fake.calls_to("getUpdates", include_failed=True) if not c.ok] == [0]
+        assert len(sent_to(fake, OTHER)) == 1
+        assert fake.calls_to("deleteWebhook")  # polling starts by clearing any webhook
+
+
+async def test_server_errors_while_polling_are_retried(engine: Engine) -> None:
+    async with FakeBotApi() as fake:
+        settings = replace(Settings.from_env({}), telegram_token=fake.token, telegram_base_url=fake.base_url)
+        stop = asyncio.Event()
+        fake.add_fault("getUpdates", SERVER_ERROR, times=2)
+        polling = asyncio.create_task(poll(build_application(settings, engine), stop, timeout=5,
+                                           poll_interval=0.01))
+        try:
+            async with asyncio.timeout(10):
+                await fake.push_update(fake.text_update(USER, "公证"))
+                await fake.wait_for("sendMessage")
+        finally:
+            stop.set()
+            await asyncio.wait_for(polling, 10)
+        assert [c.status for c in fake.calls_to("getUpdates", include_failed=True)][:2] == [500, 500]
+
+
+@pytest.mark.parametrize(("token", "complaint"), [("", "TELEGRAM_BOT_TOKEN is not set"),
+                                                  ("not-a-token", "TELEGRAM_BOT_TOKEN is malformed")])
+def test_telegram_without_a_valid_token_exits_2_with_one_line(capsys: pytest.CaptureFixture[str], token: str,
+                                                              complaint: str) -> None:
+    assert main(["telegram"], {"TELEGRAM_BOT_TOKEN": token}) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and complaint in err and "Traceback" not in err
+
+
+def _legalbot() -> list[str]:
+    script = Path(sys.executable).with_name("legalbot")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
+
+
+async def test_legalbot_telegram_subprocess_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
+    intents, content = write_mini_catalogue(tmp_path)
+    async with FakeBotApi() as fake:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "LEGALBOT_"))}
+        env |= {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_BASE_URL": fake.base_url,
+                "LEGALBOT_INTENTS": str(intents), "LEGALBOT_CONTENT": str(content)}
+        process = await asyncio.create_subprocess_exec(*_legalbot(), "telegram", env=env, cwd=tmp_path,
+                                                       stdout=asyncio.subprocess.PIPE,
+                                                       stderr=asyncio.subprocess.PIPE)
+        try:
+            async with asyncio.timeout(30):
+                await fake.push_update(fake.text_update(USER, "/start"))
+                [menu] = await fake.wait_for("sendMessage")
+            assert (menu.params["chat_id"], menu.result["text"]) == (USER, MESSAGES["welcome"])
+            process.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(15):
+                _, err = await process.communicate()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert process.returncode == 0, err.decode()
+        assert fake.token not in err.decode()
