@@ -30,7 +30,7 @@ class Said:
     kind: str
 
 
-class ButtonMissing(Exception):  # noqa: N818 - reads as the failure it reports
+class ButtonMissing(Exception):
     """The citizen cannot press that button: the bot's last reply did not offer it."""
 
 
@@ -68,8 +68,11 @@ class ConversationResult:
         return len(self.steps) == len(self.conversation.exchanges) and not any(s.failures for s in self.steps)
 
 
-def _said(reply: Reply) -> Said:
-    return Said(reply.text, tuple(b.title for b in reply.buttons), reply.intent, reply.confidence, reply.kind)
+def _said(reply: Reply, *, with_feedback: bool = False) -> Said:
+    buttons = tuple(b.title for b in reply.buttons)
+    if with_feedback and is_rated(reply):
+        buttons += tuple(FEEDBACK_BUTTONS)
+    return Said(reply.text, buttons, reply.intent, reply.confidence, reply.kind)
 
 
 def is_rated(reply: Reply) -> bool:
@@ -83,7 +86,7 @@ def _offered(titles: Sequence[str]) -> str:
 
 
 class EngineChannel:
-    """Turns go straight to Engine.respond / Engine.choose / Engine.feedback."""
+    """Turns go straight to Engine.reply / choose / feedback; 👍/👎 are offered where Telegram offers them."""
 
     def __init__(self, engine: Engine, user: str = "conversation-test") -> None:
         self._engine = engine
@@ -92,7 +95,7 @@ class EngineChannel:
 
     async def send(self, text: str) -> Said:
         self._last = await self._engine.reply(self._user, text, channel="test")
-        return _said(self._last)
+        return _said(self._last, with_feedback=True)
 
     async def press(self, title: str) -> Said:
         last = self._last
@@ -107,7 +110,7 @@ class EngineChannel:
         if button is None:
             raise ButtonMissing(f"上一轮回复没有 [{title}] 按钮；实际按钮：{_offered([b.title for b in buttons])}")
         self._last = self._engine.choose(self._user, button.intent, channel="test")
-        return _said(self._last)
+        return _said(self._last, with_feedback=True)
 
 
 class TelegramChannel:

@@ -20,7 +20,7 @@ from bot.conversation_format import (
 from bot.conversation_runner import ConversationResult, Said, run_conversations
 
 __all__ = [
-    "Conversation", "ConversationFileError", "ConversationResult", "DEFAULT_PATH",
+    "DEFAULT_PATH", "Conversation", "ConversationFileError", "ConversationResult",
     "format_failure", "format_line", "load_conversations", "read_conversations", "run_cli",
 ]
 

@@ -44,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> ConversationFile | None:
     """YAML files inside a `conversations` folder are conversation tests; other YAML is left alone."""
     if file_path.suffix in {".yaml", ".yml"} and "conversations" in file_path.parent.parts:
-        return ConversationFile.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+        return ConversationFile.from_parent(parent, path=file_path)
     return None
 
 
@@ -59,13 +59,13 @@ class ConversationFile(pytest.File):
         for conversation in conversations:
             yield ConversationItem.from_parent(self, name=conversation.name, conversation=conversation)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]
         if isinstance(excinfo.value, ConversationFileError):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
+        return super().repr_failure(excinfo)
 
 
-class ConversationFailed(Exception):  # noqa: N818 - reads as the outcome it carries
+class ConversationFailed(Exception):
     """A conversation did not go as written; carries the result for the transcript."""
 
     def __init__(self, result: ConversationResult) -> None:
