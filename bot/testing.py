@@ -14,13 +14,13 @@ from bot.conversation_format import Conversation, ConversationFileError, read_co
 from bot.conversation_runner import CHANNELS, ConversationResult, run_conversations
 from bot.conversations import format_failure
 from bot.engine import Engine
-from bot.errors import Problem
+from bot.errors import CatalogueError, Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_INTENTS = ROOT / "intents"
 SHIPPED_CONTENT = ROOT / "content"
 
-_catalogue_key = pytest.StashKey[Catalogue]()
+_catalogue_key = pytest.StashKey[Catalogue | CatalogueError]()
 
 
 @pytest.fixture(scope="session")
@@ -81,10 +81,17 @@ class ConversationItem(pytest.Item):
         self.conversation = conversation
 
     def _catalogue(self) -> Catalogue:
+        """Loaded once per session; a catalogue that does not load fails every item with its problems."""
         stash = self.config.stash
         if _catalogue_key not in stash:
-            stash[_catalogue_key] = load_catalogue(SHIPPED_INTENTS, SHIPPED_CONTENT)
-        return stash[_catalogue_key]
+            try:
+                stash[_catalogue_key] = load_catalogue(SHIPPED_INTENTS, SHIPPED_CONTENT)
+            except CatalogueError as exc:
+                stash[_catalogue_key] = exc
+        loaded = stash[_catalogue_key]
+        if isinstance(loaded, CatalogueError):
+            raise loaded
+        return loaded
 
     def runtest(self) -> None:
         channel = self.config.getoption("conversation_channel")
@@ -95,6 +102,8 @@ class ConversationItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ConversationFailed):
             return format_failure(excinfo.value.result)
+        if isinstance(excinfo.value, CatalogueError):
+            return f"{excinfo.value}\n意图或答案文件有错误，对话没有运行；请运行 legalbot validate 查看。"
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
