@@ -177,8 +177,11 @@ class Engine:
                 self._remember(user, intent.id)
             return self._answer(cat, intent, match.score, match.runner_up, match.candidates)
         if match.outcome is Outcome.CLARIFY:
-            if any(c.intent == EMERGENCY for c in match.candidates):
+            # Never merely ask "did you mean" about danger: a leading emergency match is answered.
+            if match.candidates and match.candidates[0].intent == EMERGENCY and EMERGENCY in cat.intents:
                 return self._emergency(user, cat, cat.intents[EMERGENCY], ranking)
+            # The leading candidate stands as the topic, so "去哪找?" after a tap-less reply still fits.
+            self._remember(user, match.candidates[0].intent)
             return self._clarify(cat, match)
         key = "too_long" if len(text) > settings.max_message_chars else "fallback"
         return Reply(None, match.score, cat.messages[key], outcome=Outcome.FALLBACK, kind=key,
@@ -223,9 +226,9 @@ class Engine:
 
     def _emergency(self, user: str, cat: Catalogue, intent: Intent, ranking: Ranking) -> Reply:
         """Danger first (110/120), then the service the message also asked about, as a button."""
-        also = [s.intent for s in ranking.intents[:1]
+        also = [s.intent for s in ranking.intents
                 if s.intent != intent.id and s.score >= cat.settings.clarify_threshold
-                and s.intent.split(".", 1)[0] not in SMALL_TALK]
+                and _topic(s.intent) not in SMALL_TALK][:1]
         reply = self._answer(cat, intent, 1.0, None, ranking.intents[:3])
         suggestions = tuple(dict.fromkeys([*also, *reply.suggestions]))[: cat.settings.max_suggestions]
         self.context.forget(user)

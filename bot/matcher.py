@@ -28,7 +28,7 @@ _UNEXPLAINED_WEIGHT = 0.6
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
 _HOMOPHONE_DISCOUNT = 0.93
 _MODIFIER_DISCOUNT = 0.8  # a match by sound only is worth this much of a match by characters
-_ALIGNED = 80  # a partial alignment this good (0-100) counts the aligned part of the message as explained
+_ALIGNED = 65  # a partial alignment this good (0-100) counts, by its score, towards explaining the message
 _RESCORED = 6  # intents whose coverage of the message is measured
 _COVERAGE_WEIGHT = 0.4  # how much of a short message's score depends on how much of it the intent explains
 _STORY_COVERAGE_WEIGHT = 0.1  # n-grams in more examples than this share carry too little to prefilter on
@@ -193,6 +193,11 @@ def _likeness(query_key: str, example_key: str) -> float:
         # A short example found inside a long message is weak evidence ("没事了" in a story).
         weight = 0.5 + 0.5 * min(len(example_key), 10) / 10
         return max(whole, inside * weight)
+    if 2 <= len(query_key) < len(example_key):
+        # A short message that is part of an example ("我想投诉" in "被罚得莫名其妙想投诉") is a
+        # fragment of what that intent's citizens say: some evidence, the less the shorter it is.
+        part = fuzz.partial_ratio(query_key, example_key) / 100
+        return max(whole, part * (0.3 + 0.3 * len(query_key) / len(example_key)))
     return whole
 
 
@@ -235,22 +240,27 @@ def similarity(query: Query, example_key: str, example_text: str, *,
 
 
 def coverage(query: Query, owner: str, index: Index) -> float:
-    """Share of the message that one intent's keywords and examples account for (0-1)."""
+    """Share of the message that one intent's keywords and examples account for (0-1).
+
+    Each character counts by the best alignment that covers it, so a near miss counts nearly fully.
+    """
     key = query.key
-    covered = bytearray(len(key))
+    covered = [0.0] * len(key)
     for i in index.by_owner.get(owner, ()):
         example = index.keys[i]
+        if len(example) < 2:
+            continue
         if index.is_keyword[i]:
             start = key.find(example)
-            while start >= 0 and len(example) >= 2:
-                covered[start: start + len(example)] = b"\x01" * len(example)
+            while start >= 0:
+                covered[start: start + len(example)] = [1.0] * len(example)
                 start = key.find(example, start + 1)
-            continue
-        if len(example) < 2:
             continue
         found = fuzz.partial_ratio_alignment(example, key, score_cutoff=_ALIGNED)
         if found is not None:
-            covered[found.dest_start: found.dest_end] = b"\x01" * (found.dest_end - found.dest_start)
+            weight = found.score / 100
+            for j in range(found.dest_start, found.dest_end):
+                covered[j] = max(covered[j], weight)
     return sum(covered) / len(key) if key else 0.0
 
 
