@@ -6,10 +6,10 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from catalogue_factory import ANSWERS, CONVERSATION, SERVICES, SETTINGS, write_catalogue
 
 from bot.catalogue import MESSAGE_KEYS, Catalogue, load_catalogue
 from bot.errors import BotError, CatalogueError
-from catalogue_factory import ANSWERS, CONVERSATION, SERVICES, SETTINGS, write_catalogue
 
 
 @pytest.fixture
@@ -41,7 +41,8 @@ def test_default_catalogue_loads(root: Path) -> None:
     assert legal_aid.answer.legal_notice is True
     assert cat.intents["notarization"].answer.legal_notice is False
     assert set(MESSAGE_KEYS) <= set(cat.messages)
-    assert cat.out_of_scope and cat.followups
+    assert cat.out_of_scope
+    assert cat.followups
 
 
 def test_every_intent_and_answer_knows_its_file_and_line(root: Path) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 
 import jsonschema
 import pytest
+from catalogue_factory import MESSAGE_TEXTS, ROOT, write_catalogue
 
 from bot.cli import main
-from catalogue_factory import MESSAGE_TEXTS, ROOT, write_catalogue
 
 REPLY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -50,7 +50,8 @@ def test_ask_prints_the_answer_and_its_buttons(paths: list[str], capsys: pytest.
     assert main(["ask", *paths, "法律援助怎么申请"]) == 0
     out = capsys.readouterr().out
     assert "全程代办" in out
-    assert "免费法律咨询" in out and "人民调解" in out  # the suggested follow-ups
+    assert "免费法律咨询" in out
+    assert "人民调解" in out
 
 
 def test_ask_json_prints_one_reply_object(paths: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -93,9 +94,11 @@ def check_jsonl(rows: list[dict[str, Any]]) -> None:
     assert intents[3] == "notarization"  # u1's context
     assert intents[4] == "legal_aid"  # u2's context
     assert intents[5] is None  # u3 has none
-    assert intents[6] is None and rows[6]["reply"]  # an empty line still gets its reply, in its place
+    assert intents[6] is None
+    assert rows[6]["reply"]
     assert intents[7] is None
-    assert intents[8] == "emergency" and "110" in rows[8]["reply"]
+    assert intents[8] == "emergency"
+    assert "110" in rows[8]["reply"]
     assert rows[9]["reply"]
 
 
@@ -161,7 +164,8 @@ def test_eval_prints_figures_and_a_table_per_tag(
 ) -> None:
     assert main(["eval", *paths, write(tmp_path / "dev.yml", EVAL_RIGHT)]) == 0
     out = capsys.readouterr().out
-    assert "accuracy" in out and "100.0%" in out
+    assert "accuracy" in out
+    assert "100.0%" in out
     assert "emergency recall" in out
     table = {line.split()[0] for line in out.splitlines() if line.strip()}
     assert {"plain", "typo", "oos", "emergency", "multi_turn"} <= table
@@ -251,7 +255,8 @@ def test_defaults_are_the_shipped_catalogue(monkeypatch: pytest.MonkeyPatch, cap
     monkeypatch.chdir(ROOT)
     assert main(["ask", "--json", "法律援助怎么申请"], environ={}) == 0
     [obj] = objects(capsys.readouterr().out)
-    assert obj["intent"] is not None and obj["intent"].startswith("legal_aid")
+    assert obj["intent"] is not None
+    assert obj["intent"].startswith("legal_aid")
 
 
 # --- errors and exit codes ------------------------------------------------------------------------------
@@ -286,7 +291,7 @@ def test_a_broken_catalogue_stops_ask_with_file_and_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    intents_dir, content_dir = write_catalogue(tmp_path)
+    intents_dir, _content_dir = write_catalogue(tmp_path)
     (intents_dir / "zz.yaml").write_text(
         "intents:\n  - id: legal_aid.apply\n    title: 申请\n    answer: nowhere\n    examples: [去哪里申请]\n",
         encoding="utf-8",

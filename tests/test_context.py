@@ -28,8 +28,10 @@ def test_remembers_the_last_intent_per_user(clock: Clock) -> None:
     store.remember("b", "notarization")
     store.remember("a", "people_mediation")
     a, b = store.get("a"), store.get("b")
-    assert a is not None and a.intent == "people_mediation"
-    assert b is not None and b.intent == "notarization"
+    assert a is not None
+    assert a.intent == "people_mediation"
+    assert b is not None
+    assert b.intent == "notarization"
     assert store.get("nobody") is None
 
 
@@ -40,7 +42,8 @@ def test_size_is_bounded_and_the_least_recent_user_goes_first(clock: Clock) -> N
     store.remember("c", "people_mediation")
     assert len(store) == 2
     assert store.get("a") is None
-    assert store.get("b") is not None and store.get("c") is not None
+    assert store.get("b") is not None
+    assert store.get("c") is not None
 
 
 def test_reading_a_user_keeps_them_recent(clock: Clock) -> None:
@@ -79,7 +82,8 @@ def test_remembering_again_restarts_the_ttl(clock: Clock) -> None:
     store.remember("a", "notarization")
     clock.now += 50
     ctx = store.get("a")
-    assert ctx is not None and ctx.intent == "notarization"
+    assert ctx is not None
+    assert ctx.intent == "notarization"
 
 
 def test_forget(clock: Clock) -> None:

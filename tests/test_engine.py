@@ -9,12 +9,12 @@ from typing import Any
 
 import jsonschema
 import pytest
+from catalogue_factory import ANSWERS, MESSAGE_TEXTS, write_catalogue
 
 from bot.catalogue import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.engine import Engine, Feedback, Reply, Turn
 from bot.matcher import Outcome
-from catalogue_factory import ANSWERS, MESSAGE_TEXTS, write_catalogue
 
 SHORT = 120  # characters: small talk is a line or two; answers run to about 250
 KINDS = {"answer", "followup", "emergency", "clarify", "fallback", "too_long", "rephrase", "stale_button"}
@@ -61,8 +61,10 @@ def check_contract(reply: Reply, cat: Catalogue) -> None:
     assert obj["intent"] is None or obj["intent"] in cat.intents
     assert all(s in cat.intents for s in obj["suggestions"]), obj["suggestions"]
     assert len(obj["suggestions"]) <= cat.settings.max_suggestions
-    assert obj["reply"] == reply.text and obj["intent"] == reply.intent
-    assert isinstance(reply.confidence, float) and 0.0 <= reply.confidence <= 1.0
+    assert obj["reply"] == reply.text
+    assert obj["intent"] == reply.intent
+    assert isinstance(reply.confidence, float)
+    assert 0.0 <= reply.confidence <= 1.0
     assert reply.kind in KINDS
 
 
@@ -159,7 +161,8 @@ def test_out_of_scope_gets_the_fallback_text(engine: Engine, small: Catalogue) -
     assert reply.intent is None
     assert reply.suggestions == ()
     assert reply.text == small.messages["fallback"]
-    assert "12348" in reply.text and "12345" in reply.text
+    assert "12348" in reply.text
+    assert "12345" in reply.text
 
 
 @pytest.mark.parametrize("text", ["公证和调解", "调解和公证哪个好", "公证跟调解有什么区别"])
@@ -311,7 +314,8 @@ async def test_broken_reload_keeps_the_old_catalogue(disk_engine: Engine) -> Non
 async def test_good_reload_swaps_the_catalogue_whole(disk_engine: Engine) -> None:
     old = disk_engine.catalogue
     old_text = old.intents["legal_aid"].answer.text
-    assert disk_engine.content_dir is not None and disk_engine.intents_dir is not None
+    assert disk_engine.content_dir is not None
+    assert disk_engine.intents_dir is not None
     (disk_engine.intents_dir / "zz_broken.yaml").write_text("intents: [oops\n", encoding="utf-8")
     assert await disk_engine.reload()
     (disk_engine.intents_dir / "zz_broken.yaml").unlink()
@@ -386,6 +390,15 @@ def test_bad_input_always_gets_a_reply(engine: Engine, small: Catalogue, text: s
     assert reply.intent is None or reply.intent in small.intents
 
 
+def test_engine_reads_only_a_bounded_prefix(engine: Engine, small: Catalogue) -> None:
+    # The topic word sits beyond what the engine reads: answering it would mean reading all 100k characters.
+    limit = small.settings.max_message_chars
+    reply = engine.respond("u", "x" * max(100_000, limit * 10) + "法律援助怎么申请")
+    assert topic(reply) != "legal_aid"
+    assert reply.text.strip()
+    assert topic(engine.respond("v", "法律援助怎么申请" + "x" * 100_000)) in ("legal_aid", None)
+
+
 @pytest.mark.parametrize(
     "text", ["", "   ", "😀😀😀", "\u200b\ufeff", "\x00\x01", "？！。"], ids=["empty", "spaces", "emoji", "zw", "ctl", "punct"]
 )
@@ -398,13 +411,17 @@ def test_nothing_readable_asks_to_rephrase(engine: Engine, small: Catalogue, tex
 
 def test_non_string_text_is_treated_as_empty(engine: Engine) -> None:
     reply = engine.respond("u", None)  # type: ignore[arg-type]
-    assert reply.intent is None and reply.text
+    assert reply.intent is None
+    assert reply.text
 
 
 def test_reply_outcome_matches_intent(engine: Engine) -> None:
     answered = engine.respond("u", "法律援助怎么申请")
-    assert answered.outcome is Outcome.ANSWER and answered.intent == "legal_aid"
+    assert answered.outcome is Outcome.ANSWER
+    assert answered.intent == "legal_aid"
     clarified = first_clarify(engine)
-    assert clarified.outcome is Outcome.CLARIFY and clarified.intent is None
+    assert clarified.outcome is Outcome.CLARIFY
+    assert clarified.intent is None
     fallen = engine.respond("w", "今天天气怎么样啊")
-    assert fallen.outcome is Outcome.FALLBACK and fallen.intent is None
+    assert fallen.outcome is Outcome.FALLBACK
+    assert fallen.intent is None

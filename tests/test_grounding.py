@@ -10,11 +10,17 @@ from typing import Any
 
 import pytest
 import yaml
+from catalogue_factory import ANSWERS, SHIPPED_CONTENT, SHIPPED_INTENTS, write_catalogue
 
 from bot.catalogue import load_catalogue
 from bot.errors import CatalogueError
-from bot.grounding import ALLOWED_FIGURES, Corpus, figures, ungrounded_figures, web_addresses
-from catalogue_factory import ANSWERS, SHIPPED_CONTENT, SHIPPED_INTENTS, write_catalogue
+from bot.grounding import (
+    ALLOWED_FIGURES,
+    Corpus,
+    figures,
+    ungrounded_figures,
+    web_addresses,
+)
 
 # spec/intent-catalogue.md: every one of these ids must exist as an intent with an answer.
 SPEC_IDS = (

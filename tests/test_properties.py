@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from catalogue_factory import write_catalogue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +13,6 @@ from bot.catalogue import Catalogue, load_catalogue
 from bot.engine import Engine
 from bot.matcher import analyse, rank
 from bot.normalize import normalize
-from catalogue_factory import write_catalogue
 
 # NFKC expands one character to at most 18 (U+FDFA); casefolding at most triples one.
 GROWTH = 18
@@ -114,4 +114,5 @@ def test_rank_scores_stay_in_range_one_per_intent(small: Catalogue, text: str) -
     ids = [s.intent for s in ranking.intents]
     assert len(ids) == len(set(ids))
     assert all(0.0 <= s.score <= 1.0 for s in ranking.intents)
-    assert 0.0 <= ranking.out_of_scope <= 1.0 and 0.0 <= ranking.followup <= 1.0
+    assert 0.0 <= ranking.out_of_scope <= 1.0
+    assert 0.0 <= ranking.followup <= 1.0

@@ -70,7 +70,8 @@ def test_emergency_comes_before_the_service_also_asked_about(shipped_engine: Eng
 
 def test_emergency_wins_over_the_topic_of_the_previous_turn(shipped_engine: Engine) -> None:
     first = shipped_engine.respond("citizen", "公证处在哪里")
-    assert first.intent is not None and first.intent.startswith("notarization")
+    assert first.intent is not None
+    assert first.intent.startswith("notarization")
     reply = shipped_engine.respond("citizen", "他又在打我")
     assert reply.intent == "emergency"
     assert "110" in reply.text

@@ -6,9 +6,15 @@ import re
 from pathlib import Path
 
 import pytest
+from catalogue_factory import (
+    MESSAGES,
+    SHIPPED_CONTENT,
+    SHIPPED_INTENTS,
+    messages_yaml,
+    write_catalogue,
+)
 
 from bot.cli import main
-from catalogue_factory import MESSAGES, SHIPPED_CONTENT, SHIPPED_INTENTS, messages_yaml, write_catalogue
 
 BROKEN_INTENTS = "intents/zz_broken.yaml"
 BROKEN_ANSWERS = "content/answers/zz_broken.yaml"
@@ -385,7 +391,8 @@ def test_yaml_syntax_errors_point_near_the_mistake(
     found = errors(capsys.readouterr().out)
     assert len(found) == 1, found
     m = _PROBLEM.match(found[0])
-    assert m is not None and m["path"] == "intents/zz_broken.yaml"
+    assert m is not None
+    assert m["path"] == "intents/zz_broken.yaml"
     assert mistake_line <= int(m["line"] or 0) <= mistake_line + 1, found
 
 
