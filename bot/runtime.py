@@ -2,14 +2,80 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.engine import Engine
+from bot.eventlog import EventLog
+from bot.redact import RedactingFilter
+from bot.watcher import CatalogueWatcher
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What runs beside the channels; either part is None when it is not configured."""
+
+    watcher: CatalogueWatcher | None
+    events: EventLog | None
 
 
 @asynccontextmanager
-async def services(engine: Engine, settings: Settings) -> AsyncIterator[None]:
+async def services(engine: Engine, settings: Settings, *, watch: bool = True) -> AsyncIterator[Services]:
     """Start the services for a running bot and stop them (flushing what they hold) on exit."""
-    yield
+    redacting = _redact_logs()
+    events = None
+    if settings.db_path is not None:
+        events = await asyncio.to_thread(EventLog, settings.db_path, salt=settings.hash_salt,
+                                         retention_days=settings.retention_days)
+        engine.listeners.append(events.record)
+        engine.feedback_listeners.append(events.record_feedback)
+        logger.info("event log: %s (retention %d days)", settings.db_path, settings.retention_days)
+    watcher = CatalogueWatcher(engine) if watch and engine.intents_dir and engine.content_dir else None
+    try:
+        if watcher is not None:
+            await watcher.start()
+            logger.info("watching %s for changes", ", ".join(str(p) for p in watcher.paths))
+        yield Services(watcher, events)
+    finally:
+        try:
+            if watcher is not None:
+                await watcher.stop()
+        finally:
+            if events is not None:
+                engine.listeners.remove(events.record)
+                engine.feedback_listeners.remove(events.record_feedback)
+                await _close(events)
+            _unredact_logs(redacting)
+
+
+async def _close(events: EventLog) -> None:
+    """Flush and close the event log off the loop; if we are cancelled meanwhile, finish the flush anyway."""
+    try:
+        await asyncio.to_thread(events.close)
+    except asyncio.CancelledError:
+        events.close()  # waits for the same writer thread: nothing accepted is lost on a second signal
+        raise
+
+
+def _redact_logs() -> list[logging.Handler]:
+    """Add the redacting filter to the root handlers, so no log line carries a phone or ID number."""
+    added = []
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(_FILTER)
+            added.append(handler)
+    return added
+
+
+def _unredact_logs(handlers: list[logging.Handler]) -> None:
+    for handler in handlers:
+        handler.removeFilter(_FILTER)
+
+
+_FILTER = RedactingFilter()

@@ -1,0 +1,180 @@
+"""The SQLite event log: rows, salted hashes, WAL, feedback links, retention, flush on close, no blocking."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.catalogue import Catalogue
+from bot.config import Settings
+from bot.engine import Engine, Reply, Turn
+from bot.eventlog import DAY, EventLog
+from bot.runtime import services
+
+NOW = 1_700_000_000.0
+
+
+def _rows(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def _subscribed(catalogue: Catalogue, log: EventLog) -> Engine:
+    engine = Engine(catalogue)
+    engine.listeners.append(log.record)
+    engine.feedback_listeners.append(log.record_feedback)
+    return engine
+
+
+def test_one_row_per_message_with_outcome_and_redacted_text(shipped_catalogue: Catalogue, tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    log = EventLog(db, salt="pepper")
+    engine = _subscribed(shipped_catalogue, log)
+    answered = engine.respond("4711", "法律援助怎么申请？我电话13812345678", channel="telegram")
+    vague = engine.respond("4711", "啊啊啊啊", channel="telegram")
+    log.close()
+
+    rows = _rows(db, "SELECT channel, user_hash, text, intent, confidence, outcome, kind FROM events ORDER BY id")
+    assert [r[0] for r in rows] == ["telegram", "telegram"]
+    assert rows[0][2] == "法律援助怎么申请？我电话〔手机号〕"
+    assert (rows[0][3], rows[0][5]) == (answered.intent, "answer")
+    assert rows[0][4] == pytest.approx(answered.confidence)
+    assert rows[1][5] == vague.outcome.value and rows[1][6] == vague.kind
+    assert rows[0][1] == rows[1][1] == log.user_hash("telegram", "4711")
+    assert "4711" not in rows[0][1] and len(rows[0][1]) == 24
+    assert _rows(db, "PRAGMA journal_mode") == [("wal",)]
+
+
+def test_feedback_is_linked_to_the_answer_rated(shipped_catalogue: Catalogue, tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    log = EventLog(db)
+    engine = _subscribed(shipped_catalogue, log)
+    reply = engine.respond("u1", "法律援助怎么申请", channel="api")
+    engine.respond("u2", "法律援助怎么申请", channel="api")
+    assert reply.intent is not None
+    engine.feedback("u1", reply.intent, False, channel="api")
+    engine.feedback("u3", "no_such_answer", True, channel="api")
+    log.close()
+
+    feedback = _rows(db, "SELECT f.intent, f.is_helpful, e.user_hash, e.text FROM feedback f "
+                         "LEFT JOIN events e ON e.id = f.event_id ORDER BY f.id")
+    assert feedback == [(reply.intent, 0, log.user_hash("api", "u1"), "法律援助怎么申请"),
+                        ("no_such_answer", 1, None, None)]
+
+
+def test_salt_is_kept_in_the_database_so_hashes_stay_stable(tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "events.db"
+    with caplog.at_level(logging.DEBUG):
+        first = EventLog(db)
+        hashed = first.user_hash("telegram", "12345")
+        first.close()
+        again = EventLog(db)
+        assert again.user_hash("telegram", "12345") == hashed
+        assert again.user_hash("api", "12345") != hashed
+        again.close()
+    (salt,) = _rows(db, "SELECT value FROM meta WHERE key = 'hash_salt'")[0]
+    assert len(str(salt)) == 64 and str(salt) not in caplog.text
+
+    chosen = EventLog(db, salt="from-the-environment")
+    assert chosen.user_hash("telegram", "12345") != hashed
+    chosen.close()
+    assert _rows(db, "SELECT value FROM meta WHERE key = 'hash_salt'") == [(salt,)]
+
+
+def test_close_flushes_everything_accepted(shipped_catalogue: Catalogue, tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    log = EventLog(db)
+    engine = _subscribed(shipped_catalogue, log)
+    for n in range(1234):
+        engine.respond(f"u{n % 7}", f"公证怎么办 第{n}次", channel="api")
+    log.close()
+    log.close()  # a second close (a second signal) is harmless
+    assert _rows(db, "SELECT count(*), count(DISTINCT text) FROM events") == [(1234, 1234)]
+    assert log.written == 1234 and log.failed == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        log.record(Turn("u", "api", "公证", Reply(None, 0.0, "…"), 1.0))
+
+
+def test_recording_never_waits_for_the_disk(shipped_catalogue: Catalogue, tmp_path: Path) -> None:
+    """While another process holds the write lock, record() still returns at once and nothing is lost."""
+    db = tmp_path / "events.db"
+    log = EventLog(db)
+    engine = _subscribed(shipped_catalogue, log)
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.perf_counter()
+        for n in range(500):
+            engine.respond(f"u{n}", "法律援助怎么申请", channel="api")
+        elapsed = time.perf_counter() - started
+        assert not log.flush(timeout=0.05)  # the writer is stuck behind the lock...
+        assert log.written == 0
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert elapsed < 2.0  # ...yet 500 messages were answered meanwhile (about a millisecond each)
+    assert log.flush(timeout=30)
+    log.close()
+    assert _rows(db, "SELECT count(*) FROM events") == [(500,)]
+
+
+def test_retention_is_applied_when_opened(shipped_catalogue: Catalogue, tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    clock = [NOW - 40 * DAY]
+    old = EventLog(db, retention_days=30, clock=lambda: clock[0])
+    engine = _subscribed(shipped_catalogue, old)
+    reply = engine.respond("u1", "法律援助怎么申请，旧事甲乙丙")
+    assert reply.intent is not None
+    engine.feedback("u1", reply.intent, True)
+    clock[0] = NOW - 10 * DAY
+    engine.respond("u1", "公证怎么办")
+    old.close()
+    assert _rows(db, "SELECT count(*) FROM events") == [(2,)]
+
+    EventLog(db, retention_days=30, clock=lambda: NOW).close()
+    assert _rows(db, "SELECT text FROM events") == [("公证怎么办",)]
+    assert _rows(db, "SELECT count(*) FROM feedback") == [(0,)]
+    # Deleted means gone from the file too, not left behind in free pages or the WAL.
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("events.db*"))
+    assert "旧事甲乙丙".encode() not in stored and "公证怎么办".encode() in stored
+
+
+def test_retention_is_applied_daily_while_running(shipped_catalogue: Catalogue, tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    clock = [NOW]
+    log = EventLog(db, retention_days=7, clock=lambda: clock[0])
+    engine = _subscribed(shipped_catalogue, log)
+    engine.respond("u1", "法律援助怎么申请")
+    assert log.flush(timeout=10)
+    clock[0] = NOW + 8 * DAY
+    engine.respond("u1", "公证怎么办")
+    log.close()
+    assert _rows(db, "SELECT text FROM events") == [("公证怎么办",)]
+
+
+async def test_services_subscribe_the_log_and_flush_it_on_exit(shipped_catalogue: Catalogue, tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    engine = Engine(shipped_catalogue)
+    settings = Settings(tmp_path, tmp_path, db_path=db, retention_days=30)
+    async with services(engine, settings, watch=False) as running:
+        assert running.events is not None and running.watcher is None
+        for n in range(300):
+            reply = await engine.reply(f"u{n}", "法律援助怎么申请", channel="api")
+        assert reply.intent is not None
+        engine.feedback("u299", reply.intent, True, channel="api")
+    assert engine.listeners == [] and engine.feedback_listeners == []
+    assert _rows(db, "SELECT count(*) FROM events") == [(300,)]
+    assert _rows(db, "SELECT count(*) FROM feedback WHERE event_id IS NOT NULL") == [(1,)]
+
+
+async def test_without_a_database_nothing_is_recorded(shipped_catalogue: Catalogue, tmp_path: Path) -> None:
+    engine = Engine(shipped_catalogue)
+    async with services(engine, Settings(tmp_path, tmp_path), watch=False) as running:
+        assert running.events is None
+        assert engine.listeners == []
+    assert list(tmp_path.iterdir()) == []
