@@ -29,7 +29,8 @@ _INDENT = "  "
 
 
 def _bot_lines(said: Said) -> list[str]:
-    lines = said.text.splitlines() or ["（没有文字）"]
+    # Blank lines inside a reply are dropped so that each failure prints as one block.
+    lines = [line for line in said.text.splitlines() if line.strip()] or ["（没有文字）"]
     out = [f"{_INDENT}机器人：{lines[0]}"] + [f"{_INDENT}        {line}".rstrip() for line in lines[1:]]
     if said.buttons:
         out.append(f"{_INDENT}        按钮：" + " ".join(f"[{b}]" for b in said.buttons))
