@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 
 from bot.model import Intent, MatcherSettings
 from bot.normalize import prepare, rewrite, squash, strip_fillers
-from bot.phonetic import sound_key, sound_keys
+from bot.phonetic import sound_keys
 from bot.safety import Trigger
 
 # Owners of the examples that are not intents: phrases the bot must not answer, and
@@ -138,7 +138,7 @@ def build_index(
     for example in followups:
         rows.setdefault((FOLLOWUP, example), False)
     triggers = tuple(
-        Trigger(intent.id, t, sound_key(t)) for intent in intents for t in intent.triggers
+        Trigger(intent.id, t, sound_keys(t)[0]) for intent in intents for t in intent.triggers
     )
     keys, exact_keys, texts, owners, flags = [], [], [], [], []
     for (owner, example), is_keyword in rows.items():

@@ -16,7 +16,11 @@ class Trigger:
 
 
 def find_trigger(text: str, key: str, triggers: Iterable[Trigger]) -> Trigger | None:
-    """The first trigger the message contains: by characters, or by sound for three syllables or more."""
+    """The first trigger the message contains: by characters, or by sound for three syllables or more.
+
+    Two-syllable homophones are too often everyday words across a word boundary (拿到 for 拿刀,
+    留学 for 流血), so common two-character typos are listed as triggers of their own instead.
+    """
     for trigger in triggers:
         if trigger.text in text or (len(trigger.key) >= 3 and trigger.key in key):
             return trigger
