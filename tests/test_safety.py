@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from catalogue_factory import write_catalogue
 
-from bot.catalogue import Catalogue
+from bot.catalogue import Catalogue, load_catalogue
 from bot.engine import Engine
 from bot.matcher import Outcome
-from bot.normalize import normalize
-from bot.phonetic import sound_key
-from bot.safety import Trigger, find_trigger
 
 EMERGENCIES = [
     "他又在打我",
@@ -35,6 +33,7 @@ EMERGENCIES = [
     "救　命！！",  # full-width space and punctuation
     "救救我",
     "我不想或了",  # homophone typo of 不想活了
+    "我被家报了",  # homophone typo of 家暴
 ]
 
 
@@ -79,7 +78,10 @@ def test_emergency_wins_over_the_topic_of_the_previous_turn(shipped_engine: Engi
 
 @pytest.mark.parametrize(
     "text",
-    ["打官司", "打官司要多少钱", "打工", "在外地打工被拖欠工资", "打听一下公证怎么办", "打印材料", "砍价"],
+    [
+        "打官司", "打官司要多少钱", "打工", "在外地打工被拖欠工资", "打听一下公证怎么办", "打印材料", "砍价",
+        "我儿子想去留学",  # 留学 sounds like 流血
+    ],
 )
 def test_look_alikes_are_not_emergencies(shipped_engine: Engine, text: str) -> None:
     reply = shipped_engine.respond("citizen", text)
@@ -87,28 +89,29 @@ def test_look_alikes_are_not_emergencies(shipped_engine: Engine, text: str) -> N
     assert reply.kind != "emergency"
 
 
-def _trigger(text: str) -> Trigger:
-    t = normalize(text)
-    return Trigger("emergency", t, sound_key(t))
-
-
-TRIGGERS = (_trigger("打我"), _trigger("不想活"), _trigger("拿刀"))
+@pytest.fixture(scope="module")
+def small_engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    # triggers: 打我, 家暴, 想死, 不想活, 自杀, 拿刀, 救命 (see catalogue_factory)
+    return Engine(load_catalogue(*write_catalogue(tmp_path_factory.mktemp("small"))))
 
 
 @pytest.mark.parametrize(
-    ("message", "hit"),
+    ("message", "is_emergency"),
     [
-        ("他又在打我", "打我"),
-        ("我真的不想活了", "不想活"),
-        ("我不想或了", "不想活"),  # by sound: three syllables or more
-        ("有人拿刀", "拿刀"),
-        ("打官司", None),
-        ("我想打工", None),
-        ("法律援助怎么申请", None),
-        ("", None),
+        ("他又在打我", True),
+        ("我真的不想活了", True),
+        ("我不想或了", True),  # a trigger of three syllables, typed with a homophone
+        ("有人拿刀", True),
+        ("救命啊！！", True),
+        ("我老公家暴", True),
+        ("打官司", False),
+        ("我想打工", False),
+        ("法律援助怎么申请", False),
+        ("我儿子想去留学", False),
     ],
 )
-def test_find_trigger(message: str, hit: str | None) -> None:
-    text = normalize(message)
-    found = find_trigger(text, sound_key(text), TRIGGERS)
-    assert (found.text if found else None) == hit
+def test_triggers_select_emergency_before_matching(small_engine: Engine, message: str, is_emergency: bool) -> None:
+    reply = small_engine.respond(f"user-{message}", message)
+    assert (reply.intent == "emergency") is is_emergency, (message, reply.intent, reply.kind)
+    if is_emergency:
+        assert "110" in reply.text

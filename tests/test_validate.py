@@ -496,3 +496,17 @@ def test_no_warnings_flag_hides_warnings(root: Path, capsys: pytest.CaptureFixtu
     assert validate(root, {BROKEN_INTENTS: confusable}, "--no-warnings") == 0
     out = capsys.readouterr().out
     assert not [line for line in out.splitlines() if (m := _PROBLEM.match(line)) and m["kind"] == "警告"], out
+
+
+def test_duplicate_id_across_files_names_both_places(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    again = """\
+        intents:
+          - id: notarization
+            title: 公证又一次
+            examples: [哪里能办公证书]
+        """
+    assert validate(root, {BROKEN_INTENTS: again}) == 1
+    found = [line for line in errors(capsys.readouterr().out) if "notarization" in line]
+    assert found, "duplicate id not reported"
+    # whichever copy is reported, the message points to the other one too
+    assert all("intents/services.yaml" in line and "intents/zz_broken.yaml" in line for line in found), found
