@@ -144,6 +144,8 @@ def read_conversations(path: Path, shown_as: str, problems: list[Problem]) -> li
         reader.error(_line(data), "对话文件的最上层应该是 'conversations:'，下面是对话列表（每个以“- name:”开头）")
         return []
     reader.keys(data, _FILE_KEYS, "对话文件")
+    if not data["conversations"]:
+        reader.error(_line(data, "conversations"), "'conversations' 下面还没有对话；每个对话以“- name:”开头")
     out: list[Conversation] = []
     names: dict[str, int] = {}
     items = data["conversations"]
@@ -274,7 +276,11 @@ class _Reader:
         return Message(text, Source(self.src, line)) if key == "user" else Press(text, Source(self.src, line))
 
     def expectation(self, value: Any, line: int) -> Expectation | None:
-        if not isinstance(value, LineDict) or not value:
+        if value is not None and not isinstance(value, LineDict):
+            self.error(line, "bot 下面要另起一行写“键: 值”，例如 topic: legal_aid；可用的键："
+                             + "、".join(sorted(_EXPECT_KEYS)))
+            return None
+        if not value:
             self.error(line, "bot 下面没有写期望；至少写一项："
                              + "、".join(sorted(_EXPECT_KEYS)) + "（例如 topic: legal_aid）")
             return None

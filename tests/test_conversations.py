@@ -268,6 +268,16 @@ BAD_FILES = {
               - user: 你好
                 bot: {intent: greeting}
         """, 4, "一轮只能写 user、press、bot 中的一个"),
+    "bot written as one word": ("""\
+        conversations:
+          - name: 简写
+            turns:
+              - user: 你好
+              - bot: greeting
+        """, 5, "bot 下面要另起一行写“键: 值”"),
+    "empty conversation list": ("""\
+        conversations: []
+        """, 1, "'conversations' 下面还没有对话"),
     "no conversations key": ("""\
         - name: 少了最上层
           turns: []
