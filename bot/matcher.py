@@ -27,7 +27,9 @@ _UNEXPLAINED_FREE = 0.35  # share of unfamiliar pieces a short message may have 
 _UNEXPLAINED_WEIGHT = 0.6
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
 _HOMOPHONE_DISCOUNT = 0.93
-_MODIFIER_DISCOUNT = 0.8  # a match by sound only is worth this much of a match by characters
+_MODIFIER_DISCOUNT = 0.8
+# Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
+_LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不")  # a match by sound only is worth this much of a match by characters
 _ALIGNED = 65  # a partial alignment this good (0-100) counts, by its score, towards explaining the message
 _RESCORED = 6  # intents whose coverage of the message is measured
 _COVERAGE_WEIGHT = 0.4  # how much of a short message's score depends on how much of it the intent explains
@@ -211,7 +213,9 @@ def _modifier_discount(text: str, key: str, start: int, keyword_key: str, vocabu
         return 1.0  # stories are full of unfamiliar words next to the topic word
     end = start + len(keyword_key)
     after = key[end: end + 2]
-    return _MODIFIER_DISCOUNT if len(after) == 2 and after not in vocabulary else 1.0
+    if len(after) < 2 or text[end] in _LINKING or after in vocabulary:
+        return 1.0
+    return _MODIFIER_DISCOUNT
 
 
 def similarity(query: Query, example_key: str, example_text: str, *,
@@ -319,6 +323,9 @@ def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
     runner_up = others[0] if others else None
     if ranking.out_of_scope >= top.score or top.score < settings.clarify_threshold:
         return Match(Outcome.FALLBACK, None, top.score, runner_up, intents[:1])
+    if ranking.followup >= top.score:
+        # Only a follow-up ("要多久") with nothing before it: no topic to answer in.
+        return _clarify(ranking, settings, top, runner_up)
     close = runner_up is not None and top.score - runner_up.score < settings.ambiguity_gap
     rival = max(runner_up.score if runner_up else 0.0, ranking.out_of_scope)
     # Below the answer threshold, an intent far ahead of every alternative is still the answer:
@@ -326,6 +333,12 @@ def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
     is_clear = top.score - rival >= settings.clear_margin
     if (top.score >= settings.answer_threshold and not close) or is_clear:
         return Match(Outcome.ANSWER, top.intent, top.score, runner_up, (top,))
+    return _clarify(ranking, settings, top, runner_up)
+
+
+def _clarify(ranking: Ranking, settings: MatcherSettings, top: Scored, runner_up: Scored | None) -> Match:
+    """Offer the leading intents of distinct topics, up to max_suggestions, close to the top one."""
+    intents = ranking.intents
     floor = max(settings.clarify_threshold, top.score - 2 * settings.ambiguity_gap, ranking.out_of_scope)
     offered: list[Scored] = []
     for s in intents:

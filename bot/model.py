@@ -49,7 +49,7 @@ class MatcherSettings:
 
     answer_threshold: float = 0.6
     clarify_threshold: float = 0.4
-    ambiguity_gap: float = 0.04
+    ambiguity_gap: float = 0.06
     followup_threshold: float = 0.7
     clear_margin: float = 0.15
     max_suggestions: int = 3
