@@ -290,7 +290,8 @@ class _Reader:
             if key in value:
                 ident = self.text(value[key], _line(value, key), key)
                 if ident is not None and not _ID.match(ident):
-                    self.error(_line(value, key), f"'{ident}' 不是意图 id 的写法（小写字母、数字、下划线，可用点分层，如 legal_aid.apply）")
+                    self.error(_line(value, key), f"'{ident}' 不是意图 id 的写法"
+                                                  "（小写字母、数字、下划线，可用点分层，如 legal_aid.apply）")
                     ident = None
                 ok = ok and ident is not None
                 fields[key] = ident
