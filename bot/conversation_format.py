@@ -121,6 +121,7 @@ def conversation_files(paths: Iterable[Path], problems: list[Problem]) -> list[P
 
 def load_conversations(paths: Iterable[Path]) -> list[Conversation]:
     """Every conversation in the files; raises ConversationFileError listing all problems at once."""
+    paths = list(paths)
     problems: list[Problem] = []
     files = conversation_files(paths, problems)
     conversations = [c for path in files for c in read_conversations(path, shown_path(path), problems)]
@@ -270,7 +271,9 @@ class _Reader:
         if key == "bot":
             return self.expectation(turn["bot"], _line(turn, "bot"))
         what = "user（用户说的话）" if key == "user" else "press（按钮标题）"
-        text = self.text(turn[key], line, what)
+        raw = turn[key]
+        # A message of spaces is a real citizen input (the bot asks to rephrase); keep it as written.
+        text = raw if key == "user" and isinstance(raw, str) and raw else self.text(raw, line, what)
         if text is None:
             return None
         return Message(text, Source(self.src, line)) if key == "user" else Press(text, Source(self.src, line))
