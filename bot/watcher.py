@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from watchfiles import DefaultFilter, awatch
@@ -58,11 +59,10 @@ class CatalogueWatcher:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
-    async def wait_for_reload(self, after: int, timeout: float | None = None) -> tuple[Problem, ...]:
-        """Wait until more than `after` reloads were made; returns the problems of the latest one."""
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float | None = None) -> None:
+        """Wait until predicate() holds, checking it after each reload (TimeoutError after `timeout` s)."""
         async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(lambda: self.reloads > after)
-        return self.engine.last_reload_problems
+            await self._changed.wait_for(predicate)
 
     async def _run(self) -> None:
         async for changes in awatch(*self.paths, watch_filter=DefaultFilter(), step=self.step_ms,
