@@ -19,7 +19,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -150,10 +150,8 @@ class FakeBotApi:
         """Listen on 127.0.0.1 on a free port; return the server's URL."""
         self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        assert site._server is not None and site._server.sockets  # noqa: SLF001 - the port we were given
-        self.port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
         return self.url
 
     async def close(self) -> None:
@@ -164,7 +162,7 @@ class FakeBotApi:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    async def __aenter__(self) -> FakeBotApi:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -348,11 +346,12 @@ class FakeBotApi:
     def _send_message(self, params: Mapping[str, Any]) -> dict[str, Any]:
         chat_id = _chat_id(params)
         text = self._text(params)
-        message = {"message_id": next(self._message_ids), "date": int(time.time()),
-                   "chat": self.chat(chat_id, "private" if chat_id > 0 else "supergroup"),
-                   "from": self.bot_user, "text": text}
+        message_id = next(self._message_ids)
+        message: dict[str, Any] = {"message_id": message_id, "date": int(time.time()),
+                                   "chat": self.chat(chat_id, "private" if chat_id > 0 else "supergroup"),
+                                   "from": self.bot_user, "text": text}
         self._attach_markup(message, params.get("reply_markup"))
-        self._state.messages[(chat_id, message["message_id"])] = message
+        self._state.messages[(chat_id, message_id)] = message
         return message
 
     def _edit_message_text(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -368,10 +367,11 @@ class FakeBotApi:
         return message
 
     def _stored(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        key = (_chat_id(params), params.get("message_id"))
+        message_id = params.get("message_id")
+        key = (_chat_id(params), message_id if isinstance(message_id, int) else 0)
         if key not in self._state.messages:
             raise BadRequest("Bad Request: message to edit not found")
-        return self._state.messages[key]  # type: ignore[index]
+        return self._state.messages[key]
 
     def _text(self, params: Mapping[str, Any]) -> str:
         raw = params.get("text")

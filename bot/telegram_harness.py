@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from telegram import Update
 
@@ -68,7 +68,7 @@ class TelegramHarness:
             raise RuntimeError("use TelegramHarness as `async with TelegramHarness(engine) as tg:`")
         return self._app
 
-    async def __aenter__(self) -> TelegramHarness:
+    async def __aenter__(self) -> Self:
         await self.fake.start()
         base = self._settings or Settings.from_env({})
         settings = replace(base, telegram_token=self.fake.token, telegram_base_url=self.fake.base_url)

@@ -56,7 +56,8 @@ def test_slim_base_non_root_user_and_sources(docker: list[tuple[str, str]]) -> N
     [base] = [args for keyword, args in docker if keyword == "FROM"]
     assert re.fullmatch(r"python:3\.1[1-9]-slim(-\w+)?", base), base
     users = [args for keyword, args in docker if keyword == "USER"]
-    assert users and users[-1] not in {"root", "0"}
+    assert users
+    assert users[-1] not in {"root", "0"}
     copied = {shlex.split(args)[0] for keyword, args in docker if keyword == "COPY"}
     assert {"intents", "content", "bot", "pyproject.toml"} <= copied | {part for c in copied for part in c.split()}
     assert any(keyword == "WORKDIR" for keyword, _ in docker)

@@ -45,12 +45,6 @@ REPLY_SCHEMA = {
 }
 
 
-@pytest.fixture(autouse=True)
-def timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Opt in to PTB's timedelta time periods (see test_telegram.py)."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
     return mini_engine(tmp_path)
@@ -155,7 +149,9 @@ async def test_metrics_count_outcomes_latency_feedback_and_catalogue_health(api:
     assert samples['legalbot_feedback_total{helpful="true"}'] == 1
     assert samples["legalbot_catalogue_degraded"] == 1
     assert samples["legalbot_catalogue_reload_failures_total"] == 1
-    assert "天气" not in text and "m1" not in text and "tg:1" not in text
+    assert "天气" not in text
+    assert "m1" not in text
+    assert "tg:1" not in text
 
 
 async def test_metrics_stop_listening_when_the_app_stops(aiohttp_client: ClientFactory, engine: Engine,
@@ -163,7 +159,8 @@ async def test_metrics_stop_listening_when_the_app_stops(aiohttp_client: ClientF
     client = await aiohttp_client(create_app(engine, settings))
     assert len(engine.listeners) == 1
     await client.close()
-    assert engine.listeners == [] and engine.feedback_listeners == []
+    assert engine.listeners == []
+    assert engine.feedback_listeners == []
 
 
 async def test_webhook_is_off_without_a_token(api: Client) -> None:
@@ -240,7 +237,9 @@ def test_legalbot_serve_refuses_with_one_line(capsys: pytest.CaptureFixture[str]
                                               variable: str) -> None:
     assert main(["serve"], environ) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and variable in err and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert variable in err
+    assert "Traceback" not in err
 
 
 def _legalbot() -> list[str]:

@@ -21,14 +21,14 @@ from bot.config import Settings
 from bot.engine import Engine, Feedback
 from bot.fakebotapi import DROP, SERVER_ERROR, Call, FakeBotApi, Fault, flood
 from bot.ratelimit import RateLimiter
-from bot.telegram_harness import SentMessage, TelegramHarness
+from bot.telegram_harness import TelegramHarness
 
 USER, OTHER, GROUP = 1001, 1002, -100200
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Opt in to PTB's timedelta time periods; otherwise every RetryAfter warns of the int ones' deprecation."""
+    """Opt in to PTB 22's timedelta time periods: building a RetryAfter otherwise warns that int ones are deprecated."""
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
@@ -157,10 +157,12 @@ async def test_group_messages_are_answered_only_when_addressed(tg: TelegramHarne
 
 async def test_text_is_escaped_for_html(tg: TelegramHarness) -> None:
     [reply] = await tg.send(USER, "公证")
-    assert "<具体材料>" in reply.text and "&" in reply.text  # what the citizen sees
+    assert "<具体材料>" in reply.text
+    assert "&" in reply.text
     raw = tg.fake.calls_to("sendMessage")[-1].params
     assert raw["parse_mode"] == "HTML"
-    assert "&lt;具体材料&gt;" in raw["text"] and "&amp;" in raw["text"]
+    assert "&lt;具体材料&gt;" in raw["text"]
+    assert "&amp;" in raw["text"]
 
 
 async def test_long_replies_are_split_under_the_limit(tmp_path: Path) -> None:
@@ -196,6 +198,7 @@ async def test_a_flood_gets_one_notice_and_other_users_are_unaffected(engine: En
         assert back.text == answer_text(engine, "notarization")
 
 
+@pytest.mark.usefixtures("timedelta_periods")
 async def test_flood_control_429_is_retried_and_delivered_once(tg: TelegramHarness) -> None:
     tg.fake.add_fault("sendMessage", flood(retry_after=0.05))
     [reply] = await tg.send(USER, "公证")
@@ -211,7 +214,8 @@ async def test_a_failing_send_is_logged_without_the_token_and_the_user_asked_to_
     [apology] = await tg.send(USER, "公证")
     assert apology.text == MESSAGES["error"]
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors and "Internal Server Error" in errors[0]
+    assert errors
+    assert "Internal Server Error" in errors[0]
     assert tg.fake.token not in caplog.text
     assert tg.fake.token.split(":", 1)[1] not in caplog.text
 
@@ -221,7 +225,7 @@ async def test_polling_answers_and_recovers_from_a_dropped_connection(engine: En
         settings = replace(Settings.from_env({}), telegram_token=fake.token, telegram_base_url=fake.base_url)
         app = build_application(settings, engine)
         stop = asyncio.Event()
-        polling = asyncio.create_task(poll(app, stop, timeout=5, poll_interval=0.01))
+        polling = asyncio.create_task(poll(app, stop, poll_timeout=5, poll_interval=0.01))
         try:
             async with asyncio.timeout(10):
                 await fake.push_update(fake.text_update(USER, "/start"))
@@ -245,7 +249,7 @@ async def test_server_errors_while_polling_are_retried(engine: Engine) -> None:
         settings = replace(Settings.from_env({}), telegram_token=fake.token, telegram_base_url=fake.base_url)
         stop = asyncio.Event()
         fake.add_fault("getUpdates", SERVER_ERROR, times=2)
-        polling = asyncio.create_task(poll(build_application(settings, engine), stop, timeout=5,
+        polling = asyncio.create_task(poll(build_application(settings, engine), stop, poll_timeout=5,
                                            poll_interval=0.01))
         try:
             async with asyncio.timeout(10):
@@ -263,7 +267,9 @@ def test_telegram_without_a_valid_token_exits_2_with_one_line(capsys: pytest.Cap
                                                               complaint: str) -> None:
     assert main(["telegram"], {"TELEGRAM_BOT_TOKEN": token}) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and complaint in err and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert complaint in err
+    assert "Traceback" not in err
 
 
 def _legalbot() -> list[str]:

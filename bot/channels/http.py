@@ -23,7 +23,13 @@ from aiohttp import web
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
-from bot.channels.telegram import ALLOWED_UPDATES, TelegramApp, build_application, running, stop_signals
+from bot.channels.telegram import (
+    ALLOWED_UPDATES,
+    TelegramApp,
+    build_application,
+    running,
+    stop_signals,
+)
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError, ConfigError

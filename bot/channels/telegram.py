@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable
@@ -16,7 +17,12 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+)
 
 from bot.channels.telegram_handlers import TelegramChannel
 from bot.config import Settings
@@ -120,14 +126,14 @@ async def running(application: TelegramApp) -> AsyncIterator[TelegramApp]:
         await application.shutdown()
 
 
-async def poll(application: TelegramApp, stop: asyncio.Event, *, timeout: float = 10.0,
+async def poll(application: TelegramApp, stop: asyncio.Event, *, poll_timeout: float = 10.0,
                poll_interval: float = 0.0) -> None:
     """Long-poll until `stop` is set; network errors are retried by PTB's updater."""
     updater = application.updater
     if updater is None:
         raise ValueError("polling needs an Application built with its updater")
     async with running(application):
-        await updater.start_polling(timeout=timeout, poll_interval=poll_interval,
+        await updater.start_polling(timeout=dt.timedelta(seconds=poll_timeout), poll_interval=poll_interval,
                                     allowed_updates=list(ALLOWED_UPDATES))
         try:
             logger.info("polling Telegram for updates; stop with Ctrl-C or SIGTERM")

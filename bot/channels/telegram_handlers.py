@@ -8,13 +8,30 @@ import traceback
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatAction, ChatType, MessageEntityType
 from telegram.error import TelegramError
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.channels.telegram_render import (
-    AREA_PROMPT, AREAS_BY_KEY, MENU_PROMPT, PARSE_MODE, Action, area_keyboard, escape, menu_keyboard,
-    parse_callback, reply_keyboard, split_text, without_feedback,
+    AREA_PROMPT,
+    AREAS_BY_KEY,
+    MENU_PROMPT,
+    PARSE_MODE,
+    Action,
+    area_keyboard,
+    escape,
+    menu_keyboard,
+    parse_callback,
+    reply_keyboard,
+    split_text,
+    without_feedback,
 )
-from bot.engine import Engine, Reply
+from bot.engine import Engine
 from bot.ratelimit import RateLimiter, Verdict
 
 logger = logging.getLogger(__name__)

@@ -121,9 +121,11 @@ def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarku
     """The same keyboard minus its feedback row, so an answer can be rated once."""
     if markup is None:
         return None
-    rows = [[b for b in row if not (isinstance(b.callback_data, str) and b.callback_data.startswith("f:"))]
-            for row in markup.inline_keyboard]
-    return _markup(list(rows))
+    rows: list[list[InlineKeyboardButton | None]] = [
+        [b for b in row if not (isinstance(b.callback_data, str) and b.callback_data.startswith("f:"))]
+        for row in markup.inline_keyboard
+    ]
+    return _markup(rows)
 
 
 def areas_in(catalogue: Catalogue) -> list[Area]:
