@@ -390,6 +390,10 @@ def _link(c: _Collector, raws: list[_RawIntent], answers: dict[str, tuple[Answer
 def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = None) -> Catalogue:
     """Read and check every file; raise CatalogueError listing all problems, or return the Catalogue."""
     c = _Collector(root or Path.cwd())
+    missing = [(d, flag) for d, flag in ((intents_dir, "--intents / LEGALBOT_INTENTS"),
+                                         (content_dir, "--content / LEGALBOT_CONTENT")) if not d.is_dir()]
+    if missing:
+        raise CatalogueError([Problem(Source(str(d)), f"文件夹不存在；请检查路径，或用 {flag} 指定") for d, flag in missing])
     corpus = _load_corpus(content_dir)
     if not corpus.text:
         c.error(c.shown(content_dir / "sources"), 0, "content/sources/ 下没有报告原文（.txt）；答案无法核对出处")

@@ -177,8 +177,11 @@ class Engine:
                 self._remember(user, intent.id)
             return self._answer(cat, intent, match.score, match.runner_up, match.candidates)
         if match.outcome is Outcome.CLARIFY:
-            # Never merely ask "did you mean" about danger: a leading emergency match is answered.
-            if match.candidates and match.candidates[0].intent == EMERGENCY and EMERGENCY in cat.intents:
+            # Never merely ask "did you mean" about danger: an emergency match that leads, and is
+            # more than a faint likeness ("我想投诉" vs "我想自杀"), is answered.
+            lead = match.candidates[0] if match.candidates else None
+            midway = (settings.clarify_threshold + settings.answer_threshold) / 2
+            if lead is not None and lead.intent == EMERGENCY and lead.score >= midway and EMERGENCY in cat.intents:
                 return self._emergency(user, cat, cat.intents[EMERGENCY], ranking)
             # The leading candidate stands as the topic, so "去哪找?" after a tap-less reply still fits.
             self._remember(user, match.candidates[0].intent)

@@ -236,7 +236,11 @@ def similarity(query: Query, example_key: str, example_text: str, *,
             start = query.key.find(example_key)
             return max(whole, weight * _HOMOPHONE_DISCOUNT * _modifier_discount(query.key, query.key, start, example_key, vocabulary))
         return whole * _HOMOPHONE_DISCOUNT
-    by_sound = _likeness(query.key, example_key)
+    if len(example_key) <= 2:
+        # Folded homophones of a word this short turn up across word boundaries (再见 in 在江山).
+        by_sound = _likeness(query.exact_key, exact_key) if len(query.exact_key) == len(query.key) else 0.0
+    else:
+        by_sound = _likeness(query.key, example_key)
     if by_sound < 0.5:
         return by_sound * _HOMOPHONE_DISCOUNT
     # The same characters beat characters that only sound alike (行政争议 vs 行政复议).
@@ -276,12 +280,37 @@ def unexplained(query: Query, index: Index) -> float:
     return sum(g not in index.vocabulary for g in grams) / len(grams)
 
 
+def _shadowed_keywords(query: Query, index: Index, candidates: list[int]) -> set[int]:
+    """Topic words found only inside a longer topic word of another intent (租房 in 公租房)."""
+    spans: list[tuple[int, int, str, int]] = []
+    for i in candidates:
+        if index.is_keyword[i]:
+            start = query.core.find(index.texts[i])
+            while start >= 0:
+                spans.append((start, start + len(index.texts[i]), index.owners[i], i))
+                start = query.core.find(index.texts[i], start + 1)
+    shadowed = set()
+    for start, end, owner, i in spans:
+        inside_longer = [o for s, e, o, _ in spans if s <= start and end <= e and e - s > end - start and o != owner]
+        alone = any(s == start and e == end and o == owner for s, e, o, j in spans if j != i)
+        if inside_longer and not alone:
+            shadowed.add(i)
+    # A keyword shadowed at one place may still stand alone elsewhere in the message.
+    standing = {i for start, end, owner, i in spans
+                if not any(s <= start and end <= e and e - s > end - start and o != owner for s, e, o, _ in spans)}
+    return shadowed - standing
+
+
 def rank(query: Query, index: Index) -> Ranking:
     """Score every intent against the message; the best score per intent, best first."""
     if not query.key:
         return Ranking(())
     best: dict[str, tuple[float, str]] = {}
-    for i in _candidates(query.key, index):
+    candidates = _candidates(query.key, index)
+    shadowed = _shadowed_keywords(query, index, candidates)
+    for i in candidates:
+        if i in shadowed:
+            continue
         score = similarity(query, index.keys[i], index.texts[i], is_keyword=index.is_keyword[i],
                            exact_key=index.exact_keys[i], vocabulary=index.vocabulary)
         owner = index.owners[i]
