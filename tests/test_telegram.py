@@ -102,6 +102,16 @@ async def test_ambiguous_question_offers_did_you_mean_and_a_press_answers(tg: Te
     assert len(tg.fake.calls_to("answerCallbackQuery")) == 1  # the client's spinner stops
 
 
+async def test_replying_with_a_number_picks_that_choice(tg: TelegramHarness) -> None:
+    text, expected = clarifying(tg.engine)
+    chosen = expected.buttons[1].intent
+    await tg.send(USER, text)
+    [answer] = await tg.send(USER, "２。")  # full-width, as phone keyboards type it
+    assert answer.text == answer_text(tg.engine, chosen)
+    [follow_up] = await tg.send(USER, "1")  # the answer's own buttons are the choices now
+    assert follow_up.text == answer_text(tg.engine, tg.engine.catalogue.intents[chosen].suggest[0])
+
+
 @pytest.mark.parametrize("data", ["i:retired_intent", "m:no_such_area", "f:1:retired_intent", "zzz", "i:" + "x" * 80,
                                   "i:Bad-Id"])
 async def test_stale_or_forged_button_gets_a_polite_reply(tg: TelegramHarness, caplog: pytest.LogCaptureFixture,

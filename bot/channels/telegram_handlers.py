@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections import OrderedDict
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatAction, ChatType, MessageEntityType
@@ -23,6 +24,8 @@ from bot.channels.telegram_render import (
     MENU_PROMPT,
     PARSE_MODE,
     Action,
+    Area,
+    Press,
     area_keyboard,
     escape,
     menu_keyboard,
@@ -31,7 +34,7 @@ from bot.channels.telegram_render import (
     split_text,
     without_feedback,
 )
-from bot.engine import Engine
+from bot.engine import Engine, Reply
 from bot.ratelimit import RateLimiter, Verdict
 
 logger = logging.getLogger(__name__)
@@ -67,12 +70,37 @@ def without_mention(text: str, username: str) -> str:
     return text if start < 0 else (text[:start] + text[start + len(mention):]).strip()
 
 
+class Offers:
+    """The buttons last shown to each user, so a bare "2" picks the second, as the clarify text invites."""
+
+    def __init__(self, max_users: int = 10_000) -> None:
+        self._offers: OrderedDict[str, tuple[str, ...]] = OrderedDict()
+        self._max_users = max_users
+
+    def remember(self, key: str, intents: tuple[str, ...]) -> None:
+        """Keep the intents of the buttons just shown (none forgets the last ones)."""
+        self._offers.pop(key, None)
+        if intents:
+            self._offers[key] = intents
+            if len(self._offers) > self._max_users:
+                self._offers.popitem(last=False)
+
+    def pick(self, key: str, text: str) -> str | None:
+        """The intent a reply like "2" or "２。" chooses, or None when the text is not such a number."""
+        number = text.strip().rstrip(".。、")
+        offered = self._offers.get(key, ())
+        if not number.isdecimal() or not 1 <= int(number) <= len(offered):
+            return None
+        return offered[int(number) - 1]
+
+
 class TelegramChannel:
     """PTB callbacks bound to one engine and one rate limiter (no globals, nothing in bot_data)."""
 
     def __init__(self, engine: Engine, limiter: RateLimiter) -> None:
         self.engine = engine
         self.limiter = limiter
+        self.offers = Offers()
 
     def handlers(self) -> list[BaseHandler[Update, Context, None]]:
         """The handlers to register, in order: commands, text, other messages, buttons."""
@@ -115,9 +143,11 @@ class TelegramChannel:
         if message is None or message.text is None or not await self._admitted(update, context):
             return
         await self._typing(update, context)
-        text = without_mention(message.text, context.bot.username)
-        reply = await self.engine.reply(user_key(update), text, CHANNEL)
-        await self.send(update, context, reply.text, reply_keyboard(reply))
+        key, text = user_key(update), without_mention(message.text, context.bot.username)
+        chosen = self.offers.pick(key, text)
+        reply = (self.engine.choose(key, chosen, CHANNEL) if chosen is not None
+                 else await self.engine.reply(key, text, CHANNEL))
+        await self._answer(update, context, reply)
 
     async def non_text(self, update: Update, context: Context) -> None:
         """Photos, voice, stickers, files, locations…: a friendly note that only text is understood."""
@@ -132,23 +162,33 @@ class TelegramChannel:
             await query.answer(self.engine.catalogue.messages["rate_limited"])
             return
         press = parse_callback(query.data)
-        cat = self.engine.catalogue
-        if press is not None and press.action is Action.FEEDBACK and press.target in cat.intents:
-            thanks = self.engine.feedback(user_key(update), press.target, press.is_helpful, CHANNEL)
-            await query.answer(thanks)
-            message = query.message
-            if isinstance(message, Message) and message.reply_markup is not None:
-                await query.edit_message_reply_markup(without_feedback(message.reply_markup))
-            return
-        await query.answer()
-        area = AREAS_BY_KEY.get(press.target) if press is not None and press.action is Action.AREA else None
-        keyboard = area_keyboard(cat, area) if area is not None else None
-        if area is not None and keyboard is not None:
-            await self.send(update, context, AREA_PROMPT.format(title=area.title), keyboard)
-            return
-        chosen = press.target if press is not None and press.action is Action.INTENT else ""
-        reply = self.engine.choose(user_key(update), chosen, CHANNEL)
-        await self.send(update, context, reply.text, reply_keyboard(reply))
+        if press is not None and press.action is Action.FEEDBACK and press.target in self.engine.catalogue.intents:
+            await self._feedback(update, press)
+        elif press is not None and press.action is Action.AREA and press.target in AREAS_BY_KEY:
+            await self._area(update, context, AREAS_BY_KEY[press.target])
+        else:
+            # Unknown, retired or forged data all land here; the engine answers "stale button".
+            await query.answer()
+            chosen = press.target if press is not None and press.action is Action.INTENT else ""
+            await self._answer(update, context, self.engine.choose(user_key(update), chosen, CHANNEL))
+
+    async def _feedback(self, update: Update, press: Press) -> None:
+        """Record 👍/👎, thank the citizen in a toast, and drop the feedback row so it counts once."""
+        query = update.callback_query
+        assert query is not None
+        thanks = self.engine.feedback(user_key(update), press.target, press.is_helpful, CHANNEL)
+        await query.answer(thanks)
+        message = query.message
+        if isinstance(message, Message) and message.reply_markup is not None:
+            await query.edit_message_reply_markup(without_feedback(message.reply_markup))
+
+    async def _area(self, update: Update, context: Context, area: Area) -> None:
+        """The intents of one topic area, as buttons."""
+        assert update.callback_query is not None
+        await update.callback_query.answer()
+        keyboard = area_keyboard(self.engine.catalogue, area)
+        text = AREA_PROMPT.format(title=area.title) if keyboard else self.engine.catalogue.messages["stale_button"]
+        await self.send(update, context, text, keyboard)
 
     async def on_error(self, update: object, context: Context) -> None:
         """Log the failure (token redacted) and ask the citizen to try again."""
@@ -164,6 +204,10 @@ class TelegramChannel:
                                                parse_mode=PARSE_MODE)
             except TelegramError as exc:
                 logger.warning("could not tell the citizen about the failure: %s", exc)
+
+    async def _answer(self, update: Update, context: Context, reply: Reply) -> None:
+        self.offers.remember(user_key(update), tuple(b.intent for b in reply.buttons))
+        await self.send(update, context, reply.text, reply_keyboard(reply))
 
     async def send(self, update: Update, context: Context, text: str,
                    keyboard: InlineKeyboardMarkup | None = None) -> None:
