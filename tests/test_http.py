@@ -60,6 +60,13 @@ async def api(aiohttp_client: ClientFactory, engine: Engine, settings: Settings)
     return await aiohttp_client(create_app(engine, settings))
 
 
+async def break_catalogue(engine: Engine) -> None:
+    """Write a bad intent file and reload: the engine keeps the old catalogue and reports the problem."""
+    assert engine.intents_dir is not None
+    (engine.intents_dir / "broken.yaml").write_text("intents: [", encoding="utf-8")
+    assert await engine.reload()
+
+
 def parse_metrics(text: str) -> dict[str, float]:
     """`name{labels} value` lines as a dict (comments skipped)."""
     samples = {}
@@ -135,8 +142,7 @@ async def test_metrics_count_outcomes_latency_feedback_and_catalogue_health(api:
     for user, text in [("m1", "法律援助怎么申请"), ("m2", "公证"), ("m3", "今天天气怎么样"), ("m1", "今天天气怎么样")]:
         assert (await api.post("/api/chat", json={"user": user, "text": text})).status == 200
     engine.feedback("tg:1", "legal_aid", True, channel="telegram")
-    (engine.intents_dir / "broken.yaml").write_text("intents: [", encoding="utf-8")  # type: ignore[operator]
-    assert await engine.reload()
+    await break_catalogue(engine)
 
     response = await api.get("/metrics")
     assert response.status == 200
@@ -152,6 +158,15 @@ async def test_metrics_count_outcomes_latency_feedback_and_catalogue_health(api:
     assert "天气" not in text
     assert "m1" not in text
     assert "tg:1" not in text
+
+
+async def test_healthz_reports_a_failed_reload_with_its_problems(api: Client, engine: Engine) -> None:
+    await break_catalogue(engine)
+    response = await api.get("/healthz")
+    assert response.status == 200  # still serving the previous catalogue
+    body = await response.json()
+    assert body["catalogue"] == "degraded"
+    assert any("broken.yaml" in problem for problem in body["problems"])
 
 
 async def test_metrics_stop_listening_when_the_app_stops(aiohttp_client: ClientFactory, engine: Engine,

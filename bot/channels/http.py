@@ -163,10 +163,13 @@ async def telegram_webhook(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """GET /healthz: alive, and whether the catalogue in use is the latest one on disk."""
+    """GET /healthz: 200 while serving; "degraded", with the problems, when the last reload failed."""
     engine = request.app[STATE].engine
-    return web.json_response({"status": "ok", "intents": len(engine.catalogue.intents),
-                              "catalogue": "degraded" if engine.last_reload_problems else "ok"})
+    body: dict[str, Any] = {"status": "ok", "intents": len(engine.catalogue.intents), "catalogue": "ok"}
+    if engine.last_reload_problems:
+        # Still serving the previous catalogue; say which lines the operator must fix.
+        body |= {"catalogue": "degraded", "problems": [str(p) for p in engine.last_reload_problems]}
+    return web.json_response(body, dumps=_dumps)
 
 
 async def metrics(request: web.Request) -> web.Response:
