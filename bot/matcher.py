@@ -6,7 +6,7 @@ import enum
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from rapidfuzz import fuzz, process
@@ -21,19 +21,24 @@ from bot.safety import Trigger
 OUT_OF_SCOPE = "\x00out_of_scope"
 FOLLOWUP = "\x00followup"
 _CANDIDATES = 400  # examples scored in full per message, after the n-gram prefilter
-_COMMON_GRAM_SHARE = 0.05
-_STORY_LENGTH = 30  # syllables; longer messages are stories and keep their full scores
-_UNEXPLAINED_FREE = 0.35  # share of unfamiliar pieces a short message may have without penalty
-_UNEXPLAINED_WEIGHT = 0.6
+_COMMON_GRAM_SHARE = 0.05  # n-grams in more examples than this share carry too little to prefilter on
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
-_HOMOPHONE_DISCOUNT = 0.93
-_MODIFIER_DISCOUNT = 0.8
+_HOMOPHONE_DISCOUNT = 0.93  # a match by sound only is worth this much of a match by characters
+_MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律师资格证)
 # Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
-_LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不")  # a match by sound only is worth this much of a match by characters
+_LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不这那")
 _ALIGNED = 65  # a partial alignment this good (0-100) counts, by its score, towards explaining the message
 _RESCORED = 6  # intents whose coverage of the message is measured
-_COVERAGE_WEIGHT = 0.4  # how much of a short message's score depends on how much of it the intent explains
-_STORY_COVERAGE_WEIGHT = 0.1  # n-grams in more examples than this share carry too little to prefilter on
+# How much of a message's score depends on how much of it the intent explains: most for short
+# messages, little for stories, which always carry detail no example has.
+_COVERAGE_WEIGHT_SHORT = 0.4
+_COVERAGE_WEIGHT_STORY = 0.1
+_SHORT_LENGTH = 10  # syllables
+_STORY_LENGTH = 30
+_UNEXPLAINED_FREE = 0.35  # share of unfamiliar pieces a short message may have without penalty
+_UNEXPLAINED_WEIGHT = 0.6
+_TAIL_SHARE = 2  # a story's question is in its second half
+_TAIL_WEIGHT = 0.4
 
 
 class Outcome(enum.Enum):
@@ -301,8 +306,42 @@ def _shadowed_keywords(query: Query, index: Index, candidates: list[int]) -> set
     return shadowed - standing
 
 
+def _coverage_weight(length: int) -> float:
+    if length <= _SHORT_LENGTH:
+        return _COVERAGE_WEIGHT_SHORT
+    if length >= _STORY_LENGTH:
+        return _COVERAGE_WEIGHT_STORY
+    share = (length - _SHORT_LENGTH) / (_STORY_LENGTH - _SHORT_LENGTH)
+    return _COVERAGE_WEIGHT_SHORT + share * (_COVERAGE_WEIGHT_STORY - _COVERAGE_WEIGHT_SHORT)
+
+
+def tail(query: Query, settings: MatcherSettings) -> Query | None:
+    """The end of a story, where its question usually is; None for messages that are not stories."""
+    if len(query.key) <= _STORY_LENGTH or len(query.key) != len(query.core):
+        return None
+    cut = len(query.core) - len(query.core) // _TAIL_SHARE
+    core = query.core[cut:]
+    return Query(core, core, query.key[cut:], query.exact_key[cut:])
+
+
 def rank(query: Query, index: Index) -> Ranking:
-    """Score every intent against the message; the best score per intent, best first."""
+    """Score every intent against the message; stories also by their last part. Best first."""
+    ranking = _rank(query, index)
+    end = tail(query, index.settings)
+    if end is None or not ranking.intents:
+        return ranking
+    # A story's intent is the one its question (at the end) agrees with. A tail that names no
+    # topic ("去哪申请?") says nothing, and leaves the story's own scores.
+    at_end = {s.intent: s.score for s in _rank(end, index).intents}
+    if max(at_end.values(), default=0.0) < index.settings.clarify_threshold:
+        return ranking
+    scored = [replace(s, score=round((1 - _TAIL_WEIGHT) * s.score + _TAIL_WEIGHT * at_end.get(s.intent, 0.0), 4))
+              for s in ranking.intents]
+    ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
+    return Ranking(tuple(ranked), ranking.out_of_scope, ranking.followup)
+
+
+def _rank(query: Query, index: Index) -> Ranking:
     if not query.key:
         return Ranking(())
     best: dict[str, tuple[float, str]] = {}
@@ -316,7 +355,7 @@ def rank(query: Query, index: Index) -> Ranking:
         owner = index.owners[i]
         if score > best.get(owner, (0.0, ""))[0]:
             best[owner] = (score, index.texts[i])
-    weight = _COVERAGE_WEIGHT if len(query.key) <= _STORY_LENGTH else _STORY_COVERAGE_WEIGHT
+    weight = _coverage_weight(len(query.key))
     # Out-of-scope and follow-up phrases are weighed like intents, so their scores compare.
     oos, followup = (
         best.pop(owner, (0.0, ""))[0] * (1 - weight + weight * coverage(query, owner, index))
