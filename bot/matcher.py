@@ -39,6 +39,7 @@ _UNEXPLAINED_FREE = 0.35  # share of unfamiliar pieces a short message may have 
 _UNEXPLAINED_WEIGHT = 0.6
 _TAIL_SHARE = 2  # a story's question is in its second half
 _TAIL_WEIGHT = 0.4
+_WHOLLY = 0.9  # coverage at which a follow-up phrase accounts for the whole message
 
 
 class Outcome(enum.Enum):
@@ -76,6 +77,7 @@ class Ranking:
     intents: tuple[Scored, ...]
     out_of_scope: float = 0.0
     followup: float = 0.0
+    followup_coverage: float = 0.0
 
     def score_of(self, intent_id: str) -> float:
         """The score of one intent, 0 when it was not among the candidates."""
@@ -338,7 +340,7 @@ def rank(query: Query, index: Index) -> Ranking:
     scored = [replace(s, score=round((1 - _TAIL_WEIGHT) * s.score + _TAIL_WEIGHT * at_end.get(s.intent, 0.0), 4))
               for s in ranking.intents]
     ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
-    return Ranking(tuple(ranked), ranking.out_of_scope, ranking.followup)
+    return Ranking(tuple(ranked), ranking.out_of_scope, ranking.followup, ranking.followup_coverage)
 
 
 def _rank(query: Query, index: Index) -> Ranking:
@@ -357,10 +359,9 @@ def _rank(query: Query, index: Index) -> Ranking:
             best[owner] = (score, index.texts[i])
     weight = _coverage_weight(len(query.key))
     # Out-of-scope and follow-up phrases are weighed like intents, so their scores compare.
-    oos, followup = (
-        best.pop(owner, (0.0, ""))[0] * (1 - weight + weight * coverage(query, owner, index))
-        for owner in (OUT_OF_SCOPE, FOLLOWUP)
-    )
+    oos_coverage, followup_coverage = (coverage(query, owner, index) for owner in (OUT_OF_SCOPE, FOLLOWUP))
+    oos = best.pop(OUT_OF_SCOPE, (0.0, ""))[0] * (1 - weight + weight * oos_coverage)
+    followup = best.pop(FOLLOWUP, (0.0, ""))[0] * (1 - weight + weight * followup_coverage)
     # A short message made mostly of words no example uses is probably about something else,
     # even when it contains a topic word (公证处旁边的奶茶店). Long stories are exempt: they
     # always carry unrelated detail around the question.
@@ -374,7 +375,7 @@ def _rank(query: Query, index: Index) -> Ranking:
         score *= 1 - weight + weight * covered
         scored.append(Scored(owner, round(score * factor, 4), example, round(covered, 4)))
     ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
-    return Ranking(tuple(ranked), round(oos, 4), round(followup, 4))
+    return Ranking(tuple(ranked), round(oos, 4), round(followup, 4), round(followup_coverage, 4))
 
 
 def _topic(intent_id: str) -> str:
@@ -391,7 +392,7 @@ def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
     runner_up = others[0] if others else None
     if ranking.out_of_scope >= top.score or top.score < settings.clarify_threshold:
         return Match(Outcome.FALLBACK, None, top.score, runner_up, intents[:1])
-    if ranking.followup >= top.score:
+    if ranking.followup >= top.score and ranking.followup_coverage >= _WHOLLY:
         # Only a follow-up ("要多久") with nothing before it: no topic to answer in.
         return _clarify(ranking, settings, top, runner_up)
     close = runner_up is not None and top.score - runner_up.score < settings.ambiguity_gap
