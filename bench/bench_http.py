@@ -137,11 +137,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rate", type=float, default=1500.0, help="messages/s of the open-loop run")
+    parser.add_argument("--rate", type=float, default=1500.0,
+                        help="messages/s of the open-loop run (a second one runs at half the measured capacity)")
     parser.add_argument("--users", type=int, default=5000, help="distinct citizens the messages come from")
+    parser.add_argument("--text", help="send only this message (e.g. '？', which skips matching: the HTTP layer alone)")
     args = parser.parse_args()
 
-    texts = messages(2000)
+    texts = [args.text] if args.text else messages(2000)
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.get_context("spawn").Process(target=_server, args=(child,), daemon=True)
     server.start()
@@ -152,17 +154,21 @@ def main() -> int:
         asyncio.run(drive(url, texts, clients=args.clients, seconds=2.0, users=args.users, rate=None))  # warm-up
         closed = asyncio.run(drive(url, texts, clients=args.clients, seconds=args.seconds, users=args.users,
                                    rate=None))
-        opened = asyncio.run(drive(url, texts, clients=args.clients, seconds=args.seconds, users=args.users,
-                                   rate=args.rate))
+        capacity = len(closed.latencies) / closed.seconds
+        rates = sorted({args.rate, round(capacity / 2)})
+        opened = [asyncio.run(drive(url, texts, clients=args.clients, seconds=args.seconds, users=args.users,
+                                    rate=rate)) for rate in rates]
         rss, peak = rss_mb(server.pid or 0)
     finally:
         parent.send("stop")
         server.join(10)
         if server.is_alive():
             server.terminate()
-    print(f"POST /api/chat, {args.clients} concurrent clients, {args.seconds:g} s per run, shipped catalogue")
+    what = f"the message {args.text!r}" if args.text else "the shipped catalogue's examples, varied"
+    print(f"POST /api/chat, {args.clients} concurrent clients, {args.seconds:g} s per run, {what}")
     print(closed.line("closed loop (capacity):"))
-    print(opened.line(f"open loop at {args.rate:g} req/s:"))
+    for rate, result in zip(rates, opened, strict=True):
+        print(result.line(f"open loop at {rate:g} req/s:"))
     print(f"server RSS: {idle:.0f} MiB idle, {rss:.0f} MiB after the runs (peak {peak:.0f} MiB)")
     return 0
 
