@@ -1,0 +1,413 @@
+"""`legalbot report`: what citizens asked, what the bot could not answer, and which answers get 👎."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from bot.catalogue import Catalogue, load_catalogue
+from bot.config import Settings
+from bot.errors import BotError, CatalogueError, ConfigError
+from bot.matcher import analyse, rank
+from bot.model import MatcherSettings
+from bot.normalize import normalize
+from bot.phonetic import sound_key
+
+# Jiangshan's operators read days in China Standard Time (no daylight saving), wherever the server runs.
+CST = timezone(timedelta(hours=8), "CST")
+CLUSTER_SIMILARITY = 60  # rapidfuzz ratio (0-100) of two questions' keys to put them in one cluster
+SUGGEST_MARGIN = 0.05  # an intent scoring this far below the clarify threshold is still worth suggesting
+# Question words every question has: left in, they make 公证怎么办 and 公积金怎么提取 look alike.
+_PLACEHOLDER = re.compile("〔[^〕]*〕")  # redacted personal data says nothing about the question
+_QUESTION_WORDS = re.compile("怎么办|怎么样|怎么|什么|多少|去哪里|在哪里|去哪|在哪|哪里|哪儿|哪|可以|能不能|能否|需要|要|的|吗|呢|了|我|请")
+MAX_CLUSTERED = 3000  # distinct questions clustered per list, most frequent first: bounds the work
+MAX_SUGGESTED = 100  # clusters (largest first) given a suggested intent
+TOP_INTENTS = 10
+WEEKLY_AFTER_DAYS = 31  # longer periods show the rates by week, not by day
+UNANSWERED_KINDS = ("fallback", "too_long")
+SAMPLES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """One day (or week) of messages: how many, and how many were clarified or not answered."""
+
+    start: date
+    messages: int
+    clarify: int
+    fallback: int
+
+    @property
+    def clarify_rate(self) -> float:
+        return self.clarify / self.messages if self.messages else 0.0
+
+    @property
+    def fallback_rate(self) -> float:
+        return self.fallback / self.messages if self.messages else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class IntentCount:
+    """An intent answered `count` times."""
+
+    intent: str
+    title: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class IntentFeedback:
+    """👍 and 👎 on one intent's answer, with questions that got a 👎."""
+
+    intent: str
+    title: str
+    helpful: int
+    unhelpful: int
+    samples: tuple[str, ...]
+
+    @property
+    def unhelpful_rate(self) -> float:
+        total = self.helpful + self.unhelpful
+        return self.unhelpful / total if total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """The intent a cluster's questions come closest to."""
+
+    intent: str
+    title: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Questions of similar wording: the most frequent one shown first, with how often each came."""
+
+    size: int
+    texts: tuple[tuple[str, int], ...]
+    suggestion: Suggestion | None
+    offered: tuple[str, ...] = ()  # for clarified questions: the titles the bot offered most often
+    looks_out_of_scope: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.texts[0][0]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything `legalbot report` shows, for one period."""
+
+    start: datetime
+    end: datetime
+    total: int
+    users: int
+    outcomes: tuple[tuple[str, int], ...]
+    kinds: tuple[tuple[str, int], ...]
+    channels: tuple[tuple[str, int], ...]
+    buckets: tuple[Bucket, ...]
+    weekly: bool
+    top_intents: tuple[IntentCount, ...]
+    feedback: tuple[IntentFeedback, ...]
+    unanswered: tuple[Cluster, ...]
+    clarified: tuple[Cluster, ...]
+    has_catalogue: bool
+
+    def count(self, outcome: str) -> int:
+        return dict(self.outcomes).get(outcome, 0)
+
+
+def open_readonly(path: Path) -> sqlite3.Connection:
+    """The event database, read-only; BotError when it is missing or is not an event log."""
+    if not path.is_file():
+        raise BotError(f"LEGALBOT_DB {path} does not exist: run `legalbot serve` or `legalbot telegram` "
+                       "with LEGALBOT_DB set to record messages first")
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise BotError(f"LEGALBOT_DB {path} is not an event log ({exc})") from None
+    if not {"events", "feedback"} <= tables:
+        conn.close()
+        raise BotError(f"LEGALBOT_DB {path} is not an event log: it has no events table")
+    return conn
+
+
+def build_report(conn: sqlite3.Connection, catalogue: Catalogue | None, *, end: datetime, days: int) -> Report:
+    """Read one period of the event log and summarise it."""
+    start = end - timedelta(days=days)
+    span = (start.timestamp(), end.timestamp())
+    where = "at >= ? AND at < ?"
+    title: Callable[[str], str] = catalogue.title if catalogue is not None else str
+
+    def rows(sql: str, *args: object) -> list[tuple[object, ...]]:
+        return conn.execute(sql, (*span, *args)).fetchall()
+
+    total, users = rows(f"SELECT count(*), count(DISTINCT user_hash) FROM events WHERE {where}")[0]
+    outcomes = rows(f"SELECT outcome, count(*) FROM events WHERE {where} GROUP BY outcome ORDER BY 2 DESC")
+    kinds = rows(f"SELECT kind, count(*) FROM events WHERE {where} GROUP BY kind ORDER BY 2 DESC")
+    channels = rows(f"SELECT channel, count(*) FROM events WHERE {where} GROUP BY channel ORDER BY 2 DESC")
+    top = rows(f"SELECT intent, count(*) FROM events WHERE {where} AND outcome = 'answer' AND intent IS NOT NULL "
+               "GROUP BY intent ORDER BY 2 DESC, 1 LIMIT ?", TOP_INTENTS)
+    weekly = days > WEEKLY_AFTER_DAYS
+    return Report(
+        start=start, end=end, total=int(total), users=int(users),  # type: ignore[call-overload]
+        outcomes=_pairs(outcomes), kinds=_pairs(kinds), channels=_pairs(channels),
+        buckets=_buckets(rows(f"SELECT at, outcome FROM events WHERE {where}"), start, end, weekly),
+        weekly=weekly,
+        top_intents=tuple(IntentCount(str(i), title(str(i)), int(n)) for i, n in top),  # type: ignore[call-overload]
+        feedback=_feedback(conn, span, title),
+        unanswered=cluster(rows(f"SELECT text, '' FROM events WHERE {where} AND kind IN (?, ?)", *UNANSWERED_KINDS),
+                           catalogue),
+        clarified=cluster(rows(f"SELECT text, candidates FROM events WHERE {where} AND kind = 'clarify'"), catalogue),
+        has_catalogue=catalogue is not None,
+    )
+
+
+def _pairs(rows: Iterable[tuple[object, ...]]) -> tuple[tuple[str, int], ...]:
+    return tuple((str(key), int(count)) for key, count in rows)  # type: ignore[call-overload]
+
+
+def _buckets(rows: Iterable[tuple[object, ...]], start: datetime, end: datetime, weekly: bool) -> tuple[Bucket, ...]:
+    """Messages per day (or per week, starting Mondays) in CST, including quiet days with none."""
+
+    def first_day(d: date) -> date:
+        return d - timedelta(days=d.weekday()) if weekly else d
+
+    counts: dict[date, Counter[str]] = defaultdict(Counter)
+    for at, outcome in rows:
+        day = datetime.fromtimestamp(float(at), CST).date()  # type: ignore[arg-type]
+        counts[first_day(day)][str(outcome)] += 1
+    out = []
+    day, last = first_day(start.astimezone(CST).date()), end.astimezone(CST).date()
+    while day <= last:
+        c = counts.get(day, Counter())
+        out.append(Bucket(day, sum(c.values()), c["clarify"], c["fallback"]))
+        day += timedelta(days=7 if weekly else 1)
+    return tuple(out)
+
+
+def _feedback(conn: sqlite3.Connection, span: tuple[float, float],
+              title: Callable[[str], str]) -> tuple[IntentFeedback, ...]:
+    totals = conn.execute(
+        "SELECT intent, sum(is_helpful), sum(1 - is_helpful) FROM feedback WHERE at >= ? AND at < ? "
+        "GROUP BY intent", span).fetchall()
+    samples: dict[str, list[str]] = defaultdict(list)
+    for intent, text in conn.execute(
+        "SELECT f.intent, e.text FROM feedback f JOIN events e ON e.id = f.event_id "
+        "WHERE f.at >= ? AND f.at < ? AND f.is_helpful = 0 ORDER BY f.id DESC", span):
+        if len(samples[intent]) < SAMPLES and text not in samples[intent]:
+            samples[intent].append(text)
+    result = [IntentFeedback(i, title(i), int(up), int(down), tuple(samples[i])) for i, up, down in totals]
+    return tuple(sorted(result, key=lambda f: (-f.unhelpful, -f.unhelpful_rate, f.intent)))
+
+
+def _cluster_key(text: str, settings: MatcherSettings | None) -> str:
+    """The form questions are compared in: sound keys (homophone typos alike) without question words."""
+    text = _PLACEHOLDER.sub("", text)
+    core = analyse(text, settings).core if settings is not None else normalize(text)
+    return sound_key(_QUESTION_WORDS.sub("", core) or core)
+
+
+def _similar(key: str, leaders: list[str], sorted_leaders: list[str]) -> str | None:
+    """The leader most like key, in order or in any order (起诉离婚 ~ 离婚起诉); None when none is."""
+    found = process.extractOne(key, leaders, scorer=fuzz.ratio, score_cutoff=CLUSTER_SIMILARITY)
+    anyorder = process.extractOne("".join(sorted(key)), sorted_leaders, scorer=fuzz.ratio,
+                                  score_cutoff=CLUSTER_SIMILARITY)
+    best = max((m for m in (found, anyorder) if m is not None), key=lambda m: m[1], default=None)
+    return leaders[best[2]] if best is not None else None
+
+
+def cluster(rows: Sequence[tuple[object, ...]], catalogue: Catalogue | None) -> tuple[Cluster, ...]:
+    """Group (text, candidates) rows by similar wording, largest group first, each with a suggestion."""
+    settings = catalogue.settings if catalogue is not None else None
+    counts: Counter[str] = Counter()
+    offered: dict[str, Counter[str]] = defaultdict(Counter)
+    shown: dict[str, Counter[str]] = defaultdict(Counter)  # key -> the texts that gave it
+    for text, candidates in rows:
+        key = _cluster_key(str(text), settings)
+        if not key:
+            continue
+        counts[key] += 1
+        shown[key][str(text).strip()] += 1
+        if candidates:
+            offered[key].update(str(candidates).split(","))
+    leaders: list[str] = []
+    sorted_leaders: list[str] = []
+    members: dict[str, list[str]] = {}
+    for key, _ in counts.most_common(MAX_CLUSTERED):
+        leader = _similar(key, leaders, sorted_leaders)
+        if leader is None:
+            leaders.append(key)
+            sorted_leaders.append("".join(sorted(key)))
+            members[key] = [key]
+        else:
+            members[leader].append(key)
+    title: Callable[[str], str] = catalogue.title if catalogue is not None else str
+    groups = []
+    for keys in members.values():
+        texts: Counter[str] = Counter()
+        options: Counter[str] = Counter()
+        for key in keys:
+            texts.update(shown[key])
+            options.update(offered[key])
+        groups.append((sum(counts[k] for k in keys), tuple(texts.most_common()), options))
+    groups.sort(key=lambda g: (-g[0], g[1][0][0]))
+    clusters = []
+    for n, (size, texts_, options) in enumerate(groups):
+        # Ranking takes a millisecond or two: the long tail of one-off questions goes without.
+        suggestion, out_of_scope = _suggest(texts_[0][0], catalogue) if n < MAX_SUGGESTED else (None, False)
+        clusters.append(Cluster(size, texts_, suggestion, tuple(title(i) for i, _ in options.most_common(3)),
+                                out_of_scope))
+    return tuple(clusters)
+
+
+def _suggest(text: str, catalogue: Catalogue | None) -> tuple[Suggestion | None, bool]:
+    """The intent the question comes closest to, when one is close; and whether it looks out of scope."""
+    if catalogue is None:
+        return None, False
+    ranking = rank(analyse(_PLACEHOLDER.sub("", text), catalogue.settings), catalogue.index)
+    if not ranking.intents:
+        return None, ranking.out_of_scope > 0
+    top = ranking.intents[0]
+    out_of_scope = ranking.out_of_scope >= top.score
+    if top.score < catalogue.settings.clarify_threshold - SUGGEST_MARGIN:
+        return None, out_of_scope
+    return Suggestion(top.intent, catalogue.title(top.intent), top.score), out_of_scope
+
+
+# ---------------------------------------------------------------- terminal output
+
+OUTCOME_NAMES = {"answer": "直接回答", "clarify": "请群众选择", "fallback": "未能回答"}
+KIND_NAMES = {
+    "answer": "回答", "followup": "追问回答", "emergency": "紧急求助", "clarify": "请群众选择",
+    "fallback": "没听懂", "too_long": "消息太长", "rephrase": "没有文字", "stale_button": "过期按钮",
+}
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cut(text: str, limit: int) -> str:
+    out, used = [], 0
+    for ch in text.replace("\n", " "):
+        w = _width(ch)
+        if used + w > limit - 1:
+            return "".join(out) + "…"
+        out.append(ch)
+        used += w
+    return "".join(out)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, right: Sequence[int] = ()) -> str:
+    """A plain-text table whose columns line up for Chinese (double-width) characters too."""
+    cells = [[str(c) for c in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        parts = []
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - _width(cell))
+            parts.append(pad + cell if i in right else cell + pad)
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+def format_terminal(report: Report) -> str:
+    """The report as terminal text (Chinese headings, for operators)."""
+    fmt = "%Y-%m-%d %H:%M"
+    out = [f"江山市公共法律服务问答 运行报告  {report.start.astimezone(CST).strftime(fmt)} 至 "
+           f"{report.end.astimezone(CST).strftime(fmt)}（北京时间）",
+           f"消息 {report.total} 条，来自 {report.users} 位群众（按匿名编号计）。", ""]
+    if not report.total:
+        out.append("这段时间没有记录到消息。")
+        return "\n".join(out)
+    out += ["一、处理结果",
+            table(["结果", "条数", "占比"], [(OUTCOME_NAMES.get(o, o), n, _pct(n, report.total))
+                                            for o, n in report.outcomes], right=(1, 2)),
+            "细分：" + "，".join(f"{KIND_NAMES.get(k, k)} {n}" for k, n in report.kinds),
+            "渠道：" + "，".join(f"{c} {n}" for c, n in report.channels), ""]
+    out += ["二、最常回答的问题（意图）",
+            table(["意图", "标题", "次数", "占回答"],
+                  [(i.intent, i.title, i.count, _pct(i.count, report.count("answer"))) for i in report.top_intents],
+                  right=(2, 3)), ""]
+    period = "周（从周一算起）" if report.weekly else "日"
+    out += [f"三、请群众选择率和未能回答率（按{period}）",
+            table(["日期", "消息", "请选择", "未能回答"],
+                  [(b.start.isoformat(), b.messages, _pct(b.clarify, b.messages), _pct(b.fallback, b.messages))
+                   for b in report.buckets if b.messages], right=(1, 2, 3)), ""]
+    out.append("四、群众评价（按 👎 多少排列）")
+    if report.feedback:
+        out.append(table(["意图", "标题", "👍", "👎", "👎占比", "得到 👎 的提问（举例）"],
+                         [(f.intent, f.title, f.helpful, f.unhelpful, _pct(f.unhelpful, f.helpful + f.unhelpful),
+                           _cut(" / ".join(f.samples), 40)) for f in report.feedback], right=(2, 3, 4)))
+    else:
+        out.append("这段时间没有收到评价。")
+    out += ["", *_clusters("五、没能回答的问题（相似说法归为一组，人数多的在前）", report.unanswered, report),
+            "", *_clusters("六、需要群众选择的问题（机器人拿不准）", report.clarified, report)]
+    if not report.has_catalogue:
+        out += ["", "（意图文件有错误，无法给出建议意图；请先运行 legalbot validate。）"]
+    return "\n".join(out)
+
+
+def _clusters(heading: str, clusters: Sequence[Cluster], report: Report, limit: int = 20) -> list[str]:
+    if not clusters:
+        return [heading, "没有。"]
+    rows = []
+    for n, c in enumerate(clusters[:limit], 1):
+        if c.suggestion is not None:
+            hint = f"{c.suggestion.title}（{c.suggestion.intent}，{c.suggestion.score:.2f}）"
+        else:
+            hint = "超出服务范围？" if c.looks_out_of_scope else "（无接近的意图）"
+        if c.offered:
+            hint += "；曾让群众选：" + "、".join(c.offered)
+        variants = " / ".join(t for t, _ in c.texts[1:SAMPLES])
+        rows.append((n, c.size, _cut(c.text, 36), _cut(variants, 36), hint))
+    more = [f"……另有 {len(clusters) - limit} 组，见 --html 页面。"] if len(clusters) > limit else []
+    return [heading, table(["#", "条数", "代表说法", "其他说法", "建议意图"], rows, right=(0, 1)), *more]
+
+
+# ---------------------------------------------------------------- the command
+
+def run_report(settings: Settings, *, days: int = 30, html: Path | None = None, now: datetime | None = None) -> int:
+    """`legalbot report`: print the report for the last `days` days; with html, also write the page."""
+    if settings.db_path is None:
+        raise ConfigError("LEGALBOT_DB is not set: point it at the event database the bot writes")
+    if days < 1:
+        raise ConfigError(f"--days has value {days}: must be at least 1")
+    try:
+        catalogue: Catalogue | None = load_catalogue(settings.intents_dir, settings.content_dir)
+    except CatalogueError:
+        catalogue = None
+    conn = open_readonly(settings.db_path)
+    try:
+        report = build_report(conn, catalogue, end=now or datetime.now(CST), days=days)
+    finally:
+        conn.close()
+    print(format_terminal(report))
+    if html is not None:
+        from bot.report_page import render_page
+
+        try:
+            html.write_text(render_page(report), encoding="utf-8")
+        except OSError as exc:
+            raise BotError(f"cannot write {html}: {exc.strerror or exc}") from None
+        print(f"\n已生成网页报告：{html}")
+    return 0
