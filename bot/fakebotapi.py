@@ -285,9 +285,10 @@ class FakeBotApi:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
-        if request.match_info["token"] != self.token:
-            return _failure(401, "Unauthorized")
         params = await _params(request)
+        if request.match_info["token"] != self.token:
+            await self._record(Call(method, MappingProxyType(params), 401))
+            return _failure(401, "Unauthorized")
         if method == "getUpdates":
             await self._long_poll(params)
         faults = self._state.faults.get(method)

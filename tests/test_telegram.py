@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from mini_catalogue import MESSAGES, clarifying, mini_engine, write_mini_catalogue
 
-from bot.channels.telegram import build_application, poll
+from bot.channels.telegram import build_application, poll, running
 from bot.channels.telegram_render import AREAS_BY_KEY, HELPFUL, UNHELPFUL, split_text
 from bot.cli import main
 from bot.config import Settings
 from bot.engine import Engine, Feedback
+from bot.errors import BotError, ConfigError
 from bot.fakebotapi import DROP, SERVER_ERROR, Call, FakeBotApi, Fault, flood
 from bot.ratelimit import RateLimiter
 from bot.telegram_harness import TelegramHarness
@@ -269,6 +270,25 @@ async def test_server_errors_while_polling_are_retried(engine: Engine) -> None:
             stop.set()
             await asyncio.wait_for(polling, 10)
         assert [c.status for c in fake.calls_to("getUpdates", include_failed=True)][:2] == [500, 500]
+
+
+async def test_a_token_the_bot_api_rejects_is_a_config_error(engine: Engine) -> None:
+    async with FakeBotApi() as fake:
+        settings = replace(Settings.from_env({}), telegram_token="987654321:" + "B" * 35,
+                           telegram_base_url=fake.base_url)
+        with pytest.raises(ConfigError, match="rejected"):
+            async with running(build_application(settings, engine)):
+                pass
+        assert [c.status for c in fake.calls] == [401]
+
+
+async def test_an_unreachable_bot_api_is_a_bot_error(engine: Engine) -> None:
+    async with FakeBotApi() as fake:
+        base_url = fake.base_url  # the port is closed once the fake has stopped
+    settings = replace(Settings.from_env({}), telegram_token=fake.token, telegram_base_url=base_url)
+    with pytest.raises(BotError, match="cannot reach"):
+        async with running(build_application(settings, engine)):
+            pass
 
 
 @pytest.mark.parametrize(("token", "complaint"), [("", "TELEGRAM_BOT_TOKEN is not set"),

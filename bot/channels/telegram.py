@@ -113,9 +113,12 @@ async def running(application: TelegramApp) -> AsyncIterator[TelegramApp]:
     """
     try:
         await application.initialize()
-    except InvalidToken as exc:
-        raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by the Bot API ({exc})") from None
     except TelegramError as exc:
+        # A failed initialize() leaves the bot "not initialized", so shutdown() would skip closing
+        # the connection getMe opened; close it here.
+        await application.bot.request.shutdown()
+        if isinstance(exc, InvalidToken):
+            raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by the Bot API ({exc})") from None
         raise BotError(f"cannot reach the Telegram Bot API: {exc}") from None
     try:
         await application.start()
