@@ -1,0 +1,78 @@
+"""The fake Bot API is the oracle of the Telegram tests, so check that it refuses what Telegram refuses."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import ClientSession
+
+from bot.fakebotapi import DROP, BadRequest, FakeBotApi, flood, render_html
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as server:
+        yield server
+
+
+async def call(fake: FakeBotApi, method: str, token: str | None = None, **params: Any) -> tuple[int, Any]:
+    async with ClientSession() as session, session.post(
+            f"{fake.base_url}{token or fake.token}/{method}", data={k: str(v) for k, v in params.items()}) as response:
+        return response.status, await response.json()
+
+
+@pytest.mark.parametrize(("html", "shown"), [
+    ("a &lt;b&gt; &amp; c", "a <b> & c"),
+    ("<b>粗体</b> 和 <i>斜体</i>", "粗体 和 斜体"),
+    ("&#20320;好", "你好"),
+])
+def test_render_html_shows_what_the_client_would(html: str, shown: str) -> None:
+    assert render_html(html) == shown
+
+
+@pytest.mark.parametrize("html", ["<具体材料>", "a < b", "a & b", "x > y"])
+def test_render_html_refuses_unescaped_markup(html: str) -> None:
+    with pytest.raises(BadRequest, match="can't parse entities"):
+        render_html(html)
+
+
+async def test_send_message_is_recorded_and_checked(fake: FakeBotApi) -> None:
+    status, body = await call(fake, "sendMessage", chat_id=5, text="公证 &amp; 调解", parse_mode="HTML")
+    assert status == 200
+    assert body["result"]["text"] == "公证 & 调解"
+    assert fake.calls_to("sendMessage")[0].params == {"chat_id": 5, "text": "公证 &amp; 调解", "parse_mode": "HTML"}
+    assert (await call(fake, "sendMessage", chat_id=5, text="x" * 4097))[0] == 400
+    assert (await call(fake, "sendMessage", chat_id=5, text=" "))[0] == 400
+    markup = '{"inline_keyboard": [[{"text": "长", "callback_data": "i:' + "x" * 70 + '"}]]}'
+    status, body = await call(fake, "sendMessage", chat_id=5, text="hi", reply_markup=markup)
+    assert (status, body["description"]) == (400, "Bad Request: BUTTON_DATA_INVALID")
+
+
+async def test_wrong_token_and_unknown_method(fake: FakeBotApi) -> None:
+    assert (await call(fake, "getMe", token="1:wrong"))[0] == 401
+    assert (await call(fake, "noSuchMethod"))[0] == 404
+
+
+async def test_faults_are_served_in_order(fake: FakeBotApi) -> None:
+    fake.add_fault("getMe", flood(retry_after=3))
+    status, body = await call(fake, "getMe")
+    assert (status, body["parameters"]) == (429, {"retry_after": 3})
+    fake.add_fault("getMe", DROP)
+    with pytest.raises(Exception, match="disconnected"):
+        await call(fake, "getMe")
+    assert (await call(fake, "getMe"))[0] == 200
+    assert [c.status for c in fake.calls] == [429, 0, 200]
+
+
+async def test_get_updates_long_polls_and_confirms_by_offset(fake: FakeBotApi) -> None:
+    poll = asyncio.create_task(call(fake, "getUpdates", timeout=5))
+    first = await fake.push_update(fake.text_update(1, "你好"))
+    status, body = await asyncio.wait_for(poll, 5)
+    assert status == 200
+    assert [u["update_id"] for u in body["result"]] == [first]
+    second = await fake.push_update(fake.text_update(1, "再见"))
+    _, body = await call(fake, "getUpdates", offset=first + 1, timeout=0)
+    assert [u["update_id"] for u in body["result"]] == [second]
