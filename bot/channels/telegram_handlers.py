@@ -187,7 +187,8 @@ class TelegramChannel:
         assert update.callback_query is not None
         await update.callback_query.answer()
         keyboard = area_keyboard(self.engine.catalogue, area)
-        text = AREA_PROMPT.format(title=area.title) if keyboard else self.engine.catalogue.messages["stale_button"]
+        messages = self.engine.catalogue.messages
+        text = messages.get("menu_area", AREA_PROMPT).format(title=area.title) if keyboard else messages["stale_button"]
         await self.send(update, context, text, keyboard)
 
     async def on_error(self, update: object, context: Context) -> None:

@@ -19,7 +19,7 @@ PARSE_MODE = "HTML"
 MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)
 MAX_CALLBACK_BYTES = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 HELPFUL, UNHELPFUL = "👍", "👎"
-# Shown above the topic buttons; content/messages.yaml may override it with a `menu` entry.
+# Shown above the topic buttons; `menu` and `menu_area` entries in content/messages.yaml override them.
 MENU_PROMPT = "请选择您想了解的方面，也可以直接打字提问："
 AREA_PROMPT = "「{title}」里可以问这些，点一下就能看到回答："
 
