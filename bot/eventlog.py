@@ -221,9 +221,9 @@ class EventLog:
             self.failed += len(rows)
             logger.exception("event log could not store %d rows", len(rows))
         finally:
-            for item in batch:
-                if isinstance(item, _Flush):
-                    item.done.set()
+            for marker in batch:
+                if isinstance(marker, _Flush):
+                    marker.done.set()
 
     def _insert_turn(self, item: _Message) -> None:
         turn, reply = item.turn, item.turn.reply

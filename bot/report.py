@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from rapidfuzz import fuzz, process
 
@@ -34,6 +35,7 @@ TOP_INTENTS = 10
 WEEKLY_AFTER_DAYS = 31  # longer periods show the rates by week, not by day
 UNANSWERED_KINDS = ("fallback", "too_long")
 SAMPLES = 3
+Row = tuple[Any, ...]  # a row as sqlite3 returns it
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +152,7 @@ def build_report(conn: sqlite3.Connection, catalogue: Catalogue | None, *, end: 
     where = "at >= ? AND at < ?"
     title: Callable[[str], str] = catalogue.title if catalogue is not None else str
 
-    def rows(sql: str, *args: object) -> list[tuple[object, ...]]:
+    def rows(sql: str, *args: object) -> list[Row]:
         return conn.execute(sql, (*span, *args)).fetchall()
 
     total, users = rows(f"SELECT count(*), count(DISTINCT user_hash) FROM events WHERE {where}")[0]
@@ -161,11 +163,11 @@ def build_report(conn: sqlite3.Connection, catalogue: Catalogue | None, *, end: 
                "GROUP BY intent ORDER BY 2 DESC, 1 LIMIT ?", TOP_INTENTS)
     weekly = days > WEEKLY_AFTER_DAYS
     return Report(
-        start=start, end=end, total=int(total), users=int(users),  # type: ignore[call-overload]
+        start=start, end=end, total=int(total), users=int(users),
         outcomes=_pairs(outcomes), kinds=_pairs(kinds), channels=_pairs(channels),
         buckets=_buckets(rows(f"SELECT at, outcome FROM events WHERE {where}"), start, end, weekly),
         weekly=weekly,
-        top_intents=tuple(IntentCount(str(i), title(str(i)), int(n)) for i, n in top),  # type: ignore[call-overload]
+        top_intents=tuple(IntentCount(str(i), title(str(i)), int(n)) for i, n in top),
         feedback=_feedback(conn, span, title),
         unanswered=cluster(rows(f"SELECT text, '' FROM events WHERE {where} AND kind IN (?, ?)", *UNANSWERED_KINDS),
                            catalogue),
@@ -174,11 +176,11 @@ def build_report(conn: sqlite3.Connection, catalogue: Catalogue | None, *, end: 
     )
 
 
-def _pairs(rows: Iterable[tuple[object, ...]]) -> tuple[tuple[str, int], ...]:
-    return tuple((str(key), int(count)) for key, count in rows)  # type: ignore[call-overload]
+def _pairs(rows: Iterable[Row]) -> tuple[tuple[str, int], ...]:
+    return tuple((str(key), int(count)) for key, count in rows)
 
 
-def _buckets(rows: Iterable[tuple[object, ...]], start: datetime, end: datetime, weekly: bool) -> tuple[Bucket, ...]:
+def _buckets(rows: Iterable[Row], start: datetime, end: datetime, weekly: bool) -> tuple[Bucket, ...]:
     """Messages per day (or per week, starting Mondays) in CST, including quiet days with none."""
 
     def first_day(d: date) -> date:
@@ -186,7 +188,7 @@ def _buckets(rows: Iterable[tuple[object, ...]], start: datetime, end: datetime,
 
     counts: dict[date, Counter[str]] = defaultdict(Counter)
     for at, outcome in rows:
-        day = datetime.fromtimestamp(float(at), CST).date()  # type: ignore[arg-type]
+        day = datetime.fromtimestamp(float(at), CST).date()
         counts[first_day(day)][str(outcome)] += 1
     out = []
     day, last = first_day(start.astimezone(CST).date()), end.astimezone(CST).date()
@@ -228,7 +230,7 @@ def _similar(key: str, leaders: list[str], sorted_leaders: list[str]) -> str | N
     return leaders[best[2]] if best is not None else None
 
 
-def cluster(rows: Sequence[tuple[object, ...]], catalogue: Catalogue | None) -> tuple[Cluster, ...]:
+def cluster(rows: Sequence[Row], catalogue: Catalogue | None) -> tuple[Cluster, ...]:
     """Group (text, candidates) rows by similar wording, largest group first, each with a suggestion."""
     settings = catalogue.settings if catalogue is not None else None
     counts: Counter[str] = Counter()
@@ -300,7 +302,8 @@ def _width(text: str) -> int:
 
 
 def _cut(text: str, limit: int) -> str:
-    out, used = [], 0
+    out: list[str] = []
+    used = 0
     for ch in text.replace("\n", " "):
         w = _width(ch)
         if used + w > limit - 1:
@@ -333,8 +336,8 @@ def _pct(part: int, whole: int) -> str:
 def format_terminal(report: Report) -> str:
     """The report as terminal text (Chinese headings, for operators)."""
     fmt = "%Y-%m-%d %H:%M"
-    out = [f"江山市公共法律服务问答 运行报告  {report.start.astimezone(CST).strftime(fmt)} 至 "
-           f"{report.end.astimezone(CST).strftime(fmt)}（北京时间）",
+    out = [(f"江山市公共法律服务问答 运行报告  {report.start.astimezone(CST).strftime(fmt)} 至 "
+           f"{report.end.astimezone(CST).strftime(fmt)}（北京时间）"),
            f"消息 {report.total} 条，来自 {report.users} 位群众（按匿名编号计）。", ""]
     if not report.total:
         out.append("这段时间没有记录到消息。")

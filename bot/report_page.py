@@ -99,8 +99,8 @@ def rates_chart(buckets: Sequence[Bucket], *, weekly: bool) -> str:
         return x, top_pad + plot_h * (1 - rate / ceiling)
 
     index = {b.start: i for i, b in enumerate(buckets)}
-    for outcome, rate_of in (("clarify", lambda b: b.clarify_rate), ("fallback", lambda b: b.fallback_rate)):
-        coords = [xy(index[b.start], rate_of(b)) for b in points]
+    for outcome in ("clarify", "fallback"):
+        coords = [xy(index[b.start], b.clarify_rate if outcome == "clarify" else b.fallback_rate) for b in points]
         color = COLORS[outcome]
         if len(coords) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
@@ -160,6 +160,9 @@ def render_page(report: Report) -> str:
         f'<tr><td>{_e(f.title)} <span class="muted">{_e(f.intent)}</span></td><td class="n">{f.helpful}</td>'
         f'<td class="n">{f.unhelpful}</td><td class="n">{_pct(f.unhelpful, f.helpful + f.unhelpful)}</td>'
         f"<td>{'<br>'.join(_e(s) for s in f.samples[:SAMPLES])}</td></tr>" for f in report.feedback)
+    feedback_table = (
+        "<table><thead><tr><th>意图</th><th>👍</th><th>👎</th><th>👎占比</th><th>得到 👎 的提问（举例）</th></tr>"
+        f"</thead><tbody>{feedback_rows}</tbody></table>" if feedback_rows else "<p>这段时间没有收到评价。</p>")
     kinds = "，".join(f"{_e(KIND_NAMES.get(k, k))} {n}" for k, n in report.kinds)
     return f"""<!DOCTYPE html>
 <html lang="zh-CN">
@@ -183,7 +186,7 @@ def render_page(report: Report) -> str:
 <figure><figcaption>群众评价（👍 / 👎）</figcaption>{feedback_chart(report)}</figure>
 </div>
 <h2>群众评价：哪些回答得到 👎</h2>
-{f'<table><thead><tr><th>意图</th><th>👍</th><th>👎</th><th>👎占比</th><th>得到 👎 的提问（举例）</th></tr></thead><tbody>{feedback_rows}</tbody></table>' if feedback_rows else '<p>这段时间没有收到评价。</p>'}
+{feedback_table}
 <h2>没能回答的问题（相似说法归为一组，条数多的在前）</h2>
 {_cluster_rows(report.unanswered)}
 <h2>需要群众选择的问题（机器人拿不准）</h2>

@@ -59,9 +59,9 @@ class CatalogueWatcher:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float | None = None) -> None:
-        """Wait until predicate() holds, checking it after each reload (TimeoutError after `timeout` s)."""
-        async with asyncio.timeout(timeout), self._changed:
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until predicate() holds, checking it after each reload (bound it with asyncio.timeout)."""
+        async with self._changed:
             await self._changed.wait_for(predicate)
 
     async def _run(self) -> None:

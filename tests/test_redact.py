@@ -15,7 +15,15 @@ from bot.catalogue import Catalogue
 from bot.config import Settings
 from bot.engine import Engine
 from bot.redact import (
-    BANK_CARD, EMAIL, ID_CARD, LANDLINE, MOBILE, NUMBER, PLATE, RedactingFilter, redact,
+    BANK_CARD,
+    EMAIL,
+    ID_CARD,
+    LANDLINE,
+    MOBILE,
+    NUMBER,
+    PLATE,
+    RedactingFilter,
+    redact,
 )
 from bot.runtime import services
 

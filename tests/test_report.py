@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sqlite3
 import struct
 import subprocess
 import zlib
@@ -23,7 +22,13 @@ from bot.engine import Feedback, Reply, Turn
 from bot.eventlog import EventLog
 from bot.matcher import Outcome, Scored
 from bot.report import CST, build_report, cluster, format_terminal, open_readonly, table
-from bot.report_page import COLORS, HELPFUL_COLOR, INTENT_COLOR, UNHELPFUL_COLOR, render_page
+from bot.report_page import (
+    COLORS,
+    HELPFUL_COLOR,
+    INTENT_COLOR,
+    UNHELPFUL_COLOR,
+    render_page,
+)
 from bot.testing import SHIPPED_CONTENT, SHIPPED_INTENTS
 
 NOW = datetime.now(CST)
@@ -96,14 +101,17 @@ def test_figures_for_the_period(event_db: Path, shipped_catalogue: Catalogue) ->
     report = build_report(conn, shipped_catalogue, end=NOW, days=7)
     conn.close()
 
-    assert report.total == len(IN_PERIOD) and report.users == len({r.user for r in IN_PERIOD})
+    assert report.total == len(IN_PERIOD)
+    assert report.users == len({r.user for r in IN_PERIOD})
     assert dict(report.outcomes) == {"answer": 21, "fallback": 16, "clarify": 3}
     assert [(i.intent, i.count) for i in report.top_intents] == [
         ("legal_aid", 12), ("notarization", 6), ("people_mediation", 3)]
     assert report.top_intents[0].title == shipped_catalogue.title("legal_aid")
     assert sum(b.messages for b in report.buckets) == report.total
-    assert sum(b.clarify for b in report.buckets) == 3 and sum(b.fallback for b in report.buckets) == 16
-    assert len(report.buckets) == 8 and not report.weekly  # seven days back, counting both ends
+    assert sum(b.clarify for b in report.buckets) == 3
+    assert sum(b.fallback for b in report.buckets) == 16
+    assert len(report.buckets) == 8
+    assert not report.weekly
 
     (aid, notary) = report.feedback
     assert (aid.intent, aid.helpful, aid.unhelpful) == ("legal_aid", 1, 3)
@@ -114,15 +122,18 @@ def test_figures_for_the_period(event_db: Path, shipped_catalogue: Catalogue) ->
 def test_unanswered_questions_are_clustered_largest_first(event_db: Path, shipped_catalogue: Catalogue) -> None:
     with closing(open_readonly(event_db)) as conn:
         report = build_report(conn, shipped_catalogue, end=NOW, days=7)
-    dog, fund, near, *rest = report.unanswered
+    dog, fund, near, *_rest = report.unanswered
     assert (dog.size, dict(dog.texts)) == (6, {"养的狗要去哪登记": 3, "宠物狗怎么登记": 2, "养狗登记在哪里办": 1})
     assert (fund.size, dict(fund.texts)) == (4, {"公积金怎么提取": 2, "提取公积金要什么材料": 2})
-    assert near.text == "法律援助的申请条件是啥呀" and near.suggestion is not None
+    assert near.text == "法律援助的申请条件是啥呀"
+    assert near.suggestion is not None
     assert near.suggestion.intent.split(".")[0] == "legal_aid"
     assert dog.suggestion is None or dog.suggestion.intent.split(".")[0] != "legal_aid"
     texts = [t for c in report.unanswered for t, _ in c.texts]
-    assert "我电话〔手机号〕你们回我" in texts and not any("13812345678" in t for t in texts)
-    assert "" not in texts and "很久以前没答上的问题" not in texts  # no empty messages, nothing past the period
+    assert "我电话〔手机号〕你们回我" in texts
+    assert not any("13812345678" in t for t in texts)
+    assert "" not in texts
+    assert "很久以前没答上的问题" not in texts
     assert sum(c.size for c in report.unanswered) == len(DOG) + len(FUND) + len(NEAR_LEGAL_AID) + 3
 
     (clarified,) = report.clarified
@@ -166,11 +177,13 @@ def test_cli_report_and_its_errors(event_db: Path, tmp_path: Path, capsys: pytes
 
     assert main(["report"], {}) == 2
     err = capsys.readouterr().err
-    assert err.startswith("legalbot: LEGALBOT_DB is not set") and err.count("\n") == 1
+    assert err.startswith("legalbot: LEGALBOT_DB is not set")
+    assert err.count("\n") == 1
 
     assert main(["report"], {**env, "LEGALBOT_DB": str(tmp_path / "missing.db")}) == 1
     err = capsys.readouterr().err
-    assert "missing.db does not exist" in err and err.count("\n") == 1
+    assert "missing.db does not exist" in err
+    assert err.count("\n") == 1
 
     junk = tmp_path / "junk.db"
     junk.write_text("not a database")
@@ -186,7 +199,8 @@ def test_html_page_is_self_contained_and_escaped(event_db: Path, tmp_path: Path,
     assert main(["report", "--days", "7", "--html", str(page)], env) == 0
     assert str(page) in capsys.readouterr().out
     html = page.read_text(encoding="utf-8")
-    assert html.startswith("<!DOCTYPE html>") and 'lang="zh-CN"' in html
+    assert html.startswith("<!DOCTYPE html>")
+    assert 'lang="zh-CN"' in html
     assert "default-src 'none'" in html  # the browser itself refuses any fetch
     for outward in ("<script", "<link", "src=", "href=", "url(", "@import", "http://", "https://"):
         assert outward not in html.replace(html_escaped(HOSTILE), ""), outward
@@ -225,7 +239,9 @@ def _png_rows(data: bytes) -> Iterator[bytes]:
         elif kind == b"IDAT":
             chunks.append(body)
     width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", header)
-    assert depth == 8 and color in (2, 6) and not interlace
+    assert depth == 8
+    assert color in (2, 6)
+    assert not interlace
     bpp = 3 if color == 2 else 4
     raw, stride = zlib.decompress(b"".join(chunks)), width * bpp
     prev = bytearray(stride)
@@ -266,7 +282,8 @@ def test_charts_are_drawn_in_headless_chromium(event_db: Path, shipped_catalogue
          f"--user-data-dir={tmp_path / 'profile'}", f"--window-size={width},1000", f"--screenshot={shot}",
          page.as_uri()],
         capture_output=True, timeout=120, check=False)
-    assert done.returncode == 0 and shot.is_file(), done.stderr.decode(errors="replace")[-2000:]
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    assert shot.is_file()
 
     left, right = bytearray(), bytearray()
     for row in _png_rows(shot.read_bytes()):
@@ -277,7 +294,10 @@ def test_charts_are_drawn_in_headless_chromium(event_db: Path, shipped_catalogue
         return half.count(_rgb(color))
 
     # Left column: the outcome bars, then the intent bars; right column: the rate lines, then feedback.
-    assert pixels(left, COLORS["answer"]) > 1000 and pixels(left, INTENT_COLOR) > 1000
-    assert pixels(right, HELPFUL_COLOR) > 500 and pixels(right, UNHELPFUL_COLOR) > 500
+    assert pixels(left, COLORS["answer"]) > 1000
+    assert pixels(left, INTENT_COLOR) > 1000
+    assert pixels(right, HELPFUL_COLOR) > 500
+    assert pixels(right, UNHELPFUL_COLOR) > 500
     legend = 14 * 10  # each line's legend square; the lines and their points must add far more
-    assert pixels(right, COLORS["clarify"]) > 3 * legend and pixels(right, COLORS["fallback"]) > 3 * legend
+    assert pixels(right, COLORS["clarify"]) > 3 * legend
+    assert pixels(right, COLORS["fallback"]) > 3 * legend
