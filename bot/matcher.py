@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
@@ -20,7 +20,7 @@ from bot.safety import Trigger
 # elliptical follow-ups ("那要多久") that refer to the previous turn's topic.
 OUT_OF_SCOPE = "\x00out_of_scope"
 FOLLOWUP = "\x00followup"
-_CANDIDATES = 400  # examples scored in full per message, after the n-gram prefilter
+_CANDIDATES = 150  # examples scored in full per message, after the n-gram prefilter
 _COMMON_GRAM_SHARE = 0.05  # n-grams in more examples than this share carry too little to prefilter on
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
 _HOMOPHONE_DISCOUNT = 0.93  # a match by sound only is worth this much of a match by characters
@@ -210,6 +210,43 @@ def _likeness(query_key: str, example_key: str) -> float:
     return whole
 
 
+def _scores(query: str, choices: list[str], scorer: Callable[..., float]) -> list[float]:
+    """scorer(query, choice) / 100 for every choice, computed in rapidfuzz's C loop."""
+    out = [0.0] * len(choices)
+    for _, score, i in process.extract(query, choices, scorer=scorer, limit=None):
+        out[i] = score / 100
+    return out
+
+
+def _likeness_many(query_key: str, keys: list[str]) -> list[float]:
+    """_likeness(query_key, key) for every key, with one pass of each scorer."""
+    wholes = _scores(query_key, keys, fuzz.ratio)
+    parts = _scores(query_key, keys, fuzz.partial_ratio)  # symmetric: shorter found in longer
+    n = len(query_key)
+    out = []
+    for key, whole, part in zip(keys, wholes, parts, strict=True):
+        m = len(key)
+        if n > m >= 2:
+            whole = max(whole, part * (0.5 + 0.5 * min(m, 10) / 10))
+        elif 2 <= n < m:
+            whole = max(whole, part * (0.3 + 0.3 * n / m))
+        out.append(whole)
+    return out
+
+
+def _example_scores(query: Query, index: Index, rows: list[int]) -> list[float]:
+    """similarity() of the message to many examples (not keywords) at once."""
+    exact_ok = len(query.exact_key) == len(query.key)
+    short = [i for i in rows if len(index.keys[i]) <= 2]
+    longer = [i for i in rows if len(index.keys[i]) > 2]
+    by_sound = dict(zip(longer, _likeness_many(query.key, [index.keys[i] for i in longer]), strict=True))
+    if exact_ok and short:
+        by_sound.update(zip(short, _likeness_many(query.exact_key, [index.exact_keys[i] for i in short]), strict=True))
+    near = [i for i in rows if by_sound.get(i, 0.0) >= 0.5]
+    by_chars = dict(zip(near, _likeness_many(query.core, [index.texts[i] for i in near]), strict=True))
+    return [max(by_chars.get(i, 0.0), by_sound.get(i, 0.0) * _HOMOPHONE_DISCOUNT) for i in rows]
+
+
 def _modifier_discount(text: str, key: str, start: int, keyword_key: str, vocabulary: frozenset[str]) -> float:
     """Less weight for a topic word that modifies an unfamiliar word after it.
 
@@ -254,14 +291,18 @@ def similarity(query: Query, example_key: str, example_text: str, *,
     return max(_likeness(query.core, example_text), by_sound * _HOMOPHONE_DISCOUNT)
 
 
-def coverage(query: Query, owner: str, index: Index) -> float:
+def coverage(query: Query, owner: str, index: Index, among: frozenset[int] | None = None) -> float:
     """Share of the message that one intent's keywords and examples account for (0-1).
 
     Each character counts by the best alignment that covers it, so a near miss counts nearly fully.
+    `among` limits the examples looked at (to the prefilter's candidates: the others share too
+    little with the message to align).
     """
     key = query.key
     covered = [0.0] * len(key)
     for i in index.by_owner.get(owner, ()):
+        if among is not None and i not in among:
+            continue
         example = index.keys[i]
         if len(example) < 2:
             continue
@@ -349,17 +390,19 @@ def _rank(query: Query, index: Index) -> Ranking:
     best: dict[str, tuple[float, str]] = {}
     candidates = _candidates(query.key, index)
     shadowed = _shadowed_keywords(query, index, candidates)
-    for i in candidates:
-        if i in shadowed:
-            continue
-        score = similarity(query, index.keys[i], index.texts[i], is_keyword=index.is_keyword[i],
-                           exact_key=index.exact_keys[i], vocabulary=index.vocabulary)
+    rows = [i for i in candidates if i not in shadowed and not index.is_keyword[i]]
+    scores = list(zip(rows, _example_scores(query, index, rows), strict=True))
+    scores += [(i, similarity(query, index.keys[i], index.texts[i], is_keyword=True,
+                              exact_key=index.exact_keys[i], vocabulary=index.vocabulary))
+               for i in candidates if i not in shadowed and index.is_keyword[i]]
+    for i, score in scores:
         owner = index.owners[i]
         if score > best.get(owner, (0.0, ""))[0]:
             best[owner] = (score, index.texts[i])
     weight = _coverage_weight(len(query.key))
     # Out-of-scope and follow-up phrases are weighed like intents, so their scores compare.
-    oos_coverage, followup_coverage = (coverage(query, owner, index) for owner in (OUT_OF_SCOPE, FOLLOWUP))
+    among = frozenset(candidates)
+    oos_coverage, followup_coverage = (coverage(query, owner, index, among) for owner in (OUT_OF_SCOPE, FOLLOWUP))
     oos = best.pop(OUT_OF_SCOPE, (0.0, ""))[0] * (1 - weight + weight * oos_coverage)
     followup = best.pop(FOLLOWUP, (0.0, ""))[0] * (1 - weight + weight * followup_coverage)
     # A short message made mostly of words no example uses is probably about something else,
@@ -371,7 +414,7 @@ def _rank(query: Query, index: Index) -> Ranking:
     first = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
     scored = []
     for n, (owner, (score, example)) in enumerate(first):
-        covered = coverage(query, owner, index) if n < _RESCORED else 0.0
+        covered = coverage(query, owner, index, among) if n < _RESCORED else 0.0
         score *= 1 - weight + weight * covered
         scored.append(Scored(owner, round(score * factor, 4), example, round(covered, 4)))
     ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
