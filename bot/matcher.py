@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from rapidfuzz import fuzz, process
 
-from bot.model import Intent, MatcherSettings
+from bot.model import WHOLE_MESSAGE_ONLY, Intent, MatcherSettings
 from bot.normalize import prepare, rewrite, squash, strip_fillers
 from bot.phonetic import sound_keys
 from bot.safety import Trigger
@@ -39,6 +39,7 @@ _UNEXPLAINED_FREE = 0.35  # share of unfamiliar pieces a short message may have 
 _UNEXPLAINED_WEIGHT = 0.6
 _TAIL_SHARE = 2  # a story's question is in its second half
 _TAIL_WEIGHT = 0.4
+_ONE_WORD = 4  # characters
 _WHOLLY = 0.9  # coverage at which a follow-up phrase accounts for the whole message
 
 
@@ -108,6 +109,7 @@ class Index:
     triggers: tuple[Trigger, ...]
     vocabulary: frozenset[str]
     by_owner: Mapping[str, tuple[int, ...]]
+    keyword_rows: tuple[int, ...]
     settings: MatcherSettings
 
     def __len__(self) -> int:
@@ -173,7 +175,8 @@ def build_index(
     return Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(flags),
         MappingProxyType({g: tuple(ix) for g, ix in postings.items()}), triggers, vocabulary,
-        MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}), settings,
+        MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}),
+        tuple(i for i, is_keyword in enumerate(flags) if is_keyword), settings,
     )
 
 
@@ -218,15 +221,21 @@ def _scores(query: str, choices: list[str], scorer: Callable[..., float]) -> lis
     return out
 
 
-def _likeness_many(query_key: str, keys: list[str]) -> list[float]:
-    """_likeness(query_key, key) for every key, with one pass of each scorer."""
+def _likeness_many(query_key: str, keys: list[str], whole_only: list[bool]) -> list[float]:
+    """_likeness(query_key, key) for every key, with one pass of each scorer.
+
+    Keys marked whole_only count only as whole messages: small talk ("有没有人", "好的") inside
+    a real question is not small talk.
+    """
     wholes = _scores(query_key, keys, fuzz.ratio)
     parts = _scores(query_key, keys, fuzz.partial_ratio)  # symmetric: shorter found in longer
     n = len(query_key)
     out = []
-    for key, whole, part in zip(keys, wholes, parts, strict=True):
+    for key, whole, part, is_whole_only in zip(keys, wholes, parts, whole_only, strict=True):
         m = len(key)
-        if n > m >= 2:
+        if is_whole_only:
+            pass
+        elif n > m >= 2:
             whole = max(whole, part * (0.5 + 0.5 * min(m, 10) / 10))
         elif 2 <= n < m:
             whole = max(whole, part * (0.3 + 0.3 * n / m))
@@ -239,11 +248,18 @@ def _example_scores(query: Query, index: Index, rows: list[int]) -> list[float]:
     exact_ok = len(query.exact_key) == len(query.key)
     short = [i for i in rows if len(index.keys[i]) <= 2]
     longer = [i for i in rows if len(index.keys[i]) > 2]
-    by_sound = dict(zip(longer, _likeness_many(query.key, [index.keys[i] for i in longer]), strict=True))
+
+    def whole_only(of: list[int]) -> list[bool]:
+        return [index.owners[i] in WHOLE_MESSAGE_ONLY for i in of]
+
+    by_sound = dict(zip(longer, _likeness_many(query.key, [index.keys[i] for i in longer], whole_only(longer)),
+                        strict=True))
     if exact_ok and short:
-        by_sound.update(zip(short, _likeness_many(query.exact_key, [index.exact_keys[i] for i in short]), strict=True))
+        by_sound.update(zip(short, _likeness_many(query.exact_key, [index.exact_keys[i] for i in short],
+                                                  whole_only(short)), strict=True))
     near = [i for i in rows if by_sound.get(i, 0.0) >= 0.5]
-    by_chars = dict(zip(near, _likeness_many(query.core, [index.texts[i] for i in near]), strict=True))
+    by_chars = dict(zip(near, _likeness_many(query.core, [index.texts[i] for i in near], whole_only(near)),
+                        strict=True))
     return [max(by_chars.get(i, 0.0), by_sound.get(i, 0.0) * _HOMOPHONE_DISCOUNT) for i in rows]
 
 
@@ -388,8 +404,14 @@ def _rank(query: Query, index: Index) -> Ranking:
     if not query.key:
         return Ranking(())
     best: dict[str, tuple[float, str]] = {}
-    candidates = _candidates(query.key, index)
-    shadowed = _shadowed_keywords(query, index, candidates)
+    # Topic words are few and looked up directly; examples go through the n-gram prefilter.
+    # A one-word message may also be part of topic words ("律师" in 投诉律师, 免费律师).
+    is_word = len(query.core) <= _ONE_WORD
+    found_words = [i for i in index.keyword_rows
+                   if index.texts[i] in query.core or index.keys[i] in query.key
+                   or (is_word and query.core in index.texts[i])]
+    candidates = [i for i in _candidates(query.key, index) if not index.is_keyword[i]] + found_words
+    shadowed = _shadowed_keywords(query, index, found_words)
     rows = [i for i in candidates if i not in shadowed and not index.is_keyword[i]]
     scores = list(zip(rows, _example_scores(query, index, rows), strict=True))
     scores += [(i, similarity(query, index.keys[i], index.texts[i], is_keyword=True,

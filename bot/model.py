@@ -10,6 +10,8 @@ from bot.errors import Source
 EMERGENCY = "emergency"
 # Small-talk intents: they answer, but never become the topic an elliptical follow-up refers to.
 SMALL_TALK = frozenset({"greeting", "thanks", "goodbye", "bot_capabilities", "human_agent", EMERGENCY})
+# Intents said as a whole message: "有没有人" or "好的" inside a real question is not a greeting.
+WHOLE_MESSAGE_ONLY = frozenset({"greeting", "thanks", "goodbye"})
 
 
 @dataclass(frozen=True, slots=True)
