@@ -29,6 +29,7 @@ _MATCHER_KEYS = {
 MESSAGE_KEYS = (
     "welcome", "help", "about", "fallback", "clarify", "rephrase", "too_long", "non_text",
     "legal_notice", "rate_limited", "error", "stale_button", "feedback_thanks", "followup_prefix",
+    "menu", "menu_area",
 )
 MAX_SUGGEST = 3
 

@@ -220,7 +220,9 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     """Entry point of `legalbot`: 0 ok, 1 problems found, 2 usage or configuration error."""
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+    # Services log their start, reloads and one line per turn (no citizen text) at INFO.
+    quiet = logging.INFO if args.command in {"serve", "telegram"} else logging.WARNING
+    logging.basicConfig(level=logging.DEBUG if args.verbose else quiet,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)

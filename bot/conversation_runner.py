@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.catalogue import Catalogue
-from bot.conversation_format import FEEDBACK_BUTTONS, Conversation, Exchange, Expectation, Message
+from bot.conversation_format import (
+    FEEDBACK_BUTTONS,
+    Conversation,
+    Exchange,
+    Expectation,
+    Message,
+)
 from bot.engine import Engine, Feedback, Reply, Turn
-from bot.matcher import Outcome
-from bot.model import SMALL_TALK
 
 if TYPE_CHECKING:
     from bot.telegram_harness import SentMessage, TelegramHarness
@@ -70,15 +74,9 @@ class ConversationResult:
 
 def _said(reply: Reply, *, with_feedback: bool = False) -> Said:
     buttons = tuple(b.title for b in reply.buttons)
-    if with_feedback and is_rated(reply):
+    if with_feedback and reply.is_rateable:
         buttons += tuple(FEEDBACK_BUTTONS)
     return Said(reply.text, buttons, reply.intent, reply.confidence, reply.kind)
-
-
-def is_rated(reply: Reply) -> bool:
-    """Whether Telegram puts 👍/👎 under this reply: answers about a service, not small talk or emergency."""
-    return (reply.outcome is Outcome.ANSWER and reply.intent is not None
-            and reply.intent.split(".", 1)[0] not in SMALL_TALK)
 
 
 def _offered(titles: Sequence[str]) -> str:
@@ -100,7 +98,7 @@ class EngineChannel:
     async def press(self, title: str) -> Said:
         last = self._last
         if title in FEEDBACK_BUTTONS:
-            if last is None or last.intent is None or not is_rated(last):
+            if last is None or last.intent is None or not last.is_rateable:
                 raise ButtonMissing(f"上一轮回复下面没有 [{title}]：只有关于服务的回答下面才有 👍/👎")
             self._last = None
             thanks = self._engine.feedback(self._user, last.intent, FEEDBACK_BUTTONS[title], channel="test")

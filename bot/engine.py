@@ -50,6 +50,12 @@ class Reply:
     runner_up: Scored | None = None
     candidates: tuple[Scored, ...] = ()
 
+    @property
+    def is_rateable(self) -> bool:
+        """Answers about a service get 👍/👎; small talk, emergency, clarify and fallback replies do not."""
+        return (self.outcome is Outcome.ANSWER and self.intent is not None
+                and _topic(self.intent) not in SMALL_TALK)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON reply object: intent, confidence, reply, suggestions (+ outcome, kind, buttons)."""
         return {

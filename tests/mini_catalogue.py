@@ -87,6 +87,8 @@ MESSAGES = {
     "stale_button": "这个按钮已经过期了。",
     "feedback_thanks": "谢谢您的反馈。",
     "followup_prefix": "关于「{title}」：",
+    "menu": "请选择您想了解的方面：",
+    "menu_area": "「{title}」里可以问这些：",
 }
 
 

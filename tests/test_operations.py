@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
 from catalogue_copy import MISSPELT, NEW_EXAMPLE, CatalogueCopy
@@ -94,8 +93,6 @@ async def test_messages_in_flight_during_reloads_all_get_replies(aiohttp_client:
     assert answer["intent"] == "legal_aid"
 
 
-@pytest.mark.xfail(strict=True, reason="bot/channels/http.py healthz must set status 'degraded' (it sets "
-                   "only catalogue='degraded'); remove this mark with that change")
 async def test_health_is_degraded_with_the_reason_until_the_file_is_fixed(aiohttp_client: ClientFactory,
                                                                           tmp_path: Path) -> None:
     copy = CatalogueCopy(tmp_path)

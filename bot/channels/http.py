@@ -168,7 +168,8 @@ async def healthz(request: web.Request) -> web.Response:
     body: dict[str, Any] = {"status": "ok", "intents": len(engine.catalogue.intents), "catalogue": "ok"}
     if engine.last_reload_problems:
         # Still serving the previous catalogue; say which lines the operator must fix.
-        body |= {"catalogue": "degraded", "problems": [str(p) for p in engine.last_reload_problems]}
+        body |= {"status": "degraded", "catalogue": "degraded",
+                 "problems": [str(p) for p in engine.last_reload_problems]}
     return web.json_response(body, dumps=_dumps)
 
 

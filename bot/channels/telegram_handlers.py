@@ -19,9 +19,7 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram_render import (
-    AREA_PROMPT,
     AREAS_BY_KEY,
-    MENU_PROMPT,
     PARSE_MODE,
     Action,
     Area,
@@ -131,7 +129,7 @@ class TelegramChannel:
     async def menu(self, update: Update, context: Context) -> None:
         """/menu: the topic areas as buttons."""
         cat = self.engine.catalogue
-        await self._fixed(update, context, "menu", menu_keyboard(cat), default=MENU_PROMPT)
+        await self._fixed(update, context, "menu", menu_keyboard(cat))
 
     async def about(self, update: Update, context: Context) -> None:
         """/about: where the answers come from (the report's title and date)."""
@@ -188,7 +186,7 @@ class TelegramChannel:
         await update.callback_query.answer()
         keyboard = area_keyboard(self.engine.catalogue, area)
         messages = self.engine.catalogue.messages
-        text = messages.get("menu_area", AREA_PROMPT).format(title=area.title) if keyboard else messages["stale_button"]
+        text = messages["menu_area"].format(title=area.title) if keyboard else messages["stale_button"]
         await self.send(update, context, text, keyboard)
 
     async def on_error(self, update: object, context: Context) -> None:
@@ -227,11 +225,11 @@ class TelegramChannel:
                                            reply_parameters=quote if n == 0 else None)
 
     async def _fixed(self, update: Update, context: Context, key: str,
-                     keyboard: InlineKeyboardMarkup | None = None, default: str = "", *,
+                     keyboard: InlineKeyboardMarkup | None = None, *,
                      is_command: bool = True) -> None:
         if not await self._admitted(update, context, is_command=is_command):
             return
-        await self.send(update, context, self.engine.catalogue.messages.get(key, default), keyboard)
+        await self.send(update, context, self.engine.catalogue.messages[key], keyboard)
 
     async def _admitted(self, update: Update, context: Context, *, is_command: bool = False) -> bool:
         """Addressed to the bot and within the sender's rate limit; a flood gets one notice.

@@ -12,16 +12,11 @@ from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
 from bot.catalogue import Catalogue
 from bot.engine import Reply
-from bot.matcher import Outcome
-from bot.model import SMALL_TALK
 
 PARSE_MODE = "HTML"
 MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)
 MAX_CALLBACK_BYTES = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 HELPFUL, UNHELPFUL = "👍", "👎"
-# Shown above the topic buttons; `menu` and `menu_area` entries in content/messages.yaml override them.
-MENU_PROMPT = "请选择您想了解的方面，也可以直接打字提问："
-AREA_PROMPT = "「{title}」里可以问这些，点一下就能看到回答："
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +95,12 @@ def _markup(rows: list[list[InlineKeyboardButton | None]]) -> InlineKeyboardMark
     return InlineKeyboardMarkup(kept) if kept else None
 
 
-def offers_feedback(reply: Reply) -> bool:
-    """Answers about a service get 👍/👎; small talk, clarify and fallback replies do not."""
-    return (reply.outcome is Outcome.ANSWER and reply.intent is not None
-            and reply.intent.split(".", 1)[0] not in SMALL_TALK)
-
-
 def reply_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """Follow-up or "did you mean" buttons, one a row, then the feedback row when the reply is an answer."""
     rows: list[list[InlineKeyboardButton | None]] = [
         [_button(b.title, Press(Action.INTENT, b.intent))] for b in reply.buttons
     ]
-    if offers_feedback(reply) and reply.intent is not None:
+    if reply.is_rateable and reply.intent is not None:
         rows.append([_button(HELPFUL, Press(Action.FEEDBACK, reply.intent, is_helpful=True)),
                      _button(UNHELPFUL, Press(Action.FEEDBACK, reply.intent, is_helpful=False))])
     return _markup(rows)
