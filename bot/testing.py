@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from bot.catalogue import Catalogue, load_catalogue
-from bot.conversation_format import Conversation, ConversationFileError, read_conversations, shown_path
+from bot.conversation_format import (
+    Conversation,
+    ConversationFileError,
+    read_conversations,
+    shown_path,
+)
 from bot.conversation_runner import CHANNELS, ConversationResult, run_conversations
 from bot.conversations import format_failure
 from bot.engine import Engine

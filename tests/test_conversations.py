@@ -12,7 +12,11 @@ import yaml
 
 from bot.catalogue import Catalogue
 from bot.cli import main
-from bot.conversation_format import ConversationFileError, Expectation, load_conversations
+from bot.conversation_format import (
+    ConversationFileError,
+    Expectation,
+    load_conversations,
+)
 from bot.conversation_runner import Said, check
 from bot.errors import Source
 from bot.testing import ROOT, SHIPPED_CONTENT, SHIPPED_INTENTS
