@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import unicodedata
 from collections import Counter, defaultdict
@@ -12,25 +11,13 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import fuzz, process
-
 from bot.catalogue import Catalogue, load_catalogue
+from bot.clusters import Cluster, cluster
 from bot.config import Settings
 from bot.errors import BotError, CatalogueError, ConfigError
-from bot.matcher import analyse, rank
-from bot.model import MatcherSettings
-from bot.normalize import normalize
-from bot.phonetic import sound_key
 
 # Jiangshan's operators read days in China Standard Time (no daylight saving), wherever the server runs.
 CST = timezone(timedelta(hours=8), "CST")
-CLUSTER_SIMILARITY = 60  # rapidfuzz ratio (0-100) of two questions' keys to put them in one cluster
-SUGGEST_MARGIN = 0.05  # an intent scoring this far below the clarify threshold is still worth suggesting
-# Question words every question has: left in, they make 公证怎么办 and 公积金怎么提取 look alike.
-_PLACEHOLDER = re.compile("〔[^〕]*〕")  # redacted personal data says nothing about the question
-_QUESTION_WORDS = re.compile("怎么办|怎么样|怎么|什么|多少|去哪里|在哪里|去哪|在哪|哪里|哪儿|哪|可以|能不能|能否|需要|要|的|吗|呢|了|我|请")
-MAX_CLUSTERED = 3000  # distinct questions clustered per list, most frequent first: bounds the work
-MAX_SUGGESTED = 100  # clusters (largest first) given a suggested intent
 TOP_INTENTS = 10
 WEEKLY_AFTER_DAYS = 31  # longer periods show the rates by week, not by day
 UNANSWERED_KINDS = ("fallback", "too_long")
@@ -79,30 +66,6 @@ class IntentFeedback:
     def unhelpful_rate(self) -> float:
         total = self.helpful + self.unhelpful
         return self.unhelpful / total if total else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """The intent a cluster's questions come closest to."""
-
-    intent: str
-    title: str
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class Cluster:
-    """Questions of similar wording: the most frequent one shown first, with how often each came."""
-
-    size: int
-    texts: tuple[tuple[str, int], ...]
-    suggestion: Suggestion | None
-    offered: tuple[str, ...] = ()  # for clarified questions: the titles the bot offered most often
-    looks_out_of_scope: bool = False
-
-    @property
-    def text(self) -> str:
-        return self.texts[0][0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,80 +175,6 @@ def _feedback(conn: sqlite3.Connection, span: tuple[float, float],
             samples[intent].append(text)
     result = [IntentFeedback(i, title(i), int(up), int(down), tuple(samples[i])) for i, up, down in totals]
     return tuple(sorted(result, key=lambda f: (-f.unhelpful, -f.unhelpful_rate, f.intent)))
-
-
-def _cluster_key(text: str, settings: MatcherSettings | None) -> str:
-    """The form questions are compared in: sound keys (homophone typos alike) without question words."""
-    text = _PLACEHOLDER.sub("", text)
-    core = analyse(text, settings).core if settings is not None else normalize(text)
-    return sound_key(_QUESTION_WORDS.sub("", core) or core)
-
-
-def _similar(key: str, leaders: list[str], sorted_leaders: list[str]) -> str | None:
-    """The leader most like key, in order or in any order (起诉离婚 ~ 离婚起诉); None when none is."""
-    found = process.extractOne(key, leaders, scorer=fuzz.ratio, score_cutoff=CLUSTER_SIMILARITY)
-    anyorder = process.extractOne("".join(sorted(key)), sorted_leaders, scorer=fuzz.ratio,
-                                  score_cutoff=CLUSTER_SIMILARITY)
-    best = max((m for m in (found, anyorder) if m is not None), key=lambda m: m[1], default=None)
-    return leaders[best[2]] if best is not None else None
-
-
-def cluster(rows: Sequence[Row], catalogue: Catalogue | None) -> tuple[Cluster, ...]:
-    """Group (text, candidates) rows by similar wording, largest group first, each with a suggestion."""
-    settings = catalogue.settings if catalogue is not None else None
-    counts: Counter[str] = Counter()
-    offered: dict[str, Counter[str]] = defaultdict(Counter)
-    shown: dict[str, Counter[str]] = defaultdict(Counter)  # key -> the texts that gave it
-    for text, candidates in rows:
-        key = _cluster_key(str(text), settings)
-        if not key:
-            continue
-        counts[key] += 1
-        shown[key][str(text).strip()] += 1
-        if candidates:
-            offered[key].update(str(candidates).split(","))
-    leaders: list[str] = []
-    sorted_leaders: list[str] = []
-    members: dict[str, list[str]] = {}
-    for key, _ in counts.most_common(MAX_CLUSTERED):
-        leader = _similar(key, leaders, sorted_leaders)
-        if leader is None:
-            leaders.append(key)
-            sorted_leaders.append("".join(sorted(key)))
-            members[key] = [key]
-        else:
-            members[leader].append(key)
-    title: Callable[[str], str] = catalogue.title if catalogue is not None else str
-    groups = []
-    for keys in members.values():
-        texts: Counter[str] = Counter()
-        options: Counter[str] = Counter()
-        for key in keys:
-            texts.update(shown[key])
-            options.update(offered[key])
-        groups.append((sum(counts[k] for k in keys), tuple(texts.most_common()), options))
-    groups.sort(key=lambda g: (-g[0], g[1][0][0]))
-    clusters = []
-    for n, (size, texts_, options) in enumerate(groups):
-        # Ranking takes a millisecond or two: the long tail of one-off questions goes without.
-        suggestion, out_of_scope = _suggest(texts_[0][0], catalogue) if n < MAX_SUGGESTED else (None, False)
-        clusters.append(Cluster(size, texts_, suggestion, tuple(title(i) for i, _ in options.most_common(3)),
-                                out_of_scope))
-    return tuple(clusters)
-
-
-def _suggest(text: str, catalogue: Catalogue | None) -> tuple[Suggestion | None, bool]:
-    """The intent the question comes closest to, when one is close; and whether it looks out of scope."""
-    if catalogue is None:
-        return None, False
-    ranking = rank(analyse(_PLACEHOLDER.sub("", text), catalogue.settings), catalogue.index)
-    if not ranking.intents:
-        return None, ranking.out_of_scope > 0
-    top = ranking.intents[0]
-    out_of_scope = ranking.out_of_scope >= top.score
-    if top.score < catalogue.settings.clarify_threshold - SUGGEST_MARGIN:
-        return None, out_of_scope
-    return Suggestion(top.intent, catalogue.title(top.intent), top.score), out_of_scope
 
 
 # ---------------------------------------------------------------- terminal output

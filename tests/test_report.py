@@ -18,10 +18,11 @@ import pytest
 
 from bot.catalogue import Catalogue
 from bot.cli import main
+from bot.clusters import cluster
 from bot.engine import Feedback, Reply, Turn
 from bot.eventlog import EventLog
 from bot.matcher import Outcome, Scored
-from bot.report import CST, build_report, cluster, format_terminal, open_readonly, table
+from bot.report import CST, build_report, format_terminal, open_readonly, table
 from bot.report_page import (
     COLORS,
     HELPFUL_COLOR,
