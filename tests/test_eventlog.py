@@ -14,7 +14,7 @@ import pytest
 from bot.catalogue import Catalogue
 from bot.config import Settings
 from bot.engine import Engine, Reply, Turn
-from bot.eventlog import DAY, EventLog
+from bot.eventlog import DAY, MAX_STORED_CHARS, EventLog
 from bot.runtime import services
 
 NOW = 1_700_000_000.0
@@ -51,6 +51,19 @@ def test_one_row_per_message_with_outcome_and_redacted_text(shipped_catalogue: C
     assert "4711" not in rows[0][1]
     assert len(rows[0][1]) == 24
     assert _rows(db, "PRAGMA journal_mode") == [("wal",)]
+
+
+def test_long_messages_are_redacted_before_they_are_cut(tmp_path: Path) -> None:
+    db = tmp_path / "events.db"
+    log = EventLog(db)
+    cut_here = MAX_STORED_CHARS - 5  # a number across the cut would leave its first digits behind
+    text = "啊" * cut_here + "13812345678" + "，身份证33088119900101123X" * 50
+    log.record(Turn("u", "api", text, Reply(None, 0.0, "…"), 1.0))
+    log.close()
+    (stored,) = _rows(db, "SELECT text FROM events")[0]
+    assert len(stored) == MAX_STORED_CHARS
+    assert stored.startswith("啊" * cut_here)
+    assert not any(ch.isdigit() for ch in stored)
 
 
 def test_feedback_is_linked_to_the_answer_rated(shipped_catalogue: Catalogue, tmp_path: Path) -> None:
