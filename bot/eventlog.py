@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.engine import Feedback, Turn
+from bot.errors import BotError
 from bot.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -84,14 +85,18 @@ _Item = _Message | _Rating | _Flush | _Stop
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the event database in WAL mode with the schema in place."""
     conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
-        logger.warning("event log %s: journal mode is %s, not WAL", path, mode)
-    conn.execute("PRAGMA synchronous=NORMAL")  # durable across crashes of the bot; WAL makes this safe
-    conn.execute("PRAGMA secure_delete=ON")  # rows past retention are overwritten, not left in free pages
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.executescript(SCHEMA)
-    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            logger.warning("event log %s: journal mode is %s, not WAL", path, mode)
+        conn.execute("PRAGMA synchronous=NORMAL")  # durable across crashes of the bot; WAL makes this safe
+        conn.execute("PRAGMA secure_delete=ON")  # rows past retention are overwritten, not left in free pages
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript(SCHEMA)
+        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    except sqlite3.Error:
+        conn.close()
+        raise
     return conn
 
 
@@ -113,7 +118,10 @@ class EventLog:
         self.failed = 0
         self._clock = clock
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
-        self._conn = connect(path)
+        try:
+            self._conn = connect(path)
+        except sqlite3.Error as exc:
+            raise BotError(f"LEGALBOT_DB {path} cannot be opened as the event log: {exc}") from None
         self._salt = (salt or _stored_salt(self._conn)).encode()
         self._last_purge = 0.0
         self._closed = False

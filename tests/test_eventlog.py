@@ -14,6 +14,7 @@ import pytest
 from bot.catalogue import Catalogue
 from bot.config import Settings
 from bot.engine import Engine, Reply, Turn
+from bot.errors import BotError
 from bot.eventlog import DAY, MAX_STORED_CHARS, EventLog
 from bot.runtime import services
 
@@ -200,3 +201,11 @@ async def test_without_a_database_nothing_is_recorded(shipped_catalogue: Catalog
         assert running.events is None
         assert engine.listeners == []
     assert await asyncio.to_thread(os.listdir, tmp_path) == []
+
+
+def test_an_unusable_path_is_a_bot_error(tmp_path: Path) -> None:
+    with pytest.raises(BotError, match="missing/events.db cannot be opened"):
+        EventLog(tmp_path / "missing" / "events.db")
+    (tmp_path / "junk.db").write_text("this is not a database " * 100)
+    with pytest.raises(BotError, match="junk.db cannot be opened"):
+        EventLog(tmp_path / "junk.db")
