@@ -92,7 +92,6 @@ def _show(reply: Reply, out: TextIO, debug: bool) -> None:
 
 async def _chat(engine: Engine, debug: bool) -> int:
     print("江山公共法律服务问答。直接输入问题；输入按钮前的数字可以点选；输入 q 退出。")
-    buttons: tuple[str, ...] = ()
     while True:
         try:
             line = await asyncio.to_thread(input, "> ")
@@ -102,11 +101,7 @@ async def _chat(engine: Engine, debug: bool) -> int:
         text = line.strip()
         if text.lower() in {"q", "quit", "exit"}:
             return 0
-        if text.isdigit() and 1 <= int(text) <= len(buttons):
-            reply = engine.choose("terminal", buttons[int(text) - 1], channel="terminal")
-        else:
-            reply = await engine.reply("terminal", line, channel="terminal")
-        buttons = tuple(b.intent for b in reply.buttons)
+        reply = await engine.reply("terminal", line, channel="terminal")  # "2" presses button 2
         _show(reply, sys.stdout, debug)
 
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What the bot remembers of a user between turns: the last intent answered and when."""
+    """What the bot remembers of a user between turns: the last topic, the buttons shown, and when."""
 
-    intent: str
+    intent: str | None
     at: float
+    offered: tuple[str, ...] = ()
 
 
 class ContextStore:
@@ -39,7 +40,18 @@ class ContextStore:
 
     def remember(self, user: str, intent: str) -> None:
         """Record the intent just answered, evicting the least recently seen user when full."""
-        self._items[user] = Context(intent, self._clock())
+        ctx = self.get(user)
+        self._put(user, Context(intent, self._clock(), ctx.offered if ctx else ()))
+
+    def offer(self, user: str, intents: tuple[str, ...]) -> None:
+        """Record the intents of the buttons just shown, so "2" can pick the second."""
+        ctx = self.get(user)
+        if ctx is None and not intents:
+            return
+        self._put(user, Context(ctx.intent if ctx else None, self._clock(), intents))
+
+    def _put(self, user: str, ctx: Context) -> None:
+        self._items[user] = ctx
         self._items.move_to_end(user)
         while len(self._items) > self._max_users:
             self._items.popitem(last=False)

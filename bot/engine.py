@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,8 +119,13 @@ class Engine:
 
     def respond(self, user: str, text: str, channel: str = "api") -> Reply:
         """Synchronous core of reply(): used directly by the evaluation runner."""
+        text = text if isinstance(text, str) else ""
+        picked = self._picked(user, text)
+        if picked is not None:
+            return self.choose(user, picked, channel)
         started = time.perf_counter()
-        reply = self._respond(user, text if isinstance(text, str) else "")
+        reply = self._respond(user, text)
+        self.context.offer(user, tuple(b.intent for b in reply.buttons))
         self._record(user, channel, text, reply, started)
         return reply
 
@@ -133,8 +139,18 @@ class Engine:
         else:
             reply = self._answer(cat, intent, 1.0, None, ())
             self._remember(user, intent.id)
+        self.context.offer(user, tuple(b.intent for b in reply.buttons))
         self._record(user, channel, f"[button] {intent_id}", reply, started)
         return reply
+
+    def _picked(self, user: str, text: str) -> str | None:
+        """The intent a bare number ("2", "２。") picks among the buttons last shown, as the clarify text invites."""
+        number = unicodedata.normalize("NFKC", text).strip().rstrip(".。、)")
+        if not number.isdecimal() or len(number) > 2:
+            return None
+        ctx = self.context.get(user)
+        offered = ctx.offered if ctx else ()
+        return offered[int(number) - 1] if 1 <= int(number) <= len(offered) else None
 
     def feedback(self, user: str, intent_id: str, is_helpful: bool, channel: str = "api") -> str:
         """Record a 👍/👎 on an answer and return the thank-you text."""
@@ -203,7 +219,7 @@ class Engine:
     def _follow_up(self, user: str, cat: Catalogue, query: Query, ranking: Ranking, match: Match) -> Reply | None:
         """An elliptical question ("那要多久?") answered in the topic of the user's previous turn."""
         ctx = self.context.get(user)
-        if ctx is None or ctx.intent not in cat.intents:
+        if ctx is None or ctx.intent is None or ctx.intent not in cat.intents:
             return None
         settings = cat.settings
         topic = _topic(ctx.intent)

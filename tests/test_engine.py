@@ -242,6 +242,26 @@ def test_button_answers_its_intent_and_sets_the_topic(engine: Engine, small: Cat
     assert topic(engine.respond("u", "那要多久?")) == "notarization"
 
 
+@pytest.mark.parametrize("number", ["2", "２", "2。", " 2 "])
+def test_a_bare_number_presses_that_button(engine: Engine, number: str) -> None:
+    shown = engine.respond("u", "法律援助怎么申请")
+    assert len(shown.buttons) >= 2
+    reply = engine.respond("u", number)
+    assert reply.intent == shown.buttons[1].intent
+    assert reply.kind == "answer"
+
+
+@pytest.mark.parametrize("number", ["0", "9", "12"])
+def test_a_number_without_such_a_button_is_an_ordinary_message(engine: Engine, number: str) -> None:
+    engine.respond("u", "法律援助怎么申请")
+    assert engine.respond("u", number).kind != "answer"
+
+
+def test_numbers_pick_only_from_the_same_users_buttons(engine: Engine) -> None:
+    engine.respond("u", "法律援助怎么申请")
+    assert engine.respond("v", "1").kind != "answer"
+
+
 def test_feedback_returns_thanks_and_notifies_listeners(engine: Engine, small: Catalogue) -> None:
     seen: list[Feedback] = []
 

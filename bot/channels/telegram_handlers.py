@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections import OrderedDict
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatAction, ChatType, MessageEntityType
@@ -68,37 +67,12 @@ def without_mention(text: str, username: str) -> str:
     return text if start < 0 else (text[:start] + text[start + len(mention):]).strip()
 
 
-class Offers:
-    """The buttons last shown to each user, so a bare "2" picks the second, as the clarify text invites."""
-
-    def __init__(self, max_users: int = 10_000) -> None:
-        self._offers: OrderedDict[str, tuple[str, ...]] = OrderedDict()
-        self._max_users = max_users
-
-    def remember(self, key: str, intents: tuple[str, ...]) -> None:
-        """Keep the intents of the buttons just shown (none forgets the last ones)."""
-        self._offers.pop(key, None)
-        if intents:
-            self._offers[key] = intents
-            if len(self._offers) > self._max_users:
-                self._offers.popitem(last=False)
-
-    def pick(self, key: str, text: str) -> str | None:
-        """The intent a reply like "2" or "２。" chooses, or None when the text is not such a number."""
-        number = text.strip().rstrip(".。、")
-        offered = self._offers.get(key, ())
-        if not number.isdecimal() or not 1 <= int(number) <= len(offered):
-            return None
-        return offered[int(number) - 1]
-
-
 class TelegramChannel:
     """PTB callbacks bound to one engine and one rate limiter (no globals, nothing in bot_data)."""
 
     def __init__(self, engine: Engine, limiter: RateLimiter) -> None:
         self.engine = engine
         self.limiter = limiter
-        self.offers = Offers()
 
     def handlers(self) -> list[BaseHandler[Update, Context, None]]:
         """The handlers to register, in order: commands, text, other messages, buttons."""
@@ -142,9 +116,7 @@ class TelegramChannel:
             return
         await self._typing(update, context)
         key, text = user_key(update), without_mention(message.text, context.bot.username)
-        chosen = self.offers.pick(key, text)
-        reply = (self.engine.choose(key, chosen, CHANNEL) if chosen is not None
-                 else await self.engine.reply(key, text, CHANNEL))
+        reply = await self.engine.reply(key, text, CHANNEL)  # a bare "2" picks the second button
         await self._answer(update, context, reply)
 
     async def non_text(self, update: Update, context: Context) -> None:
@@ -205,7 +177,6 @@ class TelegramChannel:
                 logger.warning("could not tell the citizen about the failure: %s", exc)
 
     async def _answer(self, update: Update, context: Context, reply: Reply) -> None:
-        self.offers.remember(user_key(update), tuple(b.intent for b in reply.buttons))
         await self.send(update, context, reply.text, reply_keyboard(reply))
 
     async def send(self, update: Update, context: Context, text: str,
