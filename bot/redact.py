@@ -152,7 +152,10 @@ class RedactingFilter(logging.Filter):
     """A logging filter that redacts each record's message before any handler writes it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: let the handler report it, as logging does
+            return True
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None

@@ -229,6 +229,12 @@ def test_redacting_filter_rewrites_log_records(caplog: pytest.LogCaptureFixture)
     assert caplog.messages == ["message text=我手机〔手机号〕 from 〔车牌号〕"]
 
 
+def test_redacting_filter_leaves_a_malformed_call_to_the_handler() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d items", ("many",), None)
+    assert RedactingFilter().filter(record)
+    assert (record.msg, record.args) == ("%d items", ("many",))
+
+
 # ---------------------------------------------------------------- through the engine and event log
 
 _EXAMPLE = 0
