@@ -154,7 +154,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a malformed call: let the handler report it, as logging does
+        except (TypeError, ValueError, KeyError):  # a malformed call: the handler reports it, as usual
             return True
         cleaned = redact(message)
         if cleaned != message:
