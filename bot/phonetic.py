@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from typing import Any
 
 from pypinyin import Style, lazy_pinyin
 
@@ -106,12 +107,17 @@ def _han_tokens(text: str) -> list[tuple[str, bool]]:
         # 调解 as tiao not diao) costs ~15 µs a character; stories still match by characters too.
         return [_char_token(ch) for ch in text]
     return [(part, part.isascii() and part.isalpha() and len(part) > 1)
-            for part in lazy_pinyin(text, style=Style.NORMAL, errors=lambda chunk: list(chunk))]
+            for part in lazy_pinyin(text, style=Style.NORMAL, errors=_one_per_character)]
+
+
+def _one_per_character(chunk: str) -> Any:
+    # pypinyin accepts a list here (one item per character), though its annotation says str.
+    return list(chunk)
 
 
 @functools.lru_cache(maxsize=8192)
 def _char_token(ch: str) -> tuple[str, bool]:
-    part = lazy_pinyin(ch, style=Style.NORMAL, errors=lambda chunk: list(chunk))[0]
+    part = lazy_pinyin(ch, style=Style.NORMAL, errors=_one_per_character)[0]
     return part, part.isascii() and part.isalpha() and len(part) > 1
 
 

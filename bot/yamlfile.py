@@ -24,7 +24,7 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
     """SafeLoader kept separate so nothing is registered on the global one."""
 
 
