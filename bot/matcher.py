@@ -198,21 +198,6 @@ def _candidates(key: str, index: Index) -> list[int]:
     return best[:_CANDIDATES]
 
 
-def _likeness(query_key: str, example_key: str) -> float:
-    whole = fuzz.ratio(query_key, example_key) / 100
-    if len(query_key) > len(example_key) >= 2:
-        inside = fuzz.partial_ratio(example_key, query_key) / 100
-        # A short example found inside a long message is weak evidence ("没事了" in a story).
-        weight = 0.5 + 0.5 * min(len(example_key), 10) / 10
-        return max(whole, inside * weight)
-    if 2 <= len(query_key) < len(example_key):
-        # A short message that is part of an example ("我想投诉" in "被罚得莫名其妙想投诉") is a
-        # fragment of what that intent's citizens say: some evidence, the less the shorter it is.
-        part = fuzz.partial_ratio(query_key, example_key) / 100
-        return max(whole, part * (0.3 + 0.3 * len(query_key) / len(example_key)))
-    return whole
-
-
 def _scores(query: str, choices: list[str], scorer: Callable[..., float]) -> list[float]:
     """scorer(query, choice) / 100 for every choice, computed in rapidfuzz's C loop."""
     out = [0.0] * len(choices)
@@ -222,10 +207,12 @@ def _scores(query: str, choices: list[str], scorer: Callable[..., float]) -> lis
 
 
 def _likeness_many(query_key: str, keys: list[str], whole_only: list[bool]) -> list[float]:
-    """_likeness(query_key, key) for every key, with one pass of each scorer.
+    """0-1 likeness of the message to each key: as whole texts, or the shorter found in the longer.
 
-    Keys marked whole_only count only as whole messages: small talk ("有没有人", "好的") inside
-    a real question is not small talk.
+    A short example found inside a long message is weak evidence ("没事了" in a story); a short
+    message that is part of an example ("我想投诉" in "被罚得莫名其妙想投诉") is a fragment of what
+    that intent's citizens say: some evidence, the less the shorter it is. Keys marked whole_only
+    count only as whole messages: small talk ("有没有人", "好的") inside a question is not small talk.
     """
     wholes = _scores(query_key, keys, fuzz.ratio)
     parts = _scores(query_key, keys, fuzz.partial_ratio)  # symmetric: shorter found in longer
@@ -244,7 +231,13 @@ def _likeness_many(query_key: str, keys: list[str], whole_only: list[bool]) -> l
 
 
 def _example_scores(query: Query, index: Index, rows: list[int]) -> list[float]:
-    """similarity() of the message to many examples (not keywords) at once."""
+    """0-1 similarity of the message to each example row (not topic words), by sound and by characters.
+
+    The same characters beat characters that only sound alike (行政争议 vs 行政复议): a match by
+    sound counts _HOMOPHONE_DISCOUNT of one by characters. Examples of one or two syllables must
+    sound exactly alike, since folded homophones of so short a word turn up across word
+    boundaries (再见 in 在江山).
+    """
     exact_ok = len(query.exact_key) == len(query.key)
     short = [i for i in rows if len(index.keys[i]) <= 2]
     longer = [i for i in rows if len(index.keys[i]) > 2]
@@ -278,33 +271,25 @@ def _modifier_discount(text: str, key: str, start: int, keyword_key: str, vocabu
     return _MODIFIER_DISCOUNT
 
 
-def similarity(query: Query, example_key: str, example_text: str, *,
-               is_keyword: bool = False, exact_key: str = "", vocabulary: frozenset[str] = frozenset()) -> float:
-    """0-1 similarity of a message to one example: whole-text likeness, or the example found inside it."""
-    if is_keyword:
-        # A topic word counts only when the message contains it; by sound alone it counts less,
-        # since homophones of short words (调节/调解) are often other words. Two-syllable words
-        # must sound exactly alike (公正/公证), not merely alike after folding (上在/山寨).
-        whole = fuzz.ratio(query.key, example_key) / 100
-        if len(example_key) < 2:
-            return whole
-        weight = _KEYWORD_WEIGHTS[min(len(example_key), 4)]
-        if example_text in query.core:
-            return max(whole, weight * _modifier_discount(query.core, query.key, query.core.find(example_text), example_key, vocabulary))
-        sounds_alike = exact_key in query.exact_key if len(example_key) == 2 else example_key in query.key
-        if sounds_alike:
-            start = query.key.find(example_key)
-            return max(whole, weight * _HOMOPHONE_DISCOUNT * _modifier_discount(query.key, query.key, start, example_key, vocabulary))
-        return whole * _HOMOPHONE_DISCOUNT
-    if len(example_key) <= 2:
-        # Folded homophones of a word this short turn up across word boundaries (再见 in 在江山).
-        by_sound = _likeness(query.exact_key, exact_key) if len(query.exact_key) == len(query.key) else 0.0
-    else:
-        by_sound = _likeness(query.key, example_key)
-    if by_sound < 0.5:
-        return by_sound * _HOMOPHONE_DISCOUNT
-    # The same characters beat characters that only sound alike (行政争议 vs 行政复议).
-    return max(_likeness(query.core, example_text), by_sound * _HOMOPHONE_DISCOUNT)
+def _topic_word_score(query: Query, index: Index, i: int) -> float:
+    """0-1 evidence from topic word row i, which the message contains by characters or by sound.
+
+    By sound alone it counts less, since homophones of short words (调节/调解) are often other
+    words; two-syllable words must sound exactly alike (公正/公证), not merely alike after folding
+    (上在/山寨).
+    """
+    key, text = index.keys[i], index.texts[i]
+    whole = fuzz.ratio(query.key, key) / 100
+    if len(key) < 2:
+        return whole
+    weight = _KEYWORD_WEIGHTS[min(len(key), 4)]
+    if text in query.core:
+        return max(whole, weight * _modifier_discount(query.core, query.key, query.core.find(text), key, index.vocabulary))
+    sounds_alike = index.exact_keys[i] in query.exact_key if len(key) == 2 else key in query.key
+    if sounds_alike:
+        discount = _modifier_discount(query.key, query.key, query.key.find(key), key, index.vocabulary)
+        return max(whole, weight * _HOMOPHONE_DISCOUNT * discount)
+    return whole * _HOMOPHONE_DISCOUNT
 
 
 def coverage(query: Query, owner: str, index: Index, among: frozenset[int] | None = None) -> float:
@@ -414,9 +399,7 @@ def _rank(query: Query, index: Index) -> Ranking:
     shadowed = _shadowed_keywords(query, index, found_words)
     rows = [i for i in candidates if i not in shadowed and not index.is_keyword[i]]
     scores = list(zip(rows, _example_scores(query, index, rows), strict=True))
-    scores += [(i, similarity(query, index.keys[i], index.texts[i], is_keyword=True,
-                              exact_key=index.exact_keys[i], vocabulary=index.vocabulary))
-               for i in candidates if i not in shadowed and index.is_keyword[i]]
+    scores += [(i, _topic_word_score(query, index, i)) for i in found_words if i not in shadowed]
     for i, score in scores:
         owner = index.owners[i]
         if score > best.get(owner, (0.0, ""))[0]:
