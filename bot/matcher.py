@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import enum
-import math
-from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from types import MappingProxyType
 
 from rapidfuzz import fuzz, process
 
-from bot.model import WHOLE_MESSAGE_ONLY, Intent, MatcherSettings
-from bot.normalize import prepare, rewrite, squash, strip_fillers
-from bot.phonetic import sound_keys
-from bot.safety import Trigger
+from bot.index import (
+    FOLLOWUP,
+    OUT_OF_SCOPE,
+    Index,
+    Query,
+    analyse,
+    build_index,
+    candidates,
+)
+from bot.model import WHOLE_MESSAGE_ONLY, MatcherSettings
 
-# Owners of the examples that are not intents: phrases the bot must not answer, and
-# elliptical follow-ups ("那要多久") that refer to the previous turn's topic.
-OUT_OF_SCOPE = "\x00out_of_scope"
-FOLLOWUP = "\x00followup"
-_CANDIDATES = 150  # examples scored in full per message, after the n-gram prefilter
-_COMMON_GRAM_SHARE = 0.05  # n-grams in more examples than this share carry too little to prefilter on
+# Re-exported: the matcher's callers prepare messages and catalogues through it.
+__all__ = [
+    "FOLLOWUP", "OUT_OF_SCOPE", "Index", "Match", "Outcome", "Query", "Ranking", "Scored",
+    "analyse", "build_index", "coverage", "decide", "rank", "tail", "unexplained",
+]
+
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
 _HOMOPHONE_DISCOUNT = 0.93  # a match by sound only is worth this much of a match by characters
 _MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律师资格证)
@@ -49,16 +52,6 @@ class Outcome(enum.Enum):
     ANSWER = "answer"
     CLARIFY = "clarify"
     FALLBACK = "fallback"
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A message in the forms the matcher compares: normalised, without fillers, as sound keys."""
-
-    text: str
-    core: str
-    key: str
-    exact_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,108 +87,6 @@ class Match:
     score: float
     runner_up: Scored | None
     candidates: tuple[Scored, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Index:
-    """Examples prepared once per catalogue: sound keys, owners and an n-gram prefilter."""
-
-    keys: tuple[str, ...]
-    exact_keys: tuple[str, ...]
-    texts: tuple[str, ...]
-    owners: tuple[str, ...]
-    is_keyword: tuple[bool, ...]
-    postings: Mapping[str, tuple[int, ...]]
-    triggers: tuple[Trigger, ...]
-    vocabulary: frozenset[str]
-    by_owner: Mapping[str, tuple[int, ...]]
-    keyword_rows: tuple[int, ...]
-    settings: MatcherSettings
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-
-def analyse(text: str, settings: MatcherSettings) -> Query:
-    """Normalise a message once; long messages are cut to the configured length first."""
-    prepared = prepare(text[: settings.max_message_chars * 4])
-    core = canonical(prepared, settings)[: settings.max_message_chars]
-    return Query(squash(prepared)[: settings.max_message_chars], core, *sound_keys(core))
-
-
-def canonical(prepared: str, settings: MatcherSettings) -> str:
-    """Prepared text with synonyms mapped to their canonical words, squashed, fillers removed."""
-    return strip_fillers(squash(rewrite(prepared, settings.synonyms)), settings.fillers)
-
-
-def _grams(key: str) -> set[str]:
-    if len(key) <= 1:
-        return {key} if key else set()
-    return {key[i: i + 2] for i in range(len(key) - 1)} | set(key)
-
-
-def build_index(
-    intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str], settings: MatcherSettings
-) -> Index:
-    """Prepare every example for matching; done once when a catalogue loads."""
-    rows: dict[tuple[str, str], bool] = {}
-    for intent in intents:
-        for example in intent.examples:
-            rows.setdefault((intent.id, example), False)
-        for keyword in intent.keywords:
-            rows[(intent.id, keyword)] = True
-    for example in out_of_scope:
-        rows.setdefault((OUT_OF_SCOPE, example), False)
-    for example in followups:
-        rows.setdefault((FOLLOWUP, example), False)
-    triggers = tuple(
-        Trigger(intent.id, t, sound_keys(t)[0]) for intent in intents for t in intent.triggers
-    )
-    keys, exact_keys, texts, owners, flags = [], [], [], [], []
-    for (owner, example), is_keyword in rows.items():
-        core = canonical(prepare(example), settings)
-        if not core:
-            continue
-        folded, exact = sound_keys(core)
-        keys.append(folded)
-        exact_keys.append(exact)
-        texts.append(core)
-        owners.append(owner)
-        flags.append(is_keyword)
-    vocabulary = frozenset(
-        k[j: j + 2] for k, o in zip(keys, owners, strict=True) if o != OUT_OF_SCOPE for j in range(len(k) - 1)
-    )
-    by_owner: dict[str, list[int]] = defaultdict(list)
-    for i, owner in enumerate(owners):
-        by_owner[owner].append(i)
-    postings: dict[str, list[int]] = defaultdict(list)
-    for i, key in enumerate(keys):
-        for gram in _grams(key):
-            postings[gram].append(i)
-    return Index(
-        tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(flags),
-        MappingProxyType({g: tuple(ix) for g, ix in postings.items()}), triggers, vocabulary,
-        MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}),
-        tuple(i for i, is_keyword in enumerate(flags) if is_keyword), settings,
-    )
-
-
-def _candidates(key: str, index: Index) -> list[int]:
-    """Examples sharing the rarest n-grams with the message (all of them for small catalogues)."""
-    if len(index) <= _CANDIDATES:
-        return list(range(len(index)))
-    weights: dict[int, float] = defaultdict(float)
-    common = max(50, int(len(index) * _COMMON_GRAM_SHARE))
-    grams = sorted((g for g in _grams(key) if g in index.postings), key=lambda g: len(index.postings[g]))
-    for n, gram in enumerate(grams):
-        posting = index.postings[gram]
-        if len(posting) > common and n >= 3:
-            break  # rarer grams already found the candidates; the common ones only add noise
-        idf = math.log(len(index) / len(posting))
-        for i in posting:
-            weights[i] += idf * len(gram)
-    best = sorted(weights, key=weights.__getitem__, reverse=True)
-    return best[:_CANDIDATES]
 
 
 def _scores(query: str, choices: list[str], scorer: Callable[..., float]) -> list[float]:
@@ -329,10 +220,10 @@ def unexplained(query: Query, index: Index) -> float:
     return sum(g not in index.vocabulary for g in grams) / len(grams)
 
 
-def _shadowed_keywords(query: Query, index: Index, candidates: list[int]) -> set[int]:
+def _shadowed_keywords(query: Query, index: Index, found: list[int]) -> set[int]:
     """Topic words found only inside a longer topic word of another intent (租房 in 公租房)."""
     spans: list[tuple[int, int, str, int]] = []
-    for i in candidates:
+    for i in found:
         if index.is_keyword[i]:
             start = query.core.find(index.texts[i])
             while start >= 0:
@@ -395,9 +286,9 @@ def _rank(query: Query, index: Index) -> Ranking:
     found_words = [i for i in index.keyword_rows
                    if index.texts[i] in query.core or index.keys[i] in query.key
                    or (is_word and query.core in index.texts[i])]
-    candidates = [i for i in _candidates(query.key, index) if not index.is_keyword[i]] + found_words
+    pool = [i for i in candidates(query.key, index) if not index.is_keyword[i]] + found_words
     shadowed = _shadowed_keywords(query, index, found_words)
-    rows = [i for i in candidates if i not in shadowed and not index.is_keyword[i]]
+    rows = [i for i in pool if i not in shadowed and not index.is_keyword[i]]
     scores = list(zip(rows, _example_scores(query, index, rows), strict=True))
     scores += [(i, _topic_word_score(query, index, i)) for i in found_words if i not in shadowed]
     for i, score in scores:
@@ -406,7 +297,7 @@ def _rank(query: Query, index: Index) -> Ranking:
             best[owner] = (score, index.texts[i])
     weight = _coverage_weight(len(query.key))
     # Out-of-scope and follow-up phrases are weighed like intents, so their scores compare.
-    among = frozenset(candidates)
+    among = frozenset(pool)
     oos_coverage, followup_coverage = (coverage(query, owner, index, among) for owner in (OUT_OF_SCOPE, FOLLOWUP))
     oos = best.pop(OUT_OF_SCOPE, (0.0, ""))[0] * (1 - weight + weight * oos_coverage)
     followup = best.pop(FOLLOWUP, (0.0, ""))[0] * (1 - weight + weight * followup_coverage)

@@ -1,0 +1,133 @@
+"""Examples and messages prepared for matching: normalised, keyed by sound, with an n-gram prefilter."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from bot.model import Intent, MatcherSettings
+from bot.normalize import prepare, rewrite, squash, strip_fillers
+from bot.phonetic import sound_keys
+from bot.safety import Trigger
+
+# Owners of the examples that are not intents: phrases the bot must not answer, and
+# elliptical follow-ups ("那要多久") that refer to the previous turn's topic.
+OUT_OF_SCOPE = "\x00out_of_scope"
+FOLLOWUP = "\x00followup"
+_CANDIDATES = 150  # examples scored in full per message, after the n-gram prefilter
+_COMMON_GRAM_SHARE = 0.05  # n-grams in more examples than this share carry too little to prefilter on
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A message in the forms the matcher compares: normalised, without fillers, as sound keys."""
+
+    text: str
+    core: str
+    key: str
+    exact_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """Examples prepared once per catalogue: sound keys, owners and an n-gram prefilter."""
+
+    keys: tuple[str, ...]
+    exact_keys: tuple[str, ...]
+    texts: tuple[str, ...]
+    owners: tuple[str, ...]
+    is_keyword: tuple[bool, ...]
+    postings: Mapping[str, tuple[int, ...]]
+    triggers: tuple[Trigger, ...]
+    vocabulary: frozenset[str]
+    by_owner: Mapping[str, tuple[int, ...]]
+    keyword_rows: tuple[int, ...]
+    settings: MatcherSettings
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+def analyse(text: str, settings: MatcherSettings) -> Query:
+    """Normalise a message once; long messages are cut to the configured length first."""
+    prepared = prepare(text[: settings.max_message_chars * 4])
+    core = canonical(prepared, settings)[: settings.max_message_chars]
+    return Query(squash(prepared)[: settings.max_message_chars], core, *sound_keys(core))
+
+
+def canonical(prepared: str, settings: MatcherSettings) -> str:
+    """Prepared text with synonyms mapped to their canonical words, squashed, fillers removed."""
+    return strip_fillers(squash(rewrite(prepared, settings.synonyms)), settings.fillers)
+
+
+def _grams(key: str) -> set[str]:
+    if len(key) <= 1:
+        return {key} if key else set()
+    return {key[i: i + 2] for i in range(len(key) - 1)} | set(key)
+
+
+def build_index(
+    intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str], settings: MatcherSettings
+) -> Index:
+    """Prepare every example for matching; done once when a catalogue loads."""
+    rows: dict[tuple[str, str], bool] = {}
+    for intent in intents:
+        for example in intent.examples:
+            rows.setdefault((intent.id, example), False)
+        for keyword in intent.keywords:
+            rows[(intent.id, keyword)] = True
+    for example in out_of_scope:
+        rows.setdefault((OUT_OF_SCOPE, example), False)
+    for example in followups:
+        rows.setdefault((FOLLOWUP, example), False)
+    triggers = tuple(
+        Trigger(intent.id, t, sound_keys(t)[0]) for intent in intents for t in intent.triggers
+    )
+    keys, exact_keys, texts, owners, flags = [], [], [], [], []
+    for (owner, example), is_keyword in rows.items():
+        core = canonical(prepare(example), settings)
+        if not core:
+            continue
+        folded, exact = sound_keys(core)
+        keys.append(folded)
+        exact_keys.append(exact)
+        texts.append(core)
+        owners.append(owner)
+        flags.append(is_keyword)
+    vocabulary = frozenset(
+        k[j: j + 2] for k, o in zip(keys, owners, strict=True) if o != OUT_OF_SCOPE for j in range(len(k) - 1)
+    )
+    by_owner: dict[str, list[int]] = defaultdict(list)
+    for i, owner in enumerate(owners):
+        by_owner[owner].append(i)
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        for gram in _grams(key):
+            postings[gram].append(i)
+    return Index(
+        tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(flags),
+        MappingProxyType({g: tuple(ix) for g, ix in postings.items()}), triggers, vocabulary,
+        MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}),
+        tuple(i for i, is_keyword in enumerate(flags) if is_keyword), settings,
+    )
+
+
+def candidates(key: str, index: Index) -> list[int]:
+    """Examples sharing the rarest n-grams with the message (all of them for small catalogues)."""
+    if len(index) <= _CANDIDATES:
+        return list(range(len(index)))
+    weights: dict[int, float] = defaultdict(float)
+    common = max(50, int(len(index) * _COMMON_GRAM_SHARE))
+    grams = sorted((g for g in _grams(key) if g in index.postings), key=lambda g: len(index.postings[g]))
+    for n, gram in enumerate(grams):
+        posting = index.postings[gram]
+        if len(posting) > common and n >= 3:
+            break  # rarer grams already found the candidates; the common ones only add noise
+        idf = math.log(len(index) / len(posting))
+        for i in posting:
+            weights[i] += idf * len(gram)
+    best = sorted(weights, key=weights.__getitem__, reverse=True)
+    return best[:_CANDIDATES]
