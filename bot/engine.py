@@ -183,7 +183,7 @@ class Engine:
         if not normalize(text[:8192]):
             return Reply(None, 0.0, cat.messages["rephrase"], kind="rephrase")
         query = analyse(text, settings)
-        trigger = find_trigger(query.text, query.key, cat.index.triggers)
+        trigger = find_trigger(query.text, query.key, cat.index.triggers_near(query))
         ranking = rank(query, cat.index)
         if trigger is not None and trigger.intent in cat.intents:
             return self._emergency(user, cat, cat.intents[trigger.intent], ranking)

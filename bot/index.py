@@ -45,10 +45,21 @@ class Index:
     vocabulary: frozenset[str]
     by_owner: Mapping[str, tuple[int, ...]]
     keyword_rows: tuple[int, ...]
+    keyword_starts: Mapping[str, tuple[int, ...]]
+    trigger_starts: Mapping[str, tuple[Trigger, ...]]
     settings: MatcherSettings
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def keywords_near(self, query: Query) -> list[int]:
+        """Topic word rows that start with a character or sound of the message (a superset of those it contains)."""
+        return sorted({i for symbol in set(query.core) | set(query.key) for i in self.keyword_starts.get(symbol, ())})
+
+    def triggers_near(self, query: Query) -> list[Trigger]:
+        """Triggers that start with a character or sound of the message, in catalogue order."""
+        near = {id(t) for symbol in set(query.text) | set(query.key) for t in self.trigger_starts.get(symbol, ())}
+        return [t for t in self.triggers if id(t) in near]
 
 
 def analyse(text: str, settings: MatcherSettings) -> Query:
@@ -107,11 +118,22 @@ def build_index(
     for i, key in enumerate(keys):
         for gram in _grams(key):
             postings[gram].append(i)
+    keyword_starts: dict[str, set[int]] = defaultdict(set)
+    for i, is_keyword in enumerate(flags):
+        if is_keyword:
+            keyword_starts[texts[i][0]].add(i)
+            keyword_starts[keys[i][0]].add(i)
+    trigger_starts: dict[str, list[Trigger]] = defaultdict(list)
+    for trigger in triggers:
+        for symbol in {trigger.text[0], trigger.key[0]}:
+            trigger_starts[symbol].append(trigger)
     return Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(flags),
         MappingProxyType({g: tuple(ix) for g, ix in postings.items()}), triggers, vocabulary,
         MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}),
-        tuple(i for i, is_keyword in enumerate(flags) if is_keyword), settings,
+        tuple(i for i, is_keyword in enumerate(flags) if is_keyword),
+        MappingProxyType({s: tuple(sorted(ix)) for s, ix in keyword_starts.items()}),
+        MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
     )
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process
@@ -183,18 +184,16 @@ def _topic_word_score(query: Query, index: Index, i: int) -> float:
     return whole * _HOMOPHONE_DISCOUNT
 
 
-def coverage(query: Query, owner: str, index: Index, among: frozenset[int] | None = None) -> float:
-    """Share of the message that one intent's keywords and examples account for (0-1).
+def coverage(query: Query, rows: Iterable[int], index: Index) -> float:
+    """Share of the message that these keyword and example rows (of one owner) account for (0-1).
 
     Each character counts by the best alignment that covers it, so a near miss counts nearly fully.
-    `among` limits the examples looked at (to the prefilter's candidates: the others share too
-    little with the message to align).
+    Callers pass the owner's rows among the prefilter's candidates: the others share too little
+    with the message to align.
     """
     key = query.key
     covered = [0.0] * len(key)
-    for i in index.by_owner.get(owner, ()):
-        if among is not None and i not in among:
-            continue
+    for i in rows:
         example = index.keys[i]
         if len(example) < 2:
             continue
@@ -283,7 +282,7 @@ def _rank(query: Query, index: Index) -> Ranking:
     # Topic words are few and looked up directly; examples go through the n-gram prefilter.
     # A one-word message may also be part of topic words ("律师" in 投诉律师, 免费律师).
     is_word = len(query.core) <= _ONE_WORD
-    found_words = [i for i in index.keyword_rows
+    found_words = [i for i in (index.keyword_rows if is_word else index.keywords_near(query))
                    if index.texts[i] in query.core or index.keys[i] in query.key
                    or (is_word and query.core in index.texts[i])]
     pool = [i for i in candidates(query.key, index) if not index.is_keyword[i]] + found_words
@@ -297,8 +296,10 @@ def _rank(query: Query, index: Index) -> Ranking:
             best[owner] = (score, index.texts[i])
     weight = _coverage_weight(len(query.key))
     # Out-of-scope and follow-up phrases are weighed like intents, so their scores compare.
-    among = frozenset(pool)
-    oos_coverage, followup_coverage = (coverage(query, owner, index, among) for owner in (OUT_OF_SCOPE, FOLLOWUP))
+    by_owner: dict[str, list[int]] = defaultdict(list)
+    for i in pool:
+        by_owner[index.owners[i]].append(i)
+    oos_coverage, followup_coverage = (coverage(query, by_owner[owner], index) for owner in (OUT_OF_SCOPE, FOLLOWUP))
     oos = best.pop(OUT_OF_SCOPE, (0.0, ""))[0] * (1 - weight + weight * oos_coverage)
     followup = best.pop(FOLLOWUP, (0.0, ""))[0] * (1 - weight + weight * followup_coverage)
     # A short message made mostly of words no example uses is probably about something else,
@@ -310,7 +311,7 @@ def _rank(query: Query, index: Index) -> Ranking:
     first = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
     scored = []
     for n, (owner, (score, example)) in enumerate(first):
-        covered = coverage(query, owner, index, among) if n < _RESCORED else 0.0
+        covered = coverage(query, by_owner[owner], index) if n < _RESCORED else 0.0
         score *= 1 - weight + weight * covered
         scored.append(Scored(owner, round(score * factor, 4), example, round(covered, 4)))
     ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
