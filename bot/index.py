@@ -46,7 +46,7 @@ class Index:
     by_owner: Mapping[str, tuple[int, ...]]
     keyword_rows: tuple[int, ...]
     keyword_starts: Mapping[str, tuple[int, ...]]
-    trigger_starts: Mapping[str, tuple[Trigger, ...]]
+    trigger_starts: Mapping[str, tuple[int, ...]]
     settings: MatcherSettings
 
     def __len__(self) -> int:
@@ -58,8 +58,8 @@ class Index:
 
     def triggers_near(self, query: Query) -> list[Trigger]:
         """Triggers that start with a character or sound of the message, in catalogue order."""
-        near = {id(t) for symbol in set(query.text) | set(query.key) for t in self.trigger_starts.get(symbol, ())}
-        return [t for t in self.triggers if id(t) in near]
+        near = {n for symbol in set(query.text) | set(query.key) for n in self.trigger_starts.get(symbol, ())}
+        return [self.triggers[n] for n in sorted(near)]
 
 
 def analyse(text: str, settings: MatcherSettings) -> Query:
@@ -123,10 +123,10 @@ def build_index(
         if is_keyword:
             keyword_starts[texts[i][0]].add(i)
             keyword_starts[keys[i][0]].add(i)
-    trigger_starts: dict[str, list[Trigger]] = defaultdict(list)
-    for trigger in triggers:
+    trigger_starts: dict[str, list[int]] = defaultdict(list)
+    for n, trigger in enumerate(triggers):
         for symbol in {trigger.text[0], trigger.key[0]}:
-            trigger_starts[symbol].append(trigger)
+            trigger_starts[symbol].append(n)
     return Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(flags),
         MappingProxyType({g: tuple(ix) for g, ix in postings.items()}), triggers, vocabulary,
