@@ -260,13 +260,15 @@ def tail(query: Query, settings: MatcherSettings) -> Query | None:
 
 def rank(query: Query, index: Index) -> Ranking:
     """Score every intent against the message; stories also by their last part. Best first."""
-    ranking = _rank(query, index)
+    ranking, pool = _rank(query, index)
     end = tail(query, index.settings)
     if end is None or not ranking.intents:
         return ranking
     # A story's intent is the one its question (at the end) agrees with. A tail that names no
-    # topic ("去哪申请?") says nothing, and leaves the story's own scores.
-    at_end = {s.intent: s.score for s in _rank(end, index).intents}
+    # topic ("去哪申请?") says nothing, and leaves the story's own scores. The tail is scored
+    # only against the leading intents' candidate examples: the others cannot catch up.
+    leading = {s.intent for s in ranking.intents[:_RESCORED]}
+    at_end = {s.intent: s.score for s in _rank(end, index, [i for i in pool if index.owners[i] in leading])[0].intents}
     if max(at_end.values(), default=0.0) < index.settings.clarify_threshold:
         return ranking
     scored = [replace(s, score=round((1 - _TAIL_WEIGHT) * s.score + _TAIL_WEIGHT * at_end.get(s.intent, 0.0), 4))
@@ -275,9 +277,10 @@ def rank(query: Query, index: Index) -> Ranking:
     return Ranking(tuple(ranked), ranking.out_of_scope, ranking.followup, ranking.followup_coverage)
 
 
-def _rank(query: Query, index: Index) -> Ranking:
+def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[Ranking, list[int]]:
+    """The ranking, and the example and topic word rows it considered (`among`, when given)."""
     if not query.key:
-        return Ranking(())
+        return Ranking(()), []
     best: dict[str, tuple[float, str]] = {}
     # Topic words are few and looked up directly; examples go through the n-gram prefilter.
     # A one-word message may also be part of topic words ("律师" in 投诉律师, 免费律师).
@@ -285,7 +288,8 @@ def _rank(query: Query, index: Index) -> Ranking:
     found_words = [i for i in (index.keyword_rows if is_word else index.keywords_near(query))
                    if index.texts[i] in query.core or index.keys[i] in query.key
                    or (is_word and query.core in index.texts[i])]
-    pool = [i for i in candidates(query.key, index) if not index.is_keyword[i]] + found_words
+    examples = candidates(query.key, index) if among is None else among
+    pool = [i for i in examples if not index.is_keyword[i]] + found_words
     shadowed = _shadowed_keywords(query, index, found_words)
     rows = [i for i in pool if i not in shadowed and not index.is_keyword[i]]
     scores = list(zip(rows, _example_scores(query, index, rows), strict=True))
@@ -315,7 +319,7 @@ def _rank(query: Query, index: Index) -> Ranking:
         score *= 1 - weight + weight * covered
         scored.append(Scored(owner, round(score * factor, 4), example, round(covered, 4)))
     ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
-    return Ranking(tuple(ranked), round(oos, 4), round(followup, 4), round(followup_coverage, 4))
+    return Ranking(tuple(ranked), round(oos, 4), round(followup, 4), round(followup_coverage, 4)), pool
 
 
 def _topic(intent_id: str) -> str:
