@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
@@ -151,5 +152,4 @@ def candidates(key: str, index: Index) -> list[int]:
         idf = math.log(len(index) / len(posting))
         for i in posting:
             weights[i] += idf * len(gram)
-    best = sorted(weights, key=weights.__getitem__, reverse=True)
-    return best[:_CANDIDATES]
+    return heapq.nlargest(_CANDIDATES, weights, key=weights.__getitem__)
