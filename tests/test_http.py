@@ -288,3 +288,28 @@ async def test_legalbot_serve_without_a_token_runs_the_api_alone(tmp_path: Path)
             await process.wait()
     assert process.returncode == 0, rest
     assert len([line for line in lines if "serving the HTTP API only" in line]) == 1
+
+
+@pytest.mark.parametrize("verbose", [[], ["-v"]])
+async def test_legalbot_serve_with_a_rejected_token_never_prints_it(tmp_path: Path, verbose: list[str]) -> None:
+    token = "987654321:" + "Rejected-key_" * 3
+    intents, content = write_mini_catalogue(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "LEGALBOT_"))}
+    async with FakeBotApi() as fake:  # answers 401 to any other token, as Telegram does
+        env |= {"LEGALBOT_INTENTS": str(intents), "LEGALBOT_CONTENT": str(content), "TELEGRAM_BOT_TOKEN": token,
+                "TELEGRAM_BASE_URL": fake.base_url, "WEBHOOK_URL": WEBHOOK_URL, "WEBHOOK_SECRET": SECRET}
+        process = await asyncio.create_subprocess_exec(*_legalbot(), "serve", "--port", "0", *verbose,
+                                                       env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE)
+        try:
+            async with asyncio.timeout(30):
+                _, raw = await process.communicate()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert [c.status for c in fake.calls] == [401]
+    err = raw.decode()
+    assert process.returncode == 2, err
+    assert "legalbot: TELEGRAM_BOT_TOKEN was rejected by the Bot API" in err
+    assert token.split(":", 1)[1] not in err
+    assert "Traceback" not in err

@@ -330,3 +330,63 @@ async def test_legalbot_telegram_subprocess_answers_and_stops_on_sigterm(tmp_pat
                 await process.wait()
         assert process.returncode == 0, err.decode()
         assert fake.token not in err.decode()
+
+
+async def run_legalbot(tmp_path: Path, args: list[str], environ: dict[str, str]) -> tuple[int, str]:
+    """Run `legalbot *args` with a mini catalogue and `environ`; its exit code and stderr once it exits."""
+    intents, content = write_mini_catalogue(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "LEGALBOT_"))}
+    env |= {"LEGALBOT_INTENTS": str(intents), "LEGALBOT_CONTENT": str(content), **environ}
+    process = await asyncio.create_subprocess_exec(*_legalbot(), *args, env=env, cwd=tmp_path,
+                                                   stdout=asyncio.subprocess.DEVNULL,
+                                                   stderr=asyncio.subprocess.PIPE)
+    try:
+        async with asyncio.timeout(30):
+            _, err = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+REJECTED_TOKEN = "987654321:" + "Rejected-key_" * 3
+
+
+@pytest.mark.parametrize("verbose", [[], ["-v"]])
+async def test_legalbot_telegram_with_a_rejected_token_never_prints_it(tmp_path: Path, verbose: list[str]) -> None:
+    async with FakeBotApi() as fake:  # answers 401 to any other token, as Telegram does
+        code, err = await run_legalbot(tmp_path, ["telegram", *verbose],
+                                       {"TELEGRAM_BOT_TOKEN": REJECTED_TOKEN, "TELEGRAM_BASE_URL": fake.base_url})
+        assert [c.status for c in fake.calls] == [401]
+    assert code == 2, err
+    assert "legalbot: TELEGRAM_BOT_TOKEN was rejected by the Bot API" in err
+    assert REJECTED_TOKEN.split(":", 1)[1] not in err
+    assert "Traceback" not in err
+
+
+async def test_ptb_never_logs_updates_or_the_token_even_at_debug(engine: Engine,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)  # the root level `legalbot -v` sets
+    for name in ("telegram", "httpx"):
+        caplog.set_level(logging.NOTSET, logger=name)  # as a fresh process has them
+    question = "公证 我叫张三，住在城南"
+    async with FakeBotApi() as fake:
+        settings = replace(Settings.from_env({}), telegram_token=fake.token, telegram_base_url=fake.base_url)
+        stop = asyncio.Event()
+        polling = asyncio.create_task(poll(build_application(settings, engine), stop, poll_timeout=5,
+                                           poll_interval=0.01))
+        try:
+            async with asyncio.timeout(10):
+                await fake.push_update(fake.text_update(USER, question))
+                [answer] = await fake.wait_for("sendMessage")
+                assert logging.getLogger("telegram").getEffectiveLevel() >= logging.INFO
+        finally:
+            stop.set()
+            await asyncio.wait_for(polling, 10)
+    assert answer.params["chat_id"] == USER
+    library = [r for r in caplog.records if r.name.split(".")[0] in {"telegram", "httpx", "httpcore"}]
+    assert not [r.getMessage() for r in library if r.name.startswith("telegram") and r.levelno < logging.INFO]
+    assert not [r.getMessage() for r in library if "张三" in r.getMessage()]
+    assert fake.token.split(":", 1)[1] not in caplog.text

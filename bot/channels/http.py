@@ -30,6 +30,7 @@ from bot.channels.telegram import (
     running,
     stop_signals,
 )
+from bot.channels.telegram_handlers import without_token
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError, ConfigError
@@ -190,10 +191,12 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             try:
                 await application.bot.set_webhook(webhook.url, secret_token=webhook.secret,
                                                   allowed_updates=list(ALLOWED_UPDATES))
-            except InvalidToken as exc:
-                raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by the Bot API ({exc})") from None
+            except InvalidToken:
+                # PTB's message may quote the token; say only which variable to fix.
+                raise ConfigError("TELEGRAM_BOT_TOKEN was rejected by the Bot API") from None
             except TelegramError as exc:
-                raise BotError(f"Telegram refused WEBHOOK_URL {webhook.url}: {exc}") from None
+                detail = without_token(str(exc), application.bot.token)
+                raise BotError(f"Telegram refused WEBHOOK_URL {webhook.url}: {detail}") from None
             logger.info("Telegram webhook registered at %s", webhook.url)
             yield
     finally:

@@ -24,7 +24,7 @@ from telegram.ext import (
     BaseUpdateProcessor,
 )
 
-from bot.channels.telegram_handlers import TelegramChannel
+from bot.channels.telegram_handlers import TelegramChannel, without_token
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError, ConfigError
@@ -69,6 +69,18 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to release."""
 
 
+def quiet_library_logs() -> None:
+    """Keep PTB's loggers at INFO and httpx's at WARNING or above, even under `legalbot -v`.
+
+    At DEBUG, PTB logs the Bot API URL (token included) and every update and API call in full:
+    citizens' names, ids and questions. httpx logs each request URL, token included, at INFO.
+    """
+    for name, floor in (("telegram", logging.INFO), ("httpx", logging.WARNING)):
+        library = logging.getLogger(name)
+        if library.getEffectiveLevel() < floor:
+            library.setLevel(floor)
+
+
 def build_application(settings: Settings, engine: Engine, *, limiter: RateLimiter | None = None,
                       with_updater: bool = True, max_retries: int = 3,
                       concurrent_updates: int = 64) -> TelegramApp:
@@ -76,6 +88,7 @@ def build_application(settings: Settings, engine: Engine, *, limiter: RateLimite
 
     Raises ConfigError when TELEGRAM_BOT_TOKEN is missing or malformed.
     """
+    quiet_library_logs()
     builder = (ApplicationBuilder()
                .token(settings.require_token())
                .base_url(settings.telegram_base_url)
@@ -118,8 +131,10 @@ async def running(application: TelegramApp) -> AsyncIterator[TelegramApp]:
         # the connection getMe opened; close it here.
         await application.bot.request.shutdown()
         if isinstance(exc, InvalidToken):
-            raise ConfigError(f"TELEGRAM_BOT_TOKEN was rejected by the Bot API ({exc})") from None
-        raise BotError(f"cannot reach the Telegram Bot API: {exc}") from None
+            # PTB's message quotes the token itself ("The token `…` was rejected by the server.").
+            raise ConfigError("TELEGRAM_BOT_TOKEN was rejected by the Bot API") from None
+        detail = without_token(str(exc), application.bot.token)
+        raise BotError(f"cannot reach the Telegram Bot API: {detail}") from None
     try:
         await application.start()
         yield application

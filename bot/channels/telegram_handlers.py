@@ -40,6 +40,15 @@ CHANNEL = "telegram"
 Context = ContextTypes.DEFAULT_TYPE
 
 
+def without_token(text: str, token: str) -> str:
+    """`text` with the bot token, and its secret half on its own, replaced by <token>."""
+    secret = token.partition(":")[2]
+    for part in (token, secret):
+        if part:
+            text = text.replace(part, "<token>")
+    return text
+
+
 def user_key(update: Update) -> str:
     """The engine's conversation key for the sender (the raw id never reaches labels or logs above DEBUG)."""
     user = update.effective_user
@@ -166,7 +175,7 @@ class TelegramChannel:
         error = context.error
         if error is None:
             return
-        details = "".join(traceback.format_exception(error)).replace(context.bot.token, "<token>")
+        details = without_token("".join(traceback.format_exception(error)), context.bot.token)
         logger.error("handling an update failed: %s", details)
         if isinstance(update, Update) and update.effective_chat is not None:
             try:
@@ -174,7 +183,8 @@ class TelegramChannel:
                                                escape(self.engine.catalogue.messages["error"]),
                                                parse_mode=PARSE_MODE)
             except TelegramError as exc:
-                logger.warning("could not tell the citizen about the failure: %s", exc)
+                logger.warning("could not tell the citizen about the failure: %s",
+                               without_token(str(exc), context.bot.token))
 
     async def _answer(self, update: Update, context: Context, reply: Reply) -> None:
         await self.send(update, context, reply.text, reply_keyboard(reply))
@@ -224,4 +234,4 @@ class TelegramChannel:
         try:
             await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
         except TelegramError as exc:  # the answer matters more than the indicator
-            logger.warning("could not show typing: %s", exc)
+            logger.warning("could not show typing: %s", without_token(str(exc), context.bot.token))
