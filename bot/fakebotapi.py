@@ -59,6 +59,20 @@ DROP = Fault(0, "connection dropped")
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """A call held back: `arrived` is set when it comes in, and it is answered once `released` is set."""
+
+    method: str
+    where: Callable[[Mapping[str, Any]], bool] | None = None
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def matches(self, method: str, params: Mapping[str, Any]) -> bool:
+        """True when this hold is for a call of `method` with these parameters."""
+        return method == self.method and (self.where is None or self.where(params))
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     """One request the bot made: method, decoded parameters, the status it got and the result sent."""
 
@@ -104,6 +118,7 @@ class _State:
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     webhook: dict[str, Any] = field(default_factory=dict)
+    holds: list[Hold] = field(default_factory=list)
 
 
 class FakeBotApi:
@@ -157,6 +172,8 @@ class FakeBotApi:
     async def close(self) -> None:
         """Wake long polls and stop the server."""
         self._closing = True
+        for held in self._state.holds:
+            held.released.set()
         async with self._changed:
             self._changed.notify_all()
         if self._runner is not None:
@@ -191,6 +208,16 @@ class FakeBotApi:
     def add_fault(self, method: str, fault: Fault, times: int = 1) -> None:
         """Fail the next `times` calls of `method` with `fault`."""
         self._state.faults[method].extend([fault] * times)
+
+    def hold(self, method: str, where: Callable[[Mapping[str, Any]], bool] | None = None) -> Hold:
+        """Hold back the next call of `method` (whose parameters match `where`) until the hold is released.
+
+        A slow Telegram answer, without sleeping: `await hold.arrived.wait()`, act, then `hold.released.set()`.
+        close() releases every hold.
+        """
+        held = Hold(method, where)
+        self._state.holds.append(held)
+        return held
 
     async def push_update(self, update: dict[str, Any]) -> int:
         """Queue an update for getUpdates (waking a long poll); returns its update_id."""
@@ -291,6 +318,7 @@ class FakeBotApi:
             return _failure(401, "Unauthorized")
         if method == "getUpdates":
             await self._long_poll(params)
+        await self._held(method, params)
         faults = self._state.faults.get(method)
         fault = faults.popleft() if faults else None
         if fault is not None:
@@ -312,6 +340,12 @@ class FakeBotApi:
             return _failure(400, str(exc))
         await self._record(Call(method, MappingProxyType(params), 200, result))
         return web.json_response({"ok": True, "result": result})
+
+    async def _held(self, method: str, params: Mapping[str, Any]) -> None:
+        held = next((h for h in self._state.holds if not h.arrived.is_set() and h.matches(method, params)), None)
+        if held is not None:
+            held.arrived.set()
+            await held.released.wait()
 
     async def _record(self, call: Call) -> None:
         self.calls.append(call)

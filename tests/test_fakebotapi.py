@@ -76,3 +76,15 @@ async def test_get_updates_long_polls_and_confirms_by_offset(fake: FakeBotApi) -
     second = await fake.push_update(fake.text_update(1, "再见"))
     _, body = await call(fake, "getUpdates", offset=first + 1, timeout=0)
     assert [u["update_id"] for u in body["result"]] == [second]
+
+
+async def test_a_held_call_is_answered_once_released(fake: FakeBotApi) -> None:
+    held = fake.hold("sendMessage", where=lambda params: params.get("chat_id") == 1)
+    first = asyncio.create_task(call(fake, "sendMessage", chat_id=1, text="慢"))
+    await asyncio.wait_for(held.arrived.wait(), 5)
+    assert (await call(fake, "sendMessage", chat_id=2, text="快"))[0] == 200  # other chats pass
+    assert [c.params["chat_id"] for c in fake.calls] == [2]
+    held.released.set()
+    assert (await asyncio.wait_for(first, 5))[0] == 200
+    assert (await call(fake, "sendMessage", chat_id=1, text="再来"))[0] == 200  # a hold holds one call
+    assert [c.params["chat_id"] for c in fake.calls] == [2, 1, 1]

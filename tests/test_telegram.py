@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from mini_catalogue import MESSAGES, clarifying, mini_engine, write_mini_catalogue
+from telegram import Update
 
 from bot.channels.telegram import build_application, poll, running
 from bot.channels.telegram_render import AREAS_BY_KEY, HELPFUL, UNHELPFUL, split_text
@@ -390,3 +391,30 @@ async def test_ptb_never_logs_updates_or_the_token_even_at_debug(engine: Engine,
     assert not [r.getMessage() for r in library if r.name.startswith("telegram") and r.levelno < logging.INFO]
     assert not [r.getMessage() for r in library if "张三" in r.getMessage()]
     assert fake.token.split(":", 1)[1] not in caplog.text
+
+
+async def test_a_slow_chat_does_not_hold_up_other_chats(engine: Engine) -> None:
+    async with FakeBotApi() as fake:
+        settings = replace(Settings.from_env({}), telegram_token=fake.token, telegram_base_url=fake.base_url)
+        app = build_application(settings, engine, with_updater=False, concurrent_updates=2)
+
+        async def queue(user: int, text: str) -> None:
+            await app.update_queue.put(Update.de_json({"update_id": 0, **fake.text_update(user, text)}, app.bot))
+
+        async with running(app):
+            slow = fake.hold("sendChatAction", where=lambda params: params["chat_id"] == USER)
+            try:
+                async with asyncio.timeout(10):
+                    await queue(USER, "公证")
+                    await slow.arrived.wait()  # USER's first update is stuck on a slow Telegram answer
+                    for _ in range(3):
+                        await queue(USER, "法律援助怎么申请")  # wait for USER's chat, not for a slot
+                    await queue(OTHER, "公证")
+                    [first] = await fake.wait_for("sendMessage")
+                    assert first.params["chat_id"] == OTHER, "the other chat waited for the slow one"
+                    slow.released.set()
+                    await fake.wait_for("sendMessage", 5)
+            finally:
+                slow.released.set()
+        texts = [c.result["text"] for c in sent_to(fake, USER)]
+        assert texts == [answer_text(engine, "notarization")] + [answer_text(engine, "legal_aid")] * 3

@@ -41,26 +41,33 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Updates of different chats run concurrently; one chat's updates run in order.
 
     So one slow or flooding chat does not hold up the others, and a citizen's replies never
-    overtake each other.
+    overtake each other. An update waits for its chat's lock before it takes one of the
+    `max_concurrent_updates` slots: PTB's process_update takes the slot first, so a chat's queued
+    updates would each sit on a slot while they wait for that chat, and other chats would starve.
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
         self._chats: dict[int | None, tuple[asyncio.Lock, list[int]]] = {}
 
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Await the update's handlers while holding its chat's lock."""
+    async def process_update(self, update: object,  # type: ignore[misc]  # final in PTB; see the docstring
+                             coroutine: Awaitable[Any]) -> None:
+        """Await the update's handlers holding its chat's lock, then a slot."""
         chat = update.effective_chat if isinstance(update, Update) else None
         key = chat.id if chat is not None else None
         lock, users = self._chats.setdefault(key, (asyncio.Lock(), [0]))
         users[0] += 1
         try:
             async with lock:
-                await coroutine
+                await super().process_update(update, coroutine)
         finally:
             users[0] -= 1
             if users[0] == 0:
                 del self._chats[key]  # bounded memory: only chats with updates in flight keep a lock
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Await the handlers (the chat's lock and a slot are held by now)."""
+        await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""
