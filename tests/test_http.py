@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import signal
@@ -106,12 +107,15 @@ async def test_chat_clarifies_and_says_what_is_out_of_scope(api: Client, engine:
     (b'{"user": "", "text": "hi"}', 400, "'user'"),
     (b'{"user": "u", "text": 5}', 400, "'text'"),
     (json.dumps({"user": "u", "text": "长" * 40_000}).encode(), 413, "size"),
+    (b"[" * 20_000, 400, "malformed JSON"),
+    (b'{"user": "u", "text": ' + b"[" * 20_000, 400, "malformed JSON"),
 ])
-async def test_chat_rejects_bad_bodies_with_json_errors(api: Client, body: bytes, status: int,
-                                                        complaint: str) -> None:
+async def test_chat_rejects_bad_bodies_with_json_errors(api: Client, caplog: pytest.LogCaptureFixture, body: bytes,
+                                                        status: int, complaint: str) -> None:
     response = await api.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
     assert response.status == status
     assert complaint in (await response.json())["error"]
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 @pytest.mark.parametrize(("method", "path", "status"), [("GET", "/api/chat", 405), ("GET", "/nowhere", 404)])
@@ -213,11 +217,30 @@ async def test_webhook_refuses_a_missing_or_wrong_secret(hook: Client, fake: Fak
     assert "error" in await response.json()
 
 
-@pytest.mark.parametrize("body", [b"{oops", b'"just a string"', b'{"no_update_id": 1}'])
-async def test_webhook_rejects_malformed_updates(hook: Client, body: bytes) -> None:
+def nested_replies(depth: int) -> bytes:
+    """An update whose message replies to a message that replies to a message… `depth` times."""
+    message = b'{"message_id":1,"date":1,"chat":{"id":1,"type":"private"},"reply_to_message":'
+    return b'{"update_id":9,"message":' + message * depth + b"null" + b"}" * (depth + 1)
+
+
+@pytest.mark.parametrize("body", [
+    b"{oops", b'"just a string"', b'{"no_update_id": 1}',
+    b"[" * 20_000,
+    b'{"update_id": 1, "message": "x"}',
+    b'{"update_id": 2, "message": []}',
+    b'{"update_id": 3, "message": {}}',
+    b'{"update_id": 4, "callback_query": 5}',
+    b'{"update_id": 5, "message": {"message_id": 1, "date": "today", "chat": {"id": 1, "type": "private"}}}',
+    b'{"update_id": 6, "message": {"message_id": 1, "date": 1e30, "chat": {"id": 1, "type": "private"}}}',
+    nested_replies(800),  # under MAX_BODY_BYTES, yet deeper than de_json can recurse
+])
+async def test_webhook_rejects_malformed_updates(hook: Client, fake: FakeBotApi, caplog: pytest.LogCaptureFixture,
+                                                 body: bytes) -> None:
     response = await hook.post("/telegram/webhook", data=body, headers={SECRET_HEADER: SECRET})
     assert response.status == 400
     assert "error" in await response.json()
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not fake.calls_to("sendMessage")
 
 
 async def test_webhook_handles_a_resent_update_once(hook: Client, fake: FakeBotApi, engine: Engine) -> None:

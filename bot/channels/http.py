@@ -116,6 +116,8 @@ async def _json_body(request: web.Request) -> Any:
         return json.loads(await request.read())
     except (ValueError, UnicodeDecodeError):
         raise web.HTTPBadRequest(reason="malformed JSON") from None
+    except RecursionError:  # "[[[[…" a few thousand deep: the decoder recurses once per level
+        raise web.HTTPBadRequest(reason="malformed JSON: nested too deeply") from None
 
 
 async def chat(request: web.Request) -> web.Response:
@@ -154,7 +156,10 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     application = webhook.application
     try:
         update = Update.de_json(data, application.bot)
-    except (KeyError, TypeError, ValueError):
+    except Exception as exc:  # noqa: BLE001
+        # de_json trusts the shape of its input: a wrong type anywhere raises whatever the access hits
+        # (AttributeError, KeyError, TypeError, OverflowError, RecursionError…). It is the sender's fault.
+        logger.info("webhook body is not a Telegram update: %s", type(exc).__name__)
         return _error(400, "not a Telegram update")
     if webhook.seen.add(update.update_id):
         await application.update_queue.put(update)
