@@ -391,14 +391,25 @@ class FakeBotApi:
 
     def _edit_message_text(self, params: Mapping[str, Any]) -> dict[str, Any]:
         message = self._stored(params)
-        message["text"] = self._text(params)
-        self._attach_markup(message, params.get("reply_markup"))
-        return message
+        edited = {**message, "text": self._text(params)}
+        edited.pop("reply_markup", None)
+        self._attach_markup(edited, params.get("reply_markup"))
+        return self._replace(message, edited)
 
     def _edit_reply_markup(self, params: Mapping[str, Any]) -> dict[str, Any]:
         message = self._stored(params)
-        message.pop("reply_markup", None)
-        self._attach_markup(message, params.get("reply_markup"))
+        edited = dict(message)
+        edited.pop("reply_markup", None)
+        self._attach_markup(edited, params.get("reply_markup"))
+        return self._replace(message, edited)
+
+    def _replace(self, message: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+        """Store an edit; an edit that changes nothing is refused, as Telegram does (a double tap's second edit)."""
+        if edited == message:
+            raise BadRequest("Bad Request: message is not modified: specified new message content and reply "
+                             "markup are exactly the same as a current content and reply markup of the message")
+        message.clear()
+        message.update(edited)
         return message
 
     def _stored(self, params: Mapping[str, Any]) -> dict[str, Any]:

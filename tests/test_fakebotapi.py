@@ -88,3 +88,17 @@ async def test_a_held_call_is_answered_once_released(fake: FakeBotApi) -> None:
     assert (await asyncio.wait_for(first, 5))[0] == 200
     assert (await call(fake, "sendMessage", chat_id=1, text="再来"))[0] == 200  # a hold holds one call
     assert [c.params["chat_id"] for c in fake.calls] == [2, 1, 1]
+
+
+async def test_an_edit_that_changes_nothing_is_refused(fake: FakeBotApi) -> None:
+    markup = '{"inline_keyboard": [[{"text": "公证", "callback_data": "i:notarization"}]]}'
+    _, sent = await call(fake, "sendMessage", chat_id=5, text="hi", reply_markup=markup)
+    message_id = sent["result"]["message_id"]
+    status, body = await call(fake, "editMessageReplyMarkup", chat_id=5, message_id=message_id, reply_markup=markup)
+    assert (status, body["description"].split(":")[:2]) == (400, ["Bad Request", " message is not modified"])
+    assert (await call(fake, "editMessageReplyMarkup", chat_id=5, message_id=message_id))[0] == 200
+    assert "reply_markup" not in fake.message(5, message_id)
+    assert (await call(fake, "editMessageReplyMarkup", chat_id=5, message_id=message_id))[0] == 400
+    assert (await call(fake, "editMessageText", chat_id=5, message_id=message_id, text="hi"))[0] == 400
+    assert (await call(fake, "editMessageText", chat_id=5, message_id=message_id, text="hello"))[0] == 200
+    assert fake.message(5, message_id)["text"] == "hello"

@@ -16,6 +16,7 @@ from mini_catalogue import MESSAGES, clarifying, mini_engine, write_mini_catalog
 from telegram import Update
 
 from bot.channels.telegram import build_application, poll, running
+from bot.channels.telegram_handlers import RecentKeys
 from bot.channels.telegram_render import AREAS_BY_KEY, HELPFUL, UNHELPFUL, split_text
 from bot.cli import main
 from bot.config import Settings
@@ -137,6 +138,64 @@ async def test_feedback_is_recorded_once_and_its_buttons_removed(tg: TelegramHar
     assert [b["text"] for row in edited["reply_markup"]["inline_keyboard"] for b in row] == ["法律援助"]
     with pytest.raises(LookupError, match="no button"):
         await tg.press(USER, answer, HELPFUL)
+
+
+QUERY_TOO_OLD = Fault(400, "Bad Request: query is too old and response timeout expired or query id is invalid")
+
+
+def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_press_too_old_to_acknowledge_still_gets_its_answer(tg: TelegramHarness,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    [menu] = await tg.send(USER, "/menu")
+    tg.fake.add_fault("answerCallbackQuery", QUERY_TOO_OLD)
+    [area] = await tg.press(USER, menu, AREAS_BY_KEY["legal"].title)
+    assert area.labels == ("法律援助", "人民调解", "公证")
+    tg.fake.add_fault("answerCallbackQuery", QUERY_TOO_OLD)
+    [answer] = await tg.press(USER, area, "公证")
+    assert answer.text == answer_text(tg.engine, "notarization")
+    assert [c.status for c in tg.fake.calls_to("answerCallbackQuery", include_failed=True)] == [400, 400]
+    assert errors_logged(caplog) == []
+
+
+@pytest.mark.parametrize("failing", ["answerCallbackQuery", "editMessageReplyMarkup"])
+async def test_feedback_is_recorded_when_telegram_refuses_the_toast_or_the_edit(
+        tg: TelegramHarness, caplog: pytest.LogCaptureFixture, failing: str) -> None:
+    events: list[Feedback] = []
+    tg.engine.feedback_listeners.append(events.append)
+    [answer] = await tg.send(USER, "公证")
+    tg.fake.add_fault(failing, QUERY_TOO_OLD if failing == "answerCallbackQuery" else Fault(
+        400, "Bad Request: message is not modified"))
+    assert await tg.press(USER, answer, HELPFUL) == []  # no apology
+    assert events == [Feedback(f"tg:{USER}", "telegram", "notarization", True)]
+    assert [c.status for c in tg.fake.calls_to(failing, include_failed=True)] == [400]
+    assert errors_logged(caplog) == []
+
+
+async def test_a_double_tap_on_feedback_counts_once(tg: TelegramHarness, caplog: pytest.LogCaptureFixture) -> None:
+    events: list[Feedback] = []
+    tg.engine.feedback_listeners.append(events.append)
+    [answer] = await tg.send(USER, "公证")
+    shown = tg.fake.message(USER, answer.message_id)
+    # Both taps leave the phone before the first edit removes the buttons, so both carry them.
+    taps = [tg.fake.callback_update(USER, shown, data) for data in ("f:1:notarization", "f:0:notarization")]
+    for tap in taps:
+        assert await tg.feed(tap) == []
+    assert events == [Feedback(f"tg:{USER}", "telegram", "notarization", True)]
+    assert tg.toasts == [MESSAGES["feedback_thanks"]] * 2
+    assert errors_logged(caplog) == []
+    [other] = await tg.send(OTHER, "公证")  # the same intent from someone else still counts
+    await tg.press(OTHER, other, UNHELPFUL)
+    assert events[1:] == [Feedback(f"tg:{OTHER}", "telegram", "notarization", False)]
+
+
+def test_recent_keys_remember_a_bounded_number() -> None:
+    recent: RecentKeys[str] = RecentKeys(2)
+    assert [recent.add(k) for k in ("a", "b", "a", "c")] == [True, True, False, True]
+    assert recent.add("a")  # forgotten: only the last two are kept
+    assert not recent.add("c")
 
 
 @pytest.mark.parametrize("kind", ["photo", "voice", "sticker", "document", "location"])

@@ -14,7 +14,6 @@ import json
 import logging
 import math
 import re
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ from bot.channels.telegram import (
     running,
     stop_signals,
 )
-from bot.channels.telegram_handlers import without_token
+from bot.channels.telegram_handlers import RecentKeys, without_token
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError, ConfigError
@@ -48,23 +47,6 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
-class RecentIds:
-    """The last `size` update ids seen, so an update Telegram sends again is handled once."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._ids: OrderedDict[int, None] = OrderedDict()
-        self._size = size
-
-    def add(self, update_id: int) -> bool:
-        """Remember update_id; False when it was already there."""
-        if update_id in self._ids:
-            return False
-        self._ids[update_id] = None
-        if len(self._ids) > self._size:
-            self._ids.popitem(last=False)
-        return True
-
-
 @dataclass(frozen=True, slots=True)
 class Webhook:
     """The Telegram side of the app: the PTB application and where Telegram is told to post."""
@@ -72,7 +54,7 @@ class Webhook:
     application: TelegramApp
     url: str
     secret: str = field(repr=False)
-    seen: RecentIds = field(default_factory=RecentIds)
+    seen: RecentKeys[int] = field(default_factory=RecentKeys)
 
 
 @dataclass(frozen=True, slots=True)

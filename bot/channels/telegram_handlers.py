@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Generic, TypeVar
 
-from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatAction, ChatType, MessageEntityType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -38,6 +47,24 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 Context = ContextTypes.DEFAULT_TYPE
+K = TypeVar("K", bound=Hashable)
+
+
+class RecentKeys(Generic[K]):
+    """The last `size` keys seen, so something Telegram (or a citizen's double tap) sends twice counts once."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._keys: OrderedDict[K, None] = OrderedDict()
+        self._size = size
+
+    def add(self, key: K) -> bool:
+        """Remember key; False when it was already there."""
+        if key in self._keys:
+            return False
+        self._keys[key] = None
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+        return True
 
 
 def without_token(text: str, token: str) -> str:
@@ -76,12 +103,25 @@ def without_mention(text: str, username: str) -> str:
     return text if start < 0 else (text[:start] + text[start + len(mention):]).strip()
 
 
+async def acknowledge(query: CallbackQuery, toast: str | None = None) -> None:
+    """Stop the client's spinner, with an optional toast.
+
+    Telegram refuses a query older than about 15 seconds ("query is too old"), which a slow turn or
+    a restart can make happen; the press is still answered, so that refusal only gets logged.
+    """
+    try:
+        await query.answer(toast)
+    except BadRequest as exc:
+        logger.info("could not acknowledge a button press: %s", exc)
+
+
 class TelegramChannel:
     """PTB callbacks bound to one engine and one rate limiter (no globals, nothing in bot_data)."""
 
     def __init__(self, engine: Engine, limiter: RateLimiter) -> None:
         self.engine = engine
         self.limiter = limiter
+        self.rated: RecentKeys[tuple[str, int, int]] = RecentKeys()  # (user, chat, message) given 👍/👎
 
     def handlers(self) -> list[BaseHandler[Update, Context, None]]:
         """The handlers to register, in order: commands, text, other messages, buttons."""
@@ -138,7 +178,7 @@ class TelegramChannel:
         if query is None:
             return
         if self.limiter.check(user_key(update)) is not Verdict.ALLOW:
-            await query.answer(self.engine.catalogue.messages["rate_limited"])
+            await acknowledge(query, self.engine.catalogue.messages["rate_limited"])
             return
         press = parse_callback(query.data)
         if press is not None and press.action is Action.FEEDBACK and press.target in self.engine.catalogue.intents:
@@ -147,24 +187,34 @@ class TelegramChannel:
             await self._area(update, context, AREAS_BY_KEY[press.target])
         else:
             # Unknown, retired or forged data all land here; the engine answers "stale button".
-            await query.answer()
+            await acknowledge(query)
             chosen = press.target if press is not None and press.action is Action.INTENT else ""
             await self._answer(update, context, self.engine.choose(user_key(update), chosen, CHANNEL))
 
     async def _feedback(self, update: Update, press: Press) -> None:
-        """Record 👍/👎, thank the citizen in a toast, and drop the feedback row so it counts once."""
+        """Record 👍/👎 once per answer, thank the citizen in a toast, and drop the feedback row.
+
+        A double tap sends two presses before the row disappears; the second is only thanked.
+        """
         query = update.callback_query
         assert query is not None
-        thanks = self.engine.feedback(user_key(update), press.target, press.is_helpful, CHANNEL)
-        await query.answer(thanks)
         message = query.message
+        rated = (user_key(update), message.chat.id, message.message_id) if message is not None else None
+        if rated is not None and not self.rated.add(rated):
+            await acknowledge(query, self.engine.catalogue.messages["feedback_thanks"])
+            return
+        thanks = self.engine.feedback(user_key(update), press.target, press.is_helpful, CHANNEL)
+        await acknowledge(query, thanks)
         if isinstance(message, Message) and message.reply_markup is not None:
-            await query.edit_message_reply_markup(without_feedback(message.reply_markup))
+            try:
+                await query.edit_message_reply_markup(without_feedback(message.reply_markup))
+            except BadRequest as exc:  # "message is not modified", or too old to edit: the vote counts anyway
+                logger.info("could not remove the feedback buttons: %s", exc)
 
     async def _area(self, update: Update, context: Context, area: Area) -> None:
         """The intents of one topic area, as buttons."""
         assert update.callback_query is not None
-        await update.callback_query.answer()
+        await acknowledge(update.callback_query)
         keyboard = area_keyboard(self.engine.catalogue, area)
         messages = self.engine.catalogue.messages
         text = messages["menu_area"].format(title=area.title) if keyboard else messages["stale_button"]
