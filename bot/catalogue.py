@@ -10,7 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.errors import CatalogueError, Problem, Source
-from bot.grounding import Corpus, ungrounded_figures, web_addresses
+from bot.grounding import Corpus, ungrounded_figures, unsupported_claims, web_addresses
 from bot.matcher import Index, build_index
 from bot.model import EMERGENCY, Answer, Intent, MatcherSettings
 from bot.normalize import normalize, prepare
@@ -22,7 +22,7 @@ _INTENT_KEYS = {"id", "title", "examples", "answer", "keywords", "triggers", "su
 _ANSWER_KEYS = {"id", "text", "source", "legal_notice"}
 _SOURCE_KEYS = {"section", "excerpt"}
 _MATCHER_KEYS = {
-    "answer_threshold", "clarify_threshold", "ambiguity_gap", "followup_threshold", "clear_margin",
+    "answer_threshold", "clarify_threshold", "ambiguity_gap", "clear_margin",
     "max_suggestions", "max_message_chars", "fillers", "synonyms",
 }
 # Texts every channel needs; content/messages.yaml must define each of them.
@@ -117,8 +117,15 @@ def _yaml_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.y*ml") if p.suffix in {".yaml", ".yml"})
 
 
-def _load_corpus(content_dir: Path) -> Corpus:
-    texts = [p.read_text(encoding="utf-8") for p in sorted((content_dir / "sources").glob("*.txt"))]
+def _load_corpus(c: _Collector, content_dir: Path) -> Corpus:
+    texts = []
+    for path in sorted((content_dir / "sources").glob("*.txt")):
+        try:
+            texts.append(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            c.error(c.shown(path), 0, "报告原文不是 UTF-8 编码；请用 UTF-8 保存")
+        except OSError as exc:  # removed or replaced while being read (an editor's atomic save)
+            c.error(c.shown(path), 0, f"无法读取报告原文：{exc.strerror}")
     return Corpus("\n".join(texts))
 
 
@@ -173,6 +180,9 @@ def _read_answer(c: _Collector, src: str, item: LineDict, corpus: Corpus) -> Ans
         for figure in ungrounded_figures(text, corpus):
             c.error(src, _line(item, "text"),
                     f"{label}中的数字 '{figure}' 在报告中找不到；只能写报告里的数字或 12348、12345、110、120")
+        for word in unsupported_claims(text, corpus):
+            c.error(src, _line(item, "text"),
+                    f"{label}说了报告没有写的“{word}”；收费、办理条件和时间报告没写，请改为告诉群众拨打 12348 或 12345 问清楚")
         for address in web_addresses(text):
             c.error(src, _line(item, "text"), f"{label}中有网址 '{address}'，报告没有写明；请删去，改为告诉群众去哪里问")
     legal = item.get("legal_notice", False)
@@ -209,6 +219,8 @@ def _read_messages(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str
             continue
         for figure in ungrounded_figures(value, corpus):
             c.error(src, _line(data, key), f"话术 '{key}' 中的数字 '{figure}' 在报告中找不到")
+        for word in unsupported_claims(value, corpus):
+            c.error(src, _line(data, key), f"话术 '{key}' 说了报告没有写的“{word}”；请改为告诉群众去哪里问")
         messages[key] = value
     return messages
 
@@ -239,7 +251,7 @@ def _read_settings(c: _Collector, src: str, data: Any) -> MatcherSettings | None
         value = data[key]
         integer = key in {"max_suggestions", "max_message_chars"}
         ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok or not (0 <= value <= (100000 if integer else 1)):
+        if isinstance(value, bool) or not ok or not ((1 if integer else 0) <= value <= (100000 if integer else 1)):
             expected = "正整数" if integer else "0 到 1 之间的小数"
             c.error(src, _line(data, key), f"matcher 设置 '{key}' 的值 '{value}' 不对；应为{expected}")
             continue
@@ -395,7 +407,7 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
                                          (content_dir, "--content / LEGALBOT_CONTENT")) if not d.is_dir()]
     if missing:
         raise CatalogueError([Problem(Source(str(d)), f"文件夹不存在；请检查路径，或用 {flag} 指定") for d, flag in missing])
-    corpus = _load_corpus(content_dir)
+    corpus = _load_corpus(c, content_dir)
     if not corpus.text:
         c.error(c.shown(content_dir / "sources"), 0, "content/sources/ 下没有报告原文（.txt）；答案无法核对出处")
     answers = _read_answers(c, content_dir, corpus)

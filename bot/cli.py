@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -90,19 +89,19 @@ def _show(reply: Reply, out: TextIO, debug: bool) -> None:
                   f"runner_up={runner} candidates={ranked})\n")
 
 
-async def _chat(engine: Engine, debug: bool) -> int:
+def _chat(engine: Engine, debug: bool) -> int:
+    # A plain loop: the engine answers synchronously, and Ctrl-C must end the chat at once
+    # (input() in a worker thread would keep asyncio.run waiting for the next Enter).
     print("江山公共法律服务问答。直接输入问题；输入按钮前的数字可以点选；输入 q 退出。")
     while True:
         try:
-            line = await asyncio.to_thread(input, "> ")
+            line = input("> ")
         except (EOFError, KeyboardInterrupt):
             print()
             return 0
-        text = line.strip()
-        if text.lower() in {"q", "quit", "exit"}:
+        if line.strip().lower() in {"q", "quit", "exit"}:
             return 0
-        reply = await engine.reply("terminal", line, channel="terminal")  # "2" presses button 2
-        _show(reply, sys.stdout, debug)
+        _show(engine.respond("terminal", line, channel="terminal"), sys.stdout, debug)  # "2" presses button 2
 
 
 def _ask_jsonl(engine: Engine, stdin: TextIO, out: TextIO) -> int:
@@ -194,7 +193,7 @@ def _run(args: argparse.Namespace, environ: dict[str, str]) -> int:
         return run_report(settings, days=args.days, html=args.html)
     engine = _engine(settings)
     if command == "chat":
-        return asyncio.run(_chat(engine, args.debug))
+        return _chat(engine, args.debug)
     if command == "ask":
         if args.jsonl:
             return _ask_jsonl(engine, sys.stdin, sys.stdout)

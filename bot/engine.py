@@ -13,9 +13,9 @@ from typing import Any
 
 from bot.catalogue import Catalogue, load_catalogue
 from bot.context import ContextStore
-from bot.errors import CatalogueError, Problem
+from bot.errors import CatalogueError, Problem, Source
 from bot.matcher import Match, Outcome, Query, Ranking, Scored, analyse, decide, rank
-from bot.model import EMERGENCY, SMALL_TALK, Intent
+from bot.model import EMERGENCY, SMALL_TALK, Intent, topic_of
 from bot.normalize import normalize
 from bot.safety import find_trigger
 
@@ -23,10 +23,6 @@ logger = logging.getLogger(__name__)
 
 _SHORT_MESSAGE = 6  # characters: a message this short after a topic leans towards that topic
 _SHORT_BONUS = 0.15
-
-
-def _topic(intent_id: str) -> str:
-    return intent_id.split(".", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +51,7 @@ class Reply:
     def is_rateable(self) -> bool:
         """Answers about a service get 👍/👎; small talk, emergency, clarify and fallback replies do not."""
         return (self.outcome is Outcome.ANSWER and self.intent is not None
-                and _topic(self.intent) not in SMALL_TALK)
+                and topic_of(self.intent) not in SMALL_TALK)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON reply object: intent, confidence, reply, suggestions (+ outcome, kind, buttons)."""
@@ -119,7 +115,8 @@ class Engine:
 
     def respond(self, user: str, text: str, channel: str = "api") -> Reply:
         """Synchronous core of reply(): used directly by the evaluation runner."""
-        text = text if isinstance(text, str) else ""
+        # Lone surrogates (from broken clients) cannot be encoded, so they could not be logged or stored.
+        text = text.encode("utf-8", "replace").decode("utf-8") if isinstance(text, str) else ""
         picked = self._picked(user, text)
         if picked is not None:
             return self.choose(user, picked, channel)
@@ -213,7 +210,7 @@ class Engine:
                      runner_up=match.runner_up, candidates=match.candidates)
 
     def _remember(self, user: str, intent_id: str) -> None:
-        if _topic(intent_id) not in SMALL_TALK:
+        if topic_of(intent_id) not in SMALL_TALK:
             self.context.remember(user, intent_id)
 
     def _follow_up(self, user: str, cat: Catalogue, query: Query, ranking: Ranking, match: Match) -> Reply | None:
@@ -222,13 +219,13 @@ class Engine:
         if ctx is None or ctx.intent is None or ctx.intent not in cat.intents:
             return None
         settings = cat.settings
-        topic = _topic(ctx.intent)
-        family = [s for s in ranking.intents if _topic(s.intent) == topic]
+        topic = topic_of(ctx.intent)
+        family = [s for s in ranking.intents if topic_of(s.intent) == topic]
         in_context = max(ranking.followup, family[0].score if family else 0.0)
         if len(query.core) <= _SHORT_MESSAGE:
             in_context += _SHORT_BONUS  # a short message right after a topic is most likely about it
         if match.outcome is Outcome.ANSWER and match.intent is not None:
-            if _topic(match.intent) == topic or in_context <= match.score:
+            if topic_of(match.intent) == topic or in_context <= match.score:
                 return None
         elif in_context < settings.clarify_threshold or in_context <= ranking.out_of_scope:
             return None
@@ -253,7 +250,7 @@ class Engine:
         """Danger first (110/120), then the service the message also asked about, as a button."""
         also = [s.intent for s in ranking.intents
                 if s.intent != intent.id and s.score >= cat.settings.clarify_threshold
-                and _topic(s.intent) not in SMALL_TALK][:1]
+                and topic_of(s.intent) not in SMALL_TALK][:1]
         reply = self._answer(cat, intent, 1.0, None, ranking.intents[:3])
         suggestions = tuple(dict.fromkeys([*also, *reply.suggestions]))[: cat.settings.max_suggestions]
         self.context.forget(user)
@@ -275,12 +272,17 @@ class Engine:
         try:
             new = await asyncio.to_thread(load_catalogue, self.intents_dir, self.content_dir)
         except CatalogueError as exc:
-            for problem in exc.problems:
-                logger.error("catalogue reload failed: %s", problem)
-            self.last_reload_problems = exc.problems
-            self.reload_failures += 1
-            return exc.problems
-        self.catalogue = new  # one assignment: turns already running keep the catalogue they read
-        self.last_reload_problems = ()
-        logger.info("catalogue reloaded: %d intents", len(new.intents))
-        return ()
+            problems = exc.problems
+        except Exception as exc:  # a file vanishing mid-read and the like: still a failed reload
+            logger.exception("catalogue reload failed")
+            problems = (Problem(Source(str(self.intents_dir)), f"读取意图或答案文件时出错：{type(exc).__name__}"),)
+        else:
+            self.catalogue = new  # one assignment: turns already running keep the catalogue they read
+            self.last_reload_problems = ()
+            logger.info("catalogue reloaded: %d intents", len(new.intents))
+            return ()
+        for problem in problems:
+            logger.error("catalogue reload failed: %s", problem)
+        self.last_reload_problems = problems
+        self.reload_failures += 1
+        return problems

@@ -9,6 +9,11 @@ from dataclasses import dataclass
 # National, stable numbers that answers may give without the report (intent-catalogue.md).
 ALLOWED_FIGURES = frozenset({"12348", "12345", "110", "120"})
 
+# Words that promise what only the report could promise: costs, eligibility, hours. An answer may
+# use one only if the report does; otherwise it says where to ask (12348, 12345).
+CLAIM_WORDS = ("免费", "无偿", "不收费", "不要钱", "收费标准", "办公时间", "上班时间", "营业时间",
+               "工作时间", "经济困难", "低保")
+
 _FIGURE = re.compile(r"第?\d+(?:\.\d+)?%?")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|cn|net|org|gov)\b", re.IGNORECASE)
 
@@ -43,6 +48,11 @@ def ungrounded_figures(text: str, corpus: Corpus) -> list[str]:
         if not corpus.has_figure(figure):
             missing.append(figure)
     return missing
+
+
+def unsupported_claims(text: str, corpus: Corpus) -> list[str]:
+    """Claim words (free of charge, hours, eligibility) in the text that the corpus never uses."""
+    return [w for w in CLAIM_WORDS if w in text and w not in corpus.text]
 
 
 def web_addresses(text: str) -> list[str]:

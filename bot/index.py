@@ -19,7 +19,8 @@ from bot.safety import Trigger
 OUT_OF_SCOPE = "\x00out_of_scope"
 FOLLOWUP = "\x00followup"
 _CANDIDATES = 150  # examples scored in full per message, after the n-gram prefilter
-_COMMON_GRAM_SHARE = 0.05  # n-grams in more examples than this share carry too little to prefilter on
+_COMMON_GRAM_SHARE = 0.05
+SCANNED_CHARS = 8192  # characters of a message searched for triggers (Telegram allows 4096)  # n-grams in more examples than this share carry too little to prefilter on
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +65,12 @@ class Index:
 
 
 def analyse(text: str, settings: MatcherSettings) -> Query:
-    """Normalise a message once; long messages are cut to the configured length first."""
-    prepared = prepare(text[: settings.max_message_chars * 4])
-    core = canonical(prepared, settings)[: settings.max_message_chars]
-    return Query(squash(prepared)[: settings.max_message_chars], core, *sound_keys(core))
+    """Normalise a message once. Matching reads max_message_chars of it; `text`, which emergency
+    triggers are looked for in, keeps up to SCANNED_CHARS characters, so danger at the end of a long
+    story is not cut off."""
+    prepared = prepare(text[:SCANNED_CHARS])
+    core = canonical(prepared[: settings.max_message_chars * 4], settings)[: settings.max_message_chars]
+    return Query(squash(prepared)[:SCANNED_CHARS], core, *sound_keys(core))
 
 
 def canonical(prepared: str, settings: MatcherSettings) -> str:

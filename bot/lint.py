@@ -7,6 +7,7 @@ from rapidfuzz import fuzz, process
 from bot.catalogue import Catalogue
 from bot.errors import Problem
 from bot.matcher import FOLLOWUP, OUT_OF_SCOPE
+from bot.model import topic_of
 
 CONFUSABLE = 0.9  # examples of two topics this alike (by sound) are a coin toss for the matcher
 
@@ -20,10 +21,10 @@ def confusable_pairs(catalogue: Catalogue, threshold: float = CONFUSABLE) -> lis
     problems = []
     for n, i in enumerate(rows):
         owner = index.owners[i]
-        topic = owner.split(".", 1)[0]
+        topic = topic_of(owner)
         for _, score, m in process.extract(keys[n], keys, scorer=fuzz.ratio, score_cutoff=threshold * 100, limit=8):
             other = index.owners[rows[m]]
-            if other.split(".", 1)[0] == topic:
+            if topic_of(other) == topic:
                 continue
             pair = (min(owner, other), max(owner, other))
             if pair in seen:

@@ -18,7 +18,7 @@ from bot.index import (
     build_index,
     candidates,
 )
-from bot.model import WHOLE_MESSAGE_ONLY, MatcherSettings
+from bot.model import WHOLE_MESSAGE_ONLY, MatcherSettings, topic_of
 
 # Re-exported: the matcher's callers prepare messages and catalogues through it.
 __all__ = [
@@ -322,17 +322,13 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
     return Ranking(tuple(ranked), round(oos, 4), round(followup, 4), round(followup_coverage, 4)), pool
 
 
-def _topic(intent_id: str) -> str:
-    return intent_id.split(".", 1)[0]
-
-
 def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
     """Apply the thresholds: answer when clear, clarify when close, fall back when nothing fits."""
     intents = ranking.intents
     if not intents:
         return Match(Outcome.FALLBACK, None, 0.0, None, ())
     top = intents[0]
-    others = [s for s in intents[1:] if _topic(s.intent) != _topic(top.intent)]
+    others = [s for s in intents[1:] if topic_of(s.intent) != topic_of(top.intent)]
     runner_up = others[0] if others else None
     if ranking.out_of_scope >= top.score or top.score < settings.clarify_threshold:
         return Match(Outcome.FALLBACK, None, top.score, runner_up, intents[:1])
@@ -357,6 +353,6 @@ def _clarify(ranking: Ranking, settings: MatcherSettings, top: Scored, runner_up
     for s in intents:
         if s.score < floor or len(offered) >= settings.max_suggestions:
             break
-        if all(_topic(o.intent) != _topic(s.intent) for o in offered):
+        if all(topic_of(o.intent) != topic_of(s.intent) for o in offered):
             offered.append(s)
     return Match(Outcome.CLARIFY, None, top.score, runner_up, tuple(offered))

@@ -14,6 +14,11 @@ SMALL_TALK = frozenset({"greeting", "thanks", "goodbye", "bot_capabilities", "hu
 WHOLE_MESSAGE_ONLY = frozenset({"greeting", "thanks", "goodbye"})
 
 
+def topic_of(intent_id: str) -> str:
+    """The catalogue id an intent belongs to (`legal_aid` for `legal_aid.apply`)."""
+    return intent_id.split(".", 1)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
     """A curated reply, with the report section and verbatim excerpt it is drawn from."""
@@ -42,7 +47,7 @@ class Intent:
     @property
     def topic(self) -> str:
         """The catalogue id this intent belongs to (`legal_aid` for `legal_aid.apply`)."""
-        return self.id.split(".", 1)[0]
+        return topic_of(self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +57,6 @@ class MatcherSettings:
     answer_threshold: float = 0.6
     clarify_threshold: float = 0.4
     ambiguity_gap: float = 0.06
-    followup_threshold: float = 0.7
     clear_margin: float = 0.15
     max_suggestions: int = 3
     max_message_chars: int = 600

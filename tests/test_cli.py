@@ -325,3 +325,21 @@ def test_module_entry_point_exit_codes(paths: list[str]) -> None:
     usage = subprocess.run([sys.executable, "-m", "bot"], capture_output=True, text=True, timeout=120, check=False)
     assert usage.returncode == 2
     assert "Traceback" not in usage.stderr
+
+
+def test_ctrl_c_ends_the_terminal_chat_at_once() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    chat = subprocess.Popen([sys.executable, "-m", "bot", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, encoding="utf-8")
+    assert chat.stdout is not None
+    assert "输入 q 退出" in chat.stdout.readline()  # the chat is up and waiting for input
+    chat.send_signal(signal.SIGINT)
+    try:
+        _, err = chat.communicate(timeout=20)
+    finally:
+        chat.kill()
+    assert chat.returncode == 0, err
+    assert "Traceback" not in err

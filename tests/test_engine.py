@@ -445,3 +445,23 @@ def test_reply_outcome_matches_intent(engine: Engine) -> None:
     fallen = engine.respond("w", "今天天气怎么样啊")
     assert fallen.outcome is Outcome.FALLBACK
     assert fallen.intent is None
+
+
+def test_lone_surrogates_never_reach_listeners(engine: Engine) -> None:
+    # Whatever is stored or logged must be encodable; a broken client's surrogate is replaced.
+    turns: list[Turn] = []
+    engine.listeners.append(turns.append)
+    reply = engine.respond("u", "\ud800法律援助怎么申请\udfff")
+    assert reply.intent == "legal_aid"
+    turns[-1].text.encode("utf-8")
+    assert "法律援助怎么申请" in turns[-1].text
+
+
+async def test_a_reload_that_cannot_read_the_report_keeps_serving(tmp_path: Path) -> None:
+    intents_dir, content_dir = write_catalogue(tmp_path)
+    engine = Engine.from_paths(intents_dir, content_dir)
+    (content_dir / "sources" / "broken.txt").write_bytes(b"\xb7\xa8")
+    problems = await engine.reload()
+    assert problems and "UTF-8" in str(problems[0])
+    assert engine.last_reload_problems == problems and engine.reload_failures == 1
+    assert engine.respond("u", "法律援助怎么申请").intent == "legal_aid"

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bot.catalogue import Catalogue, load_catalogue
 from bot.engine import Engine
+from bot.index import SCANNED_CHARS
 from bot.matcher import analyse, rank
 from bot.normalize import normalize
 
@@ -103,7 +104,7 @@ def test_analyse_reads_a_bounded_prefix(small: Catalogue, piece: str, times: int
     text = (piece * times)[:120_000]
     query = analyse(text, small.settings)
     limit = small.settings.max_message_chars
-    assert len(query.text) <= limit
+    assert len(query.text) <= SCANNED_CHARS
     assert len(query.core) <= limit
 
 

@@ -115,3 +115,12 @@ def test_triggers_select_emergency_before_matching(small_engine: Engine, message
     assert (reply.intent == "emergency") is is_emergency, (message, reply.intent, reply.kind)
     if is_emergency:
         assert "110" in reply.text
+
+
+def test_danger_at_the_end_of_a_very_long_story_is_still_found(shipped_catalogue: Catalogue) -> None:
+    # Matching reads the first max_message_chars characters; triggers are looked for in all of it.
+    story = "我家和邻居因为宅基地的事情吵了好多年，村里调解过几次也没有用。" * 30 + "他现在拿刀要砍我，快救命"
+    assert len(story) > shipped_catalogue.settings.max_message_chars
+    reply = Engine(shipped_catalogue).respond("u", story)
+    assert reply.intent == "emergency"
+    assert "110" in reply.text

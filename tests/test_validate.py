@@ -510,3 +510,36 @@ def test_duplicate_id_across_files_names_both_places(root: Path, capsys: pytest.
     assert found, "duplicate id not reported"
     # whichever copy is reported, the message points to the other one too
     assert all("intents/services.yaml" in line and "intents/zz_broken.yaml" in line for line in found), found
+
+
+@pytest.mark.parametrize("setting", ["max_suggestions: 0", "max_message_chars: 0"])
+def test_a_zero_count_setting_is_rejected(root: Path, capsys: pytest.CaptureFixture[str], setting: str) -> None:
+    # Zero suggestions would leave "did you mean" with nothing to offer; zero characters, nothing to read.
+    assert validate(root, {"intents/zz_settings.yaml": f"matcher:\n  {setting}\n"}) == 1
+    out = capsys.readouterr().out
+    assert any(e.startswith("intents/zz_settings.yaml:2:") and setting.split(":")[0] in e for e in errors(out)), out
+
+
+def test_an_unreadable_report_is_a_problem_not_a_traceback(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_catalogue(root)
+    (root / "content" / "sources" / "notes.txt").write_bytes("报告".encode("gbk"))
+    assert main(["validate", "--intents", str(root / "intents"), "--content", str(root / "content")]) == 1
+    out = capsys.readouterr().out
+    assert any(e.startswith("content/sources/notes.txt") and "UTF-8" in e for e in errors(out)), out
+
+
+@pytest.mark.parametrize("claim", ["法律援助完全免费", "无偿提供帮助", "办公时间请来电", "经济困难的可以申请"])
+def test_an_answer_promising_what_the_report_does_not_is_rejected(
+    root: Path, capsys: pytest.CaptureFixture[str], claim: str
+) -> None:
+    answers = """\
+        answers:
+          - id: zz_claim
+            text: %s。请拨打 12348 咨询。
+            source:
+              section: 一(六)四
+              excerpt: 建立健全法律援助“全程代办”
+    """ % claim
+    assert validate(root, {BROKEN_ANSWERS: answers}) == 1
+    out = capsys.readouterr().out
+    assert any(e.startswith(f"{BROKEN_ANSWERS}:3:") and "报告没有写" in e for e in errors(out)), out
