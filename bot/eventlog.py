@@ -10,6 +10,7 @@ import secrets
 import sqlite3
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,7 @@ DAY = 86_400.0
 MAX_STORED_CHARS = 4000  # a message is at most 4096 characters on Telegram; longer API posts are cut
 _BATCH = 500  # rows per transaction: one commit per batch keeps a burst of messages cheap
 _IDLE_WAKEUP = 600.0  # seconds; an idle writer still wakes up to apply retention daily
+_MAX_RESTARTS = 100  # writers replaced after a crash before record() raises instead: a fault that kills every one
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,16 @@ class _Stop:
 _Item = _Message | _Rating | _Flush | _Stop
 
 
+@dataclass(frozen=True, slots=True)
+class _RatingRow:
+    at: float
+    channel: str
+    user_hash: str
+    intent: str
+    is_helpful: int
+
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the event database in WAL mode with the schema in place."""
     conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
@@ -100,10 +112,27 @@ def connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _stored_salt(conn: sqlite3.Connection) -> str:
-    """The salt kept in meta, created on first use so user hashes stay stable across restarts."""
-    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('hash_salt', ?)", (secrets.token_hex(32),))
-    return str(conn.execute("SELECT value FROM meta WHERE key = 'hash_salt'").fetchone()[0])
+def _stored_salt(conn: sqlite3.Connection) -> tuple[str, bool]:
+    """The salt kept in meta, created on first use so user hashes stay stable across restarts; True if new."""
+    created = conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('hash_salt', ?)",
+                           (secrets.token_hex(32),)).rowcount == 1
+    return str(conn.execute("SELECT value FROM meta WHERE key = 'hash_salt'").fetchone()[0]), created
+
+
+def _storable(text: str) -> str:
+    """The text as SQLite can store it: a lone surrogate (valid in JSON, not in UTF-8) becomes "?"."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode()
+    return text
+
+
+def _where(exc: BaseException) -> str:
+    """The exception's type and the line it came from, never its message (which may quote the citizen)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    place = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{place}"
 
 
 class EventLog:
@@ -116,29 +145,37 @@ class EventLog:
         self.retention_days = retention_days
         self.written = 0
         self.failed = 0
+        self.restarts = 0  # writer threads replaced after something ended one
         self._clock = clock
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         try:
             self._conn = connect(path)
         except sqlite3.Error as exc:
             raise BotError(f"LEGALBOT_DB {path} cannot be opened as the event log: {exc}") from None
-        self._salt = (salt or _stored_salt(self._conn)).encode()
+        if not salt:
+            salt, created = _stored_salt(self._conn)
+            logger.warning("event log %s: the salt of the user hashes is %s the database itself, so whoever "
+                           "holds the file can recover Telegram ids by trying them all; set LEGALBOT_HASH_SALT "
+                           "from a secret store", path, "created and stored in" if created else "kept in")
+        self._salt = salt.encode("utf-8", "surrogatepass")
         self._last_purge = 0.0
         self._closed = False
+        self._stopping = False  # the writer has taken the stop marker
         self._lock = threading.Lock()
         self._purge()
-        self._thread = threading.Thread(target=self._run, name="legalbot-eventlog", daemon=True)
-        self._thread.start()
+        self._thread = self._start_writer()
 
     def __repr__(self) -> str:
         return f"EventLog({str(self.path)!r}, retention_days={self.retention_days})"
 
     def user_hash(self, channel: str, user: str) -> str:
         """A salted, keyed hash of a user id: the same citizen links up, the id itself is never stored."""
-        return hmac.new(self._salt, f"{channel}:{user}".encode(), hashlib.sha256).hexdigest()[:24]
+        # surrogatepass: an id with a lone surrogate hashes too, and unlike "replace" keeps distinct ids distinct
+        key = f"{channel}:{user}".encode("utf-8", "surrogatepass")
+        return hmac.new(self._salt, key, hashlib.sha256).hexdigest()[:24]
 
     def record(self, turn: Turn) -> None:
-        """Queue one handled message (an engine listener); never blocks, never drops."""
+        """Queue one handled message (an engine listener); never blocks, never drops; replaces a dead writer."""
         self._put(_Message(self._clock(), turn))
 
     def record_feedback(self, feedback: Feedback) -> None:
@@ -163,7 +200,13 @@ class EventLog:
             if first:
                 self._closed = True
                 self._queue.put(_Stop())
-        self._thread.join()  # a second caller (shutdown after a second signal) waits for the same flush
+                self._ensure_writer()
+        while True:  # a second caller (shutdown after a second signal) waits for the same flush
+            thread = self._thread
+            thread.join()
+            with self._lock:
+                if self._thread is thread:  # not replaced by a writer that took over from a dying one
+                    break
         if first:
             self._conn.close()
             logger.info("event log closed: %d rows written, %d failed", self.written, self.failed)
@@ -188,70 +231,123 @@ class EventLog:
             if self._closed:
                 raise RuntimeError("event log is closed")
             self._queue.put(item)
+            self._ensure_writer()
+
+    def _start_writer(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name="legalbot-eventlog", daemon=True)
+        thread.start()
+        return thread
+
+    def _ensure_writer(self) -> None:
+        """Start a new writer if the last one is gone (hold self._lock); the queue it left is taken over."""
+        if not self._thread.is_alive():
+            if self.restarts >= _MAX_RESTARTS:
+                raise RuntimeError(f"event log writer stopped {self.restarts + 1} times; not restarted again")
+            self.restarts += 1
+            logger.error("event log writer had stopped; started writer number %d", self.restarts + 1)
+            self._thread = self._start_writer()
 
     def _run(self) -> None:
-        while True:
-            try:
-                batch = [self._queue.get(timeout=_IDLE_WAKEUP)]
-            except queue.Empty:
-                self._purge_daily()
-                continue
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._write(batch)
+        try:
+            while not self._step():
+                pass
+        except BaseException as exc:  # noqa: BLE001 - whatever ends this thread, the queue must still drain
+            with self._lock:
+                if self._stopping or self.restarts >= _MAX_RESTARTS:
+                    logger.error("event log writer stopped by %s; not restarted (%s)", _where(exc),
+                                 "closing" if self._stopping else f"{self.restarts + 1} writers stopped")
+                    return
+                self.restarts += 1
+                logger.error("event log writer stopped by %s; started writer number %d",
+                             _where(exc), self.restarts + 1)
+                self._thread = self._start_writer()
+
+    def _step(self) -> bool:
+        """Write one batch (or apply retention when idle); True once the stop marker is written."""
+        try:
+            batch = [self._queue.get(timeout=_IDLE_WAKEUP)]
+        except queue.Empty:
             self._purge_daily()
-            if any(isinstance(item, _Stop) for item in batch):
-                return
+            return False
+        while len(batch) < _BATCH:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        self._stopping = any(isinstance(item, _Stop) for item in batch)
+        self._write(batch)
+        self._purge_daily()
+        return self._stopping
 
     def _purge_daily(self) -> None:
         if self._clock() - self._last_purge >= DAY:
             try:
                 self._purge()
-            except sqlite3.Error:
-                logger.exception("event log retention failed; will retry")
+            except Exception as exc:  # noqa: BLE001 - retried after the next batch; the writer must go on
+                logger.error("event log retention failed (%s); will retry", _where(exc))
 
     def _write(self, batch: list[_Item]) -> None:
+        """Commit the batch's rows in one transaction; if one row spoils it, store the others one by one."""
         rows = [item for item in batch if isinstance(item, _Message | _Rating)]
         try:
             if rows:
-                with self._conn:
-                    self._conn.execute("BEGIN")
+                try:
+                    self._insert(rows)
+                except sqlite3.OperationalError as exc:  # locked too long, disk full, I/O: no row would go in
+                    self.failed += len(rows)
+                    logger.error("event log could not store %d rows: %s", len(rows), exc)
+                except Exception:  # noqa: BLE001 - a row that cannot be stored; found by storing one at a time
                     for item in rows:
-                        if isinstance(item, _Message):
-                            self._insert_turn(item)
-                        else:
-                            self._insert_rating(item)
-                self.written += len(rows)
-        except sqlite3.Error:
-            self.failed += len(rows)
-            logger.exception("event log could not store %d rows", len(rows))
+                        self._insert_alone(item)
         finally:
             for marker in batch:
                 if isinstance(marker, _Flush):
                     marker.done.set()
 
-    def _insert_turn(self, item: _Message) -> None:
+    def _insert_alone(self, item: _Message | _Rating) -> None:
+        try:
+            self._insert([item])
+        except Exception as exc:  # noqa: BLE001 - logged without a traceback: its message may quote the citizen
+            self.failed += 1
+            logger.error("event log could not store 1 row (%s); the rest of its batch is stored", _where(exc))
+
+    def _insert(self, items: list[_Message | _Rating]) -> None:
+        with self._conn:
+            self._conn.execute("BEGIN")
+            for item in items:
+                if isinstance(item, _Message):
+                    self._conn.execute(
+                        "INSERT INTO events (at, channel, user_hash, text, intent, confidence, outcome, kind,"
+                        " runner_up, candidates, millis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        self._turn_row(item))
+                else:
+                    self._insert_rating(self._rating_row(item))
+        self.written += len(items)
+
+    def _turn_row(self, item: _Message) -> tuple[object, ...]:
+        """The events columns, in INSERT order; the text redacted, every string storable."""
         turn, reply = item.turn, item.turn.reply
-        self._conn.execute(
-            "INSERT INTO events (at, channel, user_hash, text, intent, confidence, outcome, kind,"
-            " runner_up, candidates, millis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (item.at, turn.channel, self.user_hash(turn.channel, turn.user), redact(turn.text)[:MAX_STORED_CHARS],
-             reply.intent, float(reply.confidence), reply.outcome.value, reply.kind,
-             reply.runner_up.intent if reply.runner_up else None,
-             ",".join(c.intent for c in reply.candidates[:3]), round(turn.millis, 3)),
+        text = redact(_storable(turn.text))[:MAX_STORED_CHARS]
+        intent = _storable(reply.intent) if reply.intent is not None else None
+        runner_up = _storable(reply.runner_up.intent) if reply.runner_up else None
+        return (
+            item.at, _storable(turn.channel), self.user_hash(turn.channel, turn.user), text, intent,
+            float(reply.confidence), reply.outcome.value, _storable(reply.kind), runner_up,
+            _storable(",".join(c.intent for c in reply.candidates[:3])), round(turn.millis, 3),
         )
 
-    def _insert_rating(self, item: _Rating) -> None:
+    def _rating_row(self, item: _Rating) -> _RatingRow:
         fb = item.feedback
-        user = self.user_hash(fb.channel, fb.user)
+        return _RatingRow(item.at, _storable(fb.channel), self.user_hash(fb.channel, fb.user),
+                          _storable(fb.intent), int(fb.is_helpful))
+
+    def _insert_rating(self, row: _RatingRow) -> None:
         # The answer rated is the user's latest turn on that intent (buttons sit under that answer).
-        row = self._conn.execute(
-            "SELECT id FROM events WHERE user_hash = ? AND intent = ? ORDER BY id DESC LIMIT 1", (user, fb.intent)
+        event = self._conn.execute(
+            "SELECT id FROM events WHERE user_hash = ? AND intent = ? ORDER BY id DESC LIMIT 1",
+            (row.user_hash, row.intent),
         ).fetchone()
         self._conn.execute(
             "INSERT INTO feedback (at, channel, user_hash, intent, is_helpful, event_id) VALUES (?, ?, ?, ?, ?, ?)",
-            (item.at, fb.channel, user, fb.intent, int(fb.is_helpful), row[0] if row else None),
+            (row.at, row.channel, row.user_hash, row.intent, row.is_helpful, event[0] if event else None),
         )

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bot.eventlog import DAY, MAX_STORED_CHARS, EventLog
 from bot.runtime import services
 
 NOW = 1_700_000_000.0
+TIMEOUT = 10.0  # seconds; a bound for a loaded CI machine, not a wait
 
 
 def _rows(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
@@ -209,3 +211,110 @@ def test_an_unusable_path_is_a_bot_error(tmp_path: Path) -> None:
     (tmp_path / "junk.db").write_text("this is not a database " * 100)
     with pytest.raises(BotError, match="junk.db cannot be opened"):
         EventLog(tmp_path / "junk.db")
+
+
+def test_text_sqlite_cannot_encode_does_not_stop_the_log(shipped_catalogue: Catalogue, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """A lone surrogate (valid JSON: "\\ud800") in the text or the user id is stored, and later rows still land."""
+    db = tmp_path / "events.db"
+    log = EventLog(db, salt="pepper")
+    engine = _subscribed(shipped_catalogue, log)
+    with caplog.at_level(logging.DEBUG, logger="bot.eventlog"):
+        engine.respond("u1", "\ud800法律援助", channel="api")
+        engine.respond("\udfff", "法律援助怎么申请，手机13812345678\udc00", channel="api")
+        assert log.flush(timeout=TIMEOUT)
+        reply = engine.respond("u2", "公证怎么办", channel="api")
+        assert reply.intent is not None
+        engine.feedback("\udfff", "legal_aid", False, channel="api")
+        log.close()
+    assert _rows(db, "SELECT text FROM events ORDER BY id") == [
+        ("?法律援助",), ("法律援助怎么申请，手机〔手机号〕?",), ("公证怎么办",)]
+    assert (log.written, log.failed) == (4, 0)
+    assert _rows(db, "SELECT count(*) FROM feedback WHERE event_id = 2") == [(1,)]
+    assert log.user_hash("api", "\udfff") != log.user_hash("api", "\udffe")
+    assert "event log closed: 4 rows written, 0 failed" in caplog.text
+
+
+def _turn(text: str, confidence: float = 0.5) -> Turn:
+    return Turn("u", "api", text, Reply(None, confidence, "…"), 1.0)
+
+
+def test_a_row_sqlite_refuses_is_counted_and_the_rest_of_its_batch_lands(tmp_path: Path,
+                                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """SQLite stores NaN as NULL, which the NOT NULL column refuses: that row alone fails, and is logged without its text."""
+    db = tmp_path / "events.db"
+    log = EventLog(db)
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # everything below queues up and reaches the writer as one or two batches
+    try:
+        log.record(_turn("第一问"))
+        log.record(_turn("第二问"))
+        log.record(_turn("机密甲乙 13812345678", confidence=float("nan")))
+        log.record(_turn("第三问"))
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    with caplog.at_level(logging.DEBUG, logger="bot.eventlog"):
+        assert log.flush(timeout=TIMEOUT)
+        log.record(_turn("第四问"))
+        log.close()
+    assert _rows(db, "SELECT text FROM events ORDER BY id") == [("第一问",), ("第二问",), ("第三问",), ("第四问",)]
+    assert (log.written, log.failed) == (4, 1)
+    assert any(r.levelno == logging.ERROR and "1 row" in r.getMessage() for r in caplog.records)
+    assert "机密甲乙" not in caplog.text
+    assert "13812345678" not in caplog.text
+
+
+def test_a_writer_that_died_is_replaced_and_nothing_queued_is_lost(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """Anything that ends the writer thread (here SystemExit, which a thread dies of silently) starts a new one."""
+    db = tmp_path / "events.db"
+    deaths = [1]
+
+    def clock() -> float:  # the writer reads the clock after each batch, to see whether retention is due
+        if deaths[0] and threading.current_thread() is not threading.main_thread():
+            deaths[0] -= 1
+            raise SystemExit
+        return NOW
+
+    with caplog.at_level(logging.DEBUG, logger="bot.eventlog"):
+        log = EventLog(db, clock=clock)
+        log.record(_turn("第一问"))
+        assert log.flush(timeout=TIMEOUT)
+        log.record(_turn("第二问"))
+        assert log.flush(timeout=TIMEOUT)
+        log.close()
+    assert deaths == [0]
+    assert _rows(db, "SELECT text FROM events ORDER BY id") == [("第一问",), ("第二问",)]
+    assert any(r.levelno == logging.ERROR and "writer" in r.getMessage() for r in caplog.records)
+
+
+def test_a_salt_kept_in_the_database_is_warned_about_at_start(tmp_path: Path,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "events.db"
+    with caplog.at_level(logging.DEBUG, logger="bot.eventlog"):
+        EventLog(db).close()  # creates the salt
+        EventLog(db).close()  # reuses it
+    (salt,) = _rows(db, "SELECT value FROM meta WHERE key = 'hash_salt'")[0]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert all("LEGALBOT_HASH_SALT" in w and "secret store" in w and str(db) in w for w in warnings)
+    assert str(salt) not in caplog.text
+    assert str(salt)[:16] not in caplog.text
+
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="bot.eventlog"):
+        EventLog(db, salt="from-a-secret-store").close()
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "from-a-secret-store" not in caplog.text
+
+
+async def test_services_warn_once_when_the_salt_is_kept_in_the_database(
+    shipped_catalogue: Catalogue, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = Engine(shipped_catalogue)
+    with caplog.at_level(logging.INFO):
+        async with services(engine, Settings(tmp_path, tmp_path, db_path=tmp_path / "events.db"), watch=False):
+            await engine.reply("u", "法律援助怎么申请")
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "set LEGALBOT_HASH_SALT from a secret store" in warning

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 import re
 import signal
@@ -13,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
 from catalogue_copy import MISSPELT, NEW_EXAMPLE, CatalogueCopy
@@ -157,6 +160,35 @@ async def test_5000_messages_through_the_api_leave_5000_rows(aiohttp_client: Cli
             "SELECT count(*), count(DISTINCT text), sum(text LIKE '%13812345678%') FROM events").fetchone()
     assert (rows, distinct, leaked) == (total, total, 0)
     assert elapsed < 60  # a few seconds on a laptop; the bound only catches a writer that blocks the loop
+
+
+async def test_a_lone_surrogate_through_the_api_does_not_stop_the_event_log(
+    aiohttp_client: ClientFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """"\\ud800" is valid JSON but not UTF-8: the message is answered and stored, and later messages are stored too."""
+    engine = mini_engine(tmp_path)
+    db = tmp_path / "events.db"
+    settings = Settings(tmp_path, tmp_path, db_path=db, rate_limit_per_minute=1_000_000)
+    bodies = [{"user": "u1", "text": "\ud800法律援助"}, {"user": "\udfff", "text": "公证\udc00"},
+              *({"user": f"u{n}", "text": f"{LOAD[n % len(LOAD)]} 第{n}问"} for n in range(20))]
+    with caplog.at_level(logging.INFO, logger="bot.eventlog"):
+        async with services(engine, settings, watch=False) as running:
+            assert running.events is not None
+            client = await aiohttp_client(create_app(engine, settings))
+            for body in bodies:
+                raw = json.dumps(body)  # ASCII: the surrogate travels as the escape \ud800
+                response = await client.post("/api/chat", data=raw, headers={"Content-Type": "application/json"})
+                assert response.status == 200, await response.text()
+            assert await asyncio.to_thread(running.events.flush, TIMEOUT)
+            late = await client.post("/api/chat", json={"user": "late", "text": "法律援助"})
+            assert late.status == 200
+            await client.close()
+    with sqlite3.connect(db) as conn:
+        texts = [row[0] for row in conn.execute("SELECT text FROM events ORDER BY id")]
+    assert len(texts) == len(bodies) + 1
+    assert texts[:2] == ["?法律援助", "公证?"]
+    assert texts[-1] == "法律援助"
+    assert f"event log closed: {len(bodies) + 1} rows written, 0 failed" in caplog.text
 
 
 def _legalbot() -> list[str]:
