@@ -129,8 +129,8 @@ def _load_corpus(c: _Collector, content_dir: Path) -> Corpus:
     return Corpus("\n".join(texts))
 
 
-def _read_answers(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str, tuple[Answer, int]]:
-    answers: dict[str, tuple[Answer, int]] = {}
+def _read_answers(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str, Answer]:
+    answers: dict[str, Answer] = {}
     files = _yaml_files(content_dir / "answers")
     if not files:
         c.error(c.shown(content_dir / "answers"), 0, "没有找到答案文件；答案应放在 content/answers/*.yaml")
@@ -142,8 +142,7 @@ def _read_answers(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str,
         if not isinstance(data, LineDict) or not isinstance(data.get("answers"), LineList):
             c.error(src, _line(data), "答案文件的最上层应该是 'answers:'，下面是答案列表")
             continue
-        if isinstance(data, LineDict):
-            _check_keys(c, src, data, {"answers"}, "答案文件")
+        _check_keys(c, src, data, {"answers"}, "答案文件")
         for item in data["answers"]:
             if not isinstance(item, LineDict):
                 c.error(src, _line(data["answers"]), "'answers' 列表里的每一项都应是一个答案（含 id、text、source）")
@@ -152,10 +151,10 @@ def _read_answers(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str,
             if answer is None:
                 continue
             if answer.id in answers:
-                first = answers[answer.id][0].source
+                first = answers[answer.id].source
                 c.error(src, item.line, f"答案 id '{answer.id}' 重复；第一次出现在 {first}")
                 continue
-            answers[answer.id] = (answer, 0)
+            answers[answer.id] = answer
     return answers
 
 
@@ -347,7 +346,7 @@ def _read_intent(c: _Collector, src: str, item: LineDict) -> _RawIntent | None:
     )
 
 
-def _link(c: _Collector, raws: list[_RawIntent], answers: dict[str, tuple[Answer, int]]) -> dict[str, Intent]:
+def _link(c: _Collector, raws: list[_RawIntent], answers: dict[str, Answer]) -> dict[str, Intent]:
     intents: dict[str, Intent] = {}
     seen_at: dict[str, _RawIntent] = {}
     example_owner: dict[str, tuple[str, str, int]] = {}
@@ -390,9 +389,9 @@ def _link(c: _Collector, raws: list[_RawIntent], answers: dict[str, tuple[Answer
             tuple(dict.fromkeys(normalize(k) for k, _ in raw.keywords if normalize(k))),
             tuple(dict.fromkeys(normalize(t) for t, _ in raw.triggers if normalize(t))),
             tuple(t for t, _ in raw.suggest if t in ids and t != raw.id)[:MAX_SUGGEST],
-            found[0], Source(raw.src, raw.line),
+            found, Source(raw.src, raw.line),
         )
-    for answer_id, (answer, _) in answers.items():
+    for answer_id, answer in answers.items():
         if answer_id not in used_answers:
             c.warn(answer.source.path, answer.source.line, f"答案 '{answer_id}' 没有被任何意图使用")
     if EMERGENCY not in intents and raws:

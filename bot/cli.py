@@ -181,7 +181,6 @@ def _run(args: argparse.Namespace, environ: dict[str, str]) -> int:
     if command == "telegram":
         from bot.channels.telegram import run_polling
 
-        settings.require_token()
         return run_polling(settings)
     if command == "serve":
         from bot.channels.http import serve

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 
 class BotError(Exception):
@@ -19,17 +18,6 @@ class Source:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}" if self.line else self.path
-
-    @classmethod
-    def of(cls, path: Path | str, line: int = 0, root: Path | None = None) -> Source:
-        """A Source whose path is shown relative to root when possible."""
-        p = Path(path)
-        if root is not None:
-            try:
-                p = p.resolve().relative_to(root.resolve())
-            except ValueError:
-                pass
-        return cls(str(p), line)
 
 
 @dataclass(frozen=True, slots=True, order=True)
