@@ -27,7 +27,9 @@ __all__ = [
 ]
 
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
-_HOMOPHONE_DISCOUNT = 0.93  # a match by sound only is worth this much of a match by characters
+_HOMOPHONE_DISCOUNT = 0.93
+_SPREAD_DISCOUNT = 0.9  # a topic word with a few characters inserted in it
+_MAX_GAP = 3  # a match by sound only is worth this much of a match by characters
 _MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律师资格证)
 # Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
 _LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不这那")
@@ -181,7 +183,26 @@ def _topic_word_score(query: Query, index: Index, i: int) -> float:
     if sounds_alike:
         discount = _modifier_discount(query.key, query.key, query.key.find(key), key, index.vocabulary)
         return max(whole, weight * _HOMOPHONE_DISCOUNT * discount)
+    if _spread(text, query.core):
+        return max(whole, weight * _SPREAD_DISCOUNT)
     return whole * _HOMOPHONE_DISCOUNT
+
+
+def _spread(word: str, text: str) -> bool:
+    """A topic word of four characters or more whose halves stand apart with a few characters
+    between them (投诉律师 in 投诉我的律师, 申请法律援助 in 申请一下法律援助)."""
+    if len(word) < 4:
+        return False
+    half = len(word) // 2
+    head, rest = word[:half], word[half:]
+    start = text.find(head)
+    while start >= 0:
+        after = start + half
+        gap = text.find(rest, after, after + len(rest) + _MAX_GAP)
+        if gap > after:
+            return True
+        start = text.find(head, start + 1)
+    return False
 
 
 def coverage(query: Query, rows: Iterable[int], index: Index) -> float:
@@ -287,7 +308,7 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
     is_word = len(query.core) <= _ONE_WORD
     found_words = [i for i in (index.keyword_rows if is_word else index.keywords_near(query))
                    if index.texts[i] in query.core or index.keys[i] in query.key
-                   or (is_word and query.core in index.texts[i])]
+                   or (is_word and query.core in index.texts[i]) or _spread(index.texts[i], query.core)]
     examples = candidates(query.key, index) if among is None else among
     pool = [i for i in examples if not index.is_keyword[i]] + found_words
     shadowed = _shadowed_keywords(query, index, found_words)
