@@ -140,6 +140,10 @@ class Engine:
         self._record(user, channel, f"[button] {intent_id}", reply, started)
         return reply
 
+    def offer(self, user: str, intents: tuple[str, ...]) -> None:
+        """Note buttons a channel showed by itself (a topic menu), so "2" picks from them."""
+        self.context.offer(user, intents)
+
     def _picked(self, user: str, text: str) -> str | None:
         """The intent a bare number ("2", "２。") picks among the buttons last shown, as the clarify text invites."""
         number = unicodedata.normalize("NFKC", text).strip().rstrip(".。、)")

@@ -68,6 +68,16 @@ async def test_start_greets_and_shows_topic_areas(tg: TelegramHarness) -> None:
     assert answer.text == answer_text(tg.engine, "notarization")
 
 
+async def test_a_number_picks_from_the_topic_area_last_shown(tg: TelegramHarness) -> None:
+    [first] = await tg.send(USER, "法律援助怎么申请")  # an answer with its own follow-up buttons
+    assert first.labels
+    [menu] = await tg.send(USER, "/menu")
+    [area] = await tg.press(USER, menu, AREAS_BY_KEY["legal"].title)
+    assert area.labels[1] == "人民调解"
+    [answer] = await tg.send(USER, "2")
+    assert answer.text.startswith(answer_text(tg.engine, "people_mediation")[:20])
+
+
 @pytest.mark.parametrize(("command", "key"), [("/help", "help"), ("/about", "about"), ("/whatever", "help")])
 async def test_commands_send_their_fixed_texts(tg: TelegramHarness, command: str, key: str) -> None:
     [reply] = await tg.send(USER, command)

@@ -139,6 +139,7 @@ class TelegramChannel:
 
     async def start(self, update: Update, context: Context) -> None:
         """/start: the greeting, what the bot can answer, and the topic areas."""
+        self.engine.offer(user_key(update), ())  # the topic areas are not intents a number could pick
         await self._fixed(update, context, "welcome", menu_keyboard(self.engine.catalogue))
 
     async def help(self, update: Update, context: Context) -> None:
@@ -152,6 +153,7 @@ class TelegramChannel:
     async def menu(self, update: Update, context: Context) -> None:
         """/menu: the topic areas as buttons."""
         cat = self.engine.catalogue
+        self.engine.offer(user_key(update), ())
         await self._fixed(update, context, "menu", menu_keyboard(cat))
 
     async def about(self, update: Update, context: Context) -> None:
@@ -215,8 +217,10 @@ class TelegramChannel:
         """The intents of one topic area, as buttons."""
         assert update.callback_query is not None
         await acknowledge(update.callback_query)
-        keyboard = area_keyboard(self.engine.catalogue, area)
-        messages = self.engine.catalogue.messages
+        cat = self.engine.catalogue
+        keyboard = area_keyboard(cat, area)
+        self.engine.offer(user_key(update), tuple(i for i in area.intents if i in cat.intents))
+        messages = cat.messages
         text = messages["menu_area"].format(title=area.title) if keyboard else messages["stale_button"]
         await self.send(update, context, text, keyboard)
 
