@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,9 +29,11 @@ class CatalogueWatcher:
         self.debounce_ms = debounce_ms
         self.reloads = 0  # reload attempts made, good or bad
         self._changed = asyncio.Condition()
+        self._reloading = asyncio.Lock()  # one reload at a time, so the last to start is the last to land
         self._stop = asyncio.Event()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._inside: tuple[asyncio.Task[None], asyncio.Event] | None = None
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -42,13 +45,10 @@ class CatalogueWatcher:
         if self._task is not None:
             return
         self._task = asyncio.create_task(self._run(), name="legalbot-watcher")
-        # awatch() registers its watches synchronously in the task's first step; a callback queued
-        # after the task was created runs after that step (the loop runs callbacks in order).
-        asyncio.get_running_loop().call_soon(self._ready.set)
         await self._ready.wait()
 
     async def stop(self) -> None:
-        """Stop watching and wait for the watch thread to end."""
+        """Stop watching and wait for the watch threads to end."""
         if self._task is None:
             return
         self._stop.set()
@@ -65,28 +65,88 @@ class CatalogueWatcher:
             await self._changed.wait_for(predicate)
 
     async def _run(self) -> None:
-        async for changes in awatch(*self.paths, watch_filter=DefaultFilter(), step=self.step_ms,
-                                    debounce=self.debounce_ms, stop_event=self._stop):
-            names = sorted({Path(path).name for _, path in changes})
-            logger.info("catalogue files changed: %s", ", ".join(names))
-            await self.reload()
+        roots, parents = _layout(self.paths)
+        names = {str(root) for root in roots}
+        try:
+            await self._watch_inside(roots)
+            if not parents:
+                self._ready.set()
+                await self._stop.wait()
+                return
+            replacements = awatch(*parents, watch_filter=lambda _change, path: path in names, recursive=False,
+                                  step=self.step_ms, debounce=self.debounce_ms, stop_event=self._stop)
+            self._ready.set()  # start() resumes after this step, in which awatch() registers its watch
+            async for changes in replacements:
+                logger.warning("catalogue folder %s replaced or removed; watching it afresh",
+                               ", ".join(sorted({Path(path).name for _, path in changes})))
+                await self._watch_inside(roots)
+                await self.reload()  # whatever was written before the new watch began
+        finally:
+            self._ready.set()
+            await self._stop_inside()
+
+    async def _watch_inside(self, roots: tuple[Path, ...]) -> None:
+        """(Re)start the recursive watch on the folders that exist now; returns once it is registered."""
+        await self._stop_inside()
+        present = [root for root in roots if root.is_dir()]
+        if not present:
+            return
+        stop, registered = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(self._follow(present, stop, registered), name="legalbot-watcher-folders")
+        self._inside = (task, stop)
+        await registered.wait()
+
+    async def _follow(self, roots: list[Path], stop: asyncio.Event, registered: asyncio.Event) -> None:
+        changes_seen = awatch(*roots, watch_filter=DefaultFilter(), step=self.step_ms, debounce=self.debounce_ms,
+                              stop_event=stop)
+        registered.set()  # the waiter resumes after this step, in which awatch() registers its watch
+        try:
+            async for changes in changes_seen:
+                names = sorted({Path(path).name for _, path in changes})
+                logger.info("catalogue files changed: %s", ", ".join(names))
+                await self.reload()
+        except FileNotFoundError:  # the folder went between the check and the watch: its parent's watch sees it back
+            logger.warning("catalogue folder vanished before it could be watched; waiting for it to come back")
+
+    async def _stop_inside(self) -> None:
+        if self._inside is None:
+            return
+        (task, stop), self._inside = self._inside, None
+        stop.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), _STOP_GRACE)
+        except TimeoutError:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def reload(self) -> tuple[Problem, ...]:
         """Reload now; log the outcome; never raises, so one bad edit cannot stop the watching."""
-        was_degraded = bool(self.engine.last_reload_problems)
-        try:
-            problems = await self.engine.reload()
-        except Exception:
-            logger.exception("catalogue reload crashed; still serving the previous catalogue")
-            problems = self.engine.last_reload_problems
-        else:
-            if problems:
-                logger.error("catalogue reload failed with %d problems (shown above, as `legalbot validate` "
-                             "prints them); still serving the previous catalogue until the files are fixed",
-                             len(problems))
-            elif was_degraded:
-                logger.warning("catalogue reload succeeded: the earlier problems are fixed")
+        async with self._reloading:
+            was_degraded = bool(self.engine.last_reload_problems)
+            try:
+                problems = await self.engine.reload()
+            except Exception:
+                logger.exception("catalogue reload crashed; still serving the previous catalogue")
+                problems = self.engine.last_reload_problems
+            else:
+                if problems:
+                    logger.error("catalogue reload failed with %d problems (shown above, as `legalbot validate` "
+                                 "prints them); still serving the previous catalogue until the files are fixed",
+                                 len(problems))
+                elif was_degraded:
+                    logger.warning("catalogue reload succeeded: the earlier problems are fixed")
         async with self._changed:
             self.reloads += 1
             self._changed.notify_all()
         return problems
+
+
+def _layout(paths: tuple[Path, ...]) -> tuple[tuple[Path, ...], list[Path]]:
+    """The folders to watch inside, and the parents to watch (not recursively) for the folders themselves.
+
+    A watch on a folder ends with the folder: `rm -rf intents && git checkout intents`, a deploy that renames
+    a new folder into place or repoints a symlink all leave it watching nothing. The parent may be a whole
+    checkout (.git, .venv), so only its direct entries are watched, for the folders' own names.
+    """
+    roots = tuple(Path(os.path.abspath(p)) for p in paths)  # not resolve(): a symlink is watched by its name
+    return roots, sorted({root.parent for root in roots if root.parent.is_dir()})

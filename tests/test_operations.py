@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import sys
@@ -25,6 +26,7 @@ from bot.channels.http import create_app
 from bot.config import Settings
 from bot.engine import Engine
 from bot.runtime import services
+from bot.testing import SHIPPED_INTENTS
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[..., Awaitable[Client]]
@@ -131,6 +133,37 @@ async def test_health_is_degraded_with_the_reason_until_the_file_is_fixed(aiohtt
     assert "problems" not in body
     assert re.search(r"^legalbot_catalogue_degraded 0\.0$", metrics, re.MULTILINE)
     assert re.search(r"^legalbot_catalogue_reload_failures_total 1\.0$", metrics, re.MULTILINE)
+
+
+async def test_a_folder_deleted_and_recreated_is_served_and_health_recovers(aiohttp_client: ClientFactory,
+                                                                           tmp_path: Path) -> None:
+    """rm -rf intents, then a fresh checkout of it: /healthz goes degraded and back, and later edits are served."""
+    copy = CatalogueCopy(tmp_path)
+    engine = Engine.from_paths(copy.intents, copy.content)
+    settings = _settings(copy, tmp_path / "events.db")
+    async with services(engine, settings) as running:
+        assert running.watcher is not None
+        client = await aiohttp_client(create_app(engine, settings))
+
+        shutil.rmtree(copy.intents)
+        await asyncio.wait_for(running.watcher.wait_until(lambda: bool(engine.last_reload_problems)), TIMEOUT)
+        degraded = await (await client.get("/healthz")).json()
+        during = await (await client.post("/api/chat", json={"user": "u", "text": "法律援助怎么申请"})).json()
+
+        shutil.copytree(SHIPPED_INTENTS, copy.intents)
+        await asyncio.wait_for(running.watcher.wait_until(lambda: not engine.last_reload_problems), TIMEOUT)
+        recovered = await (await client.get("/healthz")).json()
+
+        copy.add_example()
+        await asyncio.wait_for(running.watcher.wait_until(
+            lambda: NEW_EXAMPLE in engine.catalogue.intents["legal_aid"].examples), TIMEOUT)
+        served = await (await client.post("/api/chat", json={"user": "u", "text": NEW_EXAMPLE})).json()
+        await client.close()
+    assert degraded["status"] == "degraded"
+    assert any(str(copy.intents) in problem for problem in degraded["problems"])
+    assert during["intent"] == "legal_aid"  # answered from the last good catalogue meanwhile
+    assert recovered["status"] == "ok"
+    assert (served["intent"], served["confidence"]) == ("legal_aid", 1.0)
 
 
 async def test_5000_messages_through_the_api_leave_5000_rows(aiohttp_client: ClientFactory, tmp_path: Path) -> None:

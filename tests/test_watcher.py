@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +15,7 @@ from catalogue_copy import MISSPELT, NEW_EXAMPLE, CatalogueCopy
 
 from bot.cli import main
 from bot.engine import Engine
+from bot.testing import SHIPPED_INTENTS
 from bot.watcher import CatalogueWatcher
 
 TIMEOUT = 10.0  # seconds; generous for a loaded CI machine, while the promise under test is 2
@@ -153,3 +156,75 @@ async def test_stop_ends_the_watch_promptly(catalogue: CatalogueCopy) -> None:
     assert time.perf_counter() - started < 2.0
     catalogue.add_example()  # nobody is watching any more: nothing reloads, nothing fails
     assert watcher.reloads == 0
+
+
+async def test_a_folder_deleted_and_recreated_is_watched_again(watched: tuple[Engine, CatalogueWatcher],
+                                                              catalogue: CatalogueCopy) -> None:
+    """rm -rf intents && git checkout intents: the new folder's later edits are served, health recovers."""
+    engine, watcher = watched
+    good = engine.catalogue
+    await _after(watcher, lambda: shutil.rmtree(catalogue.intents), lambda: bool(engine.last_reload_problems))
+    assert engine.catalogue is good  # no folder: still serving the last good catalogue, degraded
+    assert any("文件夹不存在" in p.message for p in engine.last_reload_problems)
+
+    await _after(watcher, lambda: shutil.copytree(SHIPPED_INTENTS, catalogue.intents),
+                 lambda: not engine.last_reload_problems)
+    took = await _after(watcher, catalogue.add_example,
+                        lambda: NEW_EXAMPLE in engine.catalogue.intents["legal_aid"].examples)
+    assert took < 2.0
+    reply = await engine.reply("u", NEW_EXAMPLE)
+    assert (reply.intent, reply.confidence) == ("legal_aid", 1.0)
+
+    await _after(watcher, catalogue.break_suggestion, lambda: bool(engine.last_reload_problems))
+    await _after(watcher, catalogue.restore, lambda: not engine.last_reload_problems)
+
+
+async def test_a_folder_swapped_in_by_rename_is_watched_again(watched: tuple[Engine, CatalogueWatcher],
+                                                              catalogue: CatalogueCopy, tmp_path: Path) -> None:
+    """A deploy that stages intents.new and renames it into place: edits to the new folder are seen."""
+    engine, watcher = watched
+    staged, retired = tmp_path / "intents.new", tmp_path / "intents.old"
+    shutil.copytree(catalogue.intents, staged)
+    (staged / catalogue.legal.name).write_text(catalogue.original.replace("title: 法律援助", "title: 法律援助服务", 1),
+                                               encoding="utf-8")
+
+    def swap() -> None:
+        os.rename(catalogue.intents, retired)
+        os.rename(staged, catalogue.intents)
+
+    await _after(watcher, swap, lambda: engine.catalogue.intents["legal_aid"].title == "法律援助服务")
+    took = await _after(watcher, catalogue.add_example,
+                        lambda: NEW_EXAMPLE in engine.catalogue.intents["legal_aid"].examples)
+    assert took < 2.0
+    assert engine.last_reload_problems == ()
+    shutil.rmtree(retired)  # the old folder is nobody's business any more
+
+
+async def test_a_folder_that_is_a_symlink_can_be_repointed(catalogue: CatalogueCopy, tmp_path: Path) -> None:
+    """intents -> releases/v1, then ln -sfn releases/v2 intents: the new release is served and watched."""
+    releases = tmp_path / "releases"
+    releases.mkdir()
+    shutil.move(catalogue.intents, releases / "v1")
+    shutil.copytree(releases / "v1", releases / "v2")
+    catalogue.intents.symlink_to(releases / "v1", target_is_directory=True)
+    engine = Engine.from_paths(catalogue.intents, catalogue.content)
+    watcher = CatalogueWatcher(engine)
+    await watcher.start()
+    try:
+        before = engine.catalogue
+
+        def repoint() -> None:
+            (releases / "v2" / catalogue.legal.name).write_text(
+                catalogue.original.replace("title: 法律援助", "title: 法律援助服务", 1), encoding="utf-8")
+            link = tmp_path / "intents.link"
+            link.symlink_to(releases / "v2", target_is_directory=True)
+            os.replace(link, catalogue.intents)  # atomic, as `ln -sfn` does it
+
+        await _after(watcher, repoint, lambda: engine.catalogue is not before)
+        assert engine.catalogue.intents["legal_aid"].title == "法律援助服务"
+        took = await _after(watcher, catalogue.add_example,
+                            lambda: NEW_EXAMPLE in engine.catalogue.intents["legal_aid"].examples)
+        assert took < 2.0
+        assert (releases / "v2" / catalogue.legal.name).read_text(encoding="utf-8").count(NEW_EXAMPLE) == 1
+    finally:
+        await asyncio.wait_for(watcher.stop(), TIMEOUT)
