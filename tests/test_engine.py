@@ -462,6 +462,8 @@ async def test_a_reload_that_cannot_read_the_report_keeps_serving(tmp_path: Path
     engine = Engine.from_paths(intents_dir, content_dir)
     (content_dir / "sources" / "broken.txt").write_bytes(b"\xb7\xa8")
     problems = await engine.reload()
-    assert problems and "UTF-8" in str(problems[0])
-    assert engine.last_reload_problems == problems and engine.reload_failures == 1
+    assert problems
+    assert "UTF-8" in str(problems[0])
+    assert engine.last_reload_problems == problems
+    assert engine.reload_failures == 1
     assert engine.respond("u", "法律援助怎么申请").intent == "legal_aid"
