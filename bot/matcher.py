@@ -28,7 +28,8 @@ __all__ = [
 
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
 _HOMOPHONE_DISCOUNT = 0.93
-_SPREAD_DISCOUNT = 0.9  # a topic word with a few characters inserted in it
+_SPREAD_DISCOUNT = 0.9
+_NEGATED = 0.8  # a topic word with a few characters inserted in it
 _MAX_GAP = 3  # a match by sound only is worth this much of a match by characters
 _MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律师资格证)
 # Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
@@ -178,7 +179,9 @@ def _topic_word_score(query: Query, index: Index, i: int) -> float:
         return whole
     weight = _KEYWORD_WEIGHTS[min(len(key), 4)]
     if text in query.core:
-        return max(whole, weight * _modifier_discount(query.core, query.key, query.core.find(text), key, index.vocabulary))
+        start = query.core.find(text)
+        weight *= _modifier_discount(query.core, query.key, start, key, index.vocabulary)
+        return max(whole, weight * _negation_discount(query.core, start))
     sounds_alike = index.exact_keys[i] in query.exact_key if len(key) == 2 else key in query.key
     if sounds_alike:
         discount = _modifier_discount(query.key, query.key, query.key.find(key), key, index.vocabulary)
@@ -186,6 +189,14 @@ def _topic_word_score(query: Query, index: Index, i: int) -> float:
     if _spread(text, query.core):
         return max(whole, weight * _SPREAD_DISCOUNT)
     return whole * _HOMOPHONE_DISCOUNT
+
+
+def _negation_discount(text: str, start: int) -> float:
+    """In a story, a topic word right after a negation is background (还没闹矛盾, 不想打官司)."""
+    if len(text) <= _STORY_LENGTH:
+        return 1.0  # in a short message "不想打官司" is the question itself
+    before = text[max(0, start - 2): start]
+    return _NEGATED if any(n in before for n in "没不未别") else 1.0
 
 
 def _spread(word: str, text: str) -> bool:
