@@ -19,6 +19,10 @@ from bot.safety import Trigger
 OUT_OF_SCOPE = "\x00out_of_scope"
 FOLLOWUP = "\x00followup"
 _CANDIDATES = 150  # examples scored in full per message, after the n-gram prefilter
+# Stories share n-grams with many examples, and each costs more to align against a long text;
+# their question is also scored again on its own (matcher.tail), so fewer candidates do.
+_STORY_CANDIDATES = 60
+_STORY = 30  # characters
 _COMMON_GRAM_SHARE = 0.05
 SCANNED_CHARS = 8192  # characters of a message searched for triggers (Telegram allows 4096)  # n-grams in more examples than this share carry too little to prefilter on
 
@@ -155,4 +159,4 @@ def candidates(key: str, index: Index) -> list[int]:
         idf = math.log(len(index) / len(posting))
         for i in posting:
             weights[i] += idf * len(gram)
-    return heapq.nlargest(_CANDIDATES, weights, key=weights.__getitem__)
+    return heapq.nlargest(_STORY_CANDIDATES if len(key) > _STORY else _CANDIDATES, weights, key=weights.__getitem__)
