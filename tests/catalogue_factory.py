@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 from bot.catalogue import MESSAGE_KEYS
 
@@ -206,3 +208,8 @@ def copy_shipped(root: Path) -> tuple[Path, Path]:
     shutil.copytree(SHIPPED_INTENTS, intents_dir)
     shutil.copytree(SHIPPED_CONTENT, content_dir)
     return intents_dir, content_dir
+
+
+def reply_schema() -> dict[str, Any]:
+    """The JSON Schema of the reply object (docs/schemas/reply.schema.json), shared by the CLI, engine and HTTP tests."""
+    return cast(dict[str, Any], json.loads((ROOT / "docs" / "schemas" / "reply.schema.json").read_text(encoding="utf-8")))

@@ -12,20 +12,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-from catalogue_factory import MESSAGE_TEXTS, ROOT, write_catalogue
+from catalogue_factory import MESSAGE_TEXTS, ROOT, reply_schema, write_catalogue
 
 from bot.cli import main
 
-REPLY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["intent", "confidence", "reply", "suggestions"],
-    "properties": {
-        "intent": {"type": ["string", "null"]},
-        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-        "reply": {"type": "string", "minLength": 1},
-        "suggestions": {"type": "array", "items": {"type": "string"}},
-    },
-}
+REPLY_SCHEMA = reply_schema()
 GREETING = "您好！请直接说说您想问的事。"  # the test catalogue's greeting, unlike the shipped one
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
-from catalogue_factory import ANSWERS, MESSAGE_TEXTS, write_catalogue
+from catalogue_factory import ANSWERS, MESSAGE_TEXTS, reply_schema, write_catalogue
 
 from bot.catalogue import Catalogue, load_catalogue
 from bot.context import ContextStore
@@ -20,16 +19,7 @@ SHORT = 120  # characters: small talk is a line or two; answers run to about 250
 KINDS = {"answer", "followup", "emergency", "clarify", "fallback", "too_long", "rephrase", "stale_button"}
 
 # spec/evaluation.md: these four keys keep their meaning; more fields may be added.
-REPLY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["intent", "confidence", "reply", "suggestions"],
-    "properties": {
-        "intent": {"type": ["string", "null"], "minLength": 1},
-        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-        "reply": {"type": "string", "minLength": 1},
-        "suggestions": {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True},
-    },
-}
+REPLY_SCHEMA = reply_schema()
 
 
 @pytest.fixture(scope="module")

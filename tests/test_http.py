@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
+from catalogue_factory import reply_schema
 from mini_catalogue import MESSAGES, clarifying, mini_engine, write_mini_catalogue
 
 from bot.channels.http import SECRET_HEADER, check_webhook_settings, create_app
@@ -34,16 +35,7 @@ ClientFactory = Callable[..., Awaitable[Client]]
 SECRET = "s3cret-for_tests"
 WEBHOOK_URL = "https://bot.example.org/telegram/webhook"
 # The reply object of shared/spec/evaluation.md: these four keep their meaning; more may be added.
-REPLY_SCHEMA = {
-    "type": "object",
-    "required": ["intent", "confidence", "reply", "suggestions"],
-    "properties": {
-        "intent": {"type": ["string", "null"]},
-        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-        "reply": {"type": "string", "minLength": 1},
-        "suggestions": {"type": "array", "items": {"type": "string"}},
-    },
-}
+REPLY_SCHEMA = reply_schema()
 
 
 @pytest.fixture
