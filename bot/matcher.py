@@ -317,9 +317,10 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
     # Topic words are few and looked up directly; examples go through the n-gram prefilter.
     # A one-word message may also be part of topic words ("律师" in 投诉律师, 免费律师).
     is_word = len(query.core) <= _ONE_WORD
+    core, texts, keys = query.core, index.texts, index.keys
     found_words = [i for i in (index.keyword_rows if is_word else index.keywords_near(query))
-                   if index.texts[i] in query.core or index.keys[i] in query.key
-                   or (is_word and query.core in index.texts[i]) or _spread(index.texts[i], query.core)]
+                   if texts[i] in core or keys[i] in query.key or (is_word and core in texts[i])
+                   or (len(texts[i]) >= 4 and texts[i][:2] in core and _spread(texts[i], core))]
     examples = candidates(query.key, index) if among is None else among
     pool = [i for i in examples if not index.is_keyword[i]] + found_words
     shadowed = _shadowed_keywords(query, index, found_words)
