@@ -217,8 +217,10 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     quiet = logging.INFO if args.command in {"serve", "telegram"} else logging.WARNING
     logging.basicConfig(level=logging.DEBUG if args.verbose else quiet,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token; aiohttp's access
+    # log records each caller's IP address, which for /api/chat can be a citizen's.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     try:
         return _run(args, dict(os.environ if environ is None else environ))
     except CatalogueError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import subprocess
 import sys
 import textwrap
@@ -334,3 +335,17 @@ def test_ctrl_c_ends_the_terminal_chat_at_once() -> None:
         chat.kill()
     assert chat.returncode == 0, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["httpx", "aiohttp.access"])
+def test_loggers_that_would_leak_tokens_or_addresses_stay_quiet_under_debug(paths: list[str], name: str) -> None:
+    root, quiet = logging.getLogger(), logging.getLogger(name)
+    levels = root.level, quiet.level
+    root.setLevel(logging.DEBUG)
+    quiet.setLevel(logging.NOTSET)
+    try:
+        assert main(["validate", "-v", *paths]) == 0
+        assert quiet.getEffectiveLevel() >= logging.WARNING
+    finally:
+        root.setLevel(levels[0])
+        quiet.setLevel(levels[1])
