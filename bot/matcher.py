@@ -361,8 +361,8 @@ def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
     if not intents:
         return Match(Outcome.FALLBACK, None, 0.0, None, ())
     top = intents[0]
-    others = [s for s in intents[1:] if topic_of(s.intent) != topic_of(top.intent)]
-    runner_up = others[0] if others else None
+    topic = topic_of(top.intent)
+    runner_up = next((s for s in intents[1:] if topic_of(s.intent) != topic), None)
     if ranking.out_of_scope >= top.score or top.score < settings.clarify_threshold:
         return Match(Outcome.FALLBACK, None, top.score, runner_up, intents[:1])
     if ranking.followup >= top.score and ranking.followup_coverage >= _WHOLLY:

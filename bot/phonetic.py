@@ -58,6 +58,7 @@ class _Codes:
 _code = _Codes()
 
 
+@functools.lru_cache(maxsize=1024)  # a few hundred syllables exist
 def fold(syllable: str) -> str:
     """Fold a toneless pinyin syllable to the form shared by its common input confusions."""
     for a, b in _FOLDS:
