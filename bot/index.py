@@ -18,7 +18,7 @@ from bot.safety import Trigger
 # elliptical follow-ups ("那要多久") that refer to the previous turn's topic.
 OUT_OF_SCOPE = "\x00out_of_scope"
 FOLLOWUP = "\x00followup"
-_CANDIDATES = 150  # examples scored in full per message, after the n-gram prefilter
+_CANDIDATES = 100  # examples scored in full per message, after the n-gram prefilter
 # Stories share n-grams with many examples, and each costs more to align against a long text;
 # their question is also scored again on its own (matcher.tail), so fewer candidates do.
 _STORY_CANDIDATES = 60
