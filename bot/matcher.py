@@ -27,10 +27,10 @@ __all__ = [
 ]
 
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
-_HOMOPHONE_DISCOUNT = 0.93
-_SPREAD_DISCOUNT = 0.9
-_NEGATED = 0.8  # a topic word with a few characters inserted in it
-_MAX_GAP = 3  # a match by sound only is worth this much of a match by characters
+_HOMOPHONE_DISCOUNT = 0.93  # a match by sound only is worth this much of a match by characters
+_SPREAD_DISCOUNT = 0.9  # a topic word with a few characters inserted in it (投诉…律师)
+_MAX_GAP = 3  # characters that may stand inside a spread topic word
+_NEGATED = 0.8  # in a story, a topic word right after a negation (还没闹矛盾)
 _MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律师资格证)
 # Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
 _LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不这那")
@@ -40,8 +40,8 @@ _RESCORED = 6  # intents whose coverage of the message is measured
 # messages, little for stories, which always carry detail no example has.
 _COVERAGE_WEIGHT_SHORT = 0.4
 _COVERAGE_WEIGHT_STORY = 0.1
-_SHORT_LENGTH = 10  # syllables
-_STORY_LENGTH = 30
+_SHORT_LENGTH = 10  # syllables: up to here a message is short
+_STORY_LENGTH = 30  # syllables: from here a message is a story
 _UNEXPLAINED_FREE = 0.35  # share of unfamiliar pieces a short message may have without penalty
 _UNEXPLAINED_WEIGHT = 0.6
 _TAIL_SHARE = 2  # a story's question is in its second half
@@ -321,12 +321,12 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
     found_words = [i for i in (index.keyword_rows if is_word else index.keywords_near(query))
                    if texts[i] in core or keys[i] in query.key or (is_word and core in texts[i])
                    or (len(texts[i]) >= 4 and texts[i][:2] in core and _spread(texts[i], core))]
-    examples = candidates(query.key, index) if among is None else among
-    pool = [i for i in examples if not index.is_keyword[i]] + found_words
     shadowed = _shadowed_keywords(query, index, found_words)
-    rows = [i for i in pool if i not in shadowed and not index.is_keyword[i]]
-    scores = list(zip(rows, _example_scores(query, index, rows), strict=True))
-    scores += [(i, _topic_word_score(query, index, i)) for i in found_words if i not in shadowed]
+    words = [i for i in found_words if i not in shadowed]
+    examples = [i for i in (candidates(query.key, index) if among is None else among) if not index.is_keyword[i]]
+    pool = examples + words
+    scores = list(zip(examples, _example_scores(query, index, examples), strict=True))
+    scores += [(i, _topic_word_score(query, index, i)) for i in words]
     for i, score in scores:
         owner = index.owners[i]
         if score > best.get(owner, (0.0, ""))[0]:
