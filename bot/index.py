@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from bot.model import Intent, MatcherSettings
+from bot.model import EMERGENCY, Intent, MatcherSettings
 from bot.normalize import prepare, rewrite, squash, strip_fillers
 from bot.phonetic import sound_keys
 from bot.safety import Trigger
@@ -51,6 +51,7 @@ class Index:
     vocabulary: frozenset[str]
     by_owner: Mapping[str, tuple[int, ...]]
     keyword_rows: tuple[int, ...]
+    keyword_spread: Mapping[int, int]
     keyword_starts: Mapping[str, tuple[int, ...]]
     trigger_starts: Mapping[str, tuple[int, ...]]
     settings: MatcherSettings
@@ -131,6 +132,15 @@ def build_index(
         if is_keyword:
             keyword_starts[texts[i][0]].add(i)
             keyword_starts[keys[i][0]].add(i)
+    # How many intents' examples use each topic word: 维权 or 调解 turn up under many topics,
+    # 商标 or 跟政府 under one, and the specific word is the surer evidence. Emergency examples
+    # mention every topic (家暴…离婚) on purpose and do not count.
+    example_rows = [i for i, is_keyword in enumerate(flags)
+                    if not is_keyword and owners[i] not in (OUT_OF_SCOPE, FOLLOWUP, EMERGENCY)]
+    keyword_spread = {
+        i: len({owners[j] for j in example_rows if texts[i] in texts[j]} | {owners[i]})
+        for i, is_keyword in enumerate(flags) if is_keyword
+    }
     trigger_starts: dict[str, list[int]] = defaultdict(list)
     for n, trigger in enumerate(triggers):
         for symbol in {trigger.text[0], trigger.key[0]}:
@@ -139,7 +149,7 @@ def build_index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(flags),
         MappingProxyType({g: tuple(ix) for g, ix in postings.items()}), triggers, vocabulary,
         MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}),
-        tuple(i for i, is_keyword in enumerate(flags) if is_keyword),
+        tuple(i for i, is_keyword in enumerate(flags) if is_keyword), MappingProxyType(keyword_spread),
         MappingProxyType({s: tuple(sorted(ix)) for s, ix in keyword_starts.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
     )

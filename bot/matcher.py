@@ -18,7 +18,7 @@ from bot.index import (
     build_index,
     candidates,
 )
-from bot.model import WHOLE_MESSAGE_ONLY, MatcherSettings, topic_of
+from bot.model import EMERGENCY, WHOLE_MESSAGE_ONLY, MatcherSettings, topic_of
 
 # Re-exported: the matcher's callers prepare messages and catalogues through it.
 __all__ = [
@@ -29,7 +29,8 @@ __all__ = [
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
 _HOMOPHONE_DISCOUNT = 0.93  # a match by sound only is worth this much of a match by characters
 _SPREAD_DISCOUNT = 0.9  # a topic word with a few characters inserted in it (投诉…律师)
-_MAX_GAP = 3  # characters that may stand inside a spread topic word
+_MAX_GAP = 3
+_SHARED_WORD_PENALTY = 0.04  # per other intent whose examples use the topic word, up to three  # characters that may stand inside a spread topic word
 _NEGATED = 0.8  # in a story, a topic word right after a negation (还没闹矛盾)
 _MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律师资格证)
 # Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
@@ -177,7 +178,7 @@ def _topic_word_score(query: Query, index: Index, i: int) -> float:
     whole = fuzz.ratio(query.key, key) / 100
     if len(key) < 2:
         return whole
-    weight = _KEYWORD_WEIGHTS[min(len(key), 4)]
+    weight = _KEYWORD_WEIGHTS[min(len(key), 4)] * _spread_weight(index.keyword_spread.get(i, 1))
     if text in query.core:
         start = query.core.find(text)
         weight *= _modifier_discount(query.core, query.key, start, key, index.vocabulary)
@@ -197,6 +198,11 @@ def _negation_discount(text: str, start: int) -> float:
         return 1.0  # in a short message "不想打官司" is the question itself
     before = text[max(0, start - 2): start]
     return _NEGATED if any(n in before for n in "没不未别") else 1.0
+
+
+def _spread_weight(topics: int) -> float:
+    """Less weight for a topic word that examples of several intents use."""
+    return 1.0 - _SHARED_WORD_PENALTY * min(topics - 1, 3)
 
 
 def _spread(word: str, text: str) -> bool:
@@ -362,7 +368,9 @@ def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
         return Match(Outcome.FALLBACK, None, 0.0, None, ())
     top = intents[0]
     topic = topic_of(top.intent)
-    runner_up = next((s for s in intents[1:] if topic_of(s.intent) != topic), None)
+    # Danger is found by its triggers first; an emergency example that merely resembles the
+    # message ("老公家暴我想离婚" for "我想离婚") does not make another answer uncertain.
+    runner_up = next((s for s in intents[1:] if topic_of(s.intent) != topic and s.intent != EMERGENCY), None)
     if ranking.out_of_scope >= top.score or top.score < settings.clarify_threshold:
         return Match(Outcome.FALLBACK, None, top.score, runner_up, intents[:1])
     if ranking.followup >= top.score and ranking.followup_coverage >= _WHOLLY:
@@ -386,6 +394,8 @@ def _clarify(ranking: Ranking, settings: MatcherSettings, top: Scored, runner_up
     for s in intents:
         if s.score < floor or len(offered) >= settings.max_suggestions:
             break
+        if s.intent == EMERGENCY and s is not top:
+            continue
         if all(topic_of(o.intent) != topic_of(s.intent) for o in offered):
             offered.append(s)
     return Match(Outcome.CLARIFY, None, top.score, runner_up, tuple(offered))
