@@ -19,6 +19,8 @@ def ask(catalogue: Catalogue, text: str) -> Reply:
     ("is there legal aid here", "legal_aid"),  # English synonyms
     ("法律缘助咋申请", "legal_aid"),  # homophone typo and dialect word
     ("請問怎麼申請法律援助", "legal_aid"),  # 繁體
+    ("商标被人抄了想维权", "ip_protection"),  # the specific topic word (商标) over a common one (维权)
+    ("我想离婚", "legal_consultation"),  # an emergency example (…家暴我想离婚) does not make it uncertain
 ])
 def test_rule_answers_the_intent(shipped_catalogue: Catalogue, text: str, intent: str) -> None:
     reply = ask(shipped_catalogue, text)
