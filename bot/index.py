@@ -135,10 +135,13 @@ def build_index(
     # How many intents' examples use each topic word: 维权 or 调解 turn up under many topics,
     # 商标 or 跟政府 under one, and the specific word is the surer evidence. Emergency examples
     # mention every topic (家暴…离婚) on purpose and do not count.
-    example_rows = [i for i, is_keyword in enumerate(flags)
-                    if not is_keyword and owners[i] not in (OUT_OF_SCOPE, FOLLOWUP, EMERGENCY)]
+    # Same characters give the same sound key, so the examples holding a topic word are among
+    # those holding its first two sounds: the postings keep this linear in the catalogue's size.
+    counted = frozenset(i for i, is_keyword in enumerate(flags)
+                        if not is_keyword and owners[i] not in (OUT_OF_SCOPE, FOLLOWUP, EMERGENCY))
     keyword_spread = {
-        i: len({owners[j] for j in example_rows if texts[i] in texts[j]} | {owners[i]})
+        i: len({owners[j] for j in postings.get(keys[i][:2], ()) if j in counted and texts[i] in texts[j]}
+               | {owners[i]})
         for i, is_keyword in enumerate(flags) if is_keyword
     }
     trigger_starts: dict[str, list[int]] = defaultdict(list)
