@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import re
-import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +16,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
 from catalogue_factory import reply_schema
 from mini_catalogue import MESSAGES, clarifying, mini_engine, write_mini_catalogue
+from serve_process import clean_env, legalbot_command, serving
 
 from bot.channels.http import SECRET_HEADER, check_webhook_settings, create_app
 from bot.channels.telegram import build_application
@@ -272,48 +269,24 @@ def test_legalbot_serve_refuses_with_one_line(capsys: pytest.CaptureFixture[str]
     assert "Traceback" not in err
 
 
-def _legalbot() -> list[str]:
-    script = Path(sys.executable).with_name("legalbot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-
-
 async def test_legalbot_serve_without_a_token_runs_the_api_alone(tmp_path: Path) -> None:
     intents, content = write_mini_catalogue(tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "LEGALBOT_"))}
-    env |= {"LEGALBOT_INTENTS": str(intents), "LEGALBOT_CONTENT": str(content)}
-    process = await asyncio.create_subprocess_exec(*_legalbot(), "serve", "--port", "0", "-v", env=env,
-                                                   cwd=tmp_path, stderr=asyncio.subprocess.PIPE)
-    assert process.stderr is not None
-    lines: list[str] = []
-    try:
-        async with asyncio.timeout(30):
-            while not (found := re.search(r"serving on http://127\.0\.0\.1:(\d+)", lines[-1] if lines else "")):
-                line = (await process.stderr.readline()).decode()
-                assert line, "serve exited early:\n" + "".join(lines)
-                lines.append(line)
-            async with ClientSession() as session, session.get(f"http://127.0.0.1:{found[1]}/healthz") as response:
-                assert response.status == 200
-        process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(15):
-            rest = (await process.stderr.read()).decode()
-            await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode == 0, rest
-    assert len([line for line in lines if "serving the HTTP API only" in line]) == 1
+    env = clean_env(LEGALBOT_INTENTS=str(intents), LEGALBOT_CONTENT=str(content))
+    async with serving(env, tmp_path) as served:
+        async with ClientSession() as session, session.get(f"{served.url}/healthz") as response:
+            assert response.status == 200
+    assert served.returncode == 0, served.log
+    assert len([line for line in served.lines if "serving the HTTP API only" in line]) == 1
 
 
 @pytest.mark.parametrize("verbose", [[], ["-v"]])
 async def test_legalbot_serve_with_a_rejected_token_never_prints_it(tmp_path: Path, verbose: list[str]) -> None:
     token = "987654321:" + "Rejected-key_" * 3
     intents, content = write_mini_catalogue(tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "LEGALBOT_"))}
     async with FakeBotApi() as fake:  # answers 401 to any other token, as Telegram does
-        env |= {"LEGALBOT_INTENTS": str(intents), "LEGALBOT_CONTENT": str(content), "TELEGRAM_BOT_TOKEN": token,
-                "TELEGRAM_BASE_URL": fake.base_url, "WEBHOOK_URL": WEBHOOK_URL, "WEBHOOK_SECRET": SECRET}
-        process = await asyncio.create_subprocess_exec(*_legalbot(), "serve", "--port", "0", *verbose,
+        env = clean_env(LEGALBOT_INTENTS=str(intents), LEGALBOT_CONTENT=str(content), TELEGRAM_BOT_TOKEN=token,
+                        TELEGRAM_BASE_URL=fake.base_url, WEBHOOK_URL=WEBHOOK_URL, WEBHOOK_SECRET=SECRET)
+        process = await asyncio.create_subprocess_exec(*legalbot_command(), "serve", "--port", "0", *verbose,
                                                        env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE)
         try:
             async with asyncio.timeout(30):

@@ -5,12 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import shutil
-import signal
 import sqlite3
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -21,6 +18,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
 from catalogue_copy import MISSPELT, NEW_EXAMPLE, CatalogueCopy
 from mini_catalogue import mini_engine
+from serve_process import clean_env, serving
 
 from bot.channels.http import create_app
 from bot.config import Settings
@@ -224,45 +222,20 @@ async def test_a_lone_surrogate_through_the_api_does_not_stop_the_event_log(
     assert f"event log closed: {len(bodies) + 1} rows written, 0 failed" in caplog.text
 
 
-def _legalbot() -> list[str]:
-    script = Path(sys.executable).with_name("legalbot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-
-
 async def test_sigterm_flushes_every_accepted_message(tmp_path: Path) -> None:
     """`legalbot serve` at DEBUG: SIGTERM after a burst leaves every message in the log, none in clear text."""
     copy = CatalogueCopy(tmp_path)
     db = tmp_path / "events.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "LEGALBOT_"))}
-    env |= {"LEGALBOT_INTENTS": str(copy.intents), "LEGALBOT_CONTENT": str(copy.content),
-            "LEGALBOT_DB": str(db), "LEGALBOT_RATE_LIMIT": "100000"}
-    process = await asyncio.create_subprocess_exec(*_legalbot(), "serve", "--port", "0", "-v", env=env,
-                                                   cwd=tmp_path, stderr=asyncio.subprocess.PIPE)
-    assert process.stderr is not None
-    lines: list[str] = []
+    env = clean_env(LEGALBOT_INTENTS=str(copy.intents), LEGALBOT_CONTENT=str(copy.content),
+                    LEGALBOT_DB=str(db), LEGALBOT_RATE_LIMIT="100000")
     total = 300
-    try:
-        async with asyncio.timeout(30):
-            while not (found := re.search(r"serving on http://127\.0\.0\.1:(\d+)", lines[-1] if lines else "")):
-                line = (await process.stderr.readline()).decode()
-                assert line, "serve exited early:\n" + "".join(lines)
-                lines.append(line)
-            url = f"http://127.0.0.1:{found[1]}/api/chat"
-            async with ClientSession() as session:
-                for n in range(total):
-                    text = f"我手机1381234{n:04d}，身份证33088119900101{n:04d}，{QUESTIONS[n % 4]}"
-                    async with session.post(url, json={"user": f"tg{n}", "text": text}) as response:
-                        assert response.status == 200
-        process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(30):
-            rest = (await process.stderr.read()).decode()
-            await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    log = "".join(lines) + rest
-    assert process.returncode == 0, log[-3000:]
+    async with serving(env, tmp_path, stop_within=30) as served, ClientSession() as session:
+        for n in range(total):
+            text = f"我手机1381234{n:04d}，身份证33088119900101{n:04d}，{QUESTIONS[n % 4]}"
+            async with session.post(f"{served.url}/api/chat", json={"user": f"tg{n}", "text": text}) as response:
+                assert response.status == 200
+    log = served.log
+    assert served.returncode == 0, log[-3000:]
     assert _count(db) == total
     assert f"event log closed: {total} rows written, 0 failed" in log
     assert not re.search(r"1381234\d{4}|33088119900101\d{4}", log)  # DEBUG logs are redacted too
