@@ -6,13 +6,13 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from mini_catalogue import MESSAGES, clarifying, mini_engine, write_mini_catalogue
+from serve_process import legalbot_command
 from telegram import Update
 
 from bot.channels.telegram import build_application, poll, running
@@ -372,18 +372,13 @@ def test_telegram_without_a_valid_token_exits_2_with_one_line(capsys: pytest.Cap
     assert "Traceback" not in err
 
 
-def _legalbot() -> list[str]:
-    script = Path(sys.executable).with_name("legalbot")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot"]
-
-
 async def test_legalbot_telegram_subprocess_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
     intents, content = write_mini_catalogue(tmp_path)
     async with FakeBotApi() as fake:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "LEGALBOT_"))}
         env |= {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_BASE_URL": fake.base_url,
                 "LEGALBOT_INTENTS": str(intents), "LEGALBOT_CONTENT": str(content)}
-        process = await asyncio.create_subprocess_exec(*_legalbot(), "telegram", env=env, cwd=tmp_path,
+        process = await asyncio.create_subprocess_exec(*legalbot_command(), "telegram", env=env, cwd=tmp_path,
                                                        stdout=asyncio.subprocess.PIPE,
                                                        stderr=asyncio.subprocess.PIPE)
         try:
@@ -407,7 +402,7 @@ async def run_legalbot(tmp_path: Path, args: list[str], environ: dict[str, str])
     intents, content = write_mini_catalogue(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "LEGALBOT_"))}
     env |= {"LEGALBOT_INTENTS": str(intents), "LEGALBOT_CONTENT": str(content), **environ}
-    process = await asyncio.create_subprocess_exec(*_legalbot(), *args, env=env, cwd=tmp_path,
+    process = await asyncio.create_subprocess_exec(*legalbot_command(), *args, env=env, cwd=tmp_path,
                                                    stdout=asyncio.subprocess.DEVNULL,
                                                    stderr=asyncio.subprocess.PIPE)
     try:
