@@ -16,7 +16,6 @@ from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
 from bot.matcher import Match, Outcome, Query, Ranking, Scored, analyse, decide, rank
 from bot.model import EMERGENCY, SMALL_TALK, Intent, topic_of
-from bot.normalize import normalize
 from bot.safety import find_trigger
 
 logger = logging.getLogger(__name__)
@@ -181,9 +180,9 @@ class Engine:
     def _respond(self, user: str, text: str) -> Reply:
         cat = self.catalogue  # one read: a reload during this turn does not mix catalogues
         settings = cat.settings
-        if not normalize(text[:8192]):
-            return Reply(None, 0.0, cat.messages["rephrase"], kind="rephrase")
         query = analyse(text, settings)
+        if not query.text:  # nothing but spaces, punctuation or emoji
+            return Reply(None, 0.0, cat.messages["rephrase"], kind="rephrase")
         trigger = find_trigger(query.text, query.key, cat.index.triggers_near(query))
         ranking = rank(query, cat.index)
         if trigger is not None and trigger.intent in cat.intents:
