@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
 
 from bot.model import EMERGENCY, Intent, MatcherSettings
 from bot.normalize import prepare, rewrite, squash, strip_fillers
@@ -18,13 +20,13 @@ from bot.safety import Trigger
 # elliptical follow-ups ("那要多久") that refer to the previous turn's topic.
 OUT_OF_SCOPE = "\x00out_of_scope"
 FOLLOWUP = "\x00followup"
-_CANDIDATES = 100  # examples scored in full per message, after the n-gram prefilter
+_CANDIDATES = 60  # examples scored in full per message, after the n-gram prefilter
 # Stories share n-grams with many examples, and each costs more to align against a long text;
 # their question is also scored again on its own (matcher.tail), so fewer candidates do.
-_STORY_CANDIDATES = 60
+_STORY_CANDIDATES = 40
 _STORY = 30  # characters
-_COMMON_GRAM_SHARE = 0.05
-SCANNED_CHARS = 8192  # characters of a message searched for triggers (Telegram allows 4096)  # n-grams in more examples than this share carry too little to prefilter on
+_COMMON_GRAM_SHARE = 0.05  # n-grams in more examples than this share carry too little to prefilter on
+SCANNED_CHARS = 8192  # characters of a message searched for triggers (Telegram allows 4096)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,34 @@ class Query:
 
 
 @dataclass(frozen=True, slots=True)
+class Prefilter:
+    """The example rows (not topic words, which are looked up directly) holding each n-gram of sound keys.
+
+    Rows are numpy arrays so a message's n-gram weights add up in one bincount rather than a
+    Python loop over every posting: the prefilter runs on every message.
+    """
+
+    rows: Mapping[str, npt.NDArray[np.intp]]
+    weights: Mapping[str, float]  # rarity (idf) times length: a rare two-sound gram says most
+    size: int  # rows in the index
+    examples: int  # example rows among them
+
+    @classmethod
+    def build(cls, keys: list[str], flags: list[bool]) -> Prefilter:
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, key in enumerate(keys):
+            if not flags[i]:
+                for gram in _grams(key):
+                    postings[gram].append(i)
+        examples = flags.count(False)
+        return cls(
+            MappingProxyType({g: np.array(ix, dtype=np.intp) for g, ix in postings.items()}),
+            MappingProxyType({g: math.log(examples / len(ix)) * len(g) for g, ix in postings.items()}),
+            len(keys), examples,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Index:
     """Examples prepared once per catalogue: sound keys, owners and an n-gram prefilter."""
 
@@ -46,22 +76,28 @@ class Index:
     texts: tuple[str, ...]
     owners: tuple[str, ...]
     is_keyword: tuple[bool, ...]
-    postings: Mapping[str, tuple[int, ...]]
+    prefilter: Prefilter
     triggers: tuple[Trigger, ...]
     vocabulary: frozenset[str]
     by_owner: Mapping[str, tuple[int, ...]]
     keyword_rows: tuple[int, ...]
     keyword_spread: Mapping[int, int]
-    keyword_starts: Mapping[str, tuple[int, ...]]
+    keyword_heads: Mapping[str, tuple[int, ...]]
+    keyword_grams: Mapping[str, tuple[int, ...]]
     trigger_starts: Mapping[str, tuple[int, ...]]
     settings: MatcherSettings
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def keywords_near(self, query: Query) -> list[int]:
-        """Topic word rows that start with a character or sound of the message (a superset of those it contains)."""
-        return sorted({i for symbol in set(query.core) | set(query.key) for i in self.keyword_starts.get(symbol, ())})
+    def keywords_near(self, query: Query, within: bool = False) -> list[int]:
+        """Topic word rows whose first two characters or sounds the message has (a superset of those
+        it contains, or spreads apart); with `within`, also those that contain the whole message."""
+        heads = _heads(query.core) | _heads(query.key)
+        near = {i for head in heads for i in self.keyword_heads.get(head, ())}
+        if within and query.core:
+            near.update(self.keyword_grams.get(query.core[:2], ()))
+        return sorted(near)
 
     def triggers_near(self, query: Query) -> list[Trigger]:
         """Triggers that start with a character or sound of the message, in catalogue order."""
@@ -81,6 +117,11 @@ def analyse(text: str, settings: MatcherSettings) -> Query:
 def canonical(prepared: str, settings: MatcherSettings) -> str:
     """Prepared text with synonyms mapped to their canonical words, squashed, fillers removed."""
     return strip_fillers(squash(rewrite(prepared, settings.synonyms)), settings.fillers)
+
+
+def _heads(text: str) -> set[str]:
+    """Every one- and two-symbol piece a word found in `text` can begin with."""
+    return {text[i: i + 2] for i in range(len(text))} | set(text)
 
 
 def _grams(key: str) -> set[str]:
@@ -123,24 +164,24 @@ def build_index(
     by_owner: dict[str, list[int]] = defaultdict(list)
     for i, owner in enumerate(owners):
         by_owner[owner].append(i)
-    postings: dict[str, list[int]] = defaultdict(list)
-    for i, key in enumerate(keys):
-        for gram in _grams(key):
-            postings[gram].append(i)
-    keyword_starts: dict[str, set[int]] = defaultdict(set)
+    prefilter = Prefilter.build(keys, flags)
+    keyword_heads: dict[str, set[int]] = defaultdict(set)
+    keyword_grams: dict[str, set[int]] = defaultdict(set)
     for i, is_keyword in enumerate(flags):
         if is_keyword:
-            keyword_starts[texts[i][0]].add(i)
-            keyword_starts[keys[i][0]].add(i)
+            keyword_heads[texts[i][:2]].add(i)
+            keyword_heads[keys[i][:2]].add(i)
+            for gram in _grams(texts[i]):
+                keyword_grams[gram].add(i)
     # How many intents' examples use each topic word: 维权 or 调解 turn up under many topics,
     # 商标 or 跟政府 under one, and the specific word is the surer evidence. Emergency examples
     # mention every topic (家暴…离婚) on purpose and do not count.
     # Same characters give the same sound key, so the examples holding a topic word are among
-    # those holding its first two sounds: the postings keep this linear in the catalogue's size.
+    # those holding its first two sounds: the prefilter's rows keep this linear in the catalogue's size.
     counted = frozenset(i for i, is_keyword in enumerate(flags)
                         if not is_keyword and owners[i] not in (OUT_OF_SCOPE, FOLLOWUP, EMERGENCY))
     keyword_spread = {
-        i: len({owners[j] for j in postings.get(keys[i][:2], ()) if j in counted and texts[i] in texts[j]}
+        i: len({owners[j] for j in prefilter.rows.get(keys[i][:2], np.empty(0, np.intp)).tolist() if j in counted and texts[i] in texts[j]}
                | {owners[i]})
         for i, is_keyword in enumerate(flags) if is_keyword
     }
@@ -150,26 +191,37 @@ def build_index(
             trigger_starts[symbol].append(n)
     return Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(flags),
-        MappingProxyType({g: tuple(ix) for g, ix in postings.items()}), triggers, vocabulary,
+        prefilter, triggers, vocabulary,
         MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}),
         tuple(i for i, is_keyword in enumerate(flags) if is_keyword), MappingProxyType(keyword_spread),
-        MappingProxyType({s: tuple(sorted(ix)) for s, ix in keyword_starts.items()}),
+        MappingProxyType({s: tuple(sorted(ix)) for s, ix in keyword_heads.items()}),
+        MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
     )
 
 
 def candidates(key: str, index: Index) -> list[int]:
-    """Examples sharing the rarest n-grams with the message (all of them for small catalogues)."""
-    if len(index) <= _CANDIDATES:
-        return list(range(len(index)))
-    weights: dict[int, float] = defaultdict(float)
-    common = max(50, int(len(index) * _COMMON_GRAM_SHARE))
-    grams = sorted((g for g in _grams(key) if g in index.postings), key=lambda g: len(index.postings[g]))
+    """Example rows sharing the rarest n-grams with the message, best first (all of them for small catalogues)."""
+    prefilter = index.prefilter
+    limit = _STORY_CANDIDATES if len(key) > _STORY else _CANDIDATES
+    if prefilter.examples <= limit:
+        return [i for i in range(len(index)) if not index.is_keyword[i]]
+    common = max(50, int(prefilter.examples * _COMMON_GRAM_SHARE))
+    rows = prefilter.rows
+    grams = sorted((g for g in _grams(key) if g in rows), key=lambda g: len(rows[g]))
+    used = []
     for n, gram in enumerate(grams):
-        posting = index.postings[gram]
-        if len(posting) > common and n >= 3:
+        if len(rows[gram]) > common and n >= 3:
             break  # rarer grams already found the candidates; the common ones only add noise
-        idf = math.log(len(index) / len(posting))
-        for i in posting:
-            weights[i] += idf * len(gram)
-    return heapq.nlargest(_STORY_CANDIDATES if len(key) > _STORY else _CANDIDATES, weights, key=weights.__getitem__)
+        used.append(gram)
+    if not used:
+        return []
+    hits = np.concatenate([rows[g] for g in used])
+    per_hit = np.array([prefilter.weights[g] for g in used]).repeat([len(rows[g]) for g in used])
+    weights = np.bincount(hits, weights=per_hit, minlength=prefilter.size)
+    found = weights.nonzero()[0]
+    if len(found) > limit:
+        found = (-weights).argpartition(limit - 1)[:limit]
+        found.sort()
+    # Best first, ties by row (a stable sort of rows in order), so a message always meets the same candidates.
+    return found[np.argsort(-weights[found], kind="stable")].tolist()  # type: ignore[no-any-return]

@@ -6,6 +6,7 @@ import enum
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from itertools import repeat
 
 from rapidfuzz import fuzz, process
 
@@ -243,9 +244,8 @@ def coverage(query: Query, rows: Iterable[int], index: Index) -> float:
             continue
         found = fuzz.partial_ratio_alignment(example, key, score_cutoff=_ALIGNED)
         if found is not None:
-            weight = found.score / 100
-            for j in range(found.dest_start, found.dest_end):
-                covered[j] = max(covered[j], weight)
+            start, end = found.dest_start, found.dest_end
+            covered[start:end] = map(max, covered[start:end], repeat(found.score / 100, end - start))
     return sum(covered) / len(key) if key else 0.0
 
 
@@ -324,7 +324,7 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
     # A one-word message may also be part of topic words ("律师" in 投诉律师, 免费律师).
     is_word = len(query.core) <= _ONE_WORD
     core, texts, keys = query.core, index.texts, index.keys
-    found_words = [i for i in (index.keyword_rows if is_word else index.keywords_near(query))
+    found_words = [i for i in index.keywords_near(query, within=is_word)
                    if texts[i] in core or keys[i] in query.key or (is_word and core in texts[i])
                    or (len(texts[i]) >= 4 and texts[i][:2] in core and _spread(texts[i], core))]
     shadowed = _shadowed_keywords(query, index, found_words)

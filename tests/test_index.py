@@ -1,0 +1,91 @@
+"""The index's shortcuts: the n-gram prefilter and the topic-word lookup must not lose what a full scan finds."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.catalogue import Catalogue
+from bot.index import Index, analyse, build_index, candidates
+from bot.model import MatcherSettings
+
+SETTINGS = MatcherSettings()
+COMMON = "我想问一下怎么办理"
+
+
+def synthetic_index(shipped: Catalogue, n_intents: int = 60, per_intent: int = 20, seed: int = 3) -> Index:
+    """Many intents whose examples share common words, each with two rare characters of its own."""
+    rng = random.Random(seed)
+    template = next(iter(shipped.intents.values()))
+    alphabet = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+    intents = []
+    for n in range(n_intents):
+        own = alphabet[2 * n] + alphabet[2 * n + 1]
+        examples = tuple(
+            "".join(rng.sample(COMMON, 4)) + own + "".join(rng.choices(alphabet[200:], k=3)) for _ in range(per_intent)
+        )
+        intents.append(replace(template, id=f"i{n}", examples=examples, keywords=(own,), triggers=()))
+    return build_index(intents, (), (), SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def big(shipped_catalogue: Catalogue) -> Index:
+    return synthetic_index(shipped_catalogue)
+
+
+def test_prefilter_keeps_the_examples_sharing_the_rare_grams(big: Index) -> None:
+    own = big.texts[big.by_owner["i17"][0]][4:6]
+    rows = candidates(analyse(f"请问{own}怎么弄", SETTINGS).key, big)
+    assert 0 < len(rows) <= 60
+    assert not any(big.is_keyword[i] for i in rows)  # topic words are looked up apart
+    # Every example of the intent holds the rare pair, so they all rank above the others.
+    example_rows = [i for i in big.by_owner["i17"] if not big.is_keyword[i]]
+    assert set(rows[: len(example_rows)]) == set(example_rows)
+
+
+def test_prefilter_is_best_first_and_deterministic(big: Index) -> None:
+    key = analyse("我想问一下" + big.texts[big.by_owner["i5"][0]][4:8], SETTINGS).key
+    first = candidates(key, big)
+    assert first == candidates(key, big)
+    assert len(set(first)) == len(first)
+
+
+def test_stories_get_fewer_candidates(big: Index) -> None:
+    story = "".join(big.texts[big.by_owner[f"i{n}"][0]] for n in range(8))
+    assert len(candidates(analyse(story, SETTINGS).key, big)) <= 40
+
+
+def test_small_catalogues_score_every_example(shipped_catalogue: Catalogue) -> None:
+    index = synthetic_index(shipped_catalogue, n_intents=3, per_intent=5)
+    assert sorted(candidates(analyse("随便说点什么", SETTINGS).key, index)) == [
+        i for i in range(len(index)) if not index.is_keyword[i]
+    ]
+
+
+def test_nothing_shared_gives_no_candidates(big: Index) -> None:
+    assert candidates(analyse("ｘｙｚ", SETTINGS).key, big) == []
+
+
+def _contained(index: Index, text: str) -> set[int]:
+    """Topic words the message holds by characters or sound, or (short messages) that hold the message: a full scan."""
+    query = analyse(text, SETTINGS)
+    short = len(query.core) <= 4
+    return {i for i in index.keyword_rows
+            if index.texts[i] in query.core or index.keys[i] in query.key
+            or (short and bool(query.core) and query.core in index.texts[i])}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_topic_word_lookup_finds_every_contained_word(shipped_catalogue: Catalogue, data: st.DataObject) -> None:
+    index = shipped_catalogue.index
+    words = [index.texts[i] for i in index.keyword_rows]
+    pieces = data.draw(st.lists(st.sampled_from(words) | st.text("的了我想问他在吗江山", max_size=3), max_size=4))
+    text = "".join(pieces)
+    query = analyse(text, SETTINGS)
+    near = set(index.keywords_near(query, within=len(query.core) <= 4))
+    assert _contained(index, text) <= near
