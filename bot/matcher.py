@@ -30,12 +30,13 @@ __all__ = [
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
 _HOMOPHONE_DISCOUNT = 0.93  # a match by sound only is worth this much of a match by characters
 _SPREAD_DISCOUNT = 0.9  # a topic word with a few characters inserted in it (投诉…律师)
-_MAX_GAP = 3
-_SHARED_WORD_PENALTY = 0.04  # per other intent whose examples use the topic word, up to three  # characters that may stand inside a spread topic word
+_MAX_GAP = 3  # characters that may stand inside a spread topic word
+_SHARED_WORD_PENALTY = 0.04  # per other intent whose examples use the topic word, up to three
 _NEGATED = 0.8  # in a story, a topic word right after a negation (还没闹矛盾)
+_LEST = ("免得", "以免", "省得", "避免", "防止")  # what the citizen wants to avoid is not what they ask about
 _MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律师资格证)
 # Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
-_LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不这那")
+_LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不这那管")
 _ALIGNED = 65  # a partial alignment this good (0-100) counts, by its score, towards explaining the message
 _RESCORED = 6  # intents whose coverage of the message is measured
 # How much of a message's score depends on how much of it the intent explains: most for short
@@ -183,22 +184,28 @@ def _topic_word_score(query: Query, index: Index, i: int) -> float:
     if text in query.core:
         start = query.core.find(text)
         weight *= _modifier_discount(query.core, query.key, start, key, index.vocabulary)
-        return max(whole, weight * _negation_discount(query.core, start))
+        return max(whole, weight * _negation_discount(query, start))
     sounds_alike = index.exact_keys[i] in query.exact_key if len(key) == 2 else key in query.key
     if sounds_alike:
-        discount = _modifier_discount(query.key, query.key, query.key.find(key), key, index.vocabulary)
+        discount = _modifier_discount(query.core, query.key, query.key.find(key), key, index.vocabulary)
         return max(whole, weight * _HOMOPHONE_DISCOUNT * discount)
     if _spread(text, query.core):
         return max(whole, weight * _SPREAD_DISCOUNT)
     return whole * _HOMOPHONE_DISCOUNT
 
 
-def _negation_discount(text: str, start: int) -> float:
-    """In a story, a topic word right after a negation is background (还没闹矛盾, 不想打官司)."""
-    if len(text) <= _STORY_LENGTH:
+def _negation_discount(query: Query, start: int) -> float:
+    """In a story, a topic word right after a negation, or a few characters after "lest", is
+    background (还没闹矛盾, 不想打官司, 免得以后闹僵). A story's tail is still a story: its
+    `text` is the whole message."""
+    if len(query.text) <= _STORY_LENGTH:
         return 1.0  # in a short message "不想打官司" is the question itself
+    text = query.core
     before = text[max(0, start - 2): start]
-    return _NEGATED if any(n in before for n in "没不未别") else 1.0
+    if any(n in before for n in "没不未别"):
+        return _NEGATED
+    earlier = text[max(0, start - 5): start]
+    return _NEGATED if any(word in earlier for word in _LEST) else 1.0
 
 
 def _spread_weight(topics: int) -> float:
@@ -292,8 +299,7 @@ def tail(query: Query, settings: MatcherSettings) -> Query | None:
     if len(query.key) <= _STORY_LENGTH or len(query.key) != len(query.core):
         return None
     cut = len(query.core) - len(query.core) // _TAIL_SHARE
-    core = query.core[cut:]
-    return Query(core, core, query.key[cut:], query.exact_key[cut:])
+    return Query(query.text, query.core[cut:], query.key[cut:], query.exact_key[cut:])
 
 
 def rank(query: Query, index: Index) -> Ranking:

@@ -6,6 +6,7 @@ import pytest
 
 from bot.catalogue import Catalogue
 from bot.engine import Engine, Reply
+from bot.matcher import analyse, rank
 
 
 def ask(catalogue: Catalogue, text: str) -> Reply:
@@ -39,8 +40,8 @@ def test_small_talk_phrases_inside_a_question_are_not_offered(shipped_catalogue:
 
 
 def test_a_negated_topic_word_in_a_story_is_background(shipped_catalogue: Catalogue) -> None:
-    story = ("我爸前年走了，留下一套老房子，兄妹几个想先弄清楚继承怎么分才合法。现在家里还没闹矛盾，"
-             "就是想找个懂法的人咨询一下。")
+    story = ("我妈去年过世了，留了些存款和一间铺面，姐弟俩想提前问清楚遗产该怎么分。眼下大家还没起纠纷，"
+             "只是想找个懂法律的人问问，免得以后闹僵。")
     reply = ask(shipped_catalogue, story)
     assert reply.intent != "people_mediation"
     assert reply.intent == "legal_consultation" or "legal_consultation" in reply.suggestions
@@ -49,3 +50,16 @@ def test_a_negated_topic_word_in_a_story_is_background(shipped_catalogue: Catalo
 def test_a_lone_follow_up_is_not_guessed(shipped_catalogue: Catalogue) -> None:
     reply = ask(shipped_catalogue, "要多久")
     assert reply.intent is None
+
+
+@pytest.mark.parametrize(("typo", "right", "intent"), [
+    ("隔壁占我家地，人民调节管不管", "隔壁占我家地，人民调解管不管", "people_mediation"),
+    ("行政复意能管这个吗", "行政复议能管这个吗", "admin_reconsideration"),
+])
+def test_a_homophone_typo_costs_only_the_homophone_discount(shipped_catalogue: Catalogue, typo: str, right: str,
+                                                            intent: str) -> None:
+    # A verb after the topic word (管, 能) starts a new phrase whether the word was typed right or not.
+    def score(text: str) -> float:
+        return rank(analyse(text, shipped_catalogue.settings), shipped_catalogue.index).score_of(intent)
+
+    assert score(typo) >= 0.9 * score(right) > 0
