@@ -30,7 +30,7 @@ def test_rule_answers_the_intent(shipped_catalogue: Catalogue, text: str, intent
 
 def test_a_topic_word_modifying_an_unknown_word_is_not_answered(shipped_catalogue: Catalogue) -> None:
     # 律师资格证 is about an exam, not about lawyers' services.
-    assert ask(shipped_catalogue, "律师资格证考试难不难").intent is None
+    assert ask(shipped_catalogue, "律师资格证好考吗").intent is None
 
 
 def test_small_talk_phrases_inside_a_question_are_not_offered(shipped_catalogue: Catalogue) -> None:
