@@ -9,6 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from bot.engine import Engine, Feedback, Turn
+from bot.eventlog import EventLog
 from bot.ratelimit import RateLimiter
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -19,9 +20,10 @@ _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 class _Health(Collector):
     """Read at scrape time, so the figures are never stale and nothing needs to push them."""
 
-    def __init__(self, engine: Engine, limiter: RateLimiter | None) -> None:
+    def __init__(self, engine: Engine, limiter: RateLimiter | None, events: EventLog | None) -> None:
         self._engine = engine
         self._limiter = limiter
+        self._events = events
 
     def collect(self) -> Iterator[Metric]:
         engine = self._engine
@@ -35,12 +37,24 @@ class _Health(Collector):
         if self._limiter is not None:
             yield CounterMetricFamily("legalbot_rate_limited",
                                       "Messages refused by the per-user rate limit", value=self._limiter.refused)
+        events = self._events
+        if events is not None:
+            # A failing event log loses the operators' reports while citizens are still answered:
+            # alert on failed rows or writer restarts, and on a backlog that keeps growing.
+            yield CounterMetricFamily("legalbot_event_log_rows_written", "Rows the event log has written",
+                                      value=events.written)
+            yield CounterMetricFamily("legalbot_event_log_rows_failed",
+                                      "Rows the event log could not write (dropped)", value=events.failed)
+            yield CounterMetricFamily("legalbot_event_log_writer_restarts",
+                                      "Event log writer threads replaced after one stopped", value=events.restarts)
+            yield GaugeMetricFamily("legalbot_event_log_pending", "Rows waiting for the event log writer",
+                                    value=events.pending)
 
 
 class Metrics:
     """A private registry fed by the engine's listeners; labels carry no citizen text or user ids."""
 
-    def __init__(self, engine: Engine, limiter: RateLimiter | None = None) -> None:
+    def __init__(self, engine: Engine, limiter: RateLimiter | None = None, events: EventLog | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._messages = Counter("legalbot_messages", "Messages handled, by channel and outcome (reply kind)",
                                  ["channel", "outcome"], registry=self.registry)
@@ -48,7 +62,7 @@ class Metrics:
                                   ["channel"], buckets=_BUCKETS, registry=self.registry)
         self._feedback = Counter("legalbot_feedback", "Citizens' feedback on answers", ["helpful"],
                                  registry=self.registry)
-        self.registry.register(_Health(engine, limiter))
+        self.registry.register(_Health(engine, limiter, events))
         self._engine = engine
         engine.listeners.append(self.on_turn)
         engine.feedback_listeners.append(self.on_feedback)

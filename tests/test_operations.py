@@ -205,7 +205,7 @@ async def test_a_lone_surrogate_through_the_api_does_not_stop_the_event_log(
     with caplog.at_level(logging.INFO, logger="bot.eventlog"):
         async with services(engine, settings, watch=False) as running:
             assert running.events is not None
-            client = await aiohttp_client(create_app(engine, settings))
+            client = await aiohttp_client(create_app(engine, settings, events=running.events))
             for body in bodies:
                 raw = json.dumps(body)  # ASCII: the surrogate travels as the escape \ud800
                 response = await client.post("/api/chat", data=raw, headers={"Content-Type": "application/json"})
@@ -213,6 +213,8 @@ async def test_a_lone_surrogate_through_the_api_does_not_stop_the_event_log(
             assert await asyncio.to_thread(running.events.flush, TIMEOUT)
             late = await client.post("/api/chat", json={"user": "late", "text": "法律援助"})
             assert late.status == 200
+            assert await asyncio.to_thread(running.events.flush, TIMEOUT)
+            metrics = await (await client.get("/metrics")).text()
             await client.close()
     with sqlite3.connect(db) as conn:
         texts = [row[0] for row in conn.execute("SELECT text FROM events ORDER BY id")]
@@ -220,6 +222,10 @@ async def test_a_lone_surrogate_through_the_api_does_not_stop_the_event_log(
     assert texts[:2] == ["?法律援助", "公证?"]
     assert texts[-1] == "法律援助"
     assert f"event log closed: {len(bodies) + 1} rows written, 0 failed" in caplog.text
+    # Operators see the same in /metrics: every row written, none dropped, the writer never replaced.
+    for line in (f"legalbot_event_log_rows_written_total {len(bodies) + 1}.0", "legalbot_event_log_rows_failed_total 0.0",
+                 "legalbot_event_log_writer_restarts_total 0.0", "legalbot_event_log_pending 0.0"):
+        assert re.search(f"^{line}$", metrics, re.MULTILINE), metrics
 
 
 async def test_sigterm_flushes_every_accepted_message(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from bot.channels.telegram_handlers import RecentKeys, without_token
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError, ConfigError
+from bot.eventlog import EventLog
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.ratelimit import RateLimiter, Verdict
 from bot.runtime import services
@@ -191,12 +192,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(engine: Engine, settings: Settings, *, telegram: TelegramApp | None = None,
-               limiter: RateLimiter | None = None, client_max_size: int = MAX_BODY_BYTES) -> web.Application:
-    """The aiohttp application; pass `telegram` (built with_updater=False) to serve the webhook."""
+               limiter: RateLimiter | None = None, events: EventLog | None = None,
+               client_max_size: int = MAX_BODY_BYTES) -> web.Application:
+    """The aiohttp application; pass `telegram` (built with_updater=False) to serve the webhook, and
+    the running `events` log to show its health in /metrics."""
     limiter = limiter if limiter is not None else RateLimiter(settings.rate_limit_per_minute)
     webhook = Webhook(telegram, settings.webhook_url, settings.webhook_secret) if telegram is not None else None
     app = web.Application(client_max_size=client_max_size, middlewares=[json_errors])
-    app[STATE] = State(engine, limiter, Metrics(engine, limiter), webhook)
+    app[STATE] = State(engine, limiter, Metrics(engine, limiter, events), webhook)
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_routes([
         web.post("/api/chat", chat),
@@ -228,8 +231,8 @@ async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> in
         telegram = build_application(settings, engine, limiter=limiter, with_updater=False)
     else:
         logger.warning("TELEGRAM_BOT_TOKEN is not set: serving the HTTP API only, without the Telegram webhook")
-    app = create_app(engine, settings, telegram=telegram, limiter=limiter)
-    async with stop_signals() as stop, services(engine, settings):
+    async with stop_signals() as stop, services(engine, settings) as running:
+        app = create_app(engine, settings, telegram=telegram, limiter=limiter, events=running.events)
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         try:
