@@ -9,14 +9,14 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bot.catalogue import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
-from bot.matcher import Match, Outcome, Query, Ranking, Scored, analyse, decide, rank
+from bot.index import Index
+from bot.matcher import Examined, Match, Outcome, Query, Ranking, Scored, decide, examine
 from bot.model import EMERGENCY, SMALL_TALK, Intent, topic_of
-from bot.safety import find_trigger
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,17 @@ Listener = Callable[[Turn], None]
 FeedbackListener = Callable[[Feedback], None]
 
 
+class Matcher(Protocol):
+    """Runs examine() somewhere else; must answer (falling back to inline matching) rather than raise."""
+
+    async def examine(self, text: str, index: Index) -> Examined: ...
+
+
+def _storable(text: str) -> str:
+    """Lone surrogates (from broken clients) cannot be encoded, so they could not be logged or stored."""
+    return text.encode("utf-8", "replace").decode("utf-8") if isinstance(text, str) else ""
+
+
 @dataclass(slots=True)
 class Engine:
     """Answers messages from the current catalogue; reload() swaps in a new one atomically."""
@@ -102,6 +113,7 @@ class Engine:
     feedback_listeners: list[FeedbackListener] = field(default_factory=list)
     last_reload_problems: tuple[Problem, ...] = ()
     reload_failures: int = 0
+    matcher: Matcher | None = None  # where reply() matches (bot.matchpool); None: inline
 
     @classmethod
     def from_paths(cls, intents_dir: Path, content_dir: Path, **kwargs: Any) -> Engine:
@@ -109,18 +121,32 @@ class Engine:
         return cls(load_catalogue(intents_dir, content_dir), intents_dir, content_dir, **kwargs)
 
     async def reply(self, user: str, text: str, channel: str = "api") -> Reply:
-        """Answer one message; matching is pure and takes about a millisecond, so it runs inline."""
-        return self.respond(user, text, channel)
-
-    def respond(self, user: str, text: str, channel: str = "api") -> Reply:
-        """Synchronous core of reply(): used directly by the evaluation runner."""
-        # Lone surrogates (from broken clients) cannot be encoded, so they could not be logged or stored.
-        text = text.encode("utf-8", "replace").decode("utf-8") if isinstance(text, str) else ""
+        """Answer one message. With a `matcher` (a pool of worker processes) the matching runs there
+        and the event loop goes on serving meanwhile; without one it runs inline (under a millisecond)."""
+        if self.matcher is None:
+            return self.respond(user, text, channel)
+        text = _storable(text)
         picked = self._picked(user, text)
         if picked is not None:
             return self.choose(user, picked, channel)
         started = time.perf_counter()
-        reply = self._respond(user, text)
+        cat = self.catalogue  # one read: a reload during this turn does not mix catalogues
+        examined = await self.matcher.examine(text, cat.index)
+        return self._finish(user, channel, text, cat, examined, started)
+
+    def respond(self, user: str, text: str, channel: str = "api") -> Reply:
+        """Synchronous reply(), matching inline: used by the CLI and the evaluation runner."""
+        text = _storable(text)
+        picked = self._picked(user, text)
+        if picked is not None:
+            return self.choose(user, picked, channel)
+        started = time.perf_counter()
+        cat = self.catalogue
+        return self._finish(user, channel, text, cat, examine(text, cat.index), started)
+
+    def _finish(self, user: str, channel: str, text: str, cat: Catalogue, examined: Examined,
+                started: float) -> Reply:
+        reply = self._respond(user, cat, text, examined)
         self.context.offer(user, tuple(b.intent for b in reply.buttons))
         self._record(user, channel, text, reply, started)
         return reply
@@ -177,14 +203,11 @@ class Engine:
             except Exception:
                 logger.exception("turn listener failed")
 
-    def _respond(self, user: str, text: str) -> Reply:
-        cat = self.catalogue  # one read: a reload during this turn does not mix catalogues
+    def _respond(self, user: str, cat: Catalogue, text: str, examined: Examined) -> Reply:
         settings = cat.settings
-        query = analyse(text, settings)
+        query, trigger, ranking = examined.query, examined.trigger, examined.ranking
         if not query.text:  # nothing but spaces, punctuation or emoji
             return Reply(None, 0.0, cat.messages["rephrase"], kind="rephrase")
-        trigger = find_trigger(query.text, query.key, cat.index.triggers_near(query))
-        ranking = rank(query, cat.index)
         if trigger is not None and trigger.intent in cat.intents:
             return self._emergency(user, cat, cat.intents[trigger.intent], ranking)
         match = decide(ranking, settings)

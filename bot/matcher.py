@@ -20,11 +20,12 @@ from bot.index import (
     candidates,
 )
 from bot.model import EMERGENCY, WHOLE_MESSAGE_ONLY, MatcherSettings, topic_of
+from bot.safety import Trigger, find_trigger
 
 # Re-exported: the matcher's callers prepare messages and catalogues through it.
 __all__ = [
     "FOLLOWUP", "OUT_OF_SCOPE", "Index", "Match", "Outcome", "Query", "Ranking", "Scored",
-    "analyse", "build_index", "coverage", "decide", "rank", "tail", "unexplained",
+    "Examined", "analyse", "build_index", "coverage", "decide", "examine", "rank", "tail", "unexplained",
 ]
 
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
@@ -365,6 +366,26 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
         scored.append(Scored(owner, round(score * factor, 4), example, round(covered, 4)))
     ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
     return Ranking(tuple(ranked), round(oos, 4), round(followup, 4), round(followup_coverage, 4)), pool
+
+
+@dataclass(frozen=True, slots=True)
+class Examined:
+    """Everything matching finds in a message. It depends only on the text and the index, so it can
+    be computed in another process (bot.matchpool) and sent back."""
+
+    query: Query
+    trigger: Trigger | None
+    ranking: Ranking
+
+
+def examine(text: str, index: Index) -> Examined:
+    """Normalise a message, look for danger triggers and rank the intents (nothing to rank in an
+    empty message: spaces, punctuation or emoji only)."""
+    query = analyse(text, index.settings)
+    if not query.text:
+        return Examined(query, None, Ranking(()))
+    trigger = find_trigger(query.text, query.key, index.triggers_near(query))
+    return Examined(query, trigger, rank(query, index))
 
 
 def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
