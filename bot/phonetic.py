@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
@@ -41,10 +42,14 @@ _CODE_BASE = 0xF0000  # Supplementary Private Use Area A: never present in norma
 
 
 class _Codes:
-    """Gives each folded syllable one private-use character, so rapidfuzz sees one symbol per syllable."""
+    """Gives each syllable one private-use character, so rapidfuzz sees one symbol per syllable.
 
-    def __init__(self) -> None:
-        self._codes: dict[str, str] = {}
+    Every syllable pypinyin gives (and its folded form) has a fixed code, so keys are the same in
+    every process: match workers key messages exactly as the index they were sent was keyed.
+    """
+
+    def __init__(self, known: Iterable[str]) -> None:
+        self._codes: dict[str, str] = {s: chr(_CODE_BASE + n) for n, s in enumerate(sorted(set(known)))}
         self._lock = threading.Lock()  # catalogues load in a worker thread
 
     def __call__(self, syllable: str) -> str:
@@ -53,9 +58,6 @@ class _Codes:
             with self._lock:
                 code = self._codes.setdefault(syllable, chr(_CODE_BASE + len(self._codes)))
         return code
-
-
-_code = _Codes()
 
 
 @functools.lru_cache(maxsize=1024)  # a few hundred syllables exist
@@ -69,6 +71,9 @@ def fold(syllable: str) -> str:
         if syllable.endswith(a):
             return syllable[: -len(a)] + b
     return syllable
+
+
+_code = _Codes(_SYLLABLES | {fold(s) for s in _SYLLABLES} | {"hm", "ng", "hng"})
 
 
 def split_pinyin(run: str) -> list[str] | None:
