@@ -213,7 +213,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     """Entry point of `legalbot`: 0 ok, 1 problems found, 2 usage or configuration error."""
     parser = _parser()
     args = parser.parse_args(argv)
-    # Services log their start, reloads and one line per turn (no citizen text) at INFO.
+    # Services log their start and reloads at INFO; one line per turn (no citizen text) at DEBUG.
     quiet = logging.INFO if args.command in {"serve", "telegram"} else logging.WARNING
     logging.basicConfig(level=logging.DEBUG if args.verbose else quiet,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
