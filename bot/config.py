@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,12 @@ def _int(environ: Mapping[str, str], key: str, default: int, minimum: int = 0) -
     return value
 
 
+def default_match_workers() -> int:
+    """One match worker per core; none on a single core, where the processes would only take turns."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores if cores >= 2 else 0
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable from the environment; see README for each variable."""
@@ -48,6 +55,7 @@ class Settings:
     retention_days: int = 90
     hash_salt: str = field(default="", repr=False)
     rate_limit_per_minute: int = 20
+    match_workers: int = 0  # worker processes that match messages for serve/telegram; 0: inline
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -64,6 +72,7 @@ class Settings:
             retention_days=_int(environ, "LEGALBOT_RETENTION_DAYS", 90, minimum=1),
             hash_salt=environ.get("LEGALBOT_HASH_SALT", ""),
             rate_limit_per_minute=_int(environ, "LEGALBOT_RATE_LIMIT", 20, minimum=1),
+            match_workers=_int(environ, "LEGALBOT_MATCH_WORKERS", default_match_workers()),
         )
 
     def require_token(self) -> str:

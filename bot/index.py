@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copyreg
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +17,14 @@ from bot.model import EMERGENCY, Intent, MatcherSettings
 from bot.normalize import prepare, rewrite, squash, strip_fillers
 from bot.phonetic import sound_keys
 from bot.safety import Trigger
+
+def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    """A read-only view; also how a pickled index (sent to match workers) rebuilds its mappings."""
+    return MappingProxyType(mapping)
+
+
+# mappingproxy cannot be pickled by default; an index can, as plain dicts made read-only again.
+copyreg.pickle(MappingProxyType, lambda proxy: (read_only, (dict(proxy),)))
 
 # Owners of the examples that are not intents: phrases the bot must not answer, and
 # elliptical follow-ups ("那要多久") that refer to the previous turn's topic.
@@ -37,6 +47,9 @@ class Query:
     core: str
     key: str
     exact_key: str = ""
+
+    def __reduce__(self) -> tuple[type[Query], tuple[str, str, str, str]]:
+        return Query, (self.text, self.core, self.key, self.exact_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Background services that run beside a channel: catalogue hot reload and the event log."""
+"""Background services that run beside a channel: catalogue hot reload, the event log and the match pool."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.engine import Engine
 from bot.eventlog import EventLog
+from bot.matchpool import MatchPool
 from bot.redact import RedactingFilter
 from bot.watcher import CatalogueWatcher
 
@@ -23,6 +24,7 @@ class Services:
 
     watcher: CatalogueWatcher | None
     events: EventLog | None
+    pool: MatchPool | None = None
 
 
 @asynccontextmanager
@@ -37,15 +39,24 @@ async def services(engine: Engine, settings: Settings, *, watch: bool = True) ->
         engine.feedback_listeners.append(events.record_feedback)
         logger.info("event log: %s (retention %d days)", settings.db_path, settings.retention_days)
     watcher = CatalogueWatcher(engine) if watch and engine.intents_dir and engine.content_dir else None
+    pool = None
     try:
+        if settings.match_workers > 0:
+            pool = MatchPool(settings.match_workers)
+            await pool.start(engine.catalogue.index)
+            engine.matcher = pool
+            logger.info("matching in %d worker processes", settings.match_workers)
         if watcher is not None:
             await watcher.start()
             logger.info("watching %s for changes", ", ".join(str(p) for p in watcher.paths))
-        yield Services(watcher, events)
+        yield Services(watcher, events, pool)
     finally:
         try:
             if watcher is not None:
                 await watcher.stop()
+            if pool is not None:
+                engine.matcher = None  # replies from now on match inline while the workers finish
+                await pool.close()
         finally:
             if events is not None:
                 engine.listeners.remove(events.record)

@@ -1,0 +1,154 @@
+"""The match pool: real worker processes answer exactly as inline matching, across reloads, crashes and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.catalogue import Catalogue
+from bot.config import Settings, default_match_workers
+from bot.engine import Engine
+from bot.errors import ConfigError
+from bot.matcher import examine
+from bot import matchpool
+from bot.matchpool import MatchPool
+from bot.runtime import services
+from catalogue_factory import SERVICES, write_catalogue
+
+QUESTIONS = [
+    "法律缘助咋申请", "公证处在哪", "請問怎麼申請法律援助", "邻居占了我家的地能调解吗", "网上能办事吗",
+    "他又在打我", "你好", "谢谢", "明天天气怎么样", "", "😀😀", "xingzheng fuyi 怎么申请",
+    "我家住在乡下，年纪大了不太会用手机，孩子都在外地打工，这件事拖了好久，请问请不起律师怎么办",
+    "那要多久", "2", "行政复意能管这个吗", "房东不退押金" * 200,
+]
+
+
+@pytest.fixture
+async def pool(shipped_catalogue: Catalogue) -> AsyncIterator[MatchPool]:
+    started = MatchPool(2)
+    await started.start(shipped_catalogue.index)
+    yield started
+    await started.close()
+
+
+def _alive(pool: MatchPool) -> list[int]:
+    return [w.process.pid for w in pool._workers if w.alive and w.process.pid is not None]
+
+
+async def test_workers_answer_exactly_as_inline_matching(shipped_catalogue: Catalogue, pool: MatchPool) -> None:
+    index = shipped_catalogue.index
+    results = await asyncio.gather(*(pool.examine(q, index) for q in QUESTIONS * 3))
+    assert results == [examine(q, index) for q in QUESTIONS * 3]
+    assert pool.fallbacks == 0
+    assert len(_alive(pool)) == 2
+
+
+async def test_an_engine_with_the_pool_replies_as_one_without(shipped_catalogue: Catalogue, pool: MatchPool) -> None:
+    pooled, inline = Engine(shipped_catalogue, matcher=pool), Engine(shipped_catalogue)
+    for user in ("u1", "u2"):  # a conversation: context, follow-ups and button numbers stay in this process
+        for question in QUESTIONS:
+            assert (await pooled.reply(user, question)).to_dict() == inline.respond(user, question).to_dict()
+    assert pool.fallbacks == 0
+
+
+async def test_a_reload_is_matched_with_the_new_catalogue(tmp_path: Path) -> None:
+    intents, content = write_catalogue(tmp_path)
+    engine = Engine.from_paths(intents, content)
+    pool = MatchPool(1)
+    await pool.start(engine.catalogue.index)
+    engine.matcher = pool
+    try:
+        new_phrase = "家里揭不开锅还被人告了找谁"
+        assert (await engine.reply("u", new_phrase)).intent != "legal_aid"
+        services_file = tmp_path / SERVICES
+        text = services_file.read_text(encoding="utf-8")
+        services_file.write_text(text.replace("- 法律援助怎么申请\n", f"- 法律援助怎么申请\n              - {new_phrase}\n", 1),
+                                 encoding="utf-8")
+        assert await engine.reload() == ()
+        assert (await engine.reply("u", new_phrase)).intent == "legal_aid"
+        assert pool.fallbacks == 0
+    finally:
+        await pool.close()
+
+
+async def test_a_killed_worker_loses_no_message_and_is_replaced(shipped_catalogue: Catalogue, pool: MatchPool) -> None:
+    index = shipped_catalogue.index
+    victim = _alive(pool)[0]
+    pending = [asyncio.ensure_future(pool.examine(q, index)) for q in QUESTIONS * 4]
+    await asyncio.sleep(0)  # the tasks are sent
+    os.kill(victim, signal.SIGKILL)
+    results = await asyncio.gather(*pending)
+    assert results == [examine(q, index) for q in QUESTIONS * 4]  # some matched inline, none lost
+    async with asyncio.timeout(30):
+        while pool.restarts < 1 or len(_alive(pool)) < 2:
+            await pool.examine("公证", index)
+            await asyncio.sleep(0.01)
+    assert victim not in _alive(pool)
+    before = pool.fallbacks
+    assert await pool.examine("法律援助", index) == examine("法律援助", index)
+    assert pool.fallbacks == before  # the replacement serves
+
+
+async def test_a_task_failing_in_the_worker_is_matched_inline(shipped_catalogue: Catalogue, pool: MatchPool,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(matchpool, "_write", lambda index, path: path.write_bytes(b"damaged"))
+    other = pickle.loads(pickle.dumps(shipped_catalogue.index))  # a reloaded catalogue: a new file
+    assert await pool.examine("法律援助", other) == examine("法律援助", other)
+    assert (pool.fallbacks, pool.restarts) == (1, 0)  # the worker reported the failure and lives on
+    assert len(_alive(pool)) == 2
+
+
+async def test_close_answers_what_is_in_flight_and_stops_the_workers(shipped_catalogue: Catalogue) -> None:
+    pool = MatchPool(2)
+    await pool.start(shipped_catalogue.index)
+    processes = [w.process for w in pool._workers]
+    folder = pool._folder
+    pending = [asyncio.ensure_future(pool.examine(q, shipped_catalogue.index)) for q in QUESTIONS * 4]
+    await asyncio.sleep(0)
+    await pool.close()
+    assert await asyncio.gather(*pending) == [examine(q, shipped_catalogue.index) for q in QUESTIONS * 4]
+    assert not any(p.is_alive() for p in processes)
+    assert not folder.exists()
+    assert await pool.examine("公证", shipped_catalogue.index) == examine("公证", shipped_catalogue.index)  # inline now
+
+
+async def test_services_start_and_stop_the_pool(tmp_path: Path) -> None:
+    engine = Engine.from_paths(*write_catalogue(tmp_path))
+    settings = Settings(tmp_path, tmp_path, match_workers=2)
+    async with services(engine, settings, watch=False) as running:
+        assert running.pool is not None and engine.matcher is running.pool
+        assert len(_alive(running.pool)) == 2
+        assert (await engine.reply("u", "法律援助怎么申请")).intent == "legal_aid"
+    assert engine.matcher is None
+    assert not any(w.process.is_alive() for w in running.pool._workers)
+
+
+def test_match_workers_setting() -> None:
+    assert Settings.from_env({"LEGALBOT_MATCH_WORKERS": "3"}).match_workers == 3
+    assert Settings.from_env({"LEGALBOT_MATCH_WORKERS": "0"}).match_workers == 0
+    assert Settings.from_env({}).match_workers == default_match_workers()
+    with pytest.raises(ConfigError, match="LEGALBOT_MATCH_WORKERS"):
+        Settings.from_env({"LEGALBOT_MATCH_WORKERS": "-1"})
+    assert default_match_workers() != 1  # one worker on one core would only add a hop
+
+
+async def test_long_stories_never_fill_a_workers_pipe(shipped_catalogue: Catalogue, pool: MatchPool) -> None:
+    """Tasks waiting in a worker's pipe stay within the budget, so sending one never blocks the event loop."""
+    index = shipped_catalogue.index
+    stories = [f"第{n}件事：" + "我家住在乡下，邻居占了我家的地，吵了好几年，" * 120 + "能不能帮忙调解" for n in range(30)]
+    tasks = [asyncio.ensure_future(pool.examine(s, index)) for s in stories]
+    most = 0
+    while not all(t.done() for t in tasks):
+        for worker in pool._workers:
+            if len(worker.pending) > 1:
+                most = max(most, worker.queued)
+        await asyncio.sleep(0)
+    assert [t.result() for t in tasks] == [examine(s, index) for s in stories]
+    assert 0 < most <= matchpool._PIPE_BUDGET
+    assert pool.fallbacks == 0
