@@ -38,6 +38,7 @@ _DEPTH = 16
 # never blocks the event loop, even with stories of thousands of characters in the queue.
 _PIPE_BUDGET = 32 * 1024
 _KEPT_FILES = 2  # the current catalogue's file and the one before, for tasks sent before a reload
+_MAX_RESTARTS = 20  # workers that keep dying are not replaced for ever: matching goes inline
 
 
 class WorkerLost(Exception):
@@ -160,12 +161,17 @@ class MatchPool:
         self._freed.set()  # messages waiting for room go to the other workers (or inline)
         worker.tasks.close()
         worker.results.close()
+        self._workers = [w for w in self._workers if w is not worker]
         if self._closed:
+            return
+        if self.restarts >= _MAX_RESTARTS:
+            logger.error("match worker %s stopped (exit code %s); %d restarts already, not starting another",
+                         worker.process.pid, worker.process.exitcode, self.restarts)
             return
         self.restarts += 1
         logger.error("match worker %s stopped (exit code %s); starting another", worker.process.pid,
                      worker.process.exitcode)
-        self._workers = [w for w in self._workers if w is not worker] + [self._spawn()]
+        self._workers.append(self._spawn())
 
     async def _publish(self, index: Index) -> Path:
         """The pickle file of this index, written (off the event loop) the first time it is seen."""

@@ -42,10 +42,7 @@ async def services(engine: Engine, settings: Settings, *, watch: bool = True) ->
     pool = None
     try:
         if settings.match_workers > 0:
-            pool = MatchPool(settings.match_workers)
-            await pool.start(engine.catalogue.index)
-            engine.matcher = pool
-            logger.info("matching in %d worker processes", settings.match_workers)
+            pool = await _start_pool(engine, settings.match_workers)
         if watcher is not None:
             await watcher.start()
             logger.info("watching %s for changes", ", ".join(str(p) for p in watcher.paths))
@@ -63,6 +60,21 @@ async def services(engine: Engine, settings: Settings, *, watch: bool = True) ->
                 engine.feedback_listeners.remove(events.record_feedback)
                 await _close(events)
             _unredact_logs(redacting)
+
+
+async def _start_pool(engine: Engine, workers: int) -> MatchPool | None:
+    """Match in worker processes; if they cannot start, say so and match in this process."""
+    pool = MatchPool(workers)
+    try:
+        await pool.start(engine.catalogue.index)
+    except Exception as exc:  # e.g. no process can be started in this container
+        logger.warning("match workers could not start (%s: %s); matching in the serving process",
+                       type(exc).__name__, exc)
+        await pool.close()
+        return None
+    engine.matcher = pool
+    logger.info("matching in %d worker processes", workers)
+    return pool
 
 
 async def _close(events: EventLog) -> None:

@@ -10,6 +10,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession
+from catalogue_copy import NEW_EXAMPLE, CatalogueCopy
+from catalogue_factory import SERVICES, write_catalogue
+from serve_process import clean_env, serving
 
 from bot.catalogue import Catalogue
 from bot.config import Settings, default_match_workers
@@ -19,7 +23,6 @@ from bot.matcher import examine
 from bot import matchpool
 from bot.matchpool import MatchPool
 from bot.runtime import services
-from catalogue_factory import SERVICES, write_catalogue
 
 QUESTIONS = [
     "法律缘助咋申请", "公证处在哪", "請問怎麼申請法律援助", "邻居占了我家的地能调解吗", "网上能办事吗",
@@ -152,3 +155,52 @@ async def test_long_stories_never_fill_a_workers_pipe(shipped_catalogue: Catalog
     assert [t.result() for t in tasks] == [examine(s, index) for s in stories]
     assert 0 < most <= matchpool._PIPE_BUDGET
     assert pool.fallbacks == 0
+
+
+async def test_workers_that_keep_dying_are_not_replaced_for_ever(shipped_catalogue: Catalogue, pool: MatchPool,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(matchpool, "_MAX_RESTARTS", 0)
+    index = shipped_catalogue.index
+    for pid in _alive(pool):
+        os.kill(pid, signal.SIGKILL)
+    async with asyncio.timeout(30):
+        while _alive(pool) or pool._workers:
+            await asyncio.sleep(0.01)
+    assert pool.restarts == 0
+    assert await pool.examine("法律援助", index) == examine("法律援助", index)  # inline, still answered
+    assert pool.fallbacks >= 1
+
+
+async def test_services_match_inline_when_workers_cannot_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    async def refuse(self: MatchPool, index: object) -> None:
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(MatchPool, "start", refuse)
+    engine = Engine.from_paths(*write_catalogue(tmp_path))
+    async with services(engine, Settings(tmp_path, tmp_path, match_workers=2), watch=False) as running:
+        assert running.pool is None and engine.matcher is None
+        assert (await engine.reply("u", "法律援助怎么申请")).intent == "legal_aid"
+    assert "match workers could not start (OSError: no processes here)" in caplog.text
+
+
+async def test_legalbot_serve_matches_in_workers_and_serves_an_edit(tmp_path: Path) -> None:
+    """The real `legalbot serve`, two match workers: answers, a hot reload reaches the workers, SIGTERM stops all."""
+    copy = CatalogueCopy(tmp_path)
+    env = clean_env(LEGALBOT_INTENTS=str(copy.intents), LEGALBOT_CONTENT=str(copy.content),
+                    LEGALBOT_MATCH_WORKERS="2", LEGALBOT_RATE_LIMIT="100000")
+    async with serving(env, tmp_path) as served, ClientSession() as session:
+        async def ask(text: str) -> dict[str, object]:
+            async with session.post(f"{served.url}/api/chat", json={"user": "u", "text": text}) as response:
+                assert response.status == 200
+                return await response.json()  # type: ignore[no-any-return]
+
+        assert (await ask("法律缘助咋申请"))["intent"] == "legal_aid"
+        assert (await ask(NEW_EXAMPLE))["confidence"] != 1.0
+        copy.add_example()
+        async with asyncio.timeout(30):
+            while (await ask(NEW_EXAMPLE))["confidence"] != 1.0:  # matched as the new example, in a worker
+                await asyncio.sleep(0.05)
+    assert served.returncode == 0, served.log[-2000:]
+    assert "matching in 2 worker processes" in served.log
+    assert "match pool could not take" not in served.log  # nothing fell back to inline matching
