@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -114,6 +115,7 @@ class Engine:
     last_reload_problems: tuple[Problem, ...] = ()
     reload_failures: int = 0
     matcher: Matcher | None = None  # where reply() matches (bot.matchpool); None: inline
+    _turns: dict[str, tuple[asyncio.Lock, list[int]]] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_paths(cls, intents_dir: Path, content_dir: Path, **kwargs: Any) -> Engine:
@@ -126,13 +128,29 @@ class Engine:
         if self.matcher is None:
             return self.respond(user, text, channel)
         text = _storable(text)
-        picked = self._picked(user, text)
-        if picked is not None:
-            return self.choose(user, picked, channel)
-        started = time.perf_counter()
-        cat = self.catalogue  # one read: a reload during this turn does not mix catalogues
-        examined = await self.matcher.examine(text, cat.index)
-        return self._finish(user, channel, text, cat, examined, started)
+        # One user's messages are answered in the order they came: context, follow-ups and button
+        # numbers depend on the turn before, and matching elsewhere lets turns overlap.
+        async with self._turn_of(user):
+            picked = self._picked(user, text)
+            if picked is not None:
+                return self.choose(user, picked, channel)
+            started = time.perf_counter()
+            cat = self.catalogue  # one read: a reload during this turn does not mix catalogues
+            examined = await self.matcher.examine(text, cat.index)
+            return self._finish(user, channel, text, cat, examined, started)
+
+    @contextlib.asynccontextmanager
+    async def _turn_of(self, user: str) -> AsyncIterator[None]:
+        """Hold this user's turn lock; locks exist only while a user has a message in flight."""
+        lock, waiting = self._turns.setdefault(user, (asyncio.Lock(), [0]))
+        waiting[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            waiting[0] -= 1
+            if waiting[0] == 0:
+                del self._turns[user]
 
     def respond(self, user: str, text: str, channel: str = "api") -> Reply:
         """Synchronous reply(), matching inline: used by the CLI and the evaluation runner."""

@@ -21,6 +21,7 @@ import pickle
 import shutil
 import signal
 import tempfile
+import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -38,7 +39,10 @@ _DEPTH = 16
 # never blocks the event loop, even with stories of thousands of characters in the queue.
 _PIPE_BUDGET = 32 * 1024
 _KEPT_FILES = 2  # the current catalogue's file and the one before, for tasks sent before a reload
-_MAX_RESTARTS = 20  # workers that keep dying are not replaced for ever: matching goes inline
+_MAX_RESTARTS = 20  # workers replaced within _RESTART_WINDOW; past that, matching goes inline
+_RESTART_WINDOW = 3600.0  # seconds
+_CLOSE_WAIT = 5.0  # seconds close() waits for answers, so a stop fits in a container's 10 s grace
+_WARN_EVERY = 60.0  # seconds between warnings about messages matched inline
 
 
 class WorkerLost(Exception):
@@ -50,7 +54,9 @@ class _Worker:
     process: BaseProcess
     tasks: Connection  # we write
     results: Connection  # we read
-    pending: dict[int, asyncio.Future[Examined]] = field(default_factory=dict)
+    # Tasks sent and not yet answered, with their size. An entry stays until the worker answers,
+    # even if its caller gave up (cancelled), because the task is still in the pipe.
+    pending: dict[int, tuple[asyncio.Future[Examined], int]] = field(default_factory=dict)
     queued: int = 0  # bytes of the pending tasks
     alive: bool = True
 
@@ -64,10 +70,13 @@ class MatchPool:
         self.size = workers
         self.fallbacks = 0  # messages matched inline because a worker failed
         self.restarts = 0  # workers replaced after one stopped
+        self._restarted: list[float] = []  # when, for the rate limit on restarts
+        self._warned = (0.0, 0)  # last warning about inline matching, and messages since
         self._context = multiprocessing.get_context("spawn")  # not fork: the server runs threads
         self._folder = Path(tempfile.mkdtemp(prefix="legalbot-index-"))
         self._files: list[tuple[Index, Path]] = []
         self._generation = 0
+        self._checked = 0  # restarts when the current file was last seen to exist
         self._ids = itertools.count()
         self._workers: list[_Worker] = []
         self._started = False
@@ -77,7 +86,8 @@ class MatchPool:
 
     async def start(self, index: Index) -> None:
         """Start the workers and have each load the index, so the first messages do not wait for it."""
-        self._workers = [self._spawn() for _ in range(self.size)]
+        for _ in range(self.size):
+            self._workers.append(self._spawn())  # one by one: close() stops those started if one fails
         self._started = True
         await asyncio.gather(*(self.examine("", index) for _ in range(self.size)))
 
@@ -95,17 +105,16 @@ class MatchPool:
         if worker is None:
             return self._inline(text, index, "no worker running")
         answer: asyncio.Future[Examined] = asyncio.get_running_loop().create_future()
-        worker.pending[task] = answer
-        worker.queued += len(data)
         try:
             worker.tasks.send_bytes(data)
-            return await answer
-        except (WorkerLost, OSError) as exc:
+        except OSError as exc:  # the worker is gone; its reader callback will see EOF
             return self._inline(text, index, f"{type(exc).__name__}: {exc}")
-        finally:
-            worker.pending.pop(task, None)
-            worker.queued -= len(data)
-            self._freed.set()
+        worker.pending[task] = (answer, len(data))
+        worker.queued += len(data)
+        try:
+            return await answer
+        except WorkerLost as exc:
+            return self._inline(text, index, str(exc))
 
     async def _worker_for(self, size: int) -> _Worker | None:
         """The running worker with the fewest bytes waiting that has room for `size` more; waits for room."""
@@ -122,8 +131,15 @@ class MatchPool:
             await self._freed.wait()
 
     def _inline(self, text: str, index: Index, why: str) -> Examined:
+        """Match in this process; warn at most once a minute (with the count), not once a message."""
         self.fallbacks += 1
-        logger.warning("match pool could not take a message (%s); matching it inline", why)
+        last, since = self._warned
+        now = time.monotonic()
+        if now - last >= _WARN_EVERY:
+            logger.warning("match pool could not take %d message(s) (last: %s); matched inline", since + 1, why)
+            self._warned = (now, 0)
+        else:
+            self._warned = (last, since + 1)
         return examine(text, index)
 
     def _spawn(self) -> _Worker:
@@ -145,8 +161,10 @@ class MatchPool:
         except (EOFError, OSError, pickle.PickleError) as exc:
             self._lost(worker, exc)
             return
-        answer = worker.pending.get(task)
-        if answer is not None and not answer.done():
+        answer, size = worker.pending.pop(task, (None, 0))
+        worker.queued -= size
+        self._freed.set()
+        if answer is not None and not answer.done():  # done: its caller was cancelled
             if ok:
                 answer.set_result(value)
             else:
@@ -155,32 +173,40 @@ class MatchPool:
     def _lost(self, worker: _Worker, exc: BaseException) -> None:
         worker.alive = False
         asyncio.get_running_loop().remove_reader(worker.results.fileno())
-        for answer in worker.pending.values():
-            if not answer.done():
-                answer.set_exception(WorkerLost(f"worker stopped ({type(exc).__name__})"))
+        _fail(worker, WorkerLost(f"match worker stopped ({type(exc).__name__})"))
         self._freed.set()  # messages waiting for room go to the other workers (or inline)
         worker.tasks.close()
         worker.results.close()
         self._workers = [w for w in self._workers if w is not worker]
+        pid = worker.process.pid
+        reaped = asyncio.get_running_loop().run_in_executor(None, worker.process.join, 10)  # no zombie
         if self._closed:
             return
-        if self.restarts >= _MAX_RESTARTS:
-            logger.error("match worker %s stopped (exit code %s); %d restarts already, not starting another",
-                         worker.process.pid, worker.process.exitcode, self.restarts)
+        now = time.monotonic()
+        self._restarted = [t for t in self._restarted if now - t < _RESTART_WINDOW]
+        if len(self._restarted) >= _MAX_RESTARTS:
+            logger.error("match worker %s stopped; %d restarts within the hour already, not starting another",
+                         pid, len(self._restarted))
             return
+        self._restarted.append(now)
         self.restarts += 1
-        logger.error("match worker %s stopped (exit code %s); starting another", worker.process.pid,
-                     worker.process.exitcode)
+        reaped.add_done_callback(lambda _: logger.error("match worker %s stopped (exit code %s); started another",
+                                                        pid, worker.process.exitcode))
         self._workers.append(self._spawn())
 
     async def _publish(self, index: Index) -> Path:
-        """The pickle file of this index, written (off the event loop) the first time it is seen."""
+        """The pickle file of this index, written (off the event loop) the first time it is seen, and
+        again if it went missing (a temporary-files cleaner), since a new worker must read it."""
         for known, path in self._files:
-            if known is index:
+            if known is index and (self.restarts == self._checked or path.exists()):
+                self._checked = self.restarts
                 return path
         async with self._publishing:
             for known, path in self._files:
                 if known is index:
+                    if not path.exists():
+                        await asyncio.to_thread(_write, index, path)
+                    self._checked = self.restarts
                     return path
             self._generation += 1
             path = self._folder / f"index-{self._generation}.pickle"
@@ -192,17 +218,19 @@ class MatchPool:
             return path
 
     async def close(self) -> None:
-        """Let the workers answer what they hold, stop them and remove the index files."""
+        """Let the workers answer what they hold (for a few seconds), stop them and remove the index files."""
         self._closed = True
+        self._freed.set()  # messages waiting for room now match inline
         workers, self._workers = self._workers, []
         for worker in workers:
             if worker.alive:
                 worker.tasks.close()  # end of tasks: the worker answers what it has, then exits
-        waiting = [f for w in workers for f in w.pending.values()]
+        waiting = [answer for w in workers for answer, _ in w.pending.values() if not answer.done()]
         if waiting:
-            await asyncio.wait(waiting, timeout=10)
+            await asyncio.wait(waiting, timeout=_CLOSE_WAIT)
         loop = asyncio.get_running_loop()
         for worker in workers:
+            _fail(worker, WorkerLost("the match pool closed"))  # whatever is left is matched inline
             if worker.alive:
                 worker.alive = False
                 loop.remove_reader(worker.results.fileno())
@@ -211,15 +239,24 @@ class MatchPool:
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
+def _fail(worker: _Worker, exc: WorkerLost) -> None:
+    for answer, _ in worker.pending.values():
+        if not answer.done():
+            answer.set_exception(exc)
+    worker.pending.clear()
+    worker.queued = 0
+
+
 def _join(processes: list[BaseProcess]) -> None:
     for process in processes:
-        process.join(10)
+        process.join(2)
         if process.is_alive():
             process.kill()
             process.join()
 
 
 def _write(index: Index, path: Path) -> None:
+    path.parent.mkdir(mode=0o700, exist_ok=True)  # in case a temporary-files cleaner removed it
     partial = path.with_suffix(".partial")
     with partial.open("wb") as out:
         pickle.dump(index, out, protocol=pickle.HIGHEST_PROTOCOL)

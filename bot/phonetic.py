@@ -73,7 +73,10 @@ def fold(syllable: str) -> str:
     return syllable
 
 
-_code = _Codes(_SYLLABLES | {fold(s) for s in _SYLLABLES} | {"hm", "ng", "hng"})
+# Readings pypinyin gives that are not in the syllable inventory above (rare characters, interjections).
+_RARE_READINGS = {"biang", "bong", "cei", "din", "hm", "hng", "m", "n", "ng", "wong"}
+CODED_SYLLABLES = frozenset(_SYLLABLES | _RARE_READINGS | {fold(s) for s in _SYLLABLES | _RARE_READINGS})
+_code = _Codes(CODED_SYLLABLES)
 
 
 def split_pinyin(run: str) -> list[str] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pickle
+import shutil
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,7 +20,8 @@ from bot.catalogue import Catalogue
 from bot.config import Settings, default_match_workers
 from bot.engine import Engine
 from bot.errors import ConfigError
-from bot.matcher import examine
+from bot.index import Index
+from bot.matcher import Examined, examine
 from bot import matchpool
 from bot.matchpool import MatchPool
 from bot.runtime import services
@@ -204,3 +206,102 @@ async def test_legalbot_serve_matches_in_workers_and_serves_an_edit(tmp_path: Pa
     assert served.returncode == 0, served.log[-2000:]
     assert "matching in 2 worker processes" in served.log
     assert "match pool could not take" not in served.log  # nothing fell back to inline matching
+
+
+async def test_cancelled_callers_keep_their_tasks_counted_until_answered(shipped_catalogue: Catalogue) -> None:
+    """A caller that gives up leaves its task in the pipe: the pool must not fill the pipe past the budget."""
+    index = shipped_catalogue.index
+    pool = MatchPool(1)
+    await pool.start(index)
+    try:
+        story = "我家住在乡下，邻居占了我家的地，吵了好几年，" * 150
+        for _ in range(4):
+            tasks = [asyncio.ensure_future(pool.examine(f"{n}{story}", index)) for n in range(16)]
+            await asyncio.sleep(0)
+            for task in tasks:
+                task.cancel()
+            worker = pool._workers[0]
+            assert worker.queued <= matchpool._PIPE_BUDGET or len(worker.pending) == 1
+        async with asyncio.timeout(60):
+            while pool._workers[0].pending:
+                await asyncio.sleep(0.01)
+        assert pool._workers[0].queued == 0
+        assert await pool.examine("法律援助", index) == examine("法律援助", index)
+        assert pool.fallbacks == 0
+    finally:
+        await pool.close()
+
+
+async def test_close_does_not_wait_for_ever_on_a_stalled_worker(shipped_catalogue: Catalogue,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(matchpool, "_CLOSE_WAIT", 0.5)
+    index = shipped_catalogue.index
+    pool = MatchPool(1)
+    await pool.start(index)
+    stalled = pool._workers[0].process
+    os.kill(stalled.pid or 0, signal.SIGSTOP)
+    try:
+        calls = [asyncio.ensure_future(pool.examine(f"第{n}问：法律援助怎么申请", index)) for n in range(20)]
+        await asyncio.sleep(0.05)
+        await pool.close()
+        answers = await asyncio.gather(*calls)  # every caller answered, inline
+        assert answers == [examine(f"第{n}问：法律援助怎么申请", index) for n in range(20)]
+        assert not stalled.is_alive()
+    finally:
+        if stalled.is_alive():
+            os.kill(stalled.pid or 0, signal.SIGKILL)
+
+
+async def test_a_failed_start_leaves_no_worker_running(shipped_catalogue: Catalogue,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = MatchPool(3)
+    spawn, started = pool._spawn, []
+
+    def second_fails() -> object:
+        if len(started) == 1:
+            raise OSError("cannot start a process")
+        started.append(spawn())
+        return started[-1]
+
+    monkeypatch.setattr(pool, "_spawn", second_fails)
+    with pytest.raises(OSError):
+        await pool.start(shipped_catalogue.index)
+    await pool.close()
+    assert len(started) == 1 and not started[0].process.is_alive()
+
+
+async def test_a_dead_worker_is_reaped_and_a_missing_index_file_rewritten(shipped_catalogue: Catalogue,
+                                                                         pool: MatchPool) -> None:
+    index = shipped_catalogue.index
+    dead = pool._workers[0].process
+    shutil.rmtree(pool._folder)  # a temporary-files cleaner at work
+    os.kill(dead.pid or 0, signal.SIGKILL)
+    async with asyncio.timeout(30):
+        while pool.restarts < 1 or dead.exitcode is None or len(_alive(pool)) < 2:
+            await asyncio.sleep(0.01)
+    assert dead.exitcode == -signal.SIGKILL  # joined: no zombie left behind
+    before = pool.fallbacks
+    results = await asyncio.gather(*(pool.examine(q, index) for q in QUESTIONS * 2))
+    assert results == [examine(q, index) for q in QUESTIONS * 2]
+    assert pool.fallbacks == before  # the new worker read the rewritten file
+
+
+async def test_one_users_messages_are_answered_in_order(shipped_catalogue: Catalogue) -> None:
+    """The second message of a user waits for the first, even when its matching would finish first."""
+    release = asyncio.Event()
+
+    class SlowFirst:
+        async def examine(self, text: str, index: Index) -> Examined:
+            if text == "法律援助怎么申请":
+                await release.wait()
+            return examine(text, index)
+
+    engine = Engine(shipped_catalogue, matcher=SlowFirst())
+    first = asyncio.ensure_future(engine.reply("u", "法律援助怎么申请"))
+    second = asyncio.ensure_future(engine.reply("u", "那要多久"))
+    other = await engine.reply("someone else", "公证怎么办")  # other users are not held up
+    assert other.intent == "notarization" and not first.done()
+    release.set()
+    assert (await first).intent == "legal_aid"
+    assert (await second).kind == "followup"  # answered in the topic of the first
+    assert engine._turns == {}

@@ -60,3 +60,15 @@ def test_empty_text_has_an_empty_key() -> None:
 
 def test_key_is_stable_across_calls() -> None:
     assert sound_key("法律援助") == sound_key("法律援助")
+
+
+def test_every_reading_pypinyin_gives_has_a_fixed_code() -> None:
+    """Keys must not depend on the order characters were first seen: match workers key messages apart."""
+    from pypinyin import Style, lazy_pinyin
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    from bot.phonetic import CODED_SYLLABLES, fold
+
+    readings = {lazy_pinyin(chr(c), style=Style.NORMAL)[0] for c in pinyin_dict}
+    readings = {r for r in readings if r.isascii() and r.isalpha()}
+    assert readings | {fold(r) for r in readings} <= CODED_SYLLABLES
