@@ -14,6 +14,7 @@ worker that dies fails its tasks over to inline matching and is replaced: no mes
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import logging
 import multiprocessing
@@ -80,7 +81,7 @@ class MatchPool:
         self._ids = itertools.count()
         self._workers: list[_Worker] = []
         self._started = False
-        self._freed = asyncio.Event()  # set (and replaced) whenever a worker's queue shrinks
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()  # for room, in order
         self._publishing = asyncio.Lock()
         self._closed = False
 
@@ -117,18 +118,42 @@ class MatchPool:
             return self._inline(text, index, str(exc))
 
     async def _worker_for(self, size: int) -> _Worker | None:
-        """The running worker with the fewest bytes waiting that has room for `size` more; waits for room."""
-        while True:
-            workers = [w for w in self._workers if w.alive]
-            if not workers or self._closed:
-                return None
-            room = [w for w in workers if not w.pending
-                    or (len(w.pending) < _DEPTH and w.queued + size <= _PIPE_BUDGET)]
-            if room:
-                return min(room, key=lambda w: (w.queued, len(w.pending)))
-            if self._freed.is_set():
-                self._freed = asyncio.Event()
-            await self._freed.wait()
+        """The running worker with the fewest bytes waiting that has room for `size` more.
+
+        Messages wait for room first come, first served: a newcomer never overtakes one waiting,
+        and each answer wakes one waiting message, not all of them.
+        """
+        if not self._waiting:
+            worker = self._room(size)
+            if worker is not None or self._closed or not any(w.alive for w in self._workers):
+                return worker
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            while True:
+                await turn
+                worker = self._room(size)
+                if worker is not None or self._closed or not any(w.alive for w in self._workers):
+                    return worker
+                turn = asyncio.get_running_loop().create_future()  # still too big: first in line again
+                self._waiting.appendleft(turn)
+        finally:
+            if not turn.done():  # cancelled while waiting
+                self._waiting.remove(turn)
+
+    def _room(self, size: int) -> _Worker | None:
+        room = [w for w in self._workers if w.alive and (
+            not w.pending or (len(w.pending) < _DEPTH and w.queued + size <= _PIPE_BUDGET))]
+        return min(room, key=lambda w: (w.queued, len(w.pending))) if room else None
+
+    def _wake(self, everyone: bool = False) -> None:
+        """Room was freed: let the first waiting message (or, when workers stop, all) look again."""
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                if not everyone:
+                    return
 
     def _inline(self, text: str, index: Index, why: str) -> Examined:
         """Match in this process; warn at most once a minute (with the count), not once a message."""
@@ -163,7 +188,7 @@ class MatchPool:
             return
         answer, size = worker.pending.pop(task, (None, 0))
         worker.queued -= size
-        self._freed.set()
+        self._wake()
         if answer is not None and not answer.done():  # done: its caller was cancelled
             if ok:
                 answer.set_result(value)
@@ -174,7 +199,7 @@ class MatchPool:
         worker.alive = False
         asyncio.get_running_loop().remove_reader(worker.results.fileno())
         _fail(worker, WorkerLost(f"match worker stopped ({type(exc).__name__})"))
-        self._freed.set()  # messages waiting for room go to the other workers (or inline)
+        self._wake(everyone=True)  # messages waiting for room go to the other workers (or inline)
         worker.tasks.close()
         worker.results.close()
         self._workers = [w for w in self._workers if w is not worker]
@@ -220,7 +245,7 @@ class MatchPool:
     async def close(self) -> None:
         """Let the workers answer what they hold (for a few seconds), stop them and remove the index files."""
         self._closed = True
-        self._freed.set()  # messages waiting for room now match inline
+        self._wake(everyone=True)  # messages waiting for room now match inline
         workers, self._workers = self._workers, []
         for worker in workers:
             if worker.alive:
