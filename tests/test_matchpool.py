@@ -305,3 +305,25 @@ async def test_one_users_messages_are_answered_in_order(shipped_catalogue: Catal
     assert (await first).intent == "legal_aid"
     assert (await second).kind == "followup"  # answered in the topic of the first
     assert engine._turns == {}
+
+
+async def test_messages_waiting_for_room_go_first_come_first_served(shipped_catalogue: Catalogue,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(matchpool, "_DEPTH", 1)
+    index = shipped_catalogue.index
+    pool = MatchPool(1)
+    await pool.start(index)
+    try:
+        finished: list[int] = []
+        calls = []
+        for n in range(12):
+            call = asyncio.ensure_future(pool.examine(f"第{n}个问题：法律援助怎么申请", index))
+            call.add_done_callback(lambda _, n=n: finished.append(n))
+            calls.append(call)
+            if n == 5:
+                await asyncio.sleep(0)  # the first ones are queued before the rest arrive
+        await asyncio.gather(*calls)
+        assert finished == list(range(12))
+        assert not pool._waiting
+    finally:
+        await pool.close()
