@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +15,7 @@ from bot.catalogue import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
 from bot.index import Index
+from bot.keyedlocks import KeyedLocks
 from bot.matcher import Examined, Match, Outcome, Query, Ranking, Scored, decide, examine
 from bot.model import EMERGENCY, SMALL_TALK, Intent, topic_of
 
@@ -115,7 +115,7 @@ class Engine:
     last_reload_problems: tuple[Problem, ...] = ()
     reload_failures: int = 0
     matcher: Matcher | None = None  # where reply() matches (bot.matchpool); None: inline
-    _turns: dict[str, tuple[asyncio.Lock, list[int]]] = field(default_factory=dict, init=False, repr=False)
+    _turns: KeyedLocks = field(default_factory=KeyedLocks, init=False, repr=False)
 
     @classmethod
     def from_paths(cls, intents_dir: Path, content_dir: Path, **kwargs: Any) -> Engine:
@@ -130,7 +130,7 @@ class Engine:
         text = _storable(text)
         # One user's messages are answered in the order they came: context, follow-ups and button
         # numbers depend on the turn before, and matching elsewhere lets turns overlap.
-        async with self._turn_of(user):
+        async with self._turns.hold(user):
             picked = self._picked(user, text)
             if picked is not None:
                 return self.choose(user, picked, channel)
@@ -138,19 +138,6 @@ class Engine:
             cat = self.catalogue  # one read: a reload during this turn does not mix catalogues
             examined = await self.matcher.examine(text, cat.index)
             return self._finish(user, channel, text, cat, examined, started)
-
-    @contextlib.asynccontextmanager
-    async def _turn_of(self, user: str) -> AsyncIterator[None]:
-        """Hold this user's turn lock; locks exist only while a user has a message in flight."""
-        lock, waiting = self._turns.setdefault(user, (asyncio.Lock(), [0]))
-        waiting[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            waiting[0] -= 1
-            if waiting[0] == 0:
-                del self._turns[user]
 
     def respond(self, user: str, text: str, channel: str = "api") -> Reply:
         """Synchronous reply(), matching inline: used by the CLI and the evaluation runner."""

@@ -18,6 +18,7 @@ from bot.normalize import prepare, rewrite, squash, strip_fillers
 from bot.phonetic import sound_keys
 from bot.safety import Trigger
 
+
 def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
     """A read-only view; also how a pickled index (sent to match workers) rebuilds its mappings."""
     return MappingProxyType(mapping)
@@ -193,9 +194,10 @@ def build_index(
     # those holding its first two sounds: the prefilter's rows keep this linear in the catalogue's size.
     counted = frozenset(i for i, is_keyword in enumerate(flags)
                         if not is_keyword and owners[i] not in (OUT_OF_SCOPE, FOLLOWUP, EMERGENCY))
+    no_rows = np.empty(0, np.intp)
     keyword_spread = {
-        i: len({owners[j] for j in prefilter.rows.get(keys[i][:2], np.empty(0, np.intp)).tolist() if j in counted and texts[i] in texts[j]}
-               | {owners[i]})
+        i: len({owners[j] for j in prefilter.rows.get(keys[i][:2], no_rows).tolist()
+                if j in counted and texts[i] in texts[j]} | {owners[i]})
         for i, is_keyword in enumerate(flags) if is_keyword
     }
     trigger_starts: dict[str, list[int]] = defaultdict(list)

@@ -28,6 +28,7 @@ from bot.channels.telegram_handlers import TelegramChannel, without_token
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError, ConfigError
+from bot.keyedlocks import KeyedLocks
 from bot.ratelimit import RateLimiter
 from bot.runtime import services
 
@@ -48,22 +49,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        self._chats: dict[int | None, tuple[asyncio.Lock, list[int]]] = {}
+        self._chats = KeyedLocks()
 
     async def process_update(self, update: object,  # type: ignore[misc]  # final in PTB; see the docstring
                              coroutine: Awaitable[Any]) -> None:
         """Await the update's handlers holding its chat's lock, then a slot."""
         chat = update.effective_chat if isinstance(update, Update) else None
-        key = chat.id if chat is not None else None
-        lock, users = self._chats.setdefault(key, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                await super().process_update(update, coroutine)
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._chats[key]  # bounded memory: only chats with updates in flight keep a lock
+        async with self._chats.hold(chat.id if chat is not None else None):
+            await super().process_update(update, coroutine)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Await the handlers (the chat's lock and a slot are held by now)."""
