@@ -10,6 +10,7 @@ from itertools import repeat
 
 from rapidfuzz import fuzz, process
 
+from bot.clauses import Clause, split
 from bot.index import (
     FOLLOWUP,
     OUT_OF_SCOPE,
@@ -20,12 +21,28 @@ from bot.index import (
     candidates,
 )
 from bot.model import EMERGENCY, WHOLE_MESSAGE_ONLY, MatcherSettings, topic_of
+from bot.normalize import prepare
 from bot.safety import Trigger, find_trigger
 
 # Re-exported: the matcher's callers prepare messages and catalogues through it.
 __all__ = [
-    "FOLLOWUP", "OUT_OF_SCOPE", "Index", "Match", "Outcome", "Query", "Ranking", "Scored",
-    "Examined", "analyse", "build_index", "coverage", "decide", "examine", "rank", "tail", "unexplained",
+    "FOLLOWUP",
+    "OUT_OF_SCOPE",
+    "Examined",
+    "Index",
+    "Match",
+    "Outcome",
+    "Query",
+    "Ranking",
+    "Scored",
+    "analyse",
+    "build_index",
+    "coverage",
+    "decide",
+    "examine",
+    "rank",
+    "tail",
+    "unexplained",
 ]
 
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
@@ -51,6 +68,10 @@ _UNEXPLAINED_WEIGHT = 0.6
 _TAIL_SHARE = 2  # a story's question is in its second half
 _TAIL_WEIGHT = 0.4
 _ONE_WORD = 4  # characters
+_BACKGROUND = 0.85  # a clause that does not ask, answered on its own, counts this much
+_STORY_CLAUSES = 4  # with more clauses than this, only those that ask are scored alone
+_MAX_CLAUSES = 12  # a longer story is scored by its whole and its tail only
+_CLAUSE_CHARS = 4  # a shorter clause lifts an intent only when it holds one of its topic words
 _WHOLLY = 0.9  # coverage at which a follow-up phrase accounts for the whole message
 
 
@@ -311,9 +332,50 @@ def tail(query: Query, settings: MatcherSettings) -> Query | None:
     return Query(query.text, query.core[cut:], query.key[cut:], query.exact_key[cut:])
 
 
-def rank(query: Query, index: Index) -> Ranking:
-    """Score every intent against the message; stories also by their last part. Best first."""
+def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], index: Index) -> Ranking:
+    """Lift the intents that single clauses would be answered with on their own.
+
+    A question next to background or a remark ("房东不退押金，人民调解管不管", "手机上能续执照吗？？
+    烦死了") is diluted by the rest when matched whole. A clause that alone would be answered
+    speaks for the message: fully when it asks, a little less otherwise. Clauses that name no
+    topic ("怎么申请", "去哪里办") are never answered alone, so they lift nothing.
+    """
+    if len(clauses) > _STORY_CLAUSES:
+        clauses = tuple(c for c in clauses if c.asks)  # in a story, what is not asked is background
+    lifted = {s.intent: s for s in ranking.intents}
+    changed = False
+    for clause in clauses:
+        part = analyse(clause.text, index.settings)
+        if len(part.key) < 2 or part.key == query.key:
+            continue
+        found, _ = _rank(part, index)
+        decided = decide(found, index.settings)
+        if decided.outcome is not Outcome.ANSWER or decided.intent in WHOLE_MESSAGE_ONLY:
+            continue
+        # Alone, a clause must be clear: "是什么意思" is close to "普法是什么意思" and to the
+        # same question about every other topic.
+        rival = decided.runner_up.score if decided.runner_up else 0.0
+        if decided.score - rival < index.settings.clear_margin:
+            continue
+        top = found.intents[0]
+        if len(part.core) < _CLAUSE_CHARS and top.example not in part.core:
+            continue  # "有用吗" is part of "打了差评有用吗", but says nothing of 差评
+        score = round(top.score * (1.0 if clause.asks else _BACKGROUND), 4)
+        if top.intent not in lifted or score > lifted[top.intent].score:
+            lifted[top.intent] = replace(top, score=score)
+            changed = True
+    if not changed:
+        return ranking
+    ranked = sorted(lifted.values(), key=lambda s: (-s.score, s.intent))
+    return Ranking(tuple(ranked), ranking.out_of_scope, ranking.followup, ranking.followup_coverage)
+
+
+def rank(query: Query, index: Index, clauses: tuple[Clause, ...] = ()) -> Ranking:
+    """Score every intent against the message; when that leaves it unclear, also by its clauses
+    (bot.clauses.split); stories also by their last part. Best first."""
     ranking, pool = _rank(query, index)
+    if 2 <= len(clauses) <= _MAX_CLAUSES and decide(ranking, index.settings).outcome is not Outcome.ANSWER:
+        ranking = _by_clauses(ranking, query, clauses, index)
     end = tail(query, index.settings)
     if end is None or not ranking.intents:
         return ranking
@@ -396,7 +458,7 @@ def examine(text: str, index: Index) -> Examined:
     if not query.text:
         return Examined(query, None, Ranking(()))
     trigger = find_trigger(query.text, query.key, index.triggers_near(query))
-    return Examined(query, trigger, rank(query, index))
+    return Examined(query, trigger, rank(query, index, split(prepare(text[:index.settings.max_message_chars]))))
 
 
 def decide(ranking: Ranking, settings: MatcherSettings) -> Match:

@@ -1,0 +1,66 @@
+"""Split a message into clauses, and tell which of them ask something.
+
+Citizens put a question next to background or a remark ("房东不退押金，人民调解管不管",
+"手机上能续营业执照吗？？烦死了"): the other clause dilutes a whole-message match. The matcher also
+scores each clause on its own (bot.matcher.rank).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Punctuation and symbols end a clause; so do emoji (anything that is neither a letter, a digit
+# nor a space).
+_BREAK = re.compile(r"[^\w\s]+|_+")
+_QUESTION_MARK = re.compile(r"[?？]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Words that make a clause a question. "A不A" (管不管, 能不能) is found by pattern.
+_ASKING = ("吗", "么", "呢", "怎", "咋", "如何", "什么", "啥", "哪", "谁", "几", "多少", "多久", "多长",
+           "有没有", "是否", "可否", "能否", "请问")
+_A_NOT_A = re.compile(r"(\w)[不没]\1")
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    text: str
+    asks: bool  # holds a question word or ends with a question mark
+
+
+def _spaced_letters(tokens: list[str]) -> bool:
+    """Typed one character at a time with spaces between them ("网 上 能 办 事")."""
+    singles = sum(len(t) == 1 and bool(_HAN.match(t)) for t in tokens)
+    return len(tokens) >= 3 and singles * 2 >= len(tokens)
+
+
+def _split_spaces(piece: str) -> list[str]:
+    """Spaces separate clauses only between Chinese words: "有没有 app 可以" keeps the Latin word
+    with its neighbours, and letter-by-letter typing keeps its letters together."""
+    tokens = piece.split()
+    if len(tokens) < 2 or _spaced_letters(tokens):
+        return ["".join(tokens)]
+    out = [tokens[0]]
+    for token in tokens[1:]:
+        if _HAN.search(out[-1][-1:]) and _HAN.match(token):
+            out.append(token)
+        else:
+            out[-1] += token
+    return out
+
+
+def asks(text: str) -> bool:
+    return any(word in text for word in _ASKING) or bool(_A_NOT_A.search(text))
+
+
+def split(prepared: str) -> tuple[Clause, ...]:
+    """The clauses of a prepare()d message, in order, without punctuation, emoji or spaces."""
+    clauses: list[Clause] = []
+    position = 0
+    for mark in [*_BREAK.finditer(prepared), None]:
+        end = mark.start() if mark else len(prepared)
+        question = bool(mark and _QUESTION_MARK.search(mark.group(0)))
+        pieces = [p for p in _split_spaces(prepared[position:end]) if p]
+        for n, piece in enumerate(pieces):
+            clauses.append(Clause(piece, asks(piece) or (question and n == len(pieces) - 1)))
+        position = mark.end() if mark else end
+    return tuple(clauses)
