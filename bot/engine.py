@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import unicodedata
 from collections.abc import Callable
@@ -16,13 +17,24 @@ from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
 from bot.index import Index
 from bot.keyedlocks import KeyedLocks
-from bot.matcher import Examined, Match, Outcome, Query, Ranking, Scored, decide, examine
+from bot.matcher import (
+    Examined,
+    Match,
+    Outcome,
+    Query,
+    Ranking,
+    Scored,
+    decide,
+    examine,
+)
 from bot.model import EMERGENCY, SMALL_TALK, Intent, topic_of
 
 logger = logging.getLogger(__name__)
 
 _SHORT_MESSAGE = 6  # characters: a message this short after a topic leans towards that topic
 _SHORT_BONUS = 0.15
+# "那…" opens a question that goes on from the last answer ("那现在做到多少了"); "那个" is a filler.
+_GOES_ON = re.compile(r"^(那(?!个)|那么|还有|另外)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,10 +269,13 @@ class Engine:
         in_context = max(ranking.followup, family[0].score if family else 0.0)
         if len(query.core) <= _SHORT_MESSAGE:
             in_context += _SHORT_BONUS  # a short message right after a topic is most likely about it
+        goes_on = bool(_GOES_ON.match(query.text))
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             if topic_of(match.intent) == topic or in_context <= match.score:
                 return None
-        elif in_context < settings.clarify_threshold or in_context <= ranking.out_of_scope:
+        # Said as going on and not clear on its own, a message is about the last topic even with
+        # little in common with it, unless it is likelier out of scope ("那明天天气怎么样").
+        elif (in_context < settings.clarify_threshold and not goes_on) or in_context <= ranking.out_of_scope:
             return None
         chosen = family[0].intent if family and family[0].score >= settings.answer_threshold else ctx.intent
         intent = cat.intents[chosen]

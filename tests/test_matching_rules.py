@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.catalogue import Catalogue
+from bot.clauses import split
 from bot.engine import Engine, Reply
-from bot.matcher import analyse, rank
+from bot.matcher import analyse, examine, rank
+from bot.normalize import prepare
 
 
 def ask(catalogue: Catalogue, text: str) -> Reply:
@@ -63,3 +65,45 @@ def test_a_homophone_typo_costs_only_the_homophone_discount(shipped_catalogue: C
         return rank(analyse(text, shipped_catalogue.settings), shipped_catalogue.index).score_of(intent)
 
     assert score(typo) >= 0.9 * score(right) > 0
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("老婆跟别人跑了，我要离婚，我该咋办？", "legal_consultation"),  # background, then the question
+    ("营业执照快过期了 手机上能续吗 不想跑大厅", "online_gov_services"),  # a remark after the question
+])
+def test_a_clear_clause_answers_a_message_unclear_as_a_whole(shipped_catalogue: Catalogue, text: str,
+                                                             intent: str) -> None:
+    query = analyse(text, shipped_catalogue.settings)
+    whole = rank(query, shipped_catalogue.index)
+    assert whole.intents[0].intent != intent or whole.intents[0].score < shipped_catalogue.settings.answer_threshold
+    assert ask(shipped_catalogue, text).intent == intent
+
+
+@pytest.mark.parametrize("text", ["说来话长，是什么意思", "我那个事 怎么申请", "邻居家的狗，有用吗"])
+def test_a_clause_that_names_no_topic_lifts_nothing(shipped_catalogue: Catalogue, text: str) -> None:
+    query = analyse(text, shipped_catalogue.index.settings)
+    assert examine(text, shipped_catalogue.index).ranking == rank(query, shipped_catalogue.index)
+    assert len(split(prepare(text))) == 2
+
+
+@pytest.mark.parametrize(("first", "expected", "going_on"), [
+    ("法律援助怎么申请", "legal_aid", "那去年一共办了多少件"),
+    ("人民调解", "people_mediation", "那成功率高不高"),
+])
+def test_a_question_going_on_with_na_stays_in_the_topic(shipped_catalogue: Catalogue, first: str, expected: str,
+                                                        going_on: str) -> None:
+    engine = Engine(shipped_catalogue)
+    # "那…" goes on from the last answer, though it shares few words with that topic's examples.
+    assert engine.respond("u", first).intent == expected
+    reply = engine.respond("u", going_on)
+    assert (reply.kind, reply.intent) == ("followup", expected)
+
+
+def test_going_on_with_na_does_not_carry_a_new_topic_or_an_unrelated_question(shipped_catalogue: Catalogue) -> None:
+    engine = Engine(shipped_catalogue)
+    engine.respond("u", "行政复议")
+    assert engine.respond("u", "那我还能去法院告吗").intent == "admin_litigation"
+    engine.respond("v", "公证处在哪")
+    assert engine.respond("v", "那明天天气怎么样").intent is None
+    engine.respond("w", "公证处在哪")
+    assert engine.respond("w", "那个，失信黑名单怎么查").intent == "social_credit"  # 那个 is a filler
