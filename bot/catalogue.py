@@ -24,12 +24,14 @@ _SOURCE_KEYS = {"section", "excerpt"}
 _MATCHER_KEYS = {
     "answer_threshold", "clarify_threshold", "ambiguity_gap", "clear_margin",
     "max_suggestions", "max_message_chars", "fillers", "synonyms",
+    "local_places", "other_places", "abroad_places",
 }
+_PLACE_KEYS = ("local_places", "other_places", "abroad_places")
 # Texts every channel needs; content/messages.yaml must define each of them.
 MESSAGE_KEYS = (
     "welcome", "help", "about", "fallback", "clarify", "rephrase", "too_long", "non_text",
     "legal_notice", "rate_limited", "error", "stale_button", "feedback_thanks", "followup_prefix",
-    "menu", "menu_area",
+    "menu", "menu_area", "elsewhere",
 )
 MAX_SUGGEST = 3
 
@@ -244,7 +246,7 @@ def _read_settings(c: _Collector, src: str, data: Any) -> MatcherSettings | None
         return None
     _check_keys(c, src, data, _MATCHER_KEYS, "matcher 设置")
     values: dict[str, Any] = {}
-    for key in _MATCHER_KEYS - {"fillers", "synonyms"}:
+    for key in _MATCHER_KEYS - {"fillers", "synonyms", *_PLACE_KEYS}:
         if key not in data:
             continue
         value = data[key]
@@ -258,6 +260,9 @@ def _read_settings(c: _Collector, src: str, data: Any) -> MatcherSettings | None
     fillers = [normalize(f) for f, _ in _strings(c, src, data, "fillers", "matcher 设置")]
     values["fillers"] = tuple(sorted({f for f in fillers if f}, key=len, reverse=True))
     values["synonyms"] = _read_synonyms(c, src, data)
+    for key in _PLACE_KEYS:
+        names = [normalize(name) for name, _ in _strings(c, src, data, key, "matcher 设置")]
+        values[key] = tuple(sorted({n for n in names if n}, key=len, reverse=True))
     settings = MatcherSettings(**values)
     if settings.clarify_threshold > settings.answer_threshold:
         c.error(src, _line(data, "clarify_threshold"), "clarify_threshold 不能大于 answer_threshold")

@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 
 _SHORT_MESSAGE = 6  # characters: a message this short after a topic leans towards that topic
 _SHORT_BONUS = 0.15
+# Intents whose answer holds wherever in China the citizen is: where to get legal advice, and danger.
+_ANYWHERE = frozenset({"legal_consultation", "legal_aid", EMERGENCY, *SMALL_TALK})
 # "那…" opens a question that goes on from the last answer ("那现在做到多少了"); "那个" is a filler.
 _GOES_ON = re.compile(r"^(那(?!个)|那么|还有|另外)")
 
@@ -230,6 +232,15 @@ class Engine:
         if trigger is not None and trigger.intent in cat.intents:
             return self._emergency(user, cat, cat.intents[trigger.intent], ranking)
         match = decide(ranking, settings)
+        place = examined.place
+        # Another city's service, or another country's anything: Jiangshan's answer would mislead.
+        # A personal legal question asked from another Chinese city still gets the advice channels.
+        if place is not None and (place.abroad or not ranking.intents
+                                  or topic_of(ranking.intents[0].intent) not in _ANYWHERE):
+            self.context.forget(user)
+            return Reply(None, match.score, cat.messages["elsewhere"].format(place=place.name),
+                         outcome=Outcome.FALLBACK, kind="fallback", runner_up=match.runner_up,
+                         candidates=match.candidates)
         followed = self._follow_up(user, cat, query, ranking, match)
         if followed is not None:
             return followed

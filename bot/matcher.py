@@ -22,6 +22,7 @@ from bot.index import (
 )
 from bot.model import EMERGENCY, WHOLE_MESSAGE_ONLY, MatcherSettings, topic_of
 from bot.normalize import prepare
+from bot.places import Place, elsewhere
 from bot.safety import Trigger, find_trigger
 
 # Re-exported: the matcher's callers prepare messages and catalogues through it.
@@ -446,19 +447,21 @@ class Examined:
     query: Query
     trigger: Trigger | None
     ranking: Ranking
+    place: Place | None = None  # another city or country whose service the message asks about
 
-    def __reduce__(self) -> tuple[type[Examined], tuple[Query, Trigger | None, Ranking]]:
-        return Examined, (self.query, self.trigger, self.ranking)
+    def __reduce__(self) -> tuple[type[Examined], tuple[Query, Trigger | None, Ranking, Place | None]]:
+        return Examined, (self.query, self.trigger, self.ranking, self.place)
 
 
 def examine(text: str, index: Index) -> Examined:
-    """Normalise a message, look for danger triggers and rank the intents (nothing to rank in an
-    empty message: spaces, punctuation or emoji only)."""
+    """Normalise a message, look for danger triggers and other places, and rank the intents
+    (nothing to rank in an empty message: spaces, punctuation or emoji only)."""
     query = analyse(text, index.settings)
     if not query.text:
         return Examined(query, None, Ranking(()))
     trigger = find_trigger(query.text, query.key, index.triggers_near(query))
-    return Examined(query, trigger, rank(query, index, split(prepare(text[:index.settings.max_message_chars]))))
+    clauses = split(prepare(text[: index.settings.max_message_chars]))
+    return Examined(query, trigger, rank(query, index, clauses), elsewhere(clauses, index))
 
 
 def decide(ranking: Ranking, settings: MatcherSettings) -> Match:

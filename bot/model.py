@@ -62,3 +62,6 @@ class MatcherSettings:
     max_message_chars: int = 600
     fillers: tuple[str, ...] = ()
     synonyms: tuple[tuple[str, str], ...] = ()
+    local_places: tuple[str, ...] = ()  # a message naming one of these is about Jiangshan
+    other_places: tuple[str, ...] = ()  # other cities: their services are out of scope
+    abroad_places: tuple[str, ...] = ()  # other countries: their law is out of scope too

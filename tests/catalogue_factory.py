@@ -167,6 +167,7 @@ MESSAGE_TEXTS: Mapping[str, str] = {
     "stale_button": "这个按钮已经过期了。",
     "feedback_thanks": "谢谢您的反馈。",
     "followup_prefix": "关于「{title}」：",
+    "elsewhere": "我只能介绍江山市的服务，{place}的事请向当地咨询。",
 }
 
 

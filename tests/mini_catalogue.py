@@ -89,6 +89,7 @@ MESSAGES = {
     "followup_prefix": "关于「{title}」：",
     "menu": "请选择您想了解的方面：",
     "menu_area": "「{title}」里可以问这些：",
+    "elsewhere": "我只能介绍江山市的服务，{place}的事请向当地咨询。",
 }
 
 

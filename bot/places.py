@@ -1,0 +1,57 @@
+"""Questions about a service somewhere else ("杭州的公租房怎么申请", "在香港怎么做公证").
+
+The answers describe Jiangshan's services only: told how Jiangshan does it, a citizen asking about
+another city would be misled. A place counts when a topic word follows it closely in the same
+clause; the place lists are in intents/matcher.yaml, for operators to extend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.clauses import Clause
+from bot.index import Index, analyse
+
+_WINDOW = 10  # characters after the place in which a topic word makes it the place of the service
+# Where the citizen is, not where the service is: "我在杭州打工，…" asks about home.
+_STAYING = ("打工", "上班", "工作", "干活", "读书", "上学", "留学", "住", "生活", "定居", "出差", "旅游", "回来", "回江山")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    name: str
+    abroad: bool  # another country's law, not only another city's services
+
+    def __reduce__(self) -> tuple[type[Place], tuple[str, bool]]:
+        return Place, (self.name, self.abroad)
+
+
+def elsewhere(clauses: Iterable[Clause], index: Index) -> Place | None:
+    """The other place a message asks about a service of, if any; None when it also names Jiangshan."""
+    settings = index.settings
+    clauses = tuple(clauses)
+    if not settings.other_places and not settings.abroad_places:
+        return None
+    whole = "".join(c.text for c in clauses)
+    if any(name in whole for name in settings.local_places):
+        return None
+    places = [(name, False) for name in settings.other_places] + [(name, True) for name in settings.abroad_places]
+    for clause in clauses:
+        for name, abroad in places:
+            start = clause.text.find(name)
+            while start >= 0:
+                after = clause.text[start + len(name): start + len(name) + _WINDOW]
+                if _names_a_topic(after, index):
+                    return Place(name, abroad)
+                start = clause.text.find(name, start + 1)
+    return None
+
+
+def _names_a_topic(after: str, index: Index) -> bool:
+    if not after or any(word in after for word in _STAYING):
+        return False
+    query = analyse(after, index.settings)
+    texts, keys = index.texts, index.keys
+    return any(len(texts[i]) >= 2 and (texts[i] in query.core or (len(keys[i]) >= 3 and keys[i] in query.key))
+               for i in index.keywords_near(query))
