@@ -35,6 +35,7 @@ _CANDIDATES = 60  # examples scored in full per message, after the n-gram prefil
 # Stories share n-grams with many examples, and each costs more to align against a long text;
 # their question is also scored again on its own (matcher.tail), so fewer candidates do.
 _STORY_CANDIDATES = 40
+_RESERVED = 8  # follow-up and out-of-scope phrases scored besides the candidates
 _STORY = 30  # characters
 _COMMON_GRAM_SHARE = 0.05  # n-grams in more examples than this share carry too little to prefilter on
 SCANNED_CHARS = 8192  # characters of a message searched for triggers (Telegram allows 4096)
@@ -65,19 +66,27 @@ class Prefilter:
     weights: Mapping[str, float]  # rarity (idf) times length: a rare two-sound gram says most
     size: int  # rows in the index
     examples: int  # example rows among them
+    # The follow-up and out-of-scope phrases holding each n-gram. The best few of them are always
+    # scored, so that a message sharing common words (多少, 去年) with many examples still meets
+    # "一共多少" or "天气怎么样", which share only those words with it.
+    reserved: Mapping[str, npt.NDArray[np.intp]]
 
     @classmethod
-    def build(cls, keys: list[str], flags: list[bool]) -> Prefilter:
+    def build(cls, keys: list[str], flags: list[bool], is_reserved: list[bool]) -> Prefilter:
         postings: dict[str, list[int]] = defaultdict(list)
+        reserved: dict[str, list[int]] = defaultdict(list)
         for i, key in enumerate(keys):
             if not flags[i]:
                 for gram in _grams(key):
                     postings[gram].append(i)
+                    if is_reserved[i]:
+                        reserved[gram].append(i)
         examples = flags.count(False)
         return cls(
             MappingProxyType({g: np.array(ix, dtype=np.intp) for g, ix in postings.items()}),
             MappingProxyType({g: math.log(examples / len(ix)) * len(g) for g, ix in postings.items()}),
             len(keys), examples,
+            MappingProxyType({g: np.array(ix, dtype=np.intp) for g, ix in reserved.items()}),
         )
 
 
@@ -172,13 +181,15 @@ def build_index(
         texts.append(core)
         owners.append(owner)
         flags.append(is_keyword)
+    # Stories' background (奶茶店, 旁边) is no topic's vocabulary: only shorter examples count.
     vocabulary = frozenset(
-        k[j: j + 2] for k, o in zip(keys, owners, strict=True) if o != OUT_OF_SCOPE for j in range(len(k) - 1)
+        k[j: j + 2] for k, o in zip(keys, owners, strict=True) if o != OUT_OF_SCOPE and len(k) <= _STORY
+        for j in range(len(k) - 1)
     )
     by_owner: dict[str, list[int]] = defaultdict(list)
     for i, owner in enumerate(owners):
         by_owner[owner].append(i)
-    prefilter = Prefilter.build(keys, flags)
+    prefilter = Prefilter.build(keys, flags, [o in (OUT_OF_SCOPE, FOLLOWUP) for o in owners])
     keyword_heads: dict[str, set[int]] = defaultdict(set)
     keyword_grams: dict[str, set[int]] = defaultdict(set)
     for i, is_keyword in enumerate(flags):
@@ -216,7 +227,8 @@ def build_index(
 
 
 def candidates(key: str, index: Index) -> list[int]:
-    """Example rows sharing the rarest n-grams with the message, best first (all of them for small catalogues)."""
+    """Example rows sharing the rarest n-grams with the message, best first (all of them for small
+    catalogues), and the follow-up and out-of-scope phrases sharing the most with it."""
     prefilter = index.prefilter
     limit = _STORY_CANDIDATES if len(key) > _STORY else _CANDIDATES
     if prefilter.examples <= limit:
@@ -239,4 +251,19 @@ def candidates(key: str, index: Index) -> list[int]:
         found = (-weights).argpartition(limit - 1)[:limit]
         found.sort()
     # Best first, ties by row (a stable sort of rows in order), so a message always meets the same candidates.
-    return found[np.argsort(-weights[found], kind="stable")].tolist()  # type: ignore[no-any-return]
+    best: list[int] = found[np.argsort(-weights[found], kind="stable")].tolist()
+    taken = set(best)
+    return best + [i for i in _reserved(key, prefilter) if i not in taken]
+
+
+def _reserved(key: str, prefilter: Prefilter) -> list[int]:
+    """The follow-up and out-of-scope rows sharing the most n-grams with the message, best first."""
+    postings = [prefilter.reserved[g] for g in _grams(key) if g in prefilter.reserved]
+    if not postings:
+        return []
+    shared = np.bincount(np.concatenate(postings), minlength=prefilter.size)
+    found = shared.nonzero()[0]
+    if len(found) > _RESERVED:
+        found = (-shared).argpartition(_RESERVED - 1)[:_RESERVED]
+        found.sort()
+    return found[np.argsort(-shared[found], kind="stable")].tolist()  # type: ignore[no-any-return]

@@ -73,6 +73,7 @@ _BACKGROUND = 0.85  # a clause that does not ask, answered on its own, counts th
 _STORY_CLAUSES = 4  # with more clauses than this, only those that ask are scored alone
 _MAX_CLAUSES = 12  # a longer story is scored by its whole and its tail only
 _CLAUSE_CHARS = 4  # a shorter clause lifts an intent only when it holds one of its topic words
+_CLEAR_FLOOR = 0.45  # a lead this faint is a guess however far ahead: the citizen is asked instead
 _WHOLLY = 0.9  # coverage at which a follow-up phrase accounts for the whole message
 
 
@@ -483,7 +484,7 @@ def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
     rival = max(runner_up.score if runner_up else 0.0, ranking.out_of_scope)
     # Below the answer threshold, an intent far ahead of every alternative is still the answer:
     # asking "did you mean X?" with X alone only costs the citizen a tap.
-    is_clear = top.score - rival >= settings.clear_margin
+    is_clear = top.score - rival >= settings.clear_margin and top.score >= _CLEAR_FLOOR
     if (top.score >= settings.answer_threshold and not close) or is_clear:
         return Match(Outcome.ANSWER, top.intent, top.score, runner_up, (top,))
     return _clarify(ranking, settings, top, runner_up)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.catalogue import Catalogue
-from bot.index import Index, analyse, build_index, candidates
+from bot.index import FOLLOWUP, Index, analyse, build_index, candidates
 from bot.model import MatcherSettings
 
 SETTINGS = MatcherSettings()
@@ -89,3 +89,25 @@ def test_topic_word_lookup_finds_every_contained_word(shipped_catalogue: Catalog
     query = analyse(text, SETTINGS)
     near = set(index.keywords_near(query, within=len(query.core) <= 4))
     assert _contained(index, text) <= near
+
+
+def test_follow_up_and_out_of_scope_phrases_are_always_among_the_candidates(shipped_catalogue: Catalogue) -> None:
+    # Common words (多少, 一共) are in many examples; the follow-up phrase must still be scored.
+    template = next(iter(shipped_catalogue.intents.values()))
+    intents = [replace(template, id=f"i{n}", keywords=(), triggers=(),
+                       examples=tuple(f"第{n}项服务一共办了多少件{'甲乙丙丁戊'[k]}" for k in range(5)))
+               for n in range(40)]
+    index = build_index(intents, ("明天天气怎么样",), ("一共多少",), SETTINGS)
+    found = candidates(analyse("那一共办了多少件", SETTINGS).key, index)
+    assert FOLLOWUP in {index.owners[i] for i in found}
+
+
+def test_story_examples_lend_no_words_to_the_vocabulary(shipped_catalogue: Catalogue) -> None:
+    template = next(iter(shipped_catalogue.intents.values()))
+    story = "我在小区门口想开个奶茶店，听说要先办执照再办各种证，搞不清楚顺序，现在是怎么办的"
+    index = build_index([replace(template, id="a", keywords=(), triggers=(), examples=("营业执照怎么办", story))],
+                        (), (), SETTINGS)
+    奶茶 = analyse("奶茶", SETTINGS).key
+    执照 = analyse("执照", SETTINGS).key
+    assert 执照 in index.vocabulary
+    assert 奶茶 not in index.vocabulary

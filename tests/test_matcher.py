@@ -155,6 +155,8 @@ def scored(*pairs: tuple[str, float]) -> tuple[Scored, ...]:
         ((), 0.0, Outcome.FALLBACK, None, None),
         # the message is closer to an out-of-scope example than to any intent
         (scored(("a", 0.8)), 0.95, Outcome.FALLBACK, None, None),
+        # below the answer threshold but far ahead of every rival: answered
+        (scored(("a", 0.65), ("b", 0.3)), 0.0, Outcome.ANSWER, "a", None),
     ],
 )
 def test_decide(
@@ -165,6 +167,13 @@ def test_decide(
     assert 0.0 <= m.score <= 1.0
     if offered is not None:
         assert tuple(s.intent for s in m.candidates) == offered
+
+
+def test_a_faint_lead_is_asked_about_however_far_ahead() -> None:
+    settings = MatcherSettings(clarify_threshold=0.4, answer_threshold=0.6, clear_margin=0.15)
+    assert decide(Ranking(scored(("a", 0.55), ("b", 0.3))), settings).outcome is Outcome.ANSWER
+    faint = decide(Ranking(scored(("a", 0.42), ("b", 0.1))), settings)
+    assert (faint.outcome, [s.intent for s in faint.candidates]) == (Outcome.CLARIFY, ["a"])
 
 
 def test_clarify_offers_at_most_the_limit_of_distinct_topics() -> None:
