@@ -24,9 +24,9 @@ _SOURCE_KEYS = {"section", "excerpt"}
 _MATCHER_KEYS = {
     "answer_threshold", "clarify_threshold", "ambiguity_gap", "clear_margin",
     "max_suggestions", "max_message_chars", "fillers", "synonyms",
-    "local_places", "other_places", "abroad_places",
+    "local_places", "other_places", "abroad_places", "out_of_scope_words",
 }
-_PLACE_KEYS = ("local_places", "other_places", "abroad_places")
+_WORD_LISTS = ("local_places", "other_places", "abroad_places", "out_of_scope_words")
 # Texts every channel needs; content/messages.yaml must define each of them.
 MESSAGE_KEYS = (
     "welcome", "help", "about", "fallback", "clarify", "rephrase", "too_long", "non_text",
@@ -246,7 +246,7 @@ def _read_settings(c: _Collector, src: str, data: Any) -> MatcherSettings | None
         return None
     _check_keys(c, src, data, _MATCHER_KEYS, "matcher 设置")
     values: dict[str, Any] = {}
-    for key in _MATCHER_KEYS - {"fillers", "synonyms", *_PLACE_KEYS}:
+    for key in _MATCHER_KEYS - {"fillers", "synonyms", *_WORD_LISTS}:
         if key not in data:
             continue
         value = data[key]
@@ -260,7 +260,7 @@ def _read_settings(c: _Collector, src: str, data: Any) -> MatcherSettings | None
     fillers = [normalize(f) for f, _ in _strings(c, src, data, "fillers", "matcher 设置")]
     values["fillers"] = tuple(sorted({f for f in fillers if f}, key=len, reverse=True))
     values["synonyms"] = _read_synonyms(c, src, data)
-    for key in _PLACE_KEYS:
+    for key in _WORD_LISTS:
         names = [normalize(name) for name, _ in _strings(c, src, data, key, "matcher 设置")]
         values[key] = tuple(sorted({n for n in names if n}, key=len, reverse=True))
     settings = MatcherSettings(**values)

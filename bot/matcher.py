@@ -52,7 +52,7 @@ _SPREAD_DISCOUNT = 0.9  # a topic word with a few characters inserted in it (投
 _MAX_GAP = 3  # characters that may stand inside a spread topic word
 _SHARED_WORD_PENALTY = 0.04  # per other intent whose examples use the topic word, up to three
 _NEGATED = 0.8  # in a story, a topic word right after a negation (还没闹矛盾)
-_LEST = ("免得", "以免", "省得", "避免", "防止")  # what the citizen wants to avoid is not what they ask about
+_LEST = ("免得", "以免", "省得", "避免", "防止", "怕", "担心")  # what the citizen fears or wants to avoid is not what they ask about
 _MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律师资格证)
 # Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
 _LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不这那管")
@@ -375,6 +375,23 @@ def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], ind
 def rank(query: Query, index: Index, clauses: tuple[Clause, ...] = ()) -> Ranking:
     """Score every intent against the message; when that leaves it unclear, also by its clauses
     (bot.clauses.split); stories also by their last part. Best first."""
+    return _off_topic(_ranked(query, index, clauses), query, index)
+
+
+def _off_topic(ranking: Ranking, query: Query, index: Index) -> Ranking:
+    """Out of scope when the message holds a word of `out_of_scope_words` (考试, 高考, 招生…) that
+    the leading intent's examples never use: 公证员考试 is about an exam, not about notarization,
+    while the examples of 司法助理员 recruitment speak of its exam."""
+    if not ranking.intents or len(query.key) > _STORY_LENGTH:
+        return ranking
+    top = ranking.intents[0]
+    own = [index.texts[i] for i in index.by_owner.get(top.intent, ())]
+    if any(word in query.core and not any(word in text for text in own) for word in index.settings.out_of_scope_words):
+        return replace(ranking, out_of_scope=max(ranking.out_of_scope, top.score))
+    return ranking
+
+
+def _ranked(query: Query, index: Index, clauses: tuple[Clause, ...]) -> Ranking:
     ranking, pool = _rank(query, index)
     if 2 <= len(clauses) <= _MAX_CLAUSES and decide(ranking, index.settings).outcome is not Outcome.ANSWER:
         ranking = _by_clauses(ranking, query, clauses, index)

@@ -65,3 +65,4 @@ class MatcherSettings:
     local_places: tuple[str, ...] = ()  # a message naming one of these is about Jiangshan
     other_places: tuple[str, ...] = ()  # other cities: their services are out of scope
     abroad_places: tuple[str, ...] = ()  # other countries: their law is out of scope too
+    out_of_scope_words: tuple[str, ...] = ()  # exams, school, careers: a topic word beside them is no question for us

@@ -107,3 +107,22 @@ def test_going_on_with_na_does_not_carry_a_new_topic_or_an_unrelated_question(sh
     assert engine.respond("v", "那明天天气怎么样").intent is None
     engine.respond("w", "公证处在哪")
     assert engine.respond("w", "那个，失信黑名单怎么查").intent == "social_credit"  # 那个 is a filler
+
+
+@pytest.mark.parametrize("text", ["公证员资格考试难不难", "想报法律专业 以后好找工作吗", "调解员证书怎么考", "行政复议这门课期末考什么"])
+def test_exams_school_and_careers_beside_a_topic_word_are_out_of_scope(shipped_catalogue: Catalogue,
+                                                                       text: str) -> None:
+    assert ask(shipped_catalogue, text).intent is None
+
+
+def test_an_intent_whose_examples_use_the_word_still_answers(shipped_catalogue: Catalogue) -> None:
+    words = shipped_catalogue.settings.out_of_scope_words
+    own = " ".join(shipped_catalogue.intents["judicial_assistant_recruitment"].examples)
+    assert any(word in own for word in words)  # the recruitment intent talks of exams
+    assert ask(shipped_catalogue, "司法助理员招聘考试考什么").intent == "judicial_assistant_recruitment"
+
+
+def test_what_the_citizen_fears_in_a_story_is_background(shipped_catalogue: Catalogue) -> None:
+    story = ("我爷爷九十了，想把老屋留给小孙子。家里人多，担心以后几个叔叔闹矛盾，说老人写的东西不算。"
+             "听说把遗嘱拿去公证就稳了，真的吗？")
+    assert ask(shipped_catalogue, story).intent == "notarization"
