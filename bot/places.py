@@ -49,9 +49,17 @@ def elsewhere(clauses: Iterable[Clause], index: Index) -> Place | None:
 
 
 def _names_a_topic(after: str, index: Index) -> bool:
-    if not after or any(word in after for word in _STAYING):
+    """A topic word stands in `after`, with no word of staying before it (上海的公证处周末上班吗
+    asks about the notary office; 在杭州打工的人能申请公租房吗 about the worker)."""
+    if not after:
         return False
     query = analyse(after, index.settings)
     texts, keys = index.texts, index.keys
-    return any(len(texts[i]) >= 2 and (texts[i] in query.core or (len(keys[i]) >= 3 and keys[i] in query.key))
-               for i in index.keywords_near(query))
+    found = [query.core.find(texts[i]) for i in index.keywords_near(query)
+             if len(texts[i]) >= 2 and texts[i] in query.core]
+    found += [query.key.find(keys[i]) for i in index.keywords_near(query)
+              if len(keys[i]) >= 3 and keys[i] in query.key]
+    if not found:
+        return False
+    before = query.core[: min(found)]
+    return not any(word in before for word in _STAYING)

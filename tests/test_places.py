@@ -26,6 +26,7 @@ def ask(catalogue: Catalogue, text: str) -> tuple[str | None, str, str]:
     ("新加坡的法律援助谁能申请", "新加坡"),
     ("在國外簽的合同要公證嗎", "国外"),  # 繁體
     ("美国那边离婚要走什么程序", "美国"),  # another country's law: even a personal legal question
+    ("苏州的公证处周末上班吗", "苏州"),  # 上班 after the topic word is about the office
 ])
 def test_a_service_elsewhere_is_referred_to_the_local_authorities(shipped_catalogue: Catalogue, text: str,
                                                                  place: str) -> None:
@@ -39,6 +40,7 @@ def test_a_service_elsewhere_is_referred_to_the_local_authorities(shipped_catalo
     ("在武汉上班的时候被拖欠工资 怎么办", "legal_consultation"),  # personal legal question, Chinese law
     ("人在成都 江山的公租房能网上申请吗", "public_rental_housing"),  # names Jiangshan
     ("贺村的司法所在哪", "judicial_office"),
+    ("在杭州上班的人能申请公租房吗", "public_rental_housing"),
 ])
 def test_a_citizen_elsewhere_asking_about_home_is_answered(shipped_catalogue: Catalogue, text: str,
                                                            intent: str) -> None:
