@@ -49,9 +49,15 @@ class Query:
     core: str
     key: str
     exact_key: str = ""
+    breaks: tuple[int, ...] = ()  # where in `core` each clause starts, when known (bot.clauses)
 
-    def __reduce__(self) -> tuple[type[Query], tuple[str, str, str, str]]:
-        return Query, (self.text, self.core, self.key, self.exact_key)
+    def __reduce__(self) -> tuple[type[Query], tuple[str, str, str, str, tuple[int, ...]]]:
+        return Query, (self.text, self.core, self.key, self.exact_key, self.breaks)
+
+    def clause_start(self, position: int) -> int | None:
+        """Where the clause holding `position` of `core` starts; None when clauses are unknown."""
+        starts = [b for b in self.breaks if b <= position]
+        return starts[-1] if starts else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +141,18 @@ def analyse(text: str, settings: MatcherSettings) -> Query:
     prepared = prepare(text[:SCANNED_CHARS])
     core = canonical(prepared[: settings.max_message_chars * 4], settings)[: settings.max_message_chars]
     return Query(squash(prepared)[:SCANNED_CHARS], core, *sound_keys(core))
+
+
+def clause_breaks(core: str, clauses: Iterable[str], settings: MatcherSettings) -> tuple[int, ...]:
+    """Where each clause (prepare()d text) starts in the message's core, found in order."""
+    breaks, position = [], 0
+    for clause in clauses:
+        part = strip_fillers(squash(rewrite(clause, settings.synonyms)), settings.fillers)
+        found = core.find(part, position) if part else -1
+        if found >= 0:
+            breaks.append(found)
+            position = found + len(part)
+    return tuple(breaks)
 
 
 def canonical(prepared: str, settings: MatcherSettings) -> str:

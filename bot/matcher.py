@@ -19,6 +19,7 @@ from bot.index import (
     analyse,
     build_index,
     candidates,
+    clause_breaks,
 )
 from bot.model import EMERGENCY, WHOLE_MESSAGE_ONLY, MatcherSettings, topic_of
 from bot.normalize import prepare
@@ -52,7 +53,8 @@ _SPREAD_DISCOUNT = 0.9  # a topic word with a few characters inserted in it (投
 _MAX_GAP = 3  # characters that may stand inside a spread topic word
 _SHARED_WORD_PENALTY = 0.04  # per other intent whose examples use the topic word, up to three
 _NEGATED = 0.8  # in a story, a topic word right after a negation (还没闹矛盾)
-_LEST = ("免得", "以免", "省得", "避免", "防止", "怕", "担心")  # what the citizen fears or wants to avoid is not what they ask about
+# What the citizen fears, wants to avoid or does not want is not what they ask about.
+_LEST = ("免得", "以免", "省得", "避免", "防止", "怕", "担心", "不想", "不愿", "不打算", "不用", "不必", "还没")
 _MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律师资格证)
 # Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
 _LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不这那管")
@@ -227,16 +229,17 @@ def _topic_word_score(query: Query, index: Index, i: int) -> float:
 
 
 def _negation_discount(query: Query, start: int) -> float:
-    """In a story, a topic word right after a negation, or a few characters after "lest", is
-    background (还没闹矛盾, 不想打官司, 免得以后闹僵). A story's tail is still a story: its
-    `text` is the whole message."""
+    """In a story, a topic word right after a negation, or after "lest", "don't want" or a fear
+    earlier in its clause, is background (还没闹矛盾, 不想跟政府打官司, 免得以后闹僵). A story's
+    tail is still a story: its `text` is the whole message."""
     if len(query.text) <= _STORY_LENGTH:
         return 1.0  # in a short message "不想打官司" is the question itself
     text = query.core
     before = text[max(0, start - 2): start]
     if any(n in before for n in "没不未别"):
         return _NEGATED
-    earlier = text[max(0, start - 5): start]
+    clause = query.clause_start(start)
+    earlier = text[max(0, start - 5) if clause is None else clause: start]
     return _NEGATED if any(word in earlier for word in _LEST) else 1.0
 
 
@@ -331,7 +334,8 @@ def tail(query: Query, settings: MatcherSettings) -> Query | None:
     if len(query.key) <= _STORY_LENGTH or len(query.key) != len(query.core):
         return None
     cut = len(query.core) - len(query.core) // _TAIL_SHARE
-    return Query(query.text, query.core[cut:], query.key[cut:], query.exact_key[cut:])
+    breaks = (0, *(b - cut for b in query.breaks if b > cut)) if query.breaks else ()
+    return Query(query.text, query.core[cut:], query.key[cut:], query.exact_key[cut:], breaks)
 
 
 def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], index: Index) -> Ranking:
@@ -479,6 +483,7 @@ def examine(text: str, index: Index) -> Examined:
         return Examined(query, None, Ranking(()))
     trigger = find_trigger(query.text, query.key, index.triggers_near(query))
     clauses = split(prepare(text[: index.settings.max_message_chars]))
+    query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
     return Examined(query, trigger, rank(query, index, clauses), elsewhere(clauses, index))
 
 

@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.catalogue import Catalogue
-from bot.index import FOLLOWUP, Index, analyse, build_index, candidates
+from bot.clauses import split
+from bot.index import FOLLOWUP, Index, analyse, build_index, candidates, clause_breaks
 from bot.model import MatcherSettings
+from bot.normalize import prepare
 
 SETTINGS = MatcherSettings()
 COMMON = "我想问一下怎么办理"
@@ -111,3 +113,14 @@ def test_story_examples_lend_no_words_to_the_vocabulary(shipped_catalogue: Catal
     执照 = analyse("执照", SETTINGS).key
     assert 执照 in index.vocabulary
     assert 奶茶 not in index.vocabulary
+
+
+def test_clause_breaks_locate_each_clause_in_the_core() -> None:
+    settings = MatcherSettings(fillers=("嗯",))
+    text = "嗯，房东不退押金。我不想打官司，能调解吗"
+    query = analyse(text, settings)
+    breaks = clause_breaks(query.core, [c.text for c in split(prepare(text))], settings)
+    assert [query.core[b:b + 2] for b in breaks] == ["房东", "我不", "能调"]
+    query = replace(query, breaks=breaks)
+    assert query.clause_start(query.core.find("打官司")) == query.core.find("我不")
+    assert analyse(text, settings).clause_start(3) is None  # clauses unknown

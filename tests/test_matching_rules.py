@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.catalogue import Catalogue
 from bot.clauses import split
 from bot.engine import Engine, Reply
-from bot.matcher import analyse, examine, rank
+from bot.matcher import _negation_discount, analyse, examine, rank
 from bot.normalize import prepare
 
 
@@ -126,3 +128,13 @@ def test_what_the_citizen_fears_in_a_story_is_background(shipped_catalogue: Cata
     story = ("我爷爷九十了，想把老屋留给小孙子。家里人多，担心以后几个叔叔闹矛盾，说老人写的东西不算。"
              "听说把遗嘱拿去公证就稳了，真的吗？")
     assert ask(shipped_catalogue, story).intent == "notarization"
+
+
+def test_what_the_citizen_does_not_want_is_background_through_its_clause(shipped_catalogue: Catalogue) -> None:
+    story = ("镇上罚了我家三千块，说是违建，我们觉得不公平，也问过村干部。我们不想跟镇政府去法院打官司，"
+             "听说还有别的办法，想问问怎么弄？")
+    examined = examine(story, shipped_catalogue.index)
+    start = examined.query.core.find("打官司")
+    assert examined.query.clause_start(start) == examined.query.core.find("我们不想")
+    assert _negation_discount(examined.query, start) < 1.0
+    assert _negation_discount(replace(examined.query, breaks=()), start) == 1.0  # too far for the old window
