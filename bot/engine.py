@@ -35,8 +35,9 @@ _SHORT_MESSAGE = 6  # characters: a message this short after a topic leans towar
 _SHORT_BONUS = 0.15
 # Intents whose answer holds wherever in China the citizen is: where to get legal advice, and danger.
 _ANYWHERE = frozenset({"legal_consultation", "legal_aid", EMERGENCY, *SMALL_TALK})
-# "那…" opens a question that goes on from the last answer ("那现在做到多少了"); "那个" is a filler.
-_GOES_ON = re.compile(r"^(那(?!个)|那么|还有|另外)")
+# A clause opened with "那…", "也…" or "如果…" goes on from the last answer ("那现在做到多少了",
+# "我是外地户口，也可以吗"). Fillers ("那个") are already gone from the core.
+_GOES_ON = re.compile(r"^(那|也|还有|另外|如果|要是|万一)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +281,7 @@ class Engine:
         in_context = max(ranking.followup, family[0].score if family else 0.0)
         if len(query.core) <= _SHORT_MESSAGE:
             in_context += _SHORT_BONUS  # a short message right after a topic is most likely about it
-        goes_on = bool(_GOES_ON.match(query.text))
+        goes_on = any(_GOES_ON.match(query.core[b:]) for b in (0, *query.breaks))
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             if topic_of(match.intent) == topic or in_context <= match.score:
                 return None

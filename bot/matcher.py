@@ -350,6 +350,7 @@ def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], ind
         clauses = tuple(c for c in clauses if c.asks)  # in a story, what is not asked is background
     lifted = {s.intent: s for s in ranking.intents}
     changed = False
+    asked: set[str] = set()
     for clause in clauses:
         part = analyse(clause.text, index.settings)
         if len(part.key) < 2 or part.key == query.key:
@@ -367,9 +368,16 @@ def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], ind
         if len(part.core) < _CLAUSE_CHARS and top.example not in part.core:
             continue  # "有用吗" is part of "打了差评有用吗", but says nothing of 差评
         score = round(top.score * (1.0 if clause.asks else _BACKGROUND), 4)
+        if clause.asks:
+            asked.add(top.intent)
         if top.intent not in lifted or score > lifted[top.intent].score:
             lifted[top.intent] = replace(top, score=score)
             changed = True
+    if len(asked) == 1:
+        # One question, clearly about one intent: the others are the story around it.
+        (question,) = asked
+        lifted = {i: s if i == question else replace(s, score=round(s.score * _BACKGROUND, 4)) for i, s in lifted.items()}
+        changed = True
     if not changed:
         return ranking
     ranked = sorted(lifted.values(), key=lambda s: (-s.score, s.intent))

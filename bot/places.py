@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.clauses import Clause
 from bot.index import Index, analyse
 
-_WINDOW = 10  # characters after the place in which a topic word makes it the place of the service
+_WINDOW = 12  # characters after the place in which a topic word makes it the place of the service
 # Where the citizen is, not where the service is: "我在杭州打工，…" asks about home.
 _STAYING = ("打工", "上班", "工作", "干活", "读书", "上学", "留学", "住", "生活", "定居", "出差", "旅游", "回来", "回江山")
 

@@ -72,6 +72,7 @@ def test_a_homophone_typo_costs_only_the_homophone_discount(shipped_catalogue: C
 @pytest.mark.parametrize(("text", "intent"), [
     ("老婆跟别人跑了，我要离婚，我该咋办？", "legal_consultation"),  # background, then the question
     ("营业执照快过期了 手机上能续吗 不想跑大厅", "online_gov_services"),  # a remark after the question
+    ("邻居欠我两万块一直不还，我家是低保户，能申请法律援助吗", "legal_aid"),  # the question, not the debt
 ])
 def test_a_clear_clause_answers_a_message_unclear_as_a_whole(shipped_catalogue: Catalogue, text: str,
                                                              intent: str) -> None:
@@ -99,6 +100,17 @@ def test_a_question_going_on_with_na_stays_in_the_topic(shipped_catalogue: Catal
     assert engine.respond("u", first).intent == expected
     reply = engine.respond("u", going_on)
     assert (reply.kind, reply.intent) == ("followup", expected)
+
+
+@pytest.mark.parametrize(("first", "expected", "going_on"), [
+    ("法律援助怎么申请", "legal_aid", "我不是本地人，也能申请吗"),
+    ("公证处在哪", "notarization", "如果本人来不了呢"),
+])
+def test_a_clause_opened_with_ye_or_ruguo_goes_on_in_the_topic(shipped_catalogue: Catalogue, first: str,
+                                                                expected: str, going_on: str) -> None:
+    engine = Engine(shipped_catalogue)
+    assert engine.respond("u", first).intent == expected
+    assert engine.respond("u", going_on).intent == expected
 
 
 def test_going_on_with_na_does_not_carry_a_new_topic_or_an_unrelated_question(shipped_catalogue: Catalogue) -> None:

@@ -11,6 +11,7 @@ from bot.matcher import Outcome
 
 EMERGENCIES = [
     "他又在打我",
+    "工友爬到楼顶上，说再不发工资就跳下来",
     "老公天天打我",
     "我老公喝醉了又在打我和孩子",
     "我被家暴了",
