@@ -394,11 +394,12 @@ def _off_topic(ranking: Ranking, query: Query, index: Index) -> Ranking:
     """Out of scope when the message holds a word of `out_of_scope_words` (考试, 高考, 招生…) that
     the leading intent's examples never use: 公证员考试 is about an exam, not about notarization,
     while the examples of 司法助理员 recruitment speak of its exam."""
-    if not ranking.intents or len(query.key) > _STORY_LENGTH:
+    present = [word for word in index.settings.out_of_scope_words if word in query.core]
+    if not present or not ranking.intents or len(query.key) > _STORY_LENGTH:
         return ranking
     top = ranking.intents[0]
     own = [index.texts[i] for i in index.by_owner.get(top.intent, ())]
-    if any(word in query.core and not any(word in text for text in own) for word in index.settings.out_of_scope_words):
+    if any(not any(word in text for text in own) for word in present):
         return replace(ranking, out_of_scope=max(ranking.out_of_scope, top.score))
     return ranking
 

@@ -7,6 +7,8 @@ clause; the place lists are in intents/matcher.yaml, for operators to extend.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -31,21 +33,24 @@ def elsewhere(clauses: Iterable[Clause], index: Index) -> Place | None:
     """The other place a message asks about a service of, if any; None when it also names Jiangshan."""
     settings = index.settings
     clauses = tuple(clauses)
-    if not settings.other_places and not settings.abroad_places:
+    names = _pattern(settings.other_places + settings.abroad_places)
+    if names is None or not any(names.search(c.text) for c in clauses):
         return None
-    whole = "".join(c.text for c in clauses)
-    if any(name in whole for name in settings.local_places):
+    if any(name in c.text for c in clauses for name in settings.local_places):
         return None
-    places = [(name, False) for name in settings.other_places] + [(name, True) for name in settings.abroad_places]
     for clause in clauses:
-        for name, abroad in places:
-            start = clause.text.find(name)
-            while start >= 0:
-                after = clause.text[start + len(name): start + len(name) + _WINDOW]
-                if _names_a_topic(after, index):
-                    return Place(name, abroad)
-                start = clause.text.find(name, start + 1)
+        for found in names.finditer(clause.text):
+            if _names_a_topic(clause.text[found.end(): found.end() + _WINDOW], index):
+                return Place(found.group(), found.group() in settings.abroad_places)
     return None
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One alternation of the place names, longest first (内蒙古 before 内蒙)."""
+    if not names:
+        return None
+    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
 
 
 def _names_a_topic(after: str, index: Index) -> bool:
