@@ -146,8 +146,10 @@ def analyse(text: str, settings: MatcherSettings) -> Query:
 def clause_breaks(core: str, clauses: Iterable[str], settings: MatcherSettings) -> tuple[int, ...]:
     """Where each clause (prepare()d text) starts in the message's core, found in order."""
     breaks, position = [], 0
-    for clause in clauses:
-        part = strip_fillers(squash(rewrite(clause, settings.synonyms)), settings.fillers)
+    # One rewrite for all clauses (a story has dozens); clause texts hold no line breaks, nor
+    # anything squash() would remove.
+    for clause in rewrite("\n".join(clauses), settings.synonyms).split("\n"):
+        part = strip_fillers(clause, settings.fillers)
         found = core.find(part, position) if part else -1
         if found >= 0:
             breaks.append(found)
@@ -270,6 +272,8 @@ def candidates(key: str, index: Index) -> list[int]:
         found.sort()
     # Best first, ties by row (a stable sort of rows in order), so a message always meets the same candidates.
     best: list[int] = found[np.argsort(-weights[found], kind="stable")].tolist()
+    if len(key) > _STORY:
+        return best  # a story is no follow-up phrase, and its own words find out-of-scope ones
     taken = set(best)
     return best + [i for i in _reserved(key, prefilter) if i not in taken]
 

@@ -60,6 +60,7 @@ _MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律
 _LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不这那管")
 _ALIGNED = 65  # a partial alignment this good (0-100) counts, by its score, towards explaining the message
 _RESCORED = 6  # intents whose coverage of the message is measured
+_RESCORED_STORY = 3
 # How much of a message's score depends on how much of it the intent explains: most for short
 # messages, little for stories, which always carry detail no example has.
 _COVERAGE_WEIGHT_SHORT = 0.4
@@ -461,9 +462,11 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
     if len(query.key) <= _STORY_LENGTH:
         factor = 1.0 - _UNEXPLAINED_WEIGHT * max(0.0, unexplained(query, index) - _UNEXPLAINED_FREE)
     first = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    # Coverage moves a story's scores little (weight 0.1), and aligning it costs most there.
+    rescored = _RESCORED_STORY if len(query.key) >= _STORY_LENGTH else _RESCORED
     scored = []
     for n, (owner, (score, example)) in enumerate(first):
-        covered = coverage(query, by_owner[owner], index) if n < _RESCORED else 0.0
+        covered = coverage(query, by_owner[owner], index) if n < rescored else 0.0
         score *= 1 - weight + weight * covered
         scored.append(Scored(owner, round(score * factor, 4), example, round(covered, 4)))
     ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
