@@ -22,6 +22,7 @@ def ask(catalogue: Catalogue, text: str) -> Reply:
     ("我要投诉我请的律师", "lawyer_complaint"),  # 投诉…律师 with words inserted
     ("xingzheng fuyi 怎么申请", "admin_reconsideration"),  # typed pinyin keyed like the characters
     ("is there legal aid here", "legal_aid"),  # English synonyms
+    ("营业执照能在线办吗", "online_gov_services"),  # 在线 is 网上
     ("法律缘助咋申请", "legal_aid"),  # homophone typo and dialect word
     ("請問怎麼申請法律援助", "legal_aid"),  # 繁體
     ("商标被人抄了想维权", "ip_protection"),  # the specific topic word (商标) over a common one (维权)
