@@ -106,6 +106,7 @@ def test_a_question_going_on_with_na_stays_in_the_topic(shipped_catalogue: Catal
 @pytest.mark.parametrize(("first", "expected", "going_on"), [
     ("法律援助怎么申请", "legal_aid", "我不是本地人，也能申请吗"),
     ("公证处在哪", "notarization", "如果本人来不了呢"),
+    ("司法鉴定去哪做", "judicial_appraisal", "做这个贵不贵"),  # a follow-up phrase about cost
 ])
 def test_a_clause_opened_with_ye_or_ruguo_goes_on_in_the_topic(shipped_catalogue: Catalogue, first: str,
                                                                 expected: str, going_on: str) -> None:
