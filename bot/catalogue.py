@@ -34,6 +34,8 @@ MESSAGE_KEYS = (
     "menu", "menu_area", "elsewhere",
 )
 MAX_SUGGEST = 3
+# Texts the bot fills in, and with what.
+MESSAGE_FIELDS = {"followup_prefix": ("title",), "menu_area": ("title",), "elsewhere": ("place",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +224,23 @@ def _read_messages(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str
             c.error(src, _line(data, key), f"话术 '{key}' 中的数字 '{figure}' 在报告中找不到")
         for word in unsupported_claims(value, corpus):
             c.error(src, _line(data, key), f"话术 '{key}' 说了报告没有写的“{word}”；请改为告诉群众去哪里问")
+        problem = _placeholder_problem(value, MESSAGE_FIELDS[key]) if key in MESSAGE_FIELDS else None
+        if problem:
+            c.error(src, _line(data, key), f"话术 '{key}' {problem}")
         messages[key] = value
     return messages
+
+
+def _placeholder_problem(text: str, fields: tuple[str, ...]) -> str | None:
+    """Why `text` cannot be filled in with `fields` (the {…} the bot puts in), or None."""
+    try:
+        text.format(**{field: "" for field in fields})
+    except KeyError as exc:
+        allowed = "、".join(f"{{{f}}}" for f in fields)
+        return f"里的 {{{exc.args[0]}}} 机器人填不进去；可用的只有 {allowed}"
+    except (IndexError, ValueError):
+        return "里的大括号不成对；要显示大括号本身，请写成 {{ 或 }}"
+    return None
 
 
 @dataclass

@@ -44,7 +44,7 @@ def _split_spaces(piece: str) -> list[str]:
         if _HAN.search(out[-1][-1:]) and _HAN.match(token):
             out.append(token)
         else:
-            out[-1] += token
+            out[-1] += " " + token  # kept: synonyms such as "legal aid" are written with it
     return out
 
 
@@ -53,7 +53,8 @@ def asks(text: str) -> bool:
 
 
 def split(prepared: str) -> tuple[Clause, ...]:
-    """The clauses of a prepare()d message, in order, without punctuation, emoji or spaces."""
+    """The clauses of a prepare()d message, in order, without punctuation or emoji; spaces stay
+    only around Latin words."""
     clauses: list[Clause] = []
     position = 0
     for mark in [*_BREAK.finditer(prepared), None]:

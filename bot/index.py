@@ -146,10 +146,9 @@ def analyse(text: str, settings: MatcherSettings) -> Query:
 def clause_breaks(core: str, clauses: Iterable[str], settings: MatcherSettings) -> tuple[int, ...]:
     """Where each clause (prepare()d text) starts in the message's core, found in order."""
     breaks, position = [], 0
-    # One rewrite for all clauses (a story has dozens); clause texts hold no line breaks, nor
-    # anything squash() would remove.
+    # One rewrite for all clauses (a story has dozens); clause texts hold no line breaks.
     for clause in rewrite("\n".join(clauses), settings.synonyms).split("\n"):
-        part = strip_fillers(clause, settings.fillers)
+        part = strip_fillers(squash(clause), settings.fillers)
         found = core.find(part, position) if part else -1
         if found >= 0:
             breaks.append(found)

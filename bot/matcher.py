@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import repeat
 
@@ -55,6 +56,7 @@ _SHARED_WORD_PENALTY = 0.04  # per other intent whose examples use the topic wor
 _NEGATED = 0.8  # in a story, a topic word right after a negation (还没闹矛盾)
 # What the citizen fears, wants to avoid or does not want is not what they ask about.
 _LEST = ("免得", "以免", "省得", "避免", "防止", "怕", "担心", "不想", "不愿", "不打算", "不用", "不必", "还没")
+_LESTS = re.compile("|".join(("(?<![哪恐])怕", *(w for w in _LEST if w != "怕"))))  # not 哪怕, 恐怕
 _MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律师资格证)
 # Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
 _LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不这那管")
@@ -219,7 +221,9 @@ def _topic_word_score(query: Query, index: Index, i: int) -> float:
     if text in query.core:
         start = query.core.find(text)
         weight *= _modifier_discount(query.core, query.key, start, key, index.vocabulary)
-        return max(whole, weight * _negation_discount(query, start))
+        # Background only where every mention is (我怕以后还要调解…调解要怎么申请).
+        negation = max(_negation_discount(query, at) for at in _occurrences(query.core, text))
+        return max(whole, weight * negation)
     sounds_alike = index.exact_keys[i] in query.exact_key if len(key) == 2 else key in query.key
     if sounds_alike:
         discount = _modifier_discount(query.core, query.key, query.key.find(key), key, index.vocabulary)
@@ -241,7 +245,14 @@ def _negation_discount(query: Query, start: int) -> float:
         return _NEGATED
     clause = query.clause_start(start)
     earlier = text[max(0, start - 5) if clause is None else clause: start]
-    return _NEGATED if any(word in earlier for word in _LEST) else 1.0
+    return _NEGATED if _LESTS.search(earlier) else 1.0
+
+
+def _occurrences(text: str, word: str) -> Iterator[int]:
+    start = text.find(word)
+    while start >= 0:
+        yield start
+        start = text.find(word, start + 1)
 
 
 def _spread_weight(topics: int) -> float:
@@ -494,7 +505,8 @@ def examine(text: str, index: Index) -> Examined:
     if not query.text:
         return Examined(query, None, Ranking(()))
     trigger = find_trigger(query.text, query.key, index.triggers_near(query))
-    clauses = split(prepare(text[: index.settings.max_message_chars]))
+    # The same slice analyse() reads, so the clauses cover the whole core.
+    clauses = split(prepare(text[: index.settings.max_message_chars * 4]))
     query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
     return Examined(query, trigger, rank(query, index, clauses), elsewhere(clauses, index))
 

@@ -21,7 +21,7 @@ def texts(message: str) -> list[str]:
     ("公证处在哪😭急死了", ["公证处在哪", "急死了"]),
     ("亲子鉴定 法院要的 在哪做", ["亲子鉴定", "法院要的", "在哪做"]),
     ("手 机 上 能 续 吗 ？？ 烦 死 了", ["手机上能续吗", "烦死了"]),  # typed letter by letter
-    ("有没有 app 可以办营业执照，烦", ["有没有app可以办营业执照", "烦"]),  # a Latin word keeps its neighbours
+    ("有没有 app 可以办营业执照，烦", ["有没有 app 可以办营业执照", "烦"]),  # a Latin word keeps its neighbours
     ("法律援助怎么申请", ["法律援助怎么申请"]),
 ])
 def test_clauses_are_split_at_punctuation_emoji_and_spaces_between_words(message: str, clauses: list[str]) -> None:
@@ -49,5 +49,5 @@ def test_a_question_mark_makes_the_clause_before_it_ask() -> None:
 @given(st.text(max_size=60))
 def test_clauses_keep_every_letter_in_order(message: str) -> None:
     prepared = prepare(message)
-    kept = "".join(c.text for c in split(prepared))
+    kept = "".join(c.text for c in split(prepared)).replace(" ", "")
     assert kept == "".join(re.findall(r"[^\W_]", prepared))

@@ -152,3 +152,40 @@ def test_what_the_citizen_does_not_want_is_background_through_its_clause(shipped
     assert examined.query.clause_start(start) == examined.query.core.find("我们不想")
     assert _negation_discount(examined.query, start) < 1.0
     assert _negation_discount(replace(examined.query, breaks=()), start) == 1.0  # too far for the old window
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("想找个专业律师咨询一下离婚的事", "legal_consultation"),  # 专业 is no exam word
+    ("就业困难人员能申请法律援助吗", "legal_aid"),
+])
+def test_ordinary_words_near_exam_words_do_not_make_a_question_out_of_scope(shipped_catalogue: Catalogue,
+                                                                            text: str, intent: str) -> None:
+    assert ask(shipped_catalogue, text).intent == intent
+
+
+STORY_WITH_YE = ("我是外地来打工的，在厂里做了两年，上个月手被机器压伤了，厂里不肯赔。"
+                 "我一个人在这边，没什么钱，也不懂法律。想问问能不能有政府出钱帮我请律师？")
+
+
+@pytest.mark.parametrize("going_on", ["那你吃饭了吗", "也不知道该说什么", STORY_WITH_YE])
+def test_chat_and_stories_opened_with_na_or_ye_are_not_taken_for_follow_ups(shipped_catalogue: Catalogue,
+                                                                           going_on: str) -> None:
+    engine = Engine(shipped_catalogue)
+    engine.respond("u", "公证怎么办")
+    assert engine.respond("u", going_on).intent != "notarization"
+
+
+def test_a_topic_word_mentioned_again_outside_the_feared_clause_counts(shipped_catalogue: Catalogue) -> None:
+    story = "邻居家装修把我家墙弄裂了，我怕以后还要调解好几次，调解要怎么申请，要带什么材料，多久能有结果"
+    examined = examine(story, shipped_catalogue.index)
+    feared, asked = examined.query.core.find("调解"), examined.query.core.rfind("调解")
+    assert _negation_discount(examined.query, feared) < 1.0
+    assert _negation_discount(examined.query, asked) == 1.0
+    assert examined.ranking.intents[0].intent == "people_mediation"
+
+
+def test_latin_words_keep_their_spaces_so_english_synonyms_still_apply(shipped_catalogue: Catalogue) -> None:
+    text = "老板拖欠了我们半年工资一直不给，我不想跟他闹僵，找 legal aid 帮忙要什么条件"
+    examined = examine(text, shipped_catalogue.index)
+    assert len(examined.query.breaks) == 3
+    assert ask(shipped_catalogue, text).intent == "legal_aid"

@@ -79,3 +79,20 @@ def test_a_place_list_that_is_not_a_list_is_reported_in_chinese(tmp_path: Path) 
     with pytest.raises(CatalogueError) as caught:
         load_catalogue(intents, content)
     assert any("other_places" in str(p) and "列表" in str(p) for p in caught.value.problems)
+
+
+@pytest.mark.parametrize("text", [
+    "周日本人能去办公证吗",  # 周日|本人, not 日本
+    "节假日本地公证处上班吗",
+    "这些材料准备完成都需要公证吗",  # 完成|都, not 成都
+    "东西藏起来了能公证吗",
+    "中国外企拖欠工资能申请法律援助吗",  # 中国|外企, not 国外
+    "外国人能申请法律援助吗",  # a person, living here
+    "温州户口能申请公租房吗",  # where the citizen comes from
+    "上海搬过来的能申请公租房吗",
+    "不用去杭州也能办公证吗",
+])
+def test_a_place_name_that_is_not_the_place_of_the_service_is_ignored(shipped_catalogue: Catalogue,
+                                                                       text: str) -> None:
+    assert examine(text, shipped_catalogue.index).place is None
+    assert ask(shipped_catalogue, text)[0] is not None

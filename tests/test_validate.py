@@ -368,6 +368,20 @@ def test_figure_in_a_message_is_reported(root: Path, capsys: pytest.CaptureFixtu
     assert any(e.startswith(f"content/messages.yaml:{line}:") and "9999" in e for e in errors(out)), out
 
 
+@pytest.mark.parametrize(("key", "broken", "phrase"), [
+    ("elsewhere", "{地方}的事请向当地咨询。", "{地方}"),
+    ("followup_prefix", "关于「{title」：", "大括号"),
+])
+def test_a_placeholder_the_bot_cannot_fill_is_reported(root: Path, capsys: pytest.CaptureFixture[str], key: str,
+                                                       broken: str, phrase: str) -> None:
+    text = "\n".join(f"{key}: '{broken}'" if row.startswith(f"{key}:") else row
+                     for row in messages_yaml().splitlines()) + "\n"
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if row.startswith(f"{key}:"))
+    assert validate(root, {MESSAGES: text}) == 1
+    out = capsys.readouterr().out
+    assert any(e.startswith(f"content/messages.yaml:{line}:") and phrase in e for e in errors(out)), out
+
+
 def test_unclosed_quote_points_at_the_line_it_opens(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = "intents:\n  - id: legal_aid.apply\n    title: \"申请\n    answer: legal_aid\n    examples: [去哪里申请法律援助]\n"
     assert validate(root, {BROKEN_INTENTS: text}) == 1
