@@ -23,6 +23,9 @@ def ask(catalogue: Catalogue, text: str) -> Reply:
     ("xingzheng fuyi 怎么申请", "admin_reconsideration"),  # typed pinyin keyed like the characters
     ("is there legal aid here", "legal_aid"),  # English synonyms
     ("营业执照能在线办吗", "online_gov_services"),  # 在线 is 网上
+    ("自书遗嘱没签日期还有效吗", "legal_consultation"),  # personal legal questions get the advice channels
+    ("民间借贷利息太高违法吗", "legal_consultation"),
+    ("老板让我走人 还不给结工资", "legal_consultation"),
     ("法律缘助咋申请", "legal_aid"),  # homophone typo and dialect word
     ("請問怎麼申請法律援助", "legal_aid"),  # 繁體
     ("商标被人抄了想维权", "ip_protection"),  # the specific topic word (商标) over a common one (维权)
