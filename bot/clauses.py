@@ -41,8 +41,11 @@ def _split_spaces(piece: str) -> list[str]:
         return ["".join(tokens)]
     out = [tokens[0]]
     for token in tokens[1:]:
-        if _HAN.search(out[-1][-1:]) and _HAN.match(token):
+        between_words = bool(_HAN.search(out[-1][-1:]) and _HAN.match(token))
+        if between_words and len(token) > 1 and len(out[-1]) > 1:
             out.append(token)
+        elif between_words:
+            out[-1] += token  # a lone character typed apart: "温 州的公租房"
         else:
             out[-1] += " " + token  # kept: synonyms such as "legal aid" are written with it
     return out

@@ -23,6 +23,7 @@ def texts(message: str) -> list[str]:
     ("手 机 上 能 续 吗 ？？ 烦 死 了", ["手机上能续吗", "烦死了"]),  # typed letter by letter
     ("有没有 app 可以办营业执照，烦", ["有没有 app 可以办营业执照", "烦"]),  # a Latin word keeps its neighbours
     ("法律援助怎么申请", ["法律援助怎么申请"]),
+    ("温 州的公租房怎么申请", ["温州的公租房怎么申请"]),  # a lone character typed apart
 ])
 def test_clauses_are_split_at_punctuation_emoji_and_spaces_between_words(message: str, clauses: list[str]) -> None:
     assert texts(message) == clauses
