@@ -17,16 +17,7 @@ from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
 from bot.index import Index
 from bot.keyedlocks import KeyedLocks
-from bot.matcher import (
-    Examined,
-    Match,
-    Outcome,
-    Query,
-    Ranking,
-    Scored,
-    decide,
-    examine,
-)
+from bot.matcher import Examined, Match, Outcome, Query, Ranking, Scored, decide, examine
 from bot.model import EMERGENCY, SMALL_TALK, Intent, topic_of
 
 logger = logging.getLogger(__name__)
@@ -287,13 +278,13 @@ class Engine:
         in_context = max(ranking.followup, family[0].score if family else 0.0)
         if len(query.core) <= _SHORT_MESSAGE:
             in_context += _SHORT_BONUS  # a short message right after a topic is most likely about it
-        goes_on = self._goes_on(query, cat.index, topic)
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             if topic_of(match.intent) == topic or in_context <= match.score:
                 return None
         # Said as going on and not clear on its own, a message is about the last topic even with
         # little in common with it, unless it is likelier out of scope ("那明天天气怎么样").
-        elif (in_context < settings.clarify_threshold and not goes_on) or in_context <= ranking.out_of_scope:
+        elif in_context <= ranking.out_of_scope or (
+                in_context < settings.clarify_threshold and not self._goes_on(query, cat.index, topic)):
             return None
         chosen = family[0].intent if family and family[0].score >= settings.answer_threshold else ctx.intent
         intent = cat.intents[chosen]

@@ -138,7 +138,11 @@ def analyse(text: str, settings: MatcherSettings) -> Query:
     """Normalise a message once. Matching reads max_message_chars of it; `text`, which emergency
     triggers are looked for in, keeps up to SCANNED_CHARS characters, so danger at the end of a long
     story is not cut off."""
-    prepared = prepare(text[:SCANNED_CHARS])
+    return analyse_prepared(prepare(text[:SCANNED_CHARS]), settings)
+
+
+def analyse_prepared(prepared: str, settings: MatcherSettings) -> Query:
+    """analyse() of a message already prepare()d (bot.matcher.examine also splits it into clauses)."""
     core = canonical(prepared[: settings.max_message_chars * 4], settings)[: settings.max_message_chars]
     return Query(squash(prepared)[:SCANNED_CHARS], core, *sound_keys(core))
 

@@ -15,9 +15,11 @@ from bot.clauses import Clause, split
 from bot.index import (
     FOLLOWUP,
     OUT_OF_SCOPE,
+    SCANNED_CHARS,
     Index,
     Query,
     analyse,
+    analyse_prepared,
     build_index,
     candidates,
     clause_breaks,
@@ -29,23 +31,8 @@ from bot.safety import Trigger, find_trigger
 
 # Re-exported: the matcher's callers prepare messages and catalogues through it.
 __all__ = [
-    "FOLLOWUP",
-    "OUT_OF_SCOPE",
-    "Examined",
-    "Index",
-    "Match",
-    "Outcome",
-    "Query",
-    "Ranking",
-    "Scored",
-    "analyse",
-    "build_index",
-    "coverage",
-    "decide",
-    "examine",
-    "rank",
-    "tail",
-    "unexplained",
+    "FOLLOWUP", "OUT_OF_SCOPE", "Index", "Match", "Outcome", "Query", "Ranking", "Scored",
+    "Examined", "analyse", "build_index", "coverage", "decide", "examine", "rank", "tail", "unexplained",
 ]
 
 _KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
@@ -291,10 +278,8 @@ def coverage(query: Query, rows: Iterable[int], index: Index) -> float:
         if len(example) < 2:
             continue
         if index.is_keyword[i]:
-            start = key.find(example)
-            while start >= 0:
+            for start in _occurrences(key, example):
                 covered[start: start + len(example)] = [1.0] * len(example)
-                start = key.find(example, start + 1)
             continue
         found = fuzz.partial_ratio_alignment(example, key, score_cutoff=_ALIGNED)
         if found is not None:
@@ -316,10 +301,8 @@ def _shadowed_keywords(query: Query, index: Index, found: list[int]) -> set[int]
     spans: list[tuple[int, int, str, int]] = []
     for i in found:
         if index.is_keyword[i]:
-            start = query.core.find(index.texts[i])
-            while start >= 0:
-                spans.append((start, start + len(index.texts[i]), index.owners[i], i))
-                start = query.core.find(index.texts[i], start + 1)
+            spans.extend((start, start + len(index.texts[i]), index.owners[i], i)
+                         for start in _occurrences(query.core, index.texts[i]))
     shadowed = set()
     for start, end, owner, i in spans:
         inside_longer = [o for s, e, o, _ in spans if s <= start and end <= e and e - s > end - start and o != owner]
@@ -501,12 +484,12 @@ class Examined:
 def examine(text: str, index: Index) -> Examined:
     """Normalise a message, look for danger triggers and other places, and rank the intents
     (nothing to rank in an empty message: spaces, punctuation or emoji only)."""
-    query = analyse(text, index.settings)
+    prepared = prepare(text[:SCANNED_CHARS])
+    query = analyse_prepared(prepared, index.settings)
     if not query.text:
         return Examined(query, None, Ranking(()))
     trigger = find_trigger(query.text, query.key, index.triggers_near(query))
-    # The same slice analyse() reads, so the clauses cover the whole core.
-    clauses = split(prepare(text[: index.settings.max_message_chars * 4]))
+    clauses = split(prepared[: index.settings.max_message_chars * 4])  # the slice the core is made of
     query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
     return Examined(query, trigger, rank(query, index, clauses), elsewhere(clauses, index))
 

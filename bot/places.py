@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.clauses import Clause
 from bot.index import Index, analyse
+from bot.normalize import longest_first
 
 _WINDOW = 12  # characters after the place in which a topic word makes it the place of the service
 # Where the citizen is, not where the service is: "我在杭州打工，…" asks about home.
@@ -67,7 +68,7 @@ def _pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
     """One alternation of the place names, longest first (内蒙古 before 内蒙)."""
     if not names:
         return None
-    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+    return re.compile(longest_first(names, re.escape))
 
 
 def _names_a_topic(after: str, index: Index) -> bool:
