@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.catalogue import Catalogue, load_catalogue
+from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.engine import Engine
-from bot.matcher import analyse, build_index, decide, rank
+from bot.matching.ranking import analyse, build_index, decide, rank
 
 HOMOPHONES = {"援": "缘", "证": "正", "议": "意", "解": "节", "律": "绿", "请": "情", "办": "半", "调": "条"}
 FILLERS = ("请问一下", "那个", "嗯嗯", "麻烦问下", "")

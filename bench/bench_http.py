@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.catalogue import load_catalogue
+from bot.catalogue.loader import load_catalogue
 
 FILLERS = ("", "", "请问", "你好，", "麻烦问下", "那个")
 ENDINGS = ("", "", "？", "啊", "呢", "😭")

@@ -124,8 +124,8 @@ def _ask_jsonl(engine: Engine, stdin: TextIO, out: TextIO) -> int:
 
 
 def _validate(settings: Settings, no_warnings: bool) -> int:
-    from bot.catalogue import load_catalogue
-    from bot.lint import confusable_pairs
+    from bot.catalogue.loader import load_catalogue
+    from bot.catalogue.confusables import confusable_pairs
 
     try:
         catalogue = load_catalogue(settings.intents_dir, settings.content_dir)
@@ -143,7 +143,7 @@ def _validate(settings: Settings, no_warnings: bool) -> int:
 
 
 def _eval(engine: Engine, args: argparse.Namespace) -> int:
-    from bot.evaluation import format_summary, load_cases, run_cases, summarize
+    from bot.checks.evaluation import format_summary, load_cases, run_cases, summarize
 
     cases = [case for path in args.files for case in load_cases(path)]
     summary = summarize(run_cases(engine, cases))
@@ -175,11 +175,11 @@ def _run(args: argparse.Namespace, environ: dict[str, str]) -> int:
     if command == "validate":
         return _validate(settings, args.no_warnings)
     if command == "test":
-        from bot.conversations import run_cli
+        from bot.checks.conversations import run_cli
 
         return run_cli(settings, args.paths, channel=args.channel)
     if command == "telegram":
-        from bot.channels.telegram import run_polling
+        from bot.channels.telegram.app import run_polling
 
         return run_polling(settings)
     if command == "serve":
@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace, environ: dict[str, str]) -> int:
 
         return serve(settings, host=args.host, port=args.port)
     if command == "report":
-        from bot.report import run_report
+        from bot.report.summary import run_report
 
         return run_report(settings, days=args.days, html=args.html)
     engine = _engine(settings)

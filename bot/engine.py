@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.catalogue import Catalogue, load_catalogue
+from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
-from bot.index import Index
-from bot.keyedlocks import KeyedLocks
-from bot.matcher import Examined, Match, Outcome, Query, Ranking, Scored, decide, examine
-from bot.model import EMERGENCY, SMALL_TALK, Intent, topic_of
+from bot.matching.index import Index
+from bot.service.keyedlocks import KeyedLocks
+from bot.matching.ranking import Examined, Match, Outcome, Query, Ranking, Scored, decide, examine
+from bot.catalogue.model import EMERGENCY, SMALL_TALK, Intent, topic_of
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ class Engine:
     feedback_listeners: list[FeedbackListener] = field(default_factory=list)
     last_reload_problems: tuple[Problem, ...] = ()
     reload_failures: int = 0
-    matcher: Matcher | None = None  # where reply() matches (bot.matchpool); None: inline
+    matcher: Matcher | None = None  # where reply() matches (bot.service.matchpool); None: inline
     _turns: KeyedLocks = field(default_factory=KeyedLocks, init=False, repr=False)
 
     @classmethod

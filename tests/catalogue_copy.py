@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bot.testing import SHIPPED_CONTENT, SHIPPED_INTENTS
+from bot.checks.pytest_plugin import SHIPPED_CONTENT, SHIPPED_INTENTS
 
 NEW_EXAMPLE = "兜里没几个钱也想找人帮我打这场官司"
 MISSPELT = "people_mediaton"

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
-from bot.catalogue import MESSAGE_KEYS
+from bot.catalogue.loader import MESSAGE_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_INTENTS = ROOT / "intents"

@@ -1,1 +1,1 @@
-pytest_plugins = ["bot.testing"]
+pytest_plugins = ["bot.checks.pytest_plugin"]

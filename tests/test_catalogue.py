@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from catalogue_factory import ANSWERS, CONVERSATION, SERVICES, SETTINGS, write_catalogue
 
-from bot.catalogue import MESSAGE_KEYS, Catalogue, load_catalogue
+from bot.catalogue.loader import MESSAGE_KEYS, Catalogue, load_catalogue
 from bot.errors import BotError, CatalogueError
 
 

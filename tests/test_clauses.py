@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.clauses import asks, split
-from bot.normalize import prepare
+from bot.matching.clauses import asks, split
+from bot.matching.normalize import prepare
 
 
 def texts(message: str) -> list[str]:

@@ -10,16 +10,16 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.catalogue import Catalogue
+from bot.catalogue.loader import Catalogue
 from bot.cli import main
-from bot.conversation_format import (
+from bot.checks.conversation_format import (
     ConversationFileError,
     Expectation,
     load_conversations,
 )
-from bot.conversation_runner import Said, check
+from bot.checks.conversation_runner import Said, check
 from bot.errors import Source
-from bot.testing import ROOT, SHIPPED_CONTENT, SHIPPED_INTENTS
+from bot.checks.pytest_plugin import ROOT, SHIPPED_CONTENT, SHIPPED_INTENTS
 
 pytest_plugins = ["pytester"]
 
@@ -369,7 +369,7 @@ def test_check_hints_at_an_unknown_intent() -> None:
 
 
 def _enable_plugin(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('pytest_plugins = ["bot.testing"]')
+    pytester.makeconftest('pytest_plugins = ["bot.checks.pytest_plugin"]')
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
 
 

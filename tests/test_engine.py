@@ -10,10 +10,10 @@ import jsonschema
 import pytest
 from catalogue_factory import ANSWERS, MESSAGE_TEXTS, reply_schema, write_catalogue
 
-from bot.catalogue import Catalogue, load_catalogue
+from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.engine import Engine, Feedback, Reply, Turn
-from bot.matcher import Outcome
+from bot.matching.ranking import Outcome
 
 SHORT = 120  # characters: small talk is a line or two; answers run to about 250
 KINDS = {"answer", "followup", "emergency", "clarify", "fallback", "too_long", "rephrase", "stale_button"}
@@ -28,7 +28,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Catalogue:
 
 
 @pytest.fixture
-def engine(small: Catalogue) -> Engine:  # shadows bot.testing's shipped engine on purpose
+def engine(small: Catalogue) -> Engine:  # shadows bot.checks.pytest_plugin's shipped engine on purpose
     return Engine(small)
 
 

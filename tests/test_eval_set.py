@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalogue import Catalogue
+from bot.catalogue.loader import Catalogue
 from bot.cli import main
 from bot.engine import Engine
-from bot.evaluation import Case, Result, figures, load_cases, run_cases
-from bot.testing import SHIPPED_CONTENT, SHIPPED_INTENTS
+from bot.checks.evaluation import Case, Result, figures, load_cases, run_cases
+from bot.checks.pytest_plugin import SHIPPED_CONTENT, SHIPPED_INTENTS
 
 EVAL_FILE = Path(__file__).resolve().parent / "eval" / "jiangshan.yml"
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalogue import Catalogue
+from bot.catalogue.loader import Catalogue
 from bot.config import Settings
 from bot.engine import Engine, Reply, Turn
 from bot.errors import BotError
-from bot.eventlog import DAY, MAX_STORED_CHARS, EventLog
-from bot.runtime import services
+from bot.service.eventlog import DAY, MAX_STORED_CHARS, EventLog
+from bot.service.runtime import services
 
 NOW = 1_700_000_000.0
 TIMEOUT = 10.0  # seconds; a bound for a loaded CI machine, not a wait
@@ -219,7 +219,7 @@ def test_text_sqlite_cannot_encode_does_not_stop_the_log(shipped_catalogue: Cata
     db = tmp_path / "events.db"
     log = EventLog(db, salt="pepper")
     engine = _subscribed(shipped_catalogue, log)
-    with caplog.at_level(logging.DEBUG, logger="bot.eventlog"):
+    with caplog.at_level(logging.DEBUG, logger="bot.service.eventlog"):
         engine.respond("u1", "\ud800法律援助", channel="api")
         engine.respond("\udfff", "法律援助怎么申请，手机13812345678\udc00", channel="api")
         assert log.flush(timeout=TIMEOUT)
@@ -254,7 +254,7 @@ def test_a_row_sqlite_refuses_is_counted_and_the_rest_of_its_batch_lands(tmp_pat
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    with caplog.at_level(logging.DEBUG, logger="bot.eventlog"):
+    with caplog.at_level(logging.DEBUG, logger="bot.service.eventlog"):
         assert log.flush(timeout=TIMEOUT)
         log.record(_turn("第四问"))
         log.close()
@@ -277,7 +277,7 @@ def test_a_writer_that_died_is_replaced_and_nothing_queued_is_lost(tmp_path: Pat
             raise SystemExit
         return NOW
 
-    with caplog.at_level(logging.DEBUG, logger="bot.eventlog"):
+    with caplog.at_level(logging.DEBUG, logger="bot.service.eventlog"):
         log = EventLog(db, clock=clock)
         log.record(_turn("第一问"))
         assert log.flush(timeout=TIMEOUT)
@@ -292,7 +292,7 @@ def test_a_writer_that_died_is_replaced_and_nothing_queued_is_lost(tmp_path: Pat
 def test_a_salt_kept_in_the_database_is_warned_about_at_start(tmp_path: Path,
                                                               caplog: pytest.LogCaptureFixture) -> None:
     db = tmp_path / "events.db"
-    with caplog.at_level(logging.DEBUG, logger="bot.eventlog"):
+    with caplog.at_level(logging.DEBUG, logger="bot.service.eventlog"):
         EventLog(db).close()  # creates the salt
         EventLog(db).close()  # reuses it
     (salt,) = _rows(db, "SELECT value FROM meta WHERE key = 'hash_salt'")[0]
@@ -303,7 +303,7 @@ def test_a_salt_kept_in_the_database_is_warned_about_at_start(tmp_path: Path,
     assert str(salt)[:16] not in caplog.text
 
     caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="bot.eventlog"):
+    with caplog.at_level(logging.DEBUG, logger="bot.service.eventlog"):
         EventLog(db, salt="from-a-secret-store").close()
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert "from-a-secret-store" not in caplog.text

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession
 
-from bot.fakebotapi import DROP, BadRequest, FakeBotApi, flood, render_html
+from bot.checks.fakebotapi import DROP, BadRequest, FakeBotApi, flood, render_html
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from catalogue_factory import ANSWERS, SHIPPED_CONTENT, SHIPPED_INTENTS, write_catalogue
 
-from bot.catalogue import load_catalogue
+from bot.catalogue.loader import load_catalogue
 from bot.errors import CatalogueError
-from bot.grounding import (
+from bot.catalogue.grounding import (
     ALLOWED_FIGURES,
     Corpus,
     figures,
@@ -217,7 +217,7 @@ def test_the_default_test_catalogue_is_grounded(tmp_path: Path) -> None:
     assert grounding_failures(*write_catalogue(tmp_path)) == []
 
 
-# --- bot.grounding, as a table --------------------------------------------------------------------------
+# --- bot.catalogue.grounding, as a table --------------------------------------------------------------------------
 
 CORPUS = Corpus("办理法律援助案件760件、司法鉴定486件,成功率99.45%,调处率100%,全国排名第7,政务服务2.0平台")
 

@@ -19,13 +19,13 @@ from mini_catalogue import MESSAGES, clarifying, mini_engine, write_mini_catalog
 from serve_process import clean_env, legalbot_command, serving
 
 from bot.channels.http import SECRET_HEADER, check_webhook_settings, create_app
-from bot.channels.telegram import build_application
+from bot.channels.telegram.app import build_application
 from bot.cli import main
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import ConfigError
-from bot.fakebotapi import FakeBotApi
-from bot.ratelimit import RateLimiter
+from bot.checks.fakebotapi import FakeBotApi
+from bot.service.ratelimit import RateLimiter
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[..., Awaitable[Client]]

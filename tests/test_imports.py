@@ -13,7 +13,7 @@ CHANNEL_LIBRARIES = ("telegram", "aiohttp")
 
 @pytest.mark.parametrize(
     "module",
-    ["bot.engine", "bot.matcher", "bot.catalogue", "bot.normalize", "bot.evaluation", "bot.cli", "bot.testing"],
+    ["bot.engine", "bot.matching.ranking", "bot.catalogue.loader", "bot.matching.normalize", "bot.checks.evaluation", "bot.cli", "bot.checks.pytest_plugin"],
 )
 def test_core_module_leaves_channel_libraries_unimported(module: str) -> None:
     code = (

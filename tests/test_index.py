@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.catalogue import Catalogue
-from bot.clauses import split
-from bot.index import FOLLOWUP, Index, analyse, build_index, candidates, clause_breaks
-from bot.model import MatcherSettings
-from bot.normalize import prepare
+from bot.catalogue.loader import Catalogue
+from bot.matching.clauses import split
+from bot.matching.index import FOLLOWUP, Index, analyse, build_index, candidates, clause_breaks
+from bot.catalogue.model import MatcherSettings
+from bot.matching.normalize import prepare
 
 SETTINGS = MatcherSettings()
 COMMON = "我想问一下怎么办理"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from catalogue_factory import write_catalogue
 
-from bot.catalogue import Catalogue, load_catalogue
-from bot.index import SCANNED_CHARS
-from bot.matcher import Match, Outcome, Ranking, Scored, analyse, decide, rank
-from bot.model import MatcherSettings
+from bot.catalogue.loader import Catalogue, load_catalogue
+from bot.matching.index import SCANNED_CHARS
+from bot.matching.ranking import Match, Outcome, Ranking, Scored, analyse, decide, rank
+from bot.catalogue.model import MatcherSettings
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from bot.catalogue import Catalogue
-from bot.clauses import split
+from bot.catalogue.loader import Catalogue
+from bot.matching.clauses import split
 from bot.engine import Engine, Reply
-from bot.matcher import _negation_discount, analyse, examine, rank
-from bot.normalize import prepare
+from bot.matching.ranking import _negation_discount, analyse, examine, rank
+from bot.matching.normalize import prepare
 
 
 def ask(catalogue: Catalogue, text: str) -> Reply:

@@ -17,15 +17,15 @@ from catalogue_copy import NEW_EXAMPLE, CatalogueCopy
 from catalogue_factory import SERVICES, write_catalogue
 from serve_process import clean_env, serving
 
-from bot.catalogue import Catalogue
+from bot.catalogue.loader import Catalogue
 from bot.config import Settings, default_match_workers
 from bot.engine import Engine
 from bot.errors import ConfigError
-from bot.index import Index
-from bot.matcher import Examined, examine
-from bot import matchpool
-from bot.matchpool import MatchPool
-from bot.runtime import services
+from bot.matching.index import Index
+from bot.matching.ranking import Examined, examine
+from bot.service import matchpool
+from bot.service.matchpool import MatchPool
+from bot.service.runtime import services
 
 QUESTIONS = [
     "法律缘助咋申请", "公证处在哪", "請問怎麼申請法律援助", "邻居占了我家的地能调解吗", "网上能办事吗",

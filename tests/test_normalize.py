@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.normalize import has_han, normalize, strip_fillers, to_simplified
+from bot.matching.normalize import has_han, normalize, strip_fillers, to_simplified
 
 
 @pytest.mark.parametrize(

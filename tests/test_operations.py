@@ -23,8 +23,8 @@ from serve_process import clean_env, serving
 from bot.channels.http import create_app
 from bot.config import Settings
 from bot.engine import Engine
-from bot.runtime import services
-from bot.testing import SHIPPED_INTENTS
+from bot.service.runtime import services
+from bot.checks.pytest_plugin import SHIPPED_INTENTS
 
 Client = TestClient[Any, Any]
 ClientFactory = Callable[..., Awaitable[Client]]
@@ -202,7 +202,7 @@ async def test_a_lone_surrogate_through_the_api_does_not_stop_the_event_log(
     settings = Settings(tmp_path, tmp_path, db_path=db, rate_limit_per_minute=1_000_000)
     bodies = [{"user": "u1", "text": "\ud800法律援助"}, {"user": "\udfff", "text": "公证\udc00"},
               *({"user": f"u{n}", "text": f"{LOAD[n % len(LOAD)]} 第{n}问"} for n in range(20))]
-    with caplog.at_level(logging.INFO, logger="bot.eventlog"):
+    with caplog.at_level(logging.INFO, logger="bot.service.eventlog"):
         async with services(engine, settings, watch=False) as running:
             assert running.events is not None
             client = await aiohttp_client(create_app(engine, settings, events=running.events))

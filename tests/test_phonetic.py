@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.normalize import normalize
-from bot.phonetic import fold, sound_key
+from bot.matching.normalize import normalize
+from bot.matching.phonetic import fold, sound_key
 
 
 def key(text: str) -> str:
@@ -67,7 +67,7 @@ def test_every_reading_pypinyin_gives_has_a_fixed_code() -> None:
     from pypinyin import Style, lazy_pinyin
     from pypinyin.pinyin_dict import pinyin_dict
 
-    from bot.phonetic import CODED_SYLLABLES, fold
+    from bot.matching.phonetic import CODED_SYLLABLES, fold
 
     readings = {lazy_pinyin(chr(c), style=Style.NORMAL)[0] for c in pinyin_dict}
     readings = {r for r in readings if r.isascii() and r.isalpha()}

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from catalogue_factory import SETTINGS, write_catalogue
 
-from bot.catalogue import Catalogue, load_catalogue
+from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.engine import Engine
 from bot.errors import CatalogueError
-from bot.matcher import examine
+from bot.matching.ranking import examine
 
 
 def ask(catalogue: Catalogue, text: str) -> tuple[str | None, str, str]:

@@ -9,11 +9,11 @@ from catalogue_factory import write_catalogue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.catalogue import Catalogue, load_catalogue
+from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.engine import Engine
-from bot.index import SCANNED_CHARS
-from bot.matcher import analyse, rank
-from bot.normalize import normalize
+from bot.matching.index import SCANNED_CHARS
+from bot.matching.ranking import analyse, rank
+from bot.matching.normalize import normalize
 
 # NFKC expands one character to at most 18 (U+FDFA); casefolding at most triples one.
 GROWTH = 18

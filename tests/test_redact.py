@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.catalogue import Catalogue
+from bot.catalogue.loader import Catalogue
 from bot.config import Settings
 from bot.engine import Engine
-from bot.redact import (
+from bot.service.redact import (
     BANK_CARD,
     EMAIL,
     ID_CARD,
@@ -31,7 +31,7 @@ from bot.redact import (
     RedactingFilter,
     redact,
 )
-from bot.runtime import services
+from bot.service.runtime import services
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -16,21 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalogue import Catalogue
+from bot.catalogue.loader import Catalogue
 from bot.cli import main
-from bot.clusters import cluster
+from bot.report.clusters import cluster
 from bot.engine import Feedback, Reply, Turn
-from bot.eventlog import EventLog
-from bot.matcher import Outcome, Scored
-from bot.report import CST, build_report, format_terminal, open_readonly, table
-from bot.report_page import (
+from bot.service.eventlog import EventLog
+from bot.matching.ranking import Outcome, Scored
+from bot.report.summary import CST, build_report, format_terminal, open_readonly, table
+from bot.report.page import (
     COLORS,
     HELPFUL_COLOR,
     INTENT_COLOR,
     UNHELPFUL_COLOR,
     render_page,
 )
-from bot.testing import SHIPPED_CONTENT, SHIPPED_INTENTS
+from bot.checks.pytest_plugin import SHIPPED_CONTENT, SHIPPED_INTENTS
 
 NOW = datetime.now(CST)
 DOG = ["养的狗要去哪登记"] * 3 + ["宠物狗怎么登记"] * 2 + ["养狗登记在哪里办"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from catalogue_factory import write_catalogue
 
-from bot.catalogue import Catalogue, load_catalogue
+from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.engine import Engine
-from bot.matcher import Outcome
+from bot.matching.ranking import Outcome
 
 EMERGENCIES = [
     "他又在打我",

@@ -15,16 +15,16 @@ from mini_catalogue import MESSAGES, clarifying, mini_engine, write_mini_catalog
 from serve_process import legalbot_command
 from telegram import Update
 
-from bot.channels.telegram import build_application, poll, running
-from bot.channels.telegram_handlers import RecentKeys
-from bot.channels.telegram_render import AREAS_BY_KEY, HELPFUL, UNHELPFUL, split_text
+from bot.channels.telegram.app import build_application, poll, running
+from bot.channels.telegram.handlers import RecentKeys
+from bot.channels.telegram.render import AREAS_BY_KEY, HELPFUL, UNHELPFUL, split_text
 from bot.cli import main
 from bot.config import Settings
 from bot.engine import Engine, Feedback
 from bot.errors import BotError, ConfigError
-from bot.fakebotapi import DROP, SERVER_ERROR, Call, FakeBotApi, Fault, flood
-from bot.ratelimit import RateLimiter
-from bot.telegram_harness import TelegramHarness
+from bot.checks.fakebotapi import DROP, SERVER_ERROR, Call, FakeBotApi, Fault, flood
+from bot.service.ratelimit import RateLimiter
+from bot.checks.telegram_harness import TelegramHarness
 
 USER, OTHER, GROUP = 1001, 1002, -100200
 

@@ -15,8 +15,8 @@ from catalogue_copy import MISSPELT, NEW_EXAMPLE, CatalogueCopy
 
 from bot.cli import main
 from bot.engine import Engine
-from bot.testing import SHIPPED_INTENTS
-from bot.watcher import CatalogueWatcher
+from bot.checks.pytest_plugin import SHIPPED_INTENTS
+from bot.service.watcher import CatalogueWatcher
 
 TIMEOUT = 10.0  # seconds; generous for a loaded CI machine, while the promise under test is 2
 PACE = 0.001  # seconds between one stream's messages: about 3,000 messages a second from three streams

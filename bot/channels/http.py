@@ -22,21 +22,21 @@ from aiohttp import web
 from telegram import Update
 from telegram.error import InvalidToken, TelegramError
 
-from bot.channels.telegram import (
+from bot.channels.telegram.app import (
     ALLOWED_UPDATES,
     TelegramApp,
     build_application,
     running,
     stop_signals,
 )
-from bot.channels.telegram_handlers import RecentKeys, without_token
+from bot.channels.telegram.handlers import RecentKeys, without_token
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError, ConfigError
-from bot.eventlog import EventLog
-from bot.metrics import CONTENT_TYPE, Metrics
-from bot.ratelimit import RateLimiter, Verdict
-from bot.runtime import services
+from bot.service.eventlog import EventLog
+from bot.service.metrics import CONTENT_TYPE, Metrics
+from bot.service.ratelimit import RateLimiter, Verdict
+from bot.service.runtime import services
 
 logger = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.model import EMERGENCY, Intent, MatcherSettings
-from bot.normalize import prepare, rewrite, squash, strip_fillers
-from bot.phonetic import sound_keys
-from bot.safety import Trigger
+from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings
+from bot.matching.normalize import prepare, rewrite, squash, strip_fillers
+from bot.matching.phonetic import sound_keys
+from bot.matching.triggers import Trigger
 
 
 def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
@@ -49,7 +49,7 @@ class Query:
     core: str
     key: str
     exact_key: str = ""
-    breaks: tuple[int, ...] = ()  # where in `core` each clause starts, when known (bot.clauses)
+    breaks: tuple[int, ...] = ()  # where in `core` each clause starts, when known (bot.matching.clauses)
 
     def __reduce__(self) -> tuple[type[Query], tuple[str, str, str, str, tuple[int, ...]]]:
         return Query, (self.text, self.core, self.key, self.exact_key, self.breaks)
@@ -142,7 +142,7 @@ def analyse(text: str, settings: MatcherSettings) -> Query:
 
 
 def analyse_prepared(prepared: str, settings: MatcherSettings) -> Query:
-    """analyse() of a message already prepare()d (bot.matcher.examine also splits it into clauses)."""
+    """analyse() of a message already prepare()d (bot.matching.ranking.examine also splits it into clauses)."""
     core = canonical(prepared[: settings.max_message_chars * 4], settings)[: settings.max_message_chars]
     return Query(squash(prepared)[:SCANNED_CHARS], core, *sound_keys(core))
 

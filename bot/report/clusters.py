@@ -10,11 +10,11 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from bot.catalogue import Catalogue
-from bot.matcher import analyse, rank
-from bot.model import MatcherSettings
-from bot.normalize import normalize
-from bot.phonetic import sound_key
+from bot.catalogue.loader import Catalogue
+from bot.matching.ranking import analyse, rank
+from bot.catalogue.model import MatcherSettings
+from bot.matching.normalize import normalize
+from bot.matching.phonetic import sound_key
 
 CLUSTER_SIMILARITY = 60  # rapidfuzz ratio (0-100) of two questions' keys to put them in one cluster
 SUGGEST_MARGIN = 0.05  # an intent scoring this far below the clarify threshold is still worth suggesting

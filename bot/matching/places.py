@@ -12,9 +12,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.clauses import Clause
-from bot.index import Index, analyse
-from bot.normalize import longest_first
+from bot.matching.clauses import Clause
+from bot.matching.index import Index, analyse
+from bot.matching.normalize import longest_first
 
 _WINDOW = 12  # characters after the place in which a topic word makes it the place of the service
 # Where the citizen is, not where the service is: "我在杭州打工，…" asks about home.

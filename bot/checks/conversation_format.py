@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import BotError, Problem, Source
-from bot.yamlfile import LineDict, LineList, read_yaml
+from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 
 # Telegram puts these two under every answer; pressing one rates the answer above it.
 FEEDBACK_BUTTONS = {"👍": True, "👎": False}

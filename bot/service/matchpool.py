@@ -28,8 +28,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from bot.index import Index
-from bot.matcher import Examined, examine
+from bot.matching.index import Index
+from bot.matching.ranking import Examined, examine
 
 logger = logging.getLogger(__name__)
 

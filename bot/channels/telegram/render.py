@@ -10,7 +10,7 @@ from enum import Enum
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
-from bot.catalogue import Catalogue
+from bot.catalogue.loader import Catalogue
 from bot.engine import Reply
 
 PARSE_MODE = "HTML"

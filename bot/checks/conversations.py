@@ -8,16 +8,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.catalogue import load_catalogue
+from bot.catalogue.loader import load_catalogue
 from bot.config import Settings
-from bot.conversation_format import (
+from bot.checks.conversation_format import (
     Conversation,
     ConversationFileError,
     Message,
     load_conversations,
     read_conversations,
 )
-from bot.conversation_runner import ConversationResult, Said, run_conversations
+from bot.checks.conversation_runner import ConversationResult, Said, run_conversations
 
 __all__ = [
     "DEFAULT_PATH", "Conversation", "ConversationFileError", "ConversationResult",

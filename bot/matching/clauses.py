@@ -2,7 +2,7 @@
 
 Citizens put a question next to background or a remark ("房东不退押金，人民调解管不管",
 "手机上能续营业执照吗？？烦死了"): the other clause dilutes a whole-message match. The matcher also
-scores each clause on its own (bot.matcher.rank).
+scores each clause on its own (bot.matching.ranking.rank).
 """
 
 from __future__ import annotations

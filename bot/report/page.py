@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from bot.clusters import Cluster
-from bot.report import CST, KIND_NAMES, OUTCOME_NAMES, SAMPLES, Bucket, Report
+from bot.report.clusters import Cluster
+from bot.report.summary import CST, KIND_NAMES, OUTCOME_NAMES, SAMPLES, Bucket, Report
 
 COLORS = {"answer": "#2f855a", "clarify": "#dd8a0e", "fallback": "#c53030"}
 INTENT_COLOR = "#2b6cb0"

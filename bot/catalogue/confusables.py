@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rapidfuzz import fuzz, process
 
-from bot.catalogue import Catalogue
+from bot.catalogue.loader import Catalogue
 from bot.errors import Problem
-from bot.matcher import FOLLOWUP, OUT_OF_SCOPE
-from bot.model import topic_of
+from bot.matching.ranking import FOLLOWUP, OUT_OF_SCOPE
+from bot.catalogue.model import topic_of
 
 CONFUSABLE = 0.9  # examples of two topics this alike (by sound) are a coin toss for the matcher
 

@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from bot.catalogue import Catalogue, load_catalogue
-from bot.clusters import Cluster, cluster
+from bot.catalogue.loader import Catalogue, load_catalogue
+from bot.report.clusters import Cluster, cluster
 from bot.config import Settings
 from bot.errors import BotError, CatalogueError, ConfigError
 
@@ -295,7 +295,7 @@ def run_report(settings: Settings, *, days: int = 30, html: Path | None = None, 
         conn.close()
     print(format_terminal(report))
     if html is not None:
-        from bot.report_page import render_page
+        from bot.report.page import render_page
 
         try:
             html.write_text(render_page(report), encoding="utf-8")

@@ -9,8 +9,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from bot.engine import Engine, Feedback, Turn
-from bot.eventlog import EventLog
-from bot.ratelimit import RateLimiter
+from bot.service.eventlog import EventLog
+from bot.service.ratelimit import RateLimiter
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Matching takes about a millisecond; the upper buckets catch a loop that is stalled.

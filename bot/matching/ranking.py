@@ -11,8 +11,8 @@ from itertools import repeat
 
 from rapidfuzz import fuzz, process
 
-from bot.clauses import Clause, split
-from bot.index import (
+from bot.matching.clauses import Clause, split
+from bot.matching.index import (
     FOLLOWUP,
     OUT_OF_SCOPE,
     SCANNED_CHARS,
@@ -24,10 +24,10 @@ from bot.index import (
     candidates,
     clause_breaks,
 )
-from bot.model import EMERGENCY, WHOLE_MESSAGE_ONLY, MatcherSettings, topic_of
-from bot.normalize import prepare
-from bot.places import Place, elsewhere
-from bot.safety import Trigger, find_trigger
+from bot.catalogue.model import EMERGENCY, WHOLE_MESSAGE_ONLY, MatcherSettings, topic_of
+from bot.matching.normalize import prepare
+from bot.matching.places import Place, elsewhere
+from bot.matching.triggers import Trigger, find_trigger
 
 # Re-exported: the matcher's callers prepare messages and catalogues through it.
 __all__ = [
@@ -381,7 +381,7 @@ def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], ind
 
 def rank(query: Query, index: Index, clauses: tuple[Clause, ...] = ()) -> Ranking:
     """Score every intent against the message; when that leaves it unclear, also by its clauses
-    (bot.clauses.split); stories also by their last part. Best first."""
+    (bot.matching.clauses.split); stories also by their last part. Best first."""
     return _off_topic(_ranked(query, index, clauses), query, index)
 
 
@@ -470,7 +470,7 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
 @dataclass(frozen=True, slots=True)
 class Examined:
     """Everything matching finds in a message. It depends only on the text and the index, so it can
-    be computed in another process (bot.matchpool) and sent back."""
+    be computed in another process (bot.service.matchpool) and sent back."""
 
     query: Query
     trigger: Trigger | None

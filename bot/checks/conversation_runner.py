@@ -7,8 +7,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.catalogue import Catalogue
-from bot.conversation_format import (
+from bot.catalogue.loader import Catalogue
+from bot.checks.conversation_format import (
     FEEDBACK_BUTTONS,
     Conversation,
     Exchange,
@@ -18,7 +18,7 @@ from bot.conversation_format import (
 from bot.engine import Engine, Feedback, Reply, Turn
 
 if TYPE_CHECKING:
-    from bot.telegram_harness import SentMessage, TelegramHarness
+    from bot.checks.telegram_harness import SentMessage, TelegramHarness
 
 CHANNELS = ("engine", "telegram")
 
@@ -217,7 +217,7 @@ async def run_conversations(conversations: Sequence[Conversation], catalogue: Ca
             if on_result:
                 on_result(result)
         return results
-    from bot.telegram_harness import TelegramHarness
+    from bot.checks.telegram_harness import TelegramHarness
 
     engine = Engine(catalogue)
     turns: list[Turn] = []

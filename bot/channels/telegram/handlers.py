@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram_render import (
+from bot.channels.telegram.render import (
     AREAS_BY_KEY,
     PARSE_MODE,
     Action,
@@ -41,7 +41,7 @@ from bot.channels.telegram_render import (
     without_feedback,
 )
 from bot.engine import Engine, Reply
-from bot.ratelimit import RateLimiter, Verdict
+from bot.service.ratelimit import RateLimiter, Verdict
 
 logger = logging.getLogger(__name__)
 

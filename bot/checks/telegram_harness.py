@@ -17,11 +17,11 @@ from typing import Any, Self
 
 from telegram import Update
 
-from bot.channels.telegram import TelegramApp, build_application
+from bot.channels.telegram.app import TelegramApp, build_application
 from bot.config import Settings
 from bot.engine import Engine
-from bot.fakebotapi import Call, FakeBotApi
-from bot.ratelimit import RateLimiter
+from bot.checks.fakebotapi import Call, FakeBotApi
+from bot.service.ratelimit import RateLimiter
 
 # Conversation files send many turns per user in a burst; the rate limit has its own tests.
 UNLIMITED = 1_000_000

@@ -24,13 +24,13 @@ from telegram.ext import (
     BaseUpdateProcessor,
 )
 
-from bot.channels.telegram_handlers import TelegramChannel, without_token
+from bot.channels.telegram.handlers import TelegramChannel, without_token
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError, ConfigError
-from bot.keyedlocks import KeyedLocks
-from bot.ratelimit import RateLimiter
-from bot.runtime import services
+from bot.service.keyedlocks import KeyedLocks
+from bot.service.ratelimit import RateLimiter
+from bot.service.runtime import services
 
 logger = logging.getLogger(__name__)
 

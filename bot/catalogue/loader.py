@@ -10,11 +10,11 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.errors import CatalogueError, Problem, Source
-from bot.grounding import Corpus, ungrounded_figures, unsupported_claims, web_addresses
-from bot.matcher import Index, build_index
-from bot.model import EMERGENCY, Answer, Intent, MatcherSettings
-from bot.normalize import normalize, prepare
-from bot.yamlfile import LineDict, LineList, read_yaml
+from bot.catalogue.grounding import Corpus, ungrounded_figures, unsupported_claims, web_addresses
+from bot.matching.ranking import Index, build_index
+from bot.catalogue.model import EMERGENCY, Answer, Intent, MatcherSettings
+from bot.matching.normalize import normalize, prepare
+from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher"}

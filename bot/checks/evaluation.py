@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.engine import Engine, Reply
 from bot.errors import BotError, Problem, Source
-from bot.yamlfile import LineDict, LineList, read_yaml
+from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 
 _ids = itertools.count()
 

@@ -9,19 +9,19 @@ from typing import Any
 
 import pytest
 
-from bot.catalogue import Catalogue, load_catalogue
-from bot.conversation_format import (
+from bot.catalogue.loader import Catalogue, load_catalogue
+from bot.checks.conversation_format import (
     Conversation,
     ConversationFileError,
     read_conversations,
     shown_path,
 )
-from bot.conversation_runner import CHANNELS, ConversationResult, run_conversations
-from bot.conversations import format_failure
+from bot.checks.conversation_runner import CHANNELS, ConversationResult, run_conversations
+from bot.checks.conversations import format_failure
 from bot.engine import Engine
 from bot.errors import CatalogueError, Problem
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_INTENTS = ROOT / "intents"
 SHIPPED_CONTENT = ROOT / "content"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.engine import Feedback, Turn
 from bot.errors import BotError
-from bot.redact import redact
+from bot.service.redact import redact
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.engine import Engine
-from bot.eventlog import EventLog
-from bot.matchpool import MatchPool
-from bot.redact import RedactingFilter
-from bot.watcher import CatalogueWatcher
+from bot.service.eventlog import EventLog
+from bot.service.matchpool import MatchPool
+from bot.service.redact import RedactingFilter
+from bot.service.watcher import CatalogueWatcher
 
 logger = logging.getLogger(__name__)
 

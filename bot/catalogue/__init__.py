@@ -1,0 +1,1 @@
+"""The catalogue: intents/ and content/ read, checked and frozen into one `Catalogue`."""

@@ -1,0 +1,1 @@
+"""What citizens asked: figures from the event log, terminal tables and the HTML page."""
