@@ -90,18 +90,18 @@ def _show(reply: Reply, out: TextIO, debug: bool) -> None:
 
 
 def _chat(engine: Engine, debug: bool) -> int:
-    # A plain loop: the engine answers synchronously, and Ctrl-C must end the chat at once
-    # (input() in a worker thread would keep asyncio.run waiting for the next Enter).
-    print("江山公共法律服务问答。直接输入问题；输入按钮前的数字可以点选；输入 q 退出。")
-    while True:
-        try:
+    # A plain loop: the engine answers synchronously, and Ctrl-C must end the chat at once, wherever
+    # it lands (input() in a worker thread would keep asyncio.run waiting for the next Enter).
+    try:
+        print("江山公共法律服务问答。直接输入问题；输入按钮前的数字可以点选；输入 q 退出。", flush=True)
+        while True:
             line = input("> ")
-        except (EOFError, KeyboardInterrupt):
-            print()
-            return 0
-        if line.strip().lower() in {"q", "quit", "exit"}:
-            return 0
-        _show(engine.respond("terminal", line, channel="terminal"), sys.stdout, debug)  # "2" presses button 2
+            if line.strip().lower() in {"q", "quit", "exit"}:
+                return 0
+            _show(engine.respond("terminal", line, channel="terminal"), sys.stdout, debug)  # "2" presses button 2
+    except (EOFError, KeyboardInterrupt):
+        print()
+        return 0
 
 
 def _ask_jsonl(engine: Engine, stdin: TextIO, out: TextIO) -> int:
@@ -179,11 +179,11 @@ def _run(args: argparse.Namespace, environ: dict[str, str]) -> int:
 
         return run_cli(settings, args.paths, channel=args.channel)
     if command == "telegram":
-        from bot.channels.telegram.app import run_polling
+        from bot.service.serving import run_polling
 
         return run_polling(settings)
     if command == "serve":
-        from bot.channels.http import serve
+        from bot.service.serving import serve
 
         return serve(settings, host=args.host, port=args.port)
     if command == "report":

@@ -18,7 +18,9 @@ from catalogue_factory import reply_schema
 from mini_catalogue import MESSAGES, clarifying, mini_engine, write_mini_catalogue
 from serve_process import clean_env, legalbot_command, serving
 
-from bot.channels.http import SECRET_HEADER, check_webhook_settings, create_app
+from bot.channels.http import create_app
+from bot.channels.telegram import webhook
+from bot.channels.telegram.webhook import SECRET_HEADER, check_webhook_settings
 from bot.channels.telegram.app import build_application
 from bot.cli import main
 from bot.config import Settings
@@ -47,7 +49,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 async def api(aiohttp_client: ClientFactory, engine: Engine, settings: Settings) -> Client:
-    return await aiohttp_client(create_app(engine, settings))
+    return await aiohttp_client(create_app(engine, settings, mounts=[webhook.mount(None, settings)]))
 
 
 async def break_catalogue(engine: Engine) -> None:
@@ -188,7 +190,7 @@ async def hook(aiohttp_client: ClientFactory, engine: Engine, fake: FakeBotApi) 
     settings = replace(Settings.from_env({}), telegram_token=fake.token, telegram_base_url=fake.base_url,
                        webhook_url=WEBHOOK_URL, webhook_secret=SECRET)
     telegram = build_application(settings, engine, with_updater=False)
-    return await aiohttp_client(create_app(engine, settings, telegram=telegram))
+    return await aiohttp_client(create_app(engine, settings, mounts=[webhook.mount(telegram, settings)]))
 
 
 async def test_webhook_is_registered_with_the_secret(hook: Client, fake: FakeBotApi) -> None:

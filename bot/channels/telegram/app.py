@@ -1,8 +1,8 @@
-"""The Telegram channel: builds the PTB Application around the engine and runs it with long polling.
+"""The PTB Application around the engine: building it, running it, and long polling.
 
-`legalbot telegram` polls on one event loop (initialize → start → updater.start_polling, and the
-reverse in `finally`, as PTB's starlettebot example does); SIGTERM or Ctrl-C stops it cleanly.
-`legalbot serve` builds the same Application without an updater and feeds it webhook updates.
+Polling runs on one event loop (initialize → start → updater.start_polling, and the reverse in
+`finally`, as PTB's starlettebot example does). The webhook builds the same Application without
+an updater and feeds it updates (`webhook.py`); `bot.service.serving` wires both.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import signal
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
@@ -30,7 +29,6 @@ from bot.engine import Engine
 from bot.errors import BotError, ConfigError
 from bot.service.keyedlocks import KeyedLocks
 from bot.service.ratelimit import RateLimiter
-from bot.service.runtime import services
 
 logger = logging.getLogger(__name__)
 
@@ -104,21 +102,6 @@ def build_application(settings: Settings, engine: Engine, *, limiter: RateLimite
 
 
 @contextlib.asynccontextmanager
-async def stop_signals() -> AsyncIterator[asyncio.Event]:
-    """An event set by SIGTERM or SIGINT while the block runs."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    signals = (signal.SIGTERM, signal.SIGINT)
-    for sig in signals:
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        yield stop
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
-
-
-@contextlib.asynccontextmanager
 async def running(application: TelegramApp) -> AsyncIterator[TelegramApp]:
     """initialize() and start() the application, and stop() and shutdown() it on the way out.
 
@@ -159,18 +142,3 @@ async def poll(application: TelegramApp, stop: asyncio.Event, *, poll_timeout: f
         finally:
             if updater.running:
                 await updater.stop()
-
-
-async def _run_polling(settings: Settings, engine: Engine) -> int:
-    application = build_application(settings, engine)
-    async with stop_signals() as stop, services(engine, settings):
-        await poll(application, stop)
-    logger.info("stopped")
-    return 0
-
-
-def run_polling(settings: Settings) -> int:
-    """`legalbot telegram`: answer Telegram messages by long polling until SIGTERM/SIGINT."""
-    settings.require_token()
-    engine = Engine.from_paths(settings.intents_dir, settings.content_dir)
-    return asyncio.run(_run_polling(settings, engine))
