@@ -187,7 +187,7 @@ def _run(args: argparse.Namespace, environ: dict[str, str]) -> int:
 
         return serve(settings, host=args.host, port=args.port)
     if command == "report":
-        from bot.report.summary import run_report
+        from bot.report.command import run_report
 
         return run_report(settings, days=args.days, html=args.html)
     engine = _engine(settings)

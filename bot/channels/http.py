@@ -6,7 +6,6 @@ their own routes through `create_app(mounts=…)`; this module knows none of the
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging

@@ -10,10 +10,8 @@ retry_after, 500, or a dropped connection. `legalbot test --channel telegram` an
 from __future__ import annotations
 
 import asyncio
-import html
 import itertools
 import json
-import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
@@ -23,93 +21,20 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from bot.checks.faults import DROP, SERVER_ERROR, Call, Fault, Hold, flood
+from bot.checks.telegram_updates import UpdateFactory
+from bot.checks.telegram_markup import MAX_TEXT, BadRequest, render_html, utf16_len
+
+__all__ = ["BOT_USERNAME", "DROP", "MAX_TEXT", "SERVER_ERROR", "TOKEN", "BadRequest", "Call", "FakeBotApi",
+           "Fault", "Hold", "flood", "render_html", "utf16_len"]
+
 TOKEN = "123456789:TEST-token-for-the-fake-bot-api_00"
 BOT_ID = int(TOKEN.split(":", 1)[0])
 BOT_USERNAME = "jiangshan_test_bot"
-MAX_TEXT = 4096
 MAX_CALLBACK_BYTES = 64
 # Parameters PTB sends as plain strings; every other value arrives JSON-encoded.
 _TEXT_PARAMS = frozenset({"text", "caption", "parse_mode", "secret_token", "url", "callback_query_id",
                           "action", "inline_message_id", "ip_address", "language_code", "emoji"})
-_TAGS = frozenset({"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
-                   "code", "pre", "blockquote", "tg-emoji"})
-_MARKUP = re.compile(r"<(/?)([a-zA-Z-]*)[^>]*>|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);|[<>&]")
-
-
-class BadRequest(Exception):
-    """What Telegram answers with 400 and a description."""
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    """An injected failure: an HTTP error (429 carries retry_after) or, with status 0, a dropped connection."""
-
-    status: int
-    description: str = ""
-    retry_after: float | None = None
-
-
-def flood(retry_after: float = 1.0) -> Fault:
-    """Telegram's flood-control answer: 429 with parameters.retry_after (seconds)."""
-    return Fault(429, f"Too Many Requests: retry after {retry_after:g}", retry_after)
-
-
-SERVER_ERROR = Fault(500, "Internal Server Error")
-DROP = Fault(0, "connection dropped")
-
-
-@dataclass(frozen=True, slots=True)
-class Hold:
-    """A call held back: `arrived` is set when it comes in, and it is answered once `released` is set."""
-
-    method: str
-    where: Callable[[Mapping[str, Any]], bool] | None = None
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    released: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def matches(self, method: str, params: Mapping[str, Any]) -> bool:
-        """True when this hold is for a call of `method` with these parameters."""
-        return method == self.method and (self.where is None or self.where(params))
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One request the bot made: method, decoded parameters, the status it got and the result sent."""
-
-    method: str
-    params: Mapping[str, Any]
-    status: int
-    result: Any = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the call succeeded."""
-        return self.status == 200
-
-
-def render_html(text: str) -> str:
-    """The text a user sees for parse_mode HTML; raises BadRequest where Telegram would refuse it."""
-    out: list[str] = []
-    pos = 0
-    for found in _MARKUP.finditer(text):
-        out.append(text[pos:found.start()])
-        pos = found.end()
-        token = found.group(0)
-        if found.group(3) is not None:
-            out.append(html.unescape(token))
-        elif found.group(2) and found.group(2).lower() in _TAGS:
-            continue
-        else:
-            offset = len(text[:found.start()].encode())
-            raise BadRequest(f"Bad Request: can't parse entities: unsupported start tag or "
-                             f"unescaped {token[:1]!r} at byte offset {offset}")
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of Telegram's entity offsets."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 @dataclass(slots=True)
@@ -121,17 +46,14 @@ class _State:
     holds: list[Hold] = field(default_factory=list)
 
 
-class FakeBotApi:
+class FakeBotApi(UpdateFactory):
     """The fake server; use `async with FakeBotApi() as fake:` and give PTB `fake.base_url`."""
 
     def __init__(self, token: str = TOKEN, *, username: str = BOT_USERNAME) -> None:
+        super().__init__(int(token.split(":", 1)[0]), username)
         self.token = token
-        self.bot_id = int(token.split(":", 1)[0])
-        self.username = username
         self.calls: list[Call] = []
         self._state = _State()
-        self._ids = itertools.count(1)
-        self._message_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -197,12 +119,6 @@ class FakeBotApi:
         """What PTB's ApplicationBuilder.base_url() (and TELEGRAM_BASE_URL) takes."""
         return f"{self.url}/bot"
 
-    @property
-    def bot_user(self) -> dict[str, Any]:
-        """The bot as getMe describes it."""
-        return {"id": self.bot_id, "is_bot": True, "first_name": "江山法律服务", "username": self.username,
-                "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
-
     # -- what tests drive ----------------------------------------------------------------------
 
     def add_fault(self, method: str, fault: Fault, times: int = 1) -> None:
@@ -253,60 +169,6 @@ class FakeBotApi:
         return MappingProxyType(self._state.webhook)
 
     # -- updates as Telegram's clients would produce them --------------------------------------
-
-    def user(self, user_id: int) -> dict[str, Any]:
-        """A citizen's User object."""
-        return {"id": user_id, "is_bot": False, "first_name": f"用户{user_id}", "language_code": "zh-hans"}
-
-    def chat(self, chat_id: int, chat_type: str = "private") -> dict[str, Any]:
-        """A Chat object; negative ids are groups."""
-        if chat_type == "private":
-            return {"id": chat_id, "type": "private", "first_name": f"用户{chat_id}"}
-        return {"id": chat_id, "type": chat_type, "title": "测试群"}
-
-    def text_update(self, user_id: int, text: str, *, chat_id: int | None = None, chat_type: str = "private",
-                    reply_to: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """A message update; /commands and @mentions get the entities a client would add."""
-        message = self._message_from(user_id, chat_id, chat_type)
-        message["text"] = text
-        entities = []
-        if text.startswith("/"):
-            command = text.split(maxsplit=1)[0]
-            entities.append({"type": "bot_command", "offset": 0, "length": utf16_len(command)})
-        for found in re.finditer(r"@[A-Za-z0-9_]{5,32}", text):
-            entities.append({"type": "mention", "offset": utf16_len(text[:found.start()]),
-                             "length": utf16_len(found.group(0))})
-        if entities:
-            message["entities"] = entities
-        if reply_to is not None:
-            message["reply_to_message"] = dict(reply_to)
-        return {"message": message}
-
-    def media_update(self, user_id: int, kind: str, *, chat_id: int | None = None,
-                     chat_type: str = "private") -> dict[str, Any]:
-        """A non-text message: photo, voice, sticker, document or location."""
-        file = {"file_id": f"{kind}-file", "file_unique_id": f"{kind}-unique"}
-        payloads: dict[str, Any] = {
-            "photo": [{**file, "width": 90, "height": 90}],
-            "voice": {**file, "duration": 3},
-            "sticker": {**file, "type": "regular", "width": 512, "height": 512,
-                        "is_animated": False, "is_video": False},
-            "document": {**file, "file_name": "材料.pdf"},
-            "location": {"latitude": 28.74, "longitude": 118.62},
-        }
-        message = self._message_from(user_id, chat_id, chat_type)
-        message[kind] = payloads[kind]
-        return {"message": message}
-
-    def callback_update(self, user_id: int, message: Mapping[str, Any], data: str) -> dict[str, Any]:
-        """A tap on an inline button of `message` (a message the bot sent)."""
-        return {"callback_query": {"id": f"cq{next(self._ids)}", "from": self.user(user_id),
-                                   "chat_instance": "fake-chat-instance", "message": dict(message), "data": data}}
-
-    def _message_from(self, user_id: int, chat_id: int | None, chat_type: str) -> dict[str, Any]:
-        chat = self.chat(user_id if chat_id is None else chat_id, chat_type)
-        return {"message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
-                "from": self.user(user_id)}
 
     # -- the HTTP side -------------------------------------------------------------------------
 

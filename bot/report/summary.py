@@ -11,10 +11,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from bot.catalogue.loader import Catalogue, load_catalogue
+from bot.catalogue.loader import Catalogue
+from bot.errors import BotError
 from bot.report.clusters import Cluster, cluster
-from bot.config import Settings
-from bot.errors import BotError, CatalogueError, ConfigError
 
 # Jiangshan's operators read days in China Standard Time (no daylight saving), wherever the server runs.
 CST = timezone(timedelta(hours=8), "CST")
@@ -274,32 +273,3 @@ def _clusters(heading: str, clusters: Sequence[Cluster], report: Report, limit: 
         rows.append((n, c.size, _cut(c.text, 36), _cut(variants, 36), hint))
     more = [f"……另有 {len(clusters) - limit} 组，见 --html 页面。"] if len(clusters) > limit else []
     return [heading, table(["#", "条数", "代表说法", "其他说法", "建议意图"], rows, right=(0, 1)), *more]
-
-
-# ---------------------------------------------------------------- the command
-
-def run_report(settings: Settings, *, days: int = 30, html: Path | None = None, now: datetime | None = None) -> int:
-    """`legalbot report`: print the report for the last `days` days; with html, also write the page."""
-    if settings.db_path is None:
-        raise ConfigError("LEGALBOT_DB is not set: point it at the event database the bot writes")
-    if days < 1:
-        raise ConfigError(f"--days has value {days}: must be at least 1")
-    try:
-        catalogue: Catalogue | None = load_catalogue(settings.intents_dir, settings.content_dir)
-    except CatalogueError:
-        catalogue = None
-    conn = open_readonly(settings.db_path)
-    try:
-        report = build_report(conn, catalogue, end=now or datetime.now(CST), days=days)
-    finally:
-        conn.close()
-    print(format_terminal(report))
-    if html is not None:
-        from bot.report.page import render_page
-
-        try:
-            html.write_text(render_page(report), encoding="utf-8")
-        except OSError as exc:
-            raise BotError(f"cannot write {html}: {exc.strerror or exc}") from None
-        print(f"\n已生成网页报告：{html}")
-    return 0
