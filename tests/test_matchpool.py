@@ -209,6 +209,11 @@ async def test_legalbot_serve_matches_in_workers_and_serves_an_edit(tmp_path: Pa
         async with asyncio.timeout(30):
             while (await ask(NEW_EXAMPLE))["confidence"] != 1.0:  # matched as the new example, in a worker
                 await asyncio.sleep(0.05)
+        async with session.get(f"{served.url}/metrics") as response:
+            metrics = await response.text()
+        assert "legalbot_match_workers 2.0" in metrics
+        assert "legalbot_match_inline_fallbacks_total 0.0" in metrics
+        assert "legalbot_match_worker_restarts_total 0.0" in metrics
     assert served.returncode == 0, served.log[-2000:]
     assert "matching in 2 worker processes" in served.log
     assert "match pool could not take" not in served.log  # nothing fell back to inline matching

@@ -85,6 +85,11 @@ class MatchPool:
         self._publishing = asyncio.Lock()
         self._closed = False
 
+    @property
+    def running(self) -> int:
+        """Worker processes alive now."""
+        return len(self._workers)
+
     async def start(self, index: Index) -> None:
         """Start the workers and have each load the index, so the first messages do not wait for it."""
         for _ in range(self.size):

@@ -10,6 +10,7 @@ from prometheus_client.registry import Collector
 
 from bot.engine import Engine, Feedback, Turn
 from bot.service.eventlog import EventLog
+from bot.service.matchpool import MatchPool
 from bot.service.ratelimit import RateLimiter
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -20,10 +21,12 @@ _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 class _Health(Collector):
     """Read at scrape time, so the figures are never stale and nothing needs to push them."""
 
-    def __init__(self, engine: Engine, limiter: RateLimiter | None, events: EventLog | None) -> None:
+    def __init__(self, engine: Engine, limiter: RateLimiter | None, events: EventLog | None,
+                 pool: MatchPool | None) -> None:
         self._engine = engine
         self._limiter = limiter
         self._events = events
+        self._pool = pool
 
     def collect(self) -> Iterator[Metric]:
         engine = self._engine
@@ -49,12 +52,23 @@ class _Health(Collector):
                                       "Event log writer threads replaced after one stopped", value=events.restarts)
             yield GaugeMetricFamily("legalbot_event_log_pending", "Rows waiting for the event log writer",
                                     value=events.pending)
+        pool = self._pool
+        if pool is not None:
+            # Inline matching keeps citizens answered but loads the serving loop: alert when it grows.
+            yield GaugeMetricFamily("legalbot_match_workers", "Match worker processes running",
+                                    value=pool.running)
+            yield CounterMetricFamily("legalbot_match_inline_fallbacks",
+                                      "Messages matched in the serving process because no worker could take them",
+                                      value=pool.fallbacks)
+            yield CounterMetricFamily("legalbot_match_worker_restarts",
+                                      "Match workers replaced after one stopped", value=pool.restarts)
 
 
 class Metrics:
     """A private registry fed by the engine's listeners; labels carry no citizen text or user ids."""
 
-    def __init__(self, engine: Engine, limiter: RateLimiter | None = None, events: EventLog | None = None) -> None:
+    def __init__(self, engine: Engine, limiter: RateLimiter | None = None, events: EventLog | None = None,
+                 pool: MatchPool | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._messages = Counter("legalbot_messages", "Messages handled, by channel and outcome (reply kind)",
                                  ["channel", "outcome"], registry=self.registry)
@@ -62,7 +76,7 @@ class Metrics:
                                   ["channel"], buckets=_BUCKETS, registry=self.registry)
         self._feedback = Counter("legalbot_feedback", "Citizens' feedback on answers", ["helpful"],
                                  registry=self.registry)
-        self.registry.register(_Health(engine, limiter, events))
+        self.registry.register(_Health(engine, limiter, events, pool))
         self._engine = engine
         engine.listeners.append(self.on_turn)
         engine.feedback_listeners.append(self.on_feedback)

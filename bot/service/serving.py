@@ -49,7 +49,7 @@ async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> in
     else:
         logger.warning("TELEGRAM_BOT_TOKEN is not set: serving the HTTP API only, without the Telegram webhook")
     async with stop_signals() as stop, services(engine, settings) as running:
-        app = create_app(engine, settings, limiter=limiter, events=running.events,
+        app = create_app(engine, settings, limiter=limiter, events=running.events, pool=running.pool,
                          mounts=[webhook.mount(telegram, settings)])
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
