@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from bot.catalogue.loader import Catalogue
 from bot.checks.conversation_format import (
@@ -15,12 +17,17 @@ from bot.checks.conversation_format import (
     Expectation,
     Message,
 )
-from bot.engine import Engine, Feedback, Reply, Turn
+from bot.engine import Engine, Reply
 
-if TYPE_CHECKING:
-    from bot.checks.telegram_harness import SentMessage, TelegramHarness
-
-CHANNELS = ("engine", "telegram")
+# Where each channel's conversation harness lives, imported only when asked for, so running the
+# conversations on the engine does not load python-telegram-bot. A harness is an async context
+# manager around one engine that yields a function giving citizen n their own Channel.
+HARNESSES = {
+    "engine": "bot.checks.conversation_runner:engine_harness",
+    "telegram": "bot.checks.telegram_harness:conversation_harness",
+}
+CHANNELS = tuple(HARNESSES)
+Harness = Callable[[Engine], AbstractAsyncContextManager[Callable[[int], "Channel"]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +86,7 @@ def _said(reply: Reply, *, with_feedback: bool = False) -> Said:
     return Said(reply.text, buttons, reply.intent, reply.confidence, reply.kind)
 
 
-def _offered(titles: Sequence[str]) -> str:
+def offered(titles: Sequence[str]) -> str:
     return "、".join(f"[{t}]" for t in titles) if titles else "没有按钮"
 
 
@@ -106,49 +113,9 @@ class EngineChannel:
         buttons = last.buttons if last else ()
         button = next((b for b in buttons if b.title == title), None)
         if button is None:
-            raise ButtonMissing(f"上一轮回复没有 [{title}] 按钮；实际按钮：{_offered([b.title for b in buttons])}")
+            raise ButtonMissing(f"上一轮回复没有 [{title}] 按钮；实际按钮：{offered([b.title for b in buttons])}")
         self._last = self._engine.choose(self._user, button.intent, channel="test")
         return _said(self._last, with_feedback=True)
-
-
-class TelegramChannel:
-    """Turns go through PTB to the fake Bot API; intent and score come from the engine's own turn record."""
-
-    def __init__(self, harness: TelegramHarness, user_id: int, turns: list[Turn], rated: list[Feedback]) -> None:
-        self._harness = harness
-        self._user_id = user_id
-        self._turns = turns
-        self._rated = rated
-        self._last: list[SentMessage] = []
-
-    async def send(self, text: str) -> Said:
-        self._turns.clear()
-        self._last = await self._harness.send(self._user_id, text)
-        return self._said(self._last)
-
-    async def press(self, title: str) -> Said:
-        message = next((m for m in reversed(self._last) if any(label == title for label, _ in m.buttons)), None)
-        if message is None:
-            labels = [label for m in self._last for label, _ in m.buttons]
-            raise ButtonMissing(f"上一轮回复没有 [{title}] 按钮；实际按钮：{_offered(labels)}")
-        self._turns.clear()
-        self._rated.clear()
-        toasts = len(self._harness.toasts)
-        self._last = await self._harness.press(self._user_id, message, title)
-        if title in FEEDBACK_BUTTONS:
-            # The thank-you is a toast (answerCallbackQuery), not a message.
-            intent = self._rated[-1].intent if self._rated else None
-            thanks = "\n".join([*self._harness.toasts[toasts:], *(m.text for m in self._last)])
-            return Said(thanks, tuple(label for m in self._last for label, _ in m.buttons), intent, 1.0, "feedback")
-        return self._said(self._last)
-
-    def _said(self, messages: Sequence[SentMessage]) -> Said:
-        text = "\n".join(m.text for m in messages)
-        buttons = tuple(label for m in messages for label, _ in m.buttons)
-        reply = self._turns[-1].reply if self._turns else None
-        if reply is None:  # a fixed text (rate limit, error): no engine turn behind it
-            return Said(text, buttons, None, 0.0, "none")
-        return Said(text, buttons, reply.intent, reply.confidence, reply.kind)
 
 
 def _is_in(intent: str | None, topic: str) -> bool:
@@ -170,7 +137,7 @@ def check(expect: Expectation, said: Said, known: Collection[str] = ()) -> tuple
     failures += [f"回复不匹配正则 /{p}/" for p in expect.matches if not re.search(p, said.text)]
     missing = [b for b in expect.buttons if b not in said.buttons]
     if missing:
-        failures.append(f"缺少按钮 {_offered(missing)}；实际按钮：{_offered(said.buttons)}")
+        failures.append(f"缺少按钮 {offered(missing)}；实际按钮：{offered(said.buttons)}")
     return tuple(failures)
 
 
@@ -203,31 +170,31 @@ async def run_conversation(conversation: Conversation, channel: Channel, known: 
 OnResult = Callable[[ConversationResult], Any]
 
 
+@asynccontextmanager
+async def engine_harness(engine: Engine) -> AsyncIterator[Callable[[int], Channel]]:
+    """Citizens talking to the engine itself, each under a user of their own."""
+    yield lambda n: EngineChannel(engine, f"conversation-test-{n}")
+
+
+def harness(channel: str) -> Harness:
+    """The conversation harness of a channel named in HARNESSES."""
+    if channel not in HARNESSES:
+        raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
+    module, name = HARNESSES[channel].split(":")
+    found: Harness = getattr(importlib.import_module(module), name)
+    return found
+
+
 async def run_conversations(conversations: Sequence[Conversation], catalogue: Catalogue, channel: str = "engine",
                             on_result: OnResult | None = None) -> list[ConversationResult]:
     """Run each conversation as a new citizen (empty context) on the given channel."""
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
+    start = harness(channel)
     known = frozenset(catalogue.intents)
     results: list[ConversationResult] = []
-    if channel == "engine":
-        for conversation in conversations:
-            result = await run_conversation(conversation, EngineChannel(Engine(catalogue)), known)
-            results.append(result)
-            if on_result:
-                on_result(result)
-        return results
-    from bot.checks.telegram_harness import TelegramHarness
-
-    engine = Engine(catalogue)
-    turns: list[Turn] = []
-    rated: list[Feedback] = []
-    engine.listeners.append(turns.append)
-    engine.feedback_listeners.append(rated.append)
-    async with TelegramHarness(engine) as harness:
+    async with start(Engine(catalogue)) as citizen:
         for n, conversation in enumerate(conversations):
             # A user of its own per conversation, so no context carries over from the one before.
-            result = await run_conversation(conversation, TelegramChannel(harness, 7_000_001 + n, turns, rated), known)
+            result = await run_conversation(conversation, citizen(n), known)
             results.append(result)
             if on_result:
                 on_result(result)

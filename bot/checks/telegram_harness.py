@@ -10,7 +10,8 @@ handler has finished, so the replies are all recorded when the call returns; not
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Self
@@ -19,7 +20,9 @@ from telegram import Update
 
 from bot.channels.telegram.app import TelegramApp, build_application
 from bot.config import Settings
-from bot.engine import Engine
+from bot.checks.conversation_format import FEEDBACK_BUTTONS
+from bot.checks.conversation_runner import ButtonMissing, Said, offered
+from bot.engine import Engine, Feedback, Turn
 from bot.checks.fakebotapi import Call, FakeBotApi
 from bot.service.ratelimit import RateLimiter
 
@@ -115,3 +118,54 @@ class TelegramHarness:
 
 def _is_sent(call: Call) -> bool:
     return call.ok and call.method == "sendMessage"
+
+
+class TelegramCitizen:
+    """Turns go through PTB to the fake Bot API; intent and score come from the engine's own turn record."""
+
+    def __init__(self, harness: TelegramHarness, user_id: int, turns: list[Turn], rated: list[Feedback]) -> None:
+        self._harness = harness
+        self._user_id = user_id
+        self._turns = turns
+        self._rated = rated
+        self._last: list[SentMessage] = []
+
+    async def send(self, text: str) -> Said:
+        self._turns.clear()
+        self._last = await self._harness.send(self._user_id, text)
+        return self._said(self._last)
+
+    async def press(self, title: str) -> Said:
+        message = next((m for m in reversed(self._last) if any(label == title for label, _ in m.buttons)), None)
+        if message is None:
+            labels = [label for m in self._last for label, _ in m.buttons]
+            raise ButtonMissing(f"上一轮回复没有 [{title}] 按钮；实际按钮：{offered(labels)}")
+        self._turns.clear()
+        self._rated.clear()
+        toasts = len(self._harness.toasts)
+        self._last = await self._harness.press(self._user_id, message, title)
+        if title in FEEDBACK_BUTTONS:
+            # The thank-you is a toast (answerCallbackQuery), not a message.
+            intent = self._rated[-1].intent if self._rated else None
+            thanks = "\n".join([*self._harness.toasts[toasts:], *(m.text for m in self._last)])
+            return Said(thanks, tuple(label for m in self._last for label, _ in m.buttons), intent, 1.0, "feedback")
+        return self._said(self._last)
+
+    def _said(self, messages: Sequence[SentMessage]) -> Said:
+        text = "\n".join(m.text for m in messages)
+        buttons = tuple(label for m in messages for label, _ in m.buttons)
+        reply = self._turns[-1].reply if self._turns else None
+        if reply is None:  # a fixed text (rate limit, error): no engine turn behind it
+            return Said(text, buttons, None, 0.0, "none")
+        return Said(text, buttons, reply.intent, reply.confidence, reply.kind)
+
+
+@asynccontextmanager
+async def conversation_harness(engine: Engine) -> AsyncIterator[Callable[[int], TelegramCitizen]]:
+    """Citizens talking through PTB and the fake Bot API, each in a chat of their own."""
+    turns: list[Turn] = []
+    rated: list[Feedback] = []
+    engine.listeners.append(turns.append)
+    engine.feedback_listeners.append(rated.append)
+    async with TelegramHarness(engine) as tg:
+        yield lambda n: TelegramCitizen(tg, 7_000_001 + n, turns, rated)
