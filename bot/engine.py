@@ -58,6 +58,7 @@ class Reply:
     kind: str = "fallback"
     runner_up: Scored | None = None
     candidates: tuple[Scored, ...] = ()
+    safety: bool = False  # a safety line (110 if in danger) stands on top of an answer that mentions danger
 
     @property
     def is_rateable(self) -> bool:
@@ -75,6 +76,7 @@ class Reply:
             "outcome": self.outcome.value,
             "kind": self.kind,
             "buttons": [{"title": b.title, "intent": b.intent} for b in self.buttons],
+            "safety": self.safety,
         }
 
 
