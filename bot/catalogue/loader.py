@@ -12,14 +12,16 @@ from typing import Any
 from bot.errors import CatalogueError, Problem, Source
 from bot.catalogue.grounding import Corpus, ungrounded_figures, unsupported_claims, web_addresses
 from bot.matching.ranking import Index, build_index
-from bot.catalogue.model import EMERGENCY, Answer, Intent, MatcherSettings
+from bot.catalogue.menu import RawMenu, link_menu, read_menu
+from bot.catalogue.model import EMERGENCY, Answer, Intent, MatcherSettings, Menu, Role
+from bot.catalogue.roles import check_welcome, read_roles, with_topic_roles
 from bot.matching.normalize import normalize, prepare
 from bot.catalogue.collector import Collector, check_keys, line_of, string_list, text_value
 from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher"}
-_INTENT_KEYS = {"id", "title", "examples", "answer", "keywords", "triggers", "suggest"}
+_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "menu"}
+_INTENT_KEYS = {"id", "title", "examples", "answer", "keywords", "triggers", "suggest", "roles"}
 _ANSWER_KEYS = {"id", "text", "source", "legal_notice"}
 _SOURCE_KEYS = {"section", "excerpt"}
 _MATCHER_KEYS = {
@@ -50,11 +52,21 @@ class Catalogue:
     messages: Mapping[str, str]
     index: Index = field(repr=False)
     warnings: tuple[Problem, ...] = ()
+    menu: Menu = Menu()
 
     def title(self, intent_id: str) -> str:
         """The human title of an intent, or its id when unknown."""
         intent = self.intents.get(intent_id)
         return intent.title if intent else intent_id
+
+    def has_role(self, intent_id: str | None, role: Role) -> bool:
+        """Whether the intent (known to this catalogue) has the role; False for None or an unknown id."""
+        intent = self.intents.get(intent_id) if intent_id is not None else None
+        return intent is not None and role in intent.roles
+
+    def with_role(self, role: Role) -> tuple[Intent, ...]:
+        """The intents that have the role, in catalogue order."""
+        return tuple(intent for intent in self.intents.values() if role in intent.roles)
 
 
 def _yaml_files(directory: Path) -> list[Path]:
@@ -195,6 +207,7 @@ class _RawIntent:
     answer_line: int
     src: str
     line: int
+    roles: frozenset[Role]
 
 
 def _read_settings(c: Collector, src: str, data: Any) -> MatcherSettings | None:
@@ -247,11 +260,13 @@ def _read_synonyms(c: Collector, src: str, data: LineDict) -> tuple[tuple[str, s
     return tuple(sorted(pairs.items()))
 
 
-def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent], list[str], list[str], MatcherSettings]:
+def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent], list[str], list[str],
+                                                                   MatcherSettings, RawMenu | None]:
     raws: list[_RawIntent] = []
     oos: list[str] = []
     followups: list[str] = []
     settings: MatcherSettings | None = None
+    menu: RawMenu | None = None
     files = _yaml_files(intents_dir)
     if not files:
         c.error(c.shown(intents_dir), 0, "没有找到意图文件；意图应放在 intents/*.yaml")
@@ -261,13 +276,18 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
         if data is None:
             continue
         if not isinstance(data, LineDict):
-            c.error(src, line_of(data), "意图文件的最上层应该是 'intents:'（或 out_of_scope:、followups:、matcher:）")
+            c.error(src, line_of(data), "意图文件的最上层应该是 'intents:'（或 out_of_scope:、followups:、matcher:、menu:）")
             continue
         check_keys(c, src, data, _INTENT_FILE_KEYS, "意图文件")
         if "matcher" in data:
             if settings is not None:
                 c.error(src, line_of(data, "matcher"), "'matcher' 设置只能写在一个文件里")
             settings = _read_settings(c, src, data["matcher"])
+        if "menu" in data:
+            if menu is not None:
+                c.error(src, line_of(data, "menu"), f"'menu' 菜单只能写在一个文件里；已经写在 {menu.src}")
+            else:
+                menu = read_menu(c, src, data["menu"])
         oos += [t for t, _ in string_list(c, src, data, "out_of_scope", "意图文件")]
         followups += [t for t, _ in string_list(c, src, data, "followups", "意图文件")]
         items = data.get("intents")
@@ -283,7 +303,7 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
             raw = _read_intent(c, src, item)
             if raw is not None:
                 raws.append(raw)
-    return raws, oos, followups, settings or MatcherSettings()
+    return raws, oos, followups, settings or MatcherSettings(), menu
 
 
 def _read_intent(c: Collector, src: str, item: LineDict) -> _RawIntent | None:
@@ -305,6 +325,7 @@ def _read_intent(c: Collector, src: str, item: LineDict) -> _RawIntent | None:
         intent_id, title, examples,
         string_list(c, src, item, "keywords", label), string_list(c, src, item, "triggers", label),
         string_list(c, src, item, "suggest", label), answer_id, line_of(item, "answer"), src, item.line,
+        read_roles(c, src, item, label),
     )
 
 
@@ -314,6 +335,7 @@ def _link(c: Collector, raws: list[_RawIntent], answers: dict[str, Answer]) -> d
     example_owner: dict[str, tuple[str, str, int]] = {}
     used_answers: set[str] = set()
     ids = {r.id for r in raws}
+    roles = with_topic_roles({r.id: r.roles for r in reversed(raws)})  # a duplicate id: the first one's
     for raw in raws:
         if raw.id in seen_at:
             first = seen_at[raw.id]
@@ -351,7 +373,7 @@ def _link(c: Collector, raws: list[_RawIntent], answers: dict[str, Answer]) -> d
             tuple(dict.fromkeys(normalize(k) for k, _ in raw.keywords if normalize(k))),
             tuple(dict.fromkeys(normalize(t) for t, _ in raw.triggers if normalize(t))),
             tuple(t for t, _ in raw.suggest if t in ids and t != raw.id)[:MAX_SUGGEST],
-            found, Source(raw.src, raw.line),
+            found, Source(raw.src, raw.line), roles[raw.id],
         )
     for answer_id, answer in answers.items():
         if answer_id not in used_answers:
@@ -373,8 +395,10 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
         c.error(c.shown(content_dir / "sources"), 0, "content/sources/ 下没有报告原文（.txt）；答案无法核对出处")
     answers = _read_answers(c, content_dir, corpus)
     messages = _read_messages(c, content_dir, corpus)
-    raws, oos, followups, settings = _read_intent_files(c, intents_dir)
+    raws, oos, followups, settings, raw_menu = _read_intent_files(c, intents_dir)
     intents = _link(c, raws, answers)
+    check_welcome(c, {i.id: i.roles for i in intents.values()}, {i.id: i.source for i in intents.values()})
+    menu = link_menu(c, raw_menu, {r.id for r in raws}, intents, c.shown(intents_dir))
     errors = [p for p in c.problems if not p.is_warning]
     if errors:
         raise CatalogueError(errors)
@@ -382,5 +406,5 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
     return Catalogue(
         MappingProxyType(intents), tuple(oos), tuple(followups), settings,
         MappingProxyType(messages), index,
-        tuple(sorted(p for p in c.problems if p.is_warning)),
+        tuple(sorted(p for p in c.problems if p.is_warning)), menu,
     )
