@@ -20,6 +20,7 @@ REPORT_DIR = SHIPPED_CONTENT / "sources"
 SERVICES = "intents/services.yaml"
 CONVERSATION = "intents/conversation.yaml"
 SETTINGS = "intents/settings.yaml"
+MENU = "intents/menu.yaml"
 ANSWERS = "content/answers/answers.yaml"
 MESSAGES = "content/messages.yaml"
 
@@ -69,15 +70,6 @@ DEFAULT_FILES: Mapping[str, str] = {
             examples:
               - 哪些事情可以在网上办
               - 手机上能办事吗
-        # The menu sits with the intents it lists, so a test that replaces them replaces it too.
-        menu:
-          areas:
-            - key: legal
-              title: 公共法律服务
-              intents: [legal_aid, legal_consultation, people_mediation, notarization]
-            - key: gov
-              title: 政务服务
-              intents: [online_gov_services]
         """,
     CONVERSATION: """\
         intents:
@@ -114,6 +106,16 @@ DEFAULT_FILES: Mapping[str, str] = {
           - 红烧肉怎么做
           - 讲个笑话
           - 推荐一部电影
+        """,
+    MENU: """\
+        menu:
+          areas:
+            - key: legal
+              title: 公共法律服务
+              intents: [legal_aid, legal_consultation, people_mediation, notarization]
+            - key: gov
+              title: 政务服务
+              intents: [online_gov_services]
         """,
     ANSWERS: """\
         answers:

@@ -78,6 +78,52 @@ async def test_a_number_picks_from_the_topic_area_last_shown(tg: TelegramHarness
     assert answer.text.startswith(answer_text(tg.engine, "people_mediation")[:20])
 
 
+APPRAISAL_INTENT = """\
+  - id: judicial_appraisal
+    title: 司法鉴定
+    keywords: [司法鉴定]
+    examples: [伤情鉴定去哪做, 司法鉴定怎么申请]
+"""
+APPRAISAL_ANSWER = """\
+  - id: judicial_appraisal
+    text: 伤情、笔迹等可以申请司法鉴定。2020年办理司法鉴定486件。请拨打 12348 咨询。
+    source:
+      section: 一(六)四
+      excerpt: 司法鉴定486件
+"""
+
+
+async def test_an_intent_an_operator_adds_to_the_menu_file_appears_in_the_menu(tg: TelegramHarness, tmp_path: Path) -> None:
+    intents, answers = tmp_path / "intents" / "mini.yaml", tmp_path / "content" / "answers" / "mini.yaml"
+    text = intents.read_text(encoding="utf-8").replace(
+        "      intents: [legal_aid, people_mediation, notarization]\n",
+        "      intents: [legal_aid, judicial_appraisal, people_mediation, notarization]\n"
+        "    - key: appraisal\n      title: 🔬 鉴定\n      intents: [judicial_appraisal]\n")
+    intents.write_text(text.replace("intents:\n  - id: legal_aid\n", "intents:\n" + APPRAISAL_INTENT + "  - id: legal_aid\n"),
+                       encoding="utf-8")
+    answers.write_text(answers.read_text(encoding="utf-8") + APPRAISAL_ANSWER, encoding="utf-8")
+    assert await tg.engine.reload() == ()
+
+    [menu] = await tg.send(USER, "/menu")
+    assert menu.buttons == ((LEGAL_AREA, "m:legal"), ("🔬 鉴定", "m:appraisal"))
+    [area] = await tg.press(USER, menu, LEGAL_AREA)
+    assert area.labels == ("法律援助", "司法鉴定", "人民调解", "公证")
+    [answer] = await tg.press(USER, area, "司法鉴定")
+    assert answer.text == answer_text(tg.engine, "judicial_appraisal")
+    [area] = await tg.press(USER, menu, "🔬 鉴定")
+    assert area.labels == ("司法鉴定",)
+
+
+async def test_a_menu_area_removed_from_the_catalogue_is_a_stale_button(tg: TelegramHarness, tmp_path: Path) -> None:
+    [menu] = await tg.send(USER, "/menu")
+    intents = tmp_path / "intents" / "mini.yaml"
+    intents.write_text(intents.read_text(encoding="utf-8").replace("    - key: legal\n", "    - key: legal_services\n"),
+                       encoding="utf-8")
+    assert await tg.engine.reload() == ()
+    [stale] = await tg.press(USER, menu, LEGAL_AREA)  # the button still carries m:legal
+    assert stale.text == MESSAGES["stale_button"]
+
+
 @pytest.mark.parametrize(("command", "key"), [("/help", "help"), ("/about", "about"), ("/whatever", "help")])
 async def test_commands_send_their_fixed_texts(tg: TelegramHarness, command: str, key: str) -> None:
     [reply] = await tg.send(USER, command)

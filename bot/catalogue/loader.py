@@ -52,7 +52,7 @@ class Catalogue:
     messages: Mapping[str, str]
     index: Index = field(repr=False)
     warnings: tuple[Problem, ...] = ()
-    menu: Menu = Menu()
+    menu: Menu = field(default_factory=Menu)
 
     def title(self, intent_id: str) -> str:
         """The human title of an intent, or its id when unknown."""

@@ -7,7 +7,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.catalogue.collector import Collector, check_keys, did_you_mean, line_of, string_list, text_value
+from bot.catalogue.collector import (
+    Collector,
+    check_keys,
+    did_you_mean,
+    line_of,
+    string_list,
+    text_value,
+)
 from bot.catalogue.model import EMERGENCY, Intent, Menu, MenuArea, Role
 from bot.catalogue.yamlfile import LineDict, LineList
 from bot.errors import Source
@@ -89,16 +96,22 @@ def link_menu(c: Collector, raw: RawMenu | None, ids: Collection[str], intents: 
 
 def _known(c: Collector, src: str, listed: list[tuple[str, int]], ids: Collection[str],
            placed: dict[str, str], where: str) -> list[str]:
-    """The listed ids that exist and are listed nowhere before; the others are errors at their line."""
-    kept = []
+    """The listed ids that exist, each once; the others are errors at their line.
+
+    An intent may stand in two areas, but not twice in one, nor in an area and in unlisted.
+    """
+    kept: list[str] = []
     for intent_id, line in listed:
+        first = placed.get(intent_id)
         if intent_id not in ids:
             hint = did_you_mean(intent_id, ids) or "；请写已有的意图 id"
             c.error(src, line, f"{where} 里的意图 '{intent_id}' 不存在{hint}")
-        elif intent_id in placed:
-            c.error(src, line, f"意图 '{intent_id}' 在菜单里写了两次（{placed[intent_id]} 和 {where}）；请只留一处")
+        elif intent_id in kept:
+            c.error(src, line, f"{where} 里的意图 '{intent_id}' 写了两次；请只留一处")
+        elif first is not None and where == "unlisted":  # unlisted is read after every area
+            c.error(src, line, f"意图 '{intent_id}' 已经在 {first} 里，又写进了 unlisted；请删去其中一处")
         else:
-            placed[intent_id] = where
+            placed.setdefault(intent_id, where)
             kept.append(intent_id)
     return kept
 
