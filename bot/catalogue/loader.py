@@ -397,7 +397,7 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
     messages = _read_messages(c, content_dir, corpus)
     raws, oos, followups, settings, raw_menu = _read_intent_files(c, intents_dir)
     intents = _link(c, raws, answers)
-    check_welcome(c, {i.id: i.roles for i in intents.values()}, {i.id: i.source for i in intents.values()})
+    check_welcome(c, intents)
     menu = link_menu(c, raw_menu, {r.id for r in raws}, intents, c.shown(intents_dir))
     errors = [p for p in c.problems if not p.is_warning]
     if errors:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.catalogue.collector import Collector, did_you_mean, string_list
-from bot.catalogue.model import NOT_INHERITED, Role
+from bot.catalogue.model import NOT_INHERITED, Intent, Role
 from bot.catalogue.yamlfile import LineDict
-from bot.errors import Source
 
 ROLE_NAMES = tuple(role.value for role in Role)
 
@@ -34,10 +33,10 @@ def with_topic_roles(own: Mapping[str, frozenset[Role]]) -> dict[str, frozenset[
     return out
 
 
-def check_welcome(c: Collector, own: Mapping[str, frozenset[Role]], sources: Mapping[str, Source]) -> None:
+def check_welcome(c: Collector, intents: Mapping[str, Intent]) -> None:
     """At most one intent welcomes a citizen who first arrives."""
-    welcoming = [i for i in own if Role.WELCOME in own[i]]
+    welcoming = [intent for intent in intents.values() if Role.WELCOME in intent.roles]
     for extra in welcoming[1:]:
-        first = sources[welcoming[0]]
-        c.error(sources[extra].path, sources[extra].line,
-                f"角色 '{Role.WELCOME}' 只能给一个意图；'{welcoming[0]}'（{first}）已经有了，请从 '{extra}' 去掉")
+        first = welcoming[0]
+        c.error(extra.source.path, extra.source.line,
+                f"角色 '{Role.WELCOME}' 只能给一个意图；'{first.id}'（{first.source}）已经有了，请从 '{extra.id}' 去掉")
