@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.engine import Engine
+from bot.service.delivery import DeliveryCounts
 from bot.service.eventlog import EventLog
 from bot.service.metrics import CONTENT_TYPE, Metrics
 from bot.service.ratelimit import RateLimiter, Verdict
@@ -122,12 +123,12 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(engine: Engine, settings: Settings, *, limiter: RateLimiter | None = None,
                events: EventLog | None = None, mounts: Sequence[Callable[[web.Application], None]] = (),
-               client_max_size: int = MAX_BODY_BYTES) -> web.Application:
+               client_max_size: int = MAX_BODY_BYTES, delivery: DeliveryCounts | None = None) -> web.Application:
     """The aiohttp application; `mounts` add other channels' routes (each called once with the app),
-    and the running `events` log shows its health in /metrics."""
+    and the running `events` log and the channels' `delivery` counts show in /metrics."""
     limiter = limiter if limiter is not None else RateLimiter(settings.rate_limit_per_minute)
     app = web.Application(client_max_size=client_max_size, middlewares=[json_errors])
-    app[STATE] = State(engine, limiter, Metrics(engine, limiter, events))
+    app[STATE] = State(engine, limiter, Metrics(engine, limiter, events, delivery))
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_routes([
         web.post("/api/chat", chat),

@@ -20,6 +20,7 @@ from bot.channels.telegram.app import build_application, poll
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError
+from bot.service.delivery import DeliveryCounts
 from bot.service.ratelimit import RateLimiter
 from bot.service.runtime import services
 
@@ -43,14 +44,15 @@ async def stop_signals() -> AsyncIterator[asyncio.Event]:
 
 async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> int:
     limiter = RateLimiter(settings.rate_limit_per_minute)
+    delivery = DeliveryCounts()
     telegram = None
     if settings.telegram_token:
-        telegram = build_application(settings, engine, limiter=limiter, with_updater=False)
+        telegram = build_application(settings, engine, limiter=limiter, with_updater=False, counts=delivery)
     else:
         logger.warning("TELEGRAM_BOT_TOKEN is not set: serving the HTTP API only, without the Telegram webhook")
     async with stop_signals() as stop, services(engine, settings) as running:
         app = create_app(engine, settings, limiter=limiter, events=running.events,
-                         mounts=[webhook.mount(telegram, settings)])
+                         mounts=[webhook.mount(telegram, settings)], delivery=delivery)
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         try:
