@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
@@ -138,6 +139,11 @@ async def running(application: TelegramApp) -> AsyncIterator[TelegramApp]:
         await application.shutdown()
 
 
+def _polling_failed(token: str, error: TelegramError) -> None:
+    """One line for a failed getUpdates (PTB retries it), instead of PTB's ERROR with a traceback."""
+    logger.warning("polling Telegram failed, retrying: %s: %s", type(error).__name__, without_token(str(error), token))
+
+
 async def poll(application: TelegramApp, stop: asyncio.Event, *, poll_timeout: float = 10.0,
                poll_interval: float = 0.0) -> None:
     """Long-poll until `stop` is set; network errors are retried by PTB's updater."""
@@ -146,7 +152,8 @@ async def poll(application: TelegramApp, stop: asyncio.Event, *, poll_timeout: f
         raise ValueError("polling needs an Application built with its updater")
     async with running(application):
         await updater.start_polling(timeout=dt.timedelta(seconds=poll_timeout), poll_interval=poll_interval,
-                                    allowed_updates=list(ALLOWED_UPDATES))
+                                    allowed_updates=list(ALLOWED_UPDATES),
+                                    error_callback=functools.partial(_polling_failed, application.bot.token))
         try:
             logger.info("polling Telegram for updates; stop with Ctrl-C or SIGTERM")
             await stop.wait()
