@@ -6,6 +6,7 @@ their own routes through `create_app(mounts=…)`; this module knows none of the
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 # A chat message is a few hundred bytes and a Telegram update a few KiB; refuse anything bigger early.
 MAX_BODY_BYTES = 64 * 1024
 MAX_USER_CHARS = 128
+BODY_TIMEOUT = 10.0  # seconds to receive a body: a client trickling one in is cut off
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
@@ -67,8 +69,16 @@ async def json_errors(request: web.Request,
 
 
 async def json_body(request: web.Request) -> Any:
+    """The request's JSON body; 400 when malformed or cut short, 408 when it is too slow to arrive."""
     try:
-        return json.loads(await request.read())
+        async with asyncio.timeout(BODY_TIMEOUT):
+            body = await request.read()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(reason="request body too slow") from None
+    except (web.RequestPayloadError, ConnectionError):  # a bad chunked encoding, or a body shorter than announced
+        raise web.HTTPBadRequest(reason="incomplete request body") from None
+    try:
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise web.HTTPBadRequest(reason="malformed JSON") from None
     except RecursionError:  # "[[[[…" a few thousand deep: the decoder recurses once per level

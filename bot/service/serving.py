@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.channels.http import create_app
+from bot.channels.http_limits import GuardedSite, runner_options
 from bot.channels.telegram import webhook
 from bot.channels.telegram.app import build_application, poll
 from bot.config import Settings
@@ -53,10 +54,10 @@ async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> in
     async with stop_signals() as stop, services(engine, settings) as running:
         app = create_app(engine, settings, limiter=limiter, events=running.events,
                          mounts=[webhook.mount(telegram, settings)], delivery=delivery)
-        runner = web.AppRunner(app, handle_signals=False)
+        runner = web.AppRunner(app, handle_signals=False, **runner_options())
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port)
+            site = GuardedSite(runner, host, port)  # slow clients' headers are cut after 5 s
             try:
                 await site.start()
             except OSError as exc:
