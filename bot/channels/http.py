@@ -97,7 +97,7 @@ async def chat(request: web.Request) -> web.Response:
     if not isinstance(text, str):
         return error_response(400, "'text' must be a string")
     key = f"api:{user}"
-    if state.limiter.check(key) is not Verdict.ALLOW:
+    if state.limiter.check(key, "api") is not Verdict.ALLOW:
         retry = str(math.ceil(state.limiter.window / state.limiter.capacity))
         response = error_response(429, "too many messages from this user; slow down",
                           reply=state.engine.catalogue.messages["rate_limited"])

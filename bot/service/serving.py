@@ -51,7 +51,7 @@ async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> in
         telegram = build_application(settings, engine, limiter=limiter, with_updater=False, counts=delivery)
     else:
         logger.warning("TELEGRAM_BOT_TOKEN is not set: serving the HTTP API only, without the Telegram webhook")
-    async with stop_signals() as stop, services(engine, settings) as running:
+    async with stop_signals() as stop, services(engine, settings, limiter=limiter) as running:
         app = create_app(engine, settings, limiter=limiter, events=running.events,
                          mounts=[webhook.mount(telegram, settings)], delivery=delivery)
         runner = web.AppRunner(app, handle_signals=False, **runner_options())
@@ -77,8 +77,9 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080) -> i
 
 
 async def _run_polling(settings: Settings, engine: Engine) -> int:
-    application = build_application(settings, engine)
-    async with stop_signals() as stop, services(engine, settings):
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    application = build_application(settings, engine, limiter=limiter)
+    async with stop_signals() as stop, services(engine, settings, limiter=limiter):
         await poll(application, stop)
     logger.info("stopped")
     return 0

@@ -201,7 +201,7 @@ class TelegramChannel:
         query = update.callback_query
         if query is None:
             return
-        if self.limiter.check(user_key(update)) is not Verdict.ALLOW:
+        if self.limiter.check(user_key(update), CHANNEL) is not Verdict.ALLOW:
             await acknowledge(self.delivery, query, self.engine.catalogue.messages["rate_limited"])
             return
         press = parse_callback(query.data)
@@ -315,7 +315,7 @@ class TelegramChannel:
             return False
         if not is_command and not is_addressed(message, context.bot.id, context.bot.username):
             return False
-        verdict = self.limiter.check(user_key(update))
+        verdict = self.limiter.check(user_key(update), CHANNEL)
         if verdict is Verdict.NOTIFY:
             await self.send(update, context, self.engine.catalogue.messages["rate_limited"])
         return verdict is Verdict.ALLOW
