@@ -28,6 +28,7 @@ from bot.checks.telegram_harness import TelegramHarness
 from bot.config import Settings
 from bot.engine import Engine
 from bot.service.delivery import DeliveryCounts, DeliveryPolicy
+from bot.service.metrics import Metrics
 
 USER = 1001
 FAST = DeliveryPolicy(base_delay=0.01, max_delay=0.05, deadline=5.0)
@@ -119,6 +120,9 @@ async def test_server_errors_on_a_send_are_retried_and_the_answer_delivered_once
     assert answer.text != MESSAGES["error"]
     assert [c.status for c in tg.fake.calls_to("sendMessage", include_failed=True)] == [500, 500, 500, 200]
     assert tg.counts.retries == {("telegram", "sendMessage", "server_error"): 3}
+    exposed = Metrics(tg.engine, delivery=tg.counts).render().decode()
+    assert ('legalbot_delivery_retries_total{cause="server_error",channel="telegram",method="sendMessage"} 3.0'
+            in exposed)
     assert errors(caplog) == []
     assert tg.fake.token.split(":", 1)[1] not in caplog.text
 
