@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession
 
-from bot.checks.fakebotapi import DROP, BadRequest, FakeBotApi, flood, render_html
+from bot.checks.fakebotapi import DROP, DROP_AFTER, STALL, BadRequest, FakeBotApi, flood, render_html
 
 
 @pytest.fixture
@@ -65,6 +65,25 @@ async def test_faults_are_served_in_order(fake: FakeBotApi) -> None:
         await call(fake, "getMe")
     assert (await call(fake, "getMe"))[0] == 200
     assert [c.status for c in fake.calls] == [429, 0, 200]
+
+
+async def test_a_call_dropped_after_it_took_effect_is_stored_but_never_answered(fake: FakeBotApi) -> None:
+    fake.add_fault("sendMessage", DROP_AFTER)
+    with pytest.raises(Exception, match="disconnected"):
+        await call(fake, "sendMessage", chat_id=7, text="到了吗")
+    [sent] = fake.calls_to("sendMessage")
+    assert sent.dropped
+    assert fake.message(7, sent.result["message_id"])["text"] == "到了吗"
+
+
+async def test_a_stalled_call_takes_effect_and_is_not_answered_until_close(fake: FakeBotApi) -> None:
+    fake.add_fault("sendMessage", STALL)
+    stalled = asyncio.create_task(call(fake, "sendMessage", chat_id=7, text="慢"))
+    [sent] = await asyncio.wait_for(fake.wait_for("sendMessage"), 5)
+    assert sent.dropped and not stalled.done()
+    await fake.close()
+    with pytest.raises(Exception, match="disconnected"):
+        await asyncio.wait_for(stalled, 5)
 
 
 async def test_get_updates_long_polls_and_confirms_by_offset(fake: FakeBotApi) -> None:

@@ -335,18 +335,6 @@ async def test_flood_control_429_is_retried_and_delivered_once(tg: TelegramHarne
     assert len(sent_to(tg.fake, USER)) == 1
 
 
-async def test_a_failing_send_is_logged_without_the_token_and_the_user_asked_to_retry(
-        tg: TelegramHarness, caplog: pytest.LogCaptureFixture) -> None:
-    tg.fake.add_fault("sendMessage", Fault(500, f"Internal Server Error for /bot{tg.fake.token}/sendMessage"))
-    [apology] = await tg.send(USER, "公证")
-    assert apology.text == MESSAGES["error"]
-    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors
-    assert "Internal Server Error" in errors[0]
-    assert tg.fake.token not in caplog.text
-    assert tg.fake.token.split(":", 1)[1] not in caplog.text
-
-
 async def test_polling_answers_and_recovers_from_a_dropped_connection(engine: Engine) -> None:
     async with FakeBotApi() as fake:
         settings = replace(Settings.from_env({}), telegram_token=fake.token, telegram_base_url=fake.base_url)

@@ -6,6 +6,7 @@ their own routes through `create_app(mounts=…)`; this module knows none of the
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.engine import Engine
+from bot.service.delivery import DeliveryCounts
 from bot.service.eventlog import EventLog
 from bot.service.matchpool import MatchPool
 from bot.service.metrics import CONTENT_TYPE, Metrics
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 # A chat message is a few hundred bytes and a Telegram update a few KiB; refuse anything bigger early.
 MAX_BODY_BYTES = 64 * 1024
 MAX_USER_CHARS = 128
+BODY_TIMEOUT = 10.0  # seconds to receive a body: a client trickling one in is cut off
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
@@ -67,8 +70,16 @@ async def json_errors(request: web.Request,
 
 
 async def json_body(request: web.Request) -> Any:
+    """The request's JSON body; 400 when malformed or cut short, 408 when it is too slow to arrive."""
     try:
-        return json.loads(await request.read())
+        async with asyncio.timeout(BODY_TIMEOUT):
+            body = await request.read()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(reason="request body too slow") from None
+    except (web.RequestPayloadError, ConnectionError):  # a bad chunked encoding, or a body shorter than announced
+        raise web.HTTPBadRequest(reason="incomplete request body") from None
+    try:
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise web.HTTPBadRequest(reason="malformed JSON") from None
     except RecursionError:  # "[[[[…" a few thousand deep: the decoder recurses once per level
@@ -87,7 +98,7 @@ async def chat(request: web.Request) -> web.Response:
     if not isinstance(text, str):
         return error_response(400, "'text' must be a string")
     key = f"api:{user}"
-    if state.limiter.check(key) is not Verdict.ALLOW:
+    if state.limiter.check(key, "api") is not Verdict.ALLOW:
         retry = str(math.ceil(state.limiter.window / state.limiter.capacity))
         response = error_response(429, "too many messages from this user; slow down",
                           reply=state.engine.catalogue.messages["rate_limited"])
@@ -122,13 +133,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(engine: Engine, settings: Settings, *, limiter: RateLimiter | None = None,
-               events: EventLog | None = None, pool: MatchPool | None = None, mounts: Sequence[Callable[[web.Application], None]] = (),
-               client_max_size: int = MAX_BODY_BYTES) -> web.Application:
+               events: EventLog | None = None, pool: MatchPool | None = None,
+               mounts: Sequence[Callable[[web.Application], None]] = (),
+               client_max_size: int = MAX_BODY_BYTES, delivery: DeliveryCounts | None = None) -> web.Application:
     """The aiohttp application; `mounts` add other channels' routes (each called once with the app),
-    and the running `events` log and match `pool` show their health in /metrics."""
+    and the running `events` log, match `pool` and the channels' `delivery` counts show in /metrics."""
     limiter = limiter if limiter is not None else RateLimiter(settings.rate_limit_per_minute)
     app = web.Application(client_max_size=client_max_size, middlewares=[json_errors])
-    app[STATE] = State(engine, limiter, Metrics(engine, limiter, events, pool))
+    app[STATE] = State(engine, limiter, Metrics(engine, limiter, events, pool, delivery))
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_routes([
         web.post("/api/chat", chat),

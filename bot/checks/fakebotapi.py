@@ -4,7 +4,7 @@ Shaped like aiohttp's examples/fake_server.py: one route, /bot{token}/{method}, 
 methods the bot uses with canned but well-formed JSON. It queues updates for getUpdates (long
 polling included), records every call with its decoded parameters, renders HTML the way Telegram
 does (and rejects what Telegram would reject), and injects faults on request: 429 with
-retry_after, 500, or a dropped connection. `legalbot test --channel telegram` and the tests use it.
+retry_after, 500, 502, a dropped connection (before or after the call took effect) or a stall. `legalbot test --channel telegram` and the tests use it.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from bot.checks.faults import DROP, SERVER_ERROR, Call, Fault, Hold, flood
+from bot.checks.faults import BAD_GATEWAY, DROP, DROP_AFTER, SERVER_ERROR, STALL, Call, Fault, Hold, flood
 from bot.checks.telegram_updates import UpdateFactory
 from bot.checks.telegram_markup import MAX_TEXT, BadRequest, render_html, utf16_len
 
-__all__ = ["BOT_USERNAME", "DROP", "MAX_TEXT", "SERVER_ERROR", "TOKEN", "BadRequest", "Call", "FakeBotApi",
-           "Fault", "Hold", "flood", "render_html", "utf16_len"]
+__all__ = ["BAD_GATEWAY", "BOT_USERNAME", "DROP", "DROP_AFTER", "MAX_TEXT", "SERVER_ERROR", "STALL", "TOKEN",
+           "BadRequest", "Call", "FakeBotApi", "Fault", "Hold", "flood", "render_html", "utf16_len"]
 
 TOKEN = "123456789:TEST-token-for-the-fake-bot-api_00"
 BOT_ID = int(TOKEN.split(":", 1)[0])
@@ -56,6 +56,7 @@ class FakeBotApi(UpdateFactory):
         self._state = _State()
         self._changed = asyncio.Condition()
         self._closing = False
+        self._closed = asyncio.Event()  # ends stalled calls
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._methods: dict[str, Callable[[Mapping[str, Any]], Any]] = {
@@ -94,6 +95,7 @@ class FakeBotApi(UpdateFactory):
     async def close(self) -> None:
         """Wake long polls and stop the server."""
         self._closing = True
+        self._closed.set()
         for held in self._state.holds:
             held.released.set()
         async with self._changed:
@@ -183,7 +185,7 @@ class FakeBotApi(UpdateFactory):
         await self._held(method, params)
         faults = self._state.faults.get(method)
         fault = faults.popleft() if faults else None
-        if fault is not None:
+        if fault is not None and not fault.takes_effect:
             await self._record(Call(method, MappingProxyType(params), fault.status))
             if fault.status == 0:
                 assert request.transport is not None
@@ -200,6 +202,13 @@ class FakeBotApi(UpdateFactory):
         except BadRequest as exc:
             await self._record(Call(method, MappingProxyType(params), 400))
             return _failure(400, str(exc))
+        if fault is not None:  # it took effect; the bot never hears so
+            await self._record(Call(method, MappingProxyType(params), 200, result, dropped=True))
+            if fault.stalls:
+                await self._closed.wait()
+            if request.transport is not None:  # None when the bot timed out and hung up first
+                request.transport.abort()
+            return web.Response()
         await self._record(Call(method, MappingProxyType(params), 200, result))
         return web.json_response({"ok": True, "result": result})
 

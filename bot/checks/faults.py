@@ -1,4 +1,5 @@
-"""What the fake Bot API can be told to do to a call: fail it, drop it, or hold it back."""
+"""What the fake Bot API can be told to do to a call: fail it, drop it (before or after it takes effect),
+stall it past the bot's read timeout, or hold it back."""
 
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Fault:
-    """An injected failure: an HTTP error (429 carries retry_after) or, with status 0, a dropped connection."""
+    """An injected failure: an HTTP error (429 carries retry_after) or, with status 0, a dropped connection.
+
+    With `takes_effect`, the call is carried out (a message is stored and seen by the citizen) before
+    the connection drops, so the bot cannot know it worked; with `stalls` too, no answer comes until
+    the fake closes, so the bot's read timeout fires first.
+    """
 
     status: int
     description: str = ""
     retry_after: float | None = None
+    takes_effect: bool = False
+    stalls: bool = False
 
 
 def flood(retry_after: float = 1.0) -> Fault:
@@ -23,7 +31,10 @@ def flood(retry_after: float = 1.0) -> Fault:
 
 
 SERVER_ERROR = Fault(500, "Internal Server Error")
+BAD_GATEWAY = Fault(502, "Bad Gateway")
 DROP = Fault(0, "connection dropped")
+DROP_AFTER = Fault(0, "connection dropped after the call took effect", takes_effect=True)
+STALL = Fault(0, "no answer after the call took effect", takes_effect=True, stalls=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +53,16 @@ class Hold:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """One request the bot made: method, decoded parameters, the status it got and the result sent."""
+    """One request the bot made: method, decoded parameters, the status it got and the result sent.
+
+    `dropped`: the call took effect (status 200, result stored) but its answer never reached the bot.
+    """
 
     method: str
     params: Mapping[str, Any]
     status: int
     result: Any = None
+    dropped: bool = False
 
     @property
     def ok(self) -> bool:

@@ -24,6 +24,7 @@ from bot.checks.conversation_format import FEEDBACK_BUTTONS
 from bot.checks.conversation_runner import ButtonMissing, Said, offered
 from bot.engine import Engine, Feedback, Turn
 from bot.checks.fakebotapi import Call, FakeBotApi
+from bot.service.delivery import DeliveryCounts, DeliveryPolicy
 from bot.service.ratelimit import RateLimiter
 
 # Conversation files send many turns per user in a burst; the rate limit has its own tests.
@@ -56,11 +57,15 @@ class TelegramHarness:
     """An async context manager: starts FakeBotApi and the real PTB Application wired to the engine."""
 
     def __init__(self, engine: Engine, *, settings: Settings | None = None,
-                 limiter: RateLimiter | None = None) -> None:
+                 limiter: RateLimiter | None = None, delivery: DeliveryPolicy | None = None,
+                 read_timeout: float | None = None) -> None:
         self.engine = engine
         self.fake = FakeBotApi()
+        self.counts = DeliveryCounts()  # the delivery policy's retries and give-ups
         self._settings = settings
         self._limiter = limiter if limiter is not None else RateLimiter(UNLIMITED)
+        self._delivery = delivery
+        self._read_timeout = read_timeout
         self._app: TelegramApp | None = None
         self.toasts: list[str] = []
 
@@ -75,7 +80,8 @@ class TelegramHarness:
         await self.fake.start()
         base = self._settings or Settings.from_env({})
         settings = replace(base, telegram_token=self.fake.token, telegram_base_url=self.fake.base_url)
-        app = build_application(settings, self.engine, limiter=self._limiter, with_updater=False)
+        app = build_application(settings, self.engine, limiter=self._limiter, with_updater=False,
+                                delivery=self._delivery, counts=self.counts, read_timeout=self._read_timeout)
         try:
             await app.initialize()
         except BaseException:

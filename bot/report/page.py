@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from html import escape
 
 from bot.report.clusters import Cluster
-from bot.report.summary import CST, KIND_NAMES, OUTCOME_NAMES, SAMPLES, Bucket, Report
+from bot.report.summary import CST, KIND_NAMES, OUTCOME_NAMES, SAMPLES, Bucket, Report, refused_line
 
 COLORS = {"answer": "#2f855a", "clarify": "#dd8a0e", "fallback": "#c53030"}
 INTENT_COLOR = "#2b6cb0"
@@ -154,7 +154,8 @@ def render_page(report: Report) -> str:
     cards = [("消息", total), ("群众", report.users),
              ("直接回答", _pct(report.count("answer"), total)),
              ("请群众选择", _pct(report.count("clarify"), total)),
-             ("未能回答", _pct(report.count("fallback"), total))]
+             ("未能回答", _pct(report.count("fallback"), total)),
+             ("被限流", report.refused)]
     outcomes = [(OUTCOME_NAMES.get(o, o), n, COLORS.get(o, INTENT_COLOR)) for o, n in report.outcomes]
     intents = [(i.title, i.count, INTENT_COLOR) for i in report.top_intents]
     feedback_rows = "".join(
@@ -178,6 +179,7 @@ def render_page(report: Report) -> str:
 <h1>江山市公共法律服务问答 运行报告</h1>
 <p class="muted">{_e(period)}。群众的原话已去除身份证号、手机号等个人信息。怎样看这份报告、怎样据此改进，见《运行报告使用指南》（docs/report-guide.md）。</p>
 <div class="cards">{"".join(f'<div class="card">{_e(k)}<b>{_e(v)}</b></div>' for k, v in cards)}</div>
+{f'<p class="muted" data-refused="{report.refused}">{_e(refused_line(report))}</p>' if report.refused else ""}
 <div class="charts">
 <figure><figcaption>处理结果</figcaption>{bar_chart(outcomes, label="处理结果", chart="outcomes")}
 <p class="muted">细分：{kinds or "无"}</p></figure>

@@ -85,6 +85,8 @@ class Report:
     unanswered: tuple[Cluster, ...]
     clarified: tuple[Cluster, ...]
     has_catalogue: bool
+    refused: int = 0  # messages a flood had refused (not answered, not in `total`)
+    refused_users: int = 0
 
     def count(self, outcome: str) -> int:
         return dict(self.outcomes).get(outcome, 0)
@@ -135,7 +137,26 @@ def build_report(conn: sqlite3.Connection, catalogue: Catalogue | None, *, end: 
                            catalogue),
         clarified=cluster(rows(f"SELECT text, candidates FROM events WHERE {where} AND kind = 'clarify'"), catalogue),
         has_catalogue=catalogue is not None,
+        **_refused(conn, span),
     )
+
+
+def _refused(conn: sqlite3.Connection, span: tuple[float, float]) -> dict[str, int]:
+    """Messages the rate limit refused, and from how many users (0 for a log older than that table)."""
+    try:
+        count, users = conn.execute(
+            "SELECT coalesce(sum(count), 0), count(DISTINCT channel || user_hash) FROM refused "
+            "WHERE minute * 60 >= ? AND minute * 60 < ?", span).fetchone()
+    except sqlite3.OperationalError:  # no such table: written before refusals were recorded
+        return {"refused": 0, "refused_users": 0}
+    return {"refused": int(count), "refused_users": int(users)}
+
+
+def refused_line(report: Report) -> str:
+    """One sentence on the floods of the period, or "" when there were none."""
+    if not report.refused:
+        return ""
+    return f"被限流的消息 {report.refused} 条，来自 {report.refused_users} 位用户（发得太快，未作回答，不计入上面的消息数）。"
 
 
 def _pairs(rows: Iterable[Row]) -> tuple[tuple[str, int], ...]:
@@ -226,7 +247,8 @@ def format_terminal(report: Report) -> str:
     fmt = "%Y-%m-%d %H:%M"
     out = [(f"江山市公共法律服务问答 运行报告  {report.start.astimezone(CST).strftime(fmt)} 至 "
            f"{report.end.astimezone(CST).strftime(fmt)}（北京时间）"),
-           f"消息 {report.total} 条，来自 {report.users} 位群众（按匿名编号计）。", ""]
+           f"消息 {report.total} 条，来自 {report.users} 位群众（按匿名编号计）。",
+           *([refused_line(report)] if report.refused else []), ""]
     if not report.total:
         out.append("这段时间没有记录到消息。")
         return "\n".join(out)

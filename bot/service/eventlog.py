@@ -1,4 +1,5 @@
-"""The event log: every message and 👍/👎, redacted, in SQLite, written by one thread off the event loop."""
+"""The event log: every message and 👍/👎, redacted, and the messages a flood had refused, counted per
+user and minute; in SQLite, written by one thread off the event loop."""
 
 from __future__ import annotations
 
@@ -51,6 +52,13 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE INDEX IF NOT EXISTS feedback_at ON feedback (at);
 CREATE INDEX IF NOT EXISTS feedback_event ON feedback (event_id);
+CREATE TABLE IF NOT EXISTS refused (
+    minute INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (minute, channel, user_hash)
+);
 """
 DAY = 86_400.0
 MAX_STORED_CHARS = 4000  # a message is at most 4096 characters on Telegram; longer API posts are cut
@@ -72,6 +80,13 @@ class _Rating:
 
 
 @dataclass(frozen=True, slots=True)
+class _Refusal:
+    at: float
+    channel: str
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Flush:
     done: threading.Event
 
@@ -81,7 +96,8 @@ class _Stop:
     pass
 
 
-_Item = _Message | _Rating | _Flush | _Stop
+_Item = _Message | _Rating | _Refusal | _Flush | _Stop
+_Row = _Message | _Rating | _Refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +198,10 @@ class EventLog:
         """Queue one 👍/👎 (an engine feedback listener)."""
         self._put(_Rating(self._clock(), feedback))
 
+    def record_refusal(self, channel: str, user: str) -> None:
+        """Queue one message the rate limit refused (a RateLimiter listener); stored as a count per minute."""
+        self._put(_Refusal(self._clock(), channel, user))
+
     @property
     def pending(self) -> int:
         """Items queued and not yet committed (approximate)."""
@@ -219,6 +239,7 @@ class EventLog:
             self._conn.execute("BEGIN")
             deleted = self._conn.execute("DELETE FROM feedback WHERE at < ?", (cutoff,)).rowcount
             deleted += self._conn.execute("DELETE FROM events WHERE at < ?", (cutoff,)).rowcount
+            deleted += self._conn.execute("DELETE FROM refused WHERE minute * 60 < ?", (cutoff,)).rowcount
         if deleted:
             # Old pages in the WAL still hold the deleted text until a checkpoint rewrites them.
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -288,7 +309,7 @@ class EventLog:
 
     def _write(self, batch: list[_Item]) -> None:
         """Commit the batch's rows in one transaction; if one row spoils it, store the others one by one."""
-        rows = [item for item in batch if isinstance(item, _Message | _Rating)]
+        rows = [item for item in batch if isinstance(item, _Row)]
         try:
             if rows:
                 try:
@@ -304,14 +325,14 @@ class EventLog:
                 if isinstance(marker, _Flush):
                     marker.done.set()
 
-    def _insert_alone(self, item: _Message | _Rating) -> None:
+    def _insert_alone(self, item: _Row) -> None:
         try:
             self._insert([item])
         except Exception as exc:  # noqa: BLE001 - logged without a traceback: its message may quote the citizen
             self.failed += 1
             logger.error("event log could not store 1 row (%s); the rest of its batch is stored", _where(exc))
 
-    def _insert(self, items: list[_Message | _Rating]) -> None:
+    def _insert(self, items: list[_Row]) -> None:
         with self._conn:
             self._conn.execute("BEGIN")
             for item in items:
@@ -320,6 +341,11 @@ class EventLog:
                         "INSERT INTO events (at, channel, user_hash, text, intent, confidence, outcome, kind,"
                         " runner_up, candidates, millis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         self._turn_row(item))
+                elif isinstance(item, _Refusal):
+                    self._conn.execute(
+                        "INSERT INTO refused (minute, channel, user_hash, count) VALUES (?, ?, ?, 1)"
+                        " ON CONFLICT (minute, channel, user_hash) DO UPDATE SET count = count + 1",
+                        (int(item.at // 60), _storable(item.channel), self.user_hash(item.channel, item.user)))
                 else:
                     self._insert_rating(self._rating_row(item))
         self.written += len(items)

@@ -1,4 +1,5 @@
-"""Prometheus metrics for one running app: message outcomes, reply latency, feedback, catalogue health."""
+"""Prometheus metrics for one running app: message outcomes, reply latency, feedback, catalogue health,
+refused messages and the delivery policy's retries and give-ups."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from bot.engine import Engine, Feedback, Turn
+from bot.service.delivery import DeliveryCounts
 from bot.service.eventlog import EventLog
 from bot.service.matchpool import MatchPool
 from bot.service.ratelimit import RateLimiter
@@ -22,11 +24,12 @@ class _Health(Collector):
     """Read at scrape time, so the figures are never stale and nothing needs to push them."""
 
     def __init__(self, engine: Engine, limiter: RateLimiter | None, events: EventLog | None,
-                 pool: MatchPool | None) -> None:
+                 pool: MatchPool | None, delivery: DeliveryCounts | None) -> None:
         self._engine = engine
         self._limiter = limiter
         self._events = events
         self._pool = pool
+        self._delivery = delivery
 
     def collect(self) -> Iterator[Metric]:
         engine = self._engine
@@ -40,6 +43,8 @@ class _Health(Collector):
         if self._limiter is not None:
             yield CounterMetricFamily("legalbot_rate_limited",
                                       "Messages refused by the per-user rate limit", value=self._limiter.refused)
+        if self._delivery is not None:
+            yield from _delivery_metrics(self._delivery)
         events = self._events
         if events is not None:
             # A failing event log loses the operators' reports while citizens are still answered:
@@ -64,11 +69,26 @@ class _Health(Collector):
                                       "Match workers replaced after one stopped", value=pool.restarts)
 
 
+def _delivery_metrics(counts: DeliveryCounts) -> Iterator[Metric]:
+    labels = ["channel", "method", "cause"]
+    retries = CounterMetricFamily("legalbot_delivery_retries",
+                                  "Sends to citizens retried after a failure, by cause", labels=labels)
+    for key, n in sorted(counts.retries.items()):
+        retries.add_metric(list(key), n)
+    gave_up = CounterMetricFamily("legalbot_delivery_gave_up",
+                                  "Sends to citizens given up on (not retried, or retried until the deadline)",
+                                  labels=labels)
+    for key, n in sorted(counts.gave_up.items()):
+        gave_up.add_metric(list(key), n)
+    yield retries
+    yield gave_up
+
+
 class Metrics:
     """A private registry fed by the engine's listeners; labels carry no citizen text or user ids."""
 
     def __init__(self, engine: Engine, limiter: RateLimiter | None = None, events: EventLog | None = None,
-                 pool: MatchPool | None = None) -> None:
+                 pool: MatchPool | None = None, delivery: DeliveryCounts | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._messages = Counter("legalbot_messages", "Messages handled, by channel and outcome (reply kind)",
                                  ["channel", "outcome"], registry=self.registry)
@@ -76,7 +96,7 @@ class Metrics:
                                   ["channel"], buckets=_BUCKETS, registry=self.registry)
         self._feedback = Counter("legalbot_feedback", "Citizens' feedback on answers", ["helpful"],
                                  registry=self.registry)
-        self.registry.register(_Health(engine, limiter, events, pool))
+        self.registry.register(_Health(engine, limiter, events, pool, delivery))
         self._engine = engine
         engine.listeners.append(self.on_turn)
         engine.feedback_listeners.append(self.on_feedback)

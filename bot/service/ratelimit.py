@@ -43,9 +43,10 @@ class RateLimiter:
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self.refused = 0
+        self.listeners: list[Callable[[str, str], None]] = []  # called with (channel, key) for each refusal
 
-    def check(self, key: str) -> Verdict:
-        """Take one message from key's bucket and say what to do with it."""
+    def check(self, key: str, channel: str = "") -> Verdict:
+        """Take one message from key's bucket and say what to do with it; refusals go to the listeners."""
         now = self._clock()
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -61,6 +62,8 @@ class RateLimiter:
             bucket.tokens -= 1.0
             return Verdict.ALLOW
         self.refused += 1
+        for listener in self.listeners:
+            listener(channel, key)
         if bucket.notified_at is None or now - bucket.notified_at >= self.window:
             bucket.notified_at = now
             return Verdict.NOTIFY

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.service.eventlog import EventLog
 from bot.service.matchpool import MatchPool
+from bot.service.ratelimit import RateLimiter
 from bot.service.redact import RedactingFilter
 from bot.service.watcher import CatalogueWatcher
 
@@ -28,8 +29,12 @@ class Services:
 
 
 @asynccontextmanager
-async def services(engine: Engine, settings: Settings, *, watch: bool = True) -> AsyncIterator[Services]:
-    """Start the services for a running bot and stop them (flushing what they hold) on exit."""
+async def services(engine: Engine, settings: Settings, *, watch: bool = True,
+                   limiter: RateLimiter | None = None) -> AsyncIterator[Services]:
+    """Start the services for a running bot and stop them (flushing what they hold) on exit.
+
+    The event log records the engine's turns and feedback, and the messages `limiter` refuses.
+    """
     redacting = _redact_logs()
     events = None
     if settings.db_path is not None:
@@ -37,6 +42,8 @@ async def services(engine: Engine, settings: Settings, *, watch: bool = True) ->
                                          retention_days=settings.retention_days)
         engine.listeners.append(events.record)
         engine.feedback_listeners.append(events.record_feedback)
+        if limiter is not None:
+            limiter.listeners.append(events.record_refusal)
         logger.info("event log: %s (retention %d days)", settings.db_path, settings.retention_days)
     watcher = CatalogueWatcher(engine) if watch and engine.intents_dir and engine.content_dir else None
     pool = None
@@ -58,6 +65,8 @@ async def services(engine: Engine, settings: Settings, *, watch: bool = True) ->
             if events is not None:
                 engine.listeners.remove(events.record)
                 engine.feedback_listeners.remove(events.record_feedback)
+                if limiter is not None:
+                    limiter.listeners.remove(events.record_refusal)
                 await _close(events)
             _unredact_logs(redacting)
 

@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.channels.http import create_app
+from bot.channels.http_limits import GuardedSite, runner_options
 from bot.channels.telegram import webhook
 from bot.channels.telegram.app import build_application, poll
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError
+from bot.service.delivery import DeliveryCounts
 from bot.service.ratelimit import RateLimiter
 from bot.service.runtime import services
 
@@ -43,18 +45,19 @@ async def stop_signals() -> AsyncIterator[asyncio.Event]:
 
 async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> int:
     limiter = RateLimiter(settings.rate_limit_per_minute)
+    delivery = DeliveryCounts()
     telegram = None
     if settings.telegram_token:
-        telegram = build_application(settings, engine, limiter=limiter, with_updater=False)
+        telegram = build_application(settings, engine, limiter=limiter, with_updater=False, counts=delivery)
     else:
         logger.warning("TELEGRAM_BOT_TOKEN is not set: serving the HTTP API only, without the Telegram webhook")
-    async with stop_signals() as stop, services(engine, settings) as running:
+    async with stop_signals() as stop, services(engine, settings, limiter=limiter) as running:
         app = create_app(engine, settings, limiter=limiter, events=running.events, pool=running.pool,
-                         mounts=[webhook.mount(telegram, settings)])
-        runner = web.AppRunner(app, handle_signals=False)
+                         mounts=[webhook.mount(telegram, settings)], delivery=delivery)
+        runner = web.AppRunner(app, handle_signals=False, **runner_options())
         await runner.setup()
         try:
-            site = web.TCPSite(runner, host, port)
+            site = GuardedSite(runner, host, port)  # slow clients' headers are cut after 5 s
             try:
                 await site.start()
             except OSError as exc:
@@ -74,8 +77,9 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080) -> i
 
 
 async def _run_polling(settings: Settings, engine: Engine) -> int:
-    application = build_application(settings, engine)
-    async with stop_signals() as stop, services(engine, settings):
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+    application = build_application(settings, engine, limiter=limiter)
+    async with stop_signals() as stop, services(engine, settings, limiter=limiter):
         await poll(application, stop)
     logger.info("stopped")
     return 0

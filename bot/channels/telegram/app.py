@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
@@ -21,12 +22,15 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
+    TypeHandler,
 )
 
-from bot.channels.telegram.handlers import TelegramChannel, without_token
+from bot.channels.telegram.failures import classify
+from bot.channels.telegram.handlers import CHANNEL, TelegramChannel, without_token
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError, ConfigError
+from bot.service.delivery import Delivery, DeliveryCounts, DeliveryPolicy
 from bot.service.keyedlocks import KeyedLocks
 from bot.service.ratelimit import RateLimiter
 
@@ -81,9 +85,13 @@ def quiet_library_logs() -> None:
 
 def build_application(settings: Settings, engine: Engine, *, limiter: RateLimiter | None = None,
                       with_updater: bool = True, max_retries: int = 3,
-                      concurrent_updates: int = 64) -> TelegramApp:
+                      concurrent_updates: int = 64, delivery: DeliveryPolicy | None = None,
+                      counts: DeliveryCounts | None = None, read_timeout: float | None = None) -> TelegramApp:
     """The PTB Application for this engine: handlers, error handler, Telegram flood limits, base_url.
 
+    Every send goes through the `delivery` policy (retries and give-ups counted in `counts`);
+    PTB's AIORateLimiter waits out up to `max_retries` flood answers before the policy sees one.
+    `read_timeout` (seconds) bounds each Bot API call; PTB's default is 5.
     Raises ConfigError when TELEGRAM_BOT_TOKEN is missing or malformed.
     """
     quiet_library_logs()
@@ -92,10 +100,14 @@ def build_application(settings: Settings, engine: Engine, *, limiter: RateLimite
                .base_url(settings.telegram_base_url)
                .rate_limiter(AIORateLimiter(max_retries=max_retries))
                .concurrent_updates(PerChatUpdateProcessor(concurrent_updates)))
+    if read_timeout is not None:
+        builder = builder.read_timeout(read_timeout)
     if not with_updater:
         builder = builder.updater(None)
     application = builder.build()
-    channel = TelegramChannel(engine, limiter if limiter is not None else RateLimiter(settings.rate_limit_per_minute))
+    channel = TelegramChannel(engine, limiter if limiter is not None else RateLimiter(settings.rate_limit_per_minute),
+                              Delivery(CHANNEL, classify, delivery, counts=counts))
+    application.add_handler(TypeHandler(Update, channel.begin), group=-1)
     application.add_handlers(channel.handlers())
     application.add_error_handler(channel.on_error)
     return application
@@ -127,6 +139,11 @@ async def running(application: TelegramApp) -> AsyncIterator[TelegramApp]:
         await application.shutdown()
 
 
+def _polling_failed(token: str, error: TelegramError) -> None:
+    """One line for a failed getUpdates (PTB retries it), instead of PTB's ERROR with a traceback."""
+    logger.warning("polling Telegram failed, retrying: %s: %s", type(error).__name__, without_token(str(error), token))
+
+
 async def poll(application: TelegramApp, stop: asyncio.Event, *, poll_timeout: float = 10.0,
                poll_interval: float = 0.0) -> None:
     """Long-poll until `stop` is set; network errors are retried by PTB's updater."""
@@ -135,7 +152,8 @@ async def poll(application: TelegramApp, stop: asyncio.Event, *, poll_timeout: f
         raise ValueError("polling needs an Application built with its updater")
     async with running(application):
         await updater.start_polling(timeout=dt.timedelta(seconds=poll_timeout), poll_interval=poll_interval,
-                                    allowed_updates=list(ALLOWED_UPDATES))
+                                    allowed_updates=list(ALLOWED_UPDATES),
+                                    error_callback=functools.partial(_polling_failed, application.bot.token))
         try:
             logger.info("polling Telegram for updates; stop with Ctrl-C or SIGTERM")
             await stop.wait()

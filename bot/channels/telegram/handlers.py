@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from collections import OrderedDict
 from collections.abc import Hashable
+from contextvars import ContextVar
+from dataclasses import replace
 from typing import Generic, TypeVar
 
 from telegram import (
@@ -16,7 +19,6 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatType, MessageEntityType
-from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -40,6 +42,7 @@ from bot.channels.telegram.render import (
 )
 from bot.catalogue.model import MenuArea
 from bot.engine import Engine, Reply
+from bot.service.delivery import Delivery, DeliveryPolicy, Exchange, Undelivered
 from bot.service.ratelimit import RateLimiter, Verdict
 
 logger = logging.getLogger(__name__)
@@ -47,6 +50,9 @@ logger = logging.getLogger(__name__)
 CHANNEL = "telegram"
 Context = ContextTypes.DEFAULT_TYPE
 K = TypeVar("K", bound=Hashable)
+# The sends answering the update being handled. Each update runs in its own task (or, in tests, one
+# process_update call) and the error handler runs in the same one, so it sees what was sent.
+_EXCHANGE: ContextVar[Exchange | None] = ContextVar("telegram_exchange", default=None)
 
 
 class RecentKeys(Generic[K]):
@@ -102,24 +108,36 @@ def without_mention(text: str, username: str) -> str:
     return text if start < 0 else (text[:start] + text[start + len(mention):]).strip()
 
 
-async def acknowledge(query: CallbackQuery, toast: str | None = None) -> None:
+def side_policy(policy: DeliveryPolicy) -> DeliveryPolicy:
+    """Toasts and button edits: retried for at most 10 s (Telegram forgets a press after about 15)."""
+    return replace(policy, deadline=min(policy.deadline, 10.0))
+
+
+def typing_policy(policy: DeliveryPolicy) -> DeliveryPolicy:
+    """The typing indicator: one retry at most, and a give-up is only worth INFO."""
+    return replace(policy, max_attempts=2, deadline=min(policy.deadline, 2.0), give_up_level=logging.INFO)
+
+
+async def acknowledge(delivery: Delivery, query: CallbackQuery, toast: str | None = None) -> None:
     """Stop the client's spinner, with an optional toast.
 
     Telegram refuses a query older than about 15 seconds ("query is too old"), which a slow turn or
-    a restart can make happen; the press is still answered, so that refusal only gets logged.
+    a restart can make happen; the press is still answered, so a failure here is only logged.
     """
     try:
-        await query.answer(toast)
-    except BadRequest as exc:
-        logger.info("could not acknowledge a button press: %s", exc)
+        await delivery.deliver(lambda: query.answer(toast), what="answerCallbackQuery",
+                               policy=side_policy(delivery.policy))
+    except Undelivered:
+        pass  # logged once by the delivery policy
 
 
 class TelegramChannel:
     """PTB callbacks bound to one engine and one rate limiter (no globals, nothing in bot_data)."""
 
-    def __init__(self, engine: Engine, limiter: RateLimiter) -> None:
+    def __init__(self, engine: Engine, limiter: RateLimiter, delivery: Delivery) -> None:
         self.engine = engine
         self.limiter = limiter
+        self.delivery = delivery
         self.rated: RecentKeys[tuple[str, int, int]] = RecentKeys()  # (user, chat, message) given 👍/👎
 
     def handlers(self) -> list[BaseHandler[Update, Context, None]]:
@@ -135,6 +153,10 @@ class TelegramChannel:
             MessageHandler(new & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.non_text),
             CallbackQueryHandler(self.button),
         ]
+
+    async def begin(self, update: Update, context: Context) -> None:
+        """Before any other handler (group -1): a fresh record of what this update's sends did."""
+        _EXCHANGE.set(Exchange())
 
     async def start(self, update: Update, context: Context) -> None:
         """/start: the greeting, what the bot can answer, and the topic areas."""
@@ -178,8 +200,8 @@ class TelegramChannel:
         query = update.callback_query
         if query is None:
             return
-        if self.limiter.check(user_key(update)) is not Verdict.ALLOW:
-            await acknowledge(query, self.engine.catalogue.messages["rate_limited"])
+        if self.limiter.check(user_key(update), CHANNEL) is not Verdict.ALLOW:
+            await acknowledge(self.delivery, query, self.engine.catalogue.messages["rate_limited"])
             return
         press = parse_callback(query.data)
         cat = self.engine.catalogue
@@ -190,7 +212,7 @@ class TelegramChannel:
             await self._area(update, context, area)
         else:
             # Unknown, retired or forged data all land here; the engine answers "stale button".
-            await acknowledge(query)
+            await acknowledge(self.delivery, query)
             chosen = press.target if press is not None and press.action is Action.INTENT else ""
             await self._answer(update, context, self.engine.choose(user_key(update), chosen, CHANNEL))
 
@@ -204,20 +226,22 @@ class TelegramChannel:
         message = query.message
         rated = (user_key(update), message.chat.id, message.message_id) if message is not None else None
         if rated is not None and not self.rated.add(rated):
-            await acknowledge(query, self.engine.catalogue.messages["feedback_thanks"])
+            await acknowledge(self.delivery, query, self.engine.catalogue.messages["feedback_thanks"])
             return
         thanks = self.engine.feedback(user_key(update), press.target, press.is_helpful, CHANNEL)
-        await acknowledge(query, thanks)
+        await acknowledge(self.delivery, query, thanks)
         if isinstance(message, Message) and message.reply_markup is not None:
+            markup = without_feedback(message.reply_markup)
             try:
-                await query.edit_message_reply_markup(without_feedback(message.reply_markup))
-            except BadRequest as exc:  # "message is not modified", or too old to edit: the vote counts anyway
-                logger.info("could not remove the feedback buttons: %s", exc)
+                await self.delivery.deliver(lambda: query.edit_message_reply_markup(markup),
+                                            what="editMessageReplyMarkup", policy=side_policy(self.delivery.policy))
+            except Undelivered:  # "message is not modified", or too old to edit: the vote counts anyway
+                pass
 
     async def _area(self, update: Update, context: Context, area: MenuArea) -> None:
         """The intents of one topic area, as buttons."""
         assert update.callback_query is not None
-        await acknowledge(update.callback_query)
+        await acknowledge(self.delivery, update.callback_query)
         cat = self.engine.catalogue
         keyboard = area_keyboard(cat, area)
         self.engine.offer(user_key(update), tuple(i for i in area.intents if i in cat.intents))
@@ -226,27 +250,41 @@ class TelegramChannel:
         await self.send(update, context, text, keyboard)
 
     async def on_error(self, update: object, context: Context) -> None:
-        """Log the failure (token redacted) and ask the citizen to try again."""
+        """Log the failure (token redacted) and ask the citizen to try again, unless an answer may have gone out.
+
+        A send the delivery policy gave up on was logged there; no apology follows it, since Telegram
+        kept failing for this chat or refused it, except for a request Telegram found malformed.
+        """
         error = context.error
         if error is None:
             return
-        details = without_token("".join(traceback.format_exception(error)), context.bot.token)
-        logger.error("handling an update failed: %s", details)
-        if isinstance(update, Update) and update.effective_chat is not None:
+        if isinstance(error, Undelivered):
+            apologise = error.failure.cause == "bad_request"
+        else:
+            details = without_token("".join(traceback.format_exception(error)), context.bot.token)
+            logger.error("handling an update failed: %s", details)
+            apologise = True
+        exchange = _EXCHANGE.get()
+        if exchange is not None and exchange.maybe_delivered:
+            return  # an answer may have reached the citizen; "please try again" after it would confuse
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if apologise and chat is not None:
+            text = escape(self.engine.catalogue.messages["error"])
             try:
-                await context.bot.send_message(update.effective_chat.id,
-                                               escape(self.engine.catalogue.messages["error"]),
-                                               parse_mode=PARSE_MODE)
-            except TelegramError as exc:
-                logger.warning("could not tell the citizen about the failure: %s",
-                               without_token(str(exc), context.bot.token))
+                await self.delivery.deliver(lambda: context.bot.send_message(chat.id, text, parse_mode=PARSE_MODE),
+                                            what="sendMessage")
+            except Undelivered:
+                pass  # logged once by the delivery policy
 
     async def _answer(self, update: Update, context: Context, reply: Reply) -> None:
         await self.send(update, context, reply.text, reply_keyboard(reply))
 
     async def send(self, update: Update, context: Context, text: str,
                    keyboard: InlineKeyboardMarkup | None = None) -> None:
-        """Send text in chunks Telegram accepts, escaped for HTML; buttons go on the last chunk."""
+        """Send text in chunks Telegram accepts, escaped for HTML; buttons go on the last chunk.
+
+        Each chunk goes through the delivery policy, in order; Undelivered when one is given up on.
+        """
         chat = update.effective_chat
         if chat is None:
             return
@@ -256,9 +294,10 @@ class TelegramChannel:
         chunks = [c for c in split_text(text) if c]
         for n, chunk in enumerate(chunks):
             last = n == len(chunks) - 1
-            await context.bot.send_message(chat.id, escape(chunk), parse_mode=PARSE_MODE,
-                                           reply_markup=keyboard if last else None,
-                                           reply_parameters=quote if n == 0 else None)
+            send = functools.partial(context.bot.send_message, chat.id, escape(chunk), parse_mode=PARSE_MODE,
+                                     reply_markup=keyboard if last else None,
+                                     reply_parameters=quote if n == 0 else None)
+            await self.delivery.deliver(send, what="sendMessage", exchange=_EXCHANGE.get())
 
     async def _fixed(self, update: Update, context: Context, key: str,
                      keyboard: InlineKeyboardMarkup | None = None, *,
@@ -277,7 +316,7 @@ class TelegramChannel:
             return False
         if not is_command and not is_addressed(message, context.bot.id, context.bot.username):
             return False
-        verdict = self.limiter.check(user_key(update))
+        verdict = self.limiter.check(user_key(update), CHANNEL)
         if verdict is Verdict.NOTIFY:
             await self.send(update, context, self.engine.catalogue.messages["rate_limited"])
         return verdict is Verdict.ALLOW
@@ -287,6 +326,7 @@ class TelegramChannel:
         if chat is None:
             return
         try:
-            await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-        except TelegramError as exc:  # the answer matters more than the indicator
-            logger.warning("could not show typing: %s", without_token(str(exc), context.bot.token))
+            await self.delivery.deliver(lambda: context.bot.send_chat_action(chat.id, ChatAction.TYPING),
+                                        what="sendChatAction", policy=typing_policy(self.delivery.policy))
+        except Undelivered:  # the answer matters more than the indicator
+            pass
