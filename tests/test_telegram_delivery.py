@@ -12,7 +12,7 @@ import pytest
 from mini_catalogue import MESSAGES, mini_engine
 
 from bot.channels.telegram.app import build_application, poll
-from bot.channels.telegram.render import AREAS_BY_KEY, HELPFUL
+from bot.channels.telegram.render import HELPFUL
 from bot.checks.fakebotapi import (
     BAD_GATEWAY,
     DROP,
@@ -204,7 +204,7 @@ async def test_button_acknowledgements_and_edits_are_retried(tg: TelegramHarness
     [menu] = await tg.send(USER, "/menu")
     tg.fake.add_fault("answerCallbackQuery", flood(0.05))
     tg.fake.add_fault("answerCallbackQuery", SERVER_ERROR)
-    [area] = await tg.press(USER, menu, AREAS_BY_KEY["legal"].title)
+    [area] = await tg.press(USER, menu, tg.engine.catalogue.menu.areas[0].title)
     assert area.labels == ("法律援助", "人民调解", "公证")
     assert [c.status for c in tg.fake.calls_to("answerCallbackQuery", include_failed=True)] == [429, 500, 200]
 
