@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
     test = sub.add_parser("test", parents=[common], help="run conversation tests (default: tests/conversations)")
     test.add_argument("paths", nargs="*", type=Path)
-    test.add_argument("--channel", choices=["engine", "telegram"], default="engine")
+    test.add_argument("--channel", choices=["engine", "telegram", "wechat"], default="engine")
 
     sub.add_parser("telegram", parents=[common], help="run the Telegram bot with long polling")
 
