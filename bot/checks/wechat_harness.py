@@ -25,7 +25,7 @@ from wechatpy.utils import WeChatSigner, random_string
 
 from bot.channels.http import create_app
 from bot.channels.wechat.render import RATE
-from bot.channels.wechat.webhook import PATH, REPLY_SECONDS, mount
+from bot.channels.wechat.webhook import PATH, REPLY_SECONDS, WECHAT, WeChatChannel, mount
 from bot.checks.conversation_format import FEEDBACK_BUTTONS
 from bot.checks.conversation_runner import ButtonMissing, Said, offered
 from bot.config import Settings
@@ -82,9 +82,11 @@ class Posted:
 class WeChatClient:
     """Posts to /wechat what WeChat's servers would, signed with the account's Token."""
 
-    def __init__(self, session: aiohttp.ClientSession, url: str, settings: Settings) -> None:
+    def __init__(self, session: aiohttp.ClientSession, url: str, settings: Settings,
+                 channel: WeChatChannel | None = None) -> None:
         self.session = session
         self.url = url
+        self.channel = channel  # the channel answering, when it runs in this process
         self.token = settings.wechat_token
         self.crypto = (WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
                        if settings.wechat_aes_key else None)
@@ -111,7 +113,7 @@ class WeChatClient:
         encrypted = self.crypto is not None if is_encrypted is None else is_encrypted
         if encrypted:
             assert self.crypto is not None, "safe mode needs the AES key"
-            envelope = xmltodict.parse(self.crypto.encrypt_message(body.decode(), params["nonce"], params["timestamp"]))
+            envelope = xmltodict.parse(self.crypto.encrypt_message(body, params["nonce"], params["timestamp"]))
             encrypt = envelope["xml"]["Encrypt"]
             params |= {"encrypt_type": "aes", "openid": "o",
                        "msg_signature": signature(msg_token or self.token, params["timestamp"], params["nonce"], encrypt)}
@@ -148,7 +150,7 @@ async def wechat_server(engine: Engine, settings: Settings, *, limiter: RateLimi
         await site.start()
         host, port = runner.addresses[0][:2]
         async with aiohttp.ClientSession() as session:
-            yield WeChatClient(session, f"http://{host}:{port}{PATH}", settings)
+            yield WeChatClient(session, f"http://{host}:{port}{PATH}", settings, app.get(WECHAT))
     finally:
         await runner.cleanup()
 

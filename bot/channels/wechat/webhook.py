@@ -44,11 +44,14 @@ class RecentReplies:
     def __init__(self, size: int = _RECENT) -> None:
         self._replies: OrderedDict[str, asyncio.Future[str]] = OrderedDict()
         self._size = size
+        self.resends = 0  # messages answered from here rather than by a turn of their own
 
     async def once(self, key: str, make: Callable[[], Awaitable[str]]) -> str:
         """make()'s text for the first message with this key; the same text for every resend."""
         known = self._replies.get(key)
         if known is not None:
+            self.resends += 1
+            logger.info("a WeChat message was sent again; answered once")
             return await asyncio.shield(known)
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._replies[key] = future
