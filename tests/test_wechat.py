@@ -13,7 +13,6 @@ from wechatpy.parser import parse_message
 from mini_catalogue import mini_engine, write_mini_catalogue
 from serve_process import clean_env, serving
 
-
 from bot.channels.wechat.protocol import MAX_XML_BYTES
 from bot.checks.wechat_harness import (
     ACCOUNT,

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from mini_catalogue import MESSAGES, mini_engine
+from mini_catalogue import LEGAL_AREA, MESSAGES, mini_engine
 from test_http import parse_metrics
 
 from bot.channels.wechat.render import MAX_REPLY_BYTES
@@ -145,20 +145,36 @@ async def test_other_message_types_get_one_sentence(wx: WeChatClient, turns: lis
     assert turns == []
 
 
-async def test_a_follow_gets_the_greeting(wx: WeChatClient) -> None:
+async def test_a_follow_gets_the_greeting_of_the_welcome_role(wx: WeChatClient, turns: list[Turn]) -> None:
     posted = await wx.post(message_xml("event", OPENID, Event="subscribe", EventKey=""))
     assert posted.fields["ToUserName"] == OPENID
-    assert posted.content == MESSAGES["welcome"]
+    assert posted.content == "您好！请直接说说您想问什么。"  # the answer of the intent with roles: [welcome]
+    assert [t.reply.intent for t in turns] == ["greeting"]
     left = await wx.post(message_xml("event", OPENID, Event="unsubscribe"))
     assert (left.status, left.body) == (200, "success")
 
 
-async def test_a_menu_click_answers_through_the_catalogue(wx: WeChatClient, turns: list[Turn]) -> None:
+async def test_a_follow_without_a_welcome_role_gets_the_welcome_text(tmp_path: Path) -> None:
+    engine = mini_engine(tmp_path)
+    assert engine.intents_dir is not None
+    intents = engine.intents_dir / "mini.yaml"
+    intents.write_text(intents.read_text(encoding="utf-8").replace(", welcome]", "]"), encoding="utf-8")
+    assert not await engine.reload()
+    async with wechat_server(engine, wechat_settings()) as wx:
+        posted = await wx.post(message_xml("event", OPENID, Event="subscribe"))
+    assert posted.content == MESSAGES["welcome"]
+
+
+async def test_a_menu_click_answers_through_the_catalogues_menu(wx: WeChatClient, turns: list[Turn]) -> None:
     posted = await wx.post(message_xml("event", OPENID, Event="CLICK", EventKey="people_mediation"))
     assert posted.content.startswith("邻里、家庭纠纷可以申请人民调解")
     assert [(t.channel, t.reply.intent) for t in turns] == [("wechat", "people_mediation")]
-    stale = await wx.post(message_xml("event", OPENID, created=1, Event="CLICK", EventKey="retired_topic"))
-    assert stale.content == MESSAGES["stale_button"]
+    area = await wx.post(message_xml("event", OPENID, created=1, Event="CLICK", EventKey="legal"))
+    assert area.content == f"「{LEGAL_AREA}」里可以问这些：\n1. 法律援助\n2. 人民调解\n3. 公证"
+    assert (await wx.send_text(OPENID, "3")).content.startswith("公证证明")  # a number picks from the area
+    for n, key in enumerate(["greeting", "retired_topic"], 2):  # an intent outside the menu, an unknown key
+        stale = await wx.post(message_xml("event", OPENID, created=n, Event="CLICK", EventKey=key))
+        assert stale.content == MESSAGES["stale_button"]
 
 
 async def test_a_long_answer_is_cut_at_a_sentence_keeping_the_hotline(tmp_path: Path) -> None:

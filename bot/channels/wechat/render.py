@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from bot.catalogue.loader import Catalogue
+from bot.catalogue.model import Role
 from bot.engine import Reply
 from bot.matching.ranking import Outcome
 
@@ -29,19 +30,19 @@ class MenuChoice:
 
 
 def welcome_intent(catalogue: Catalogue) -> str | None:
-    """The intent a new follower is greeted with (the catalogue's welcome role).
-
-    The catalogue has no roles yet; until it has, the greeting is messages.yaml's `welcome`.
-    """
-    return None
+    """The intent a new follower is greeted with: the one with the `welcome` role, if any."""
+    welcoming = catalogue.with_role(Role.WELCOME)
+    return welcoming[0].id if welcoming else None
 
 
 def menu_choice(catalogue: Catalogue, key: str) -> MenuChoice | None:
-    """What the menu button with EventKey `key` opens, or None for a key the catalogue does not know.
-
-    Until the catalogue has a menu, a button's key is the id of the intent it answers.
-    """
-    return MenuChoice(intent=key) if key in catalogue.intents else None
+    """What the menu button with EventKey `key` opens, from intents/menu.yaml: an area's key lists
+    its intents, an intent listed in an area answers it; None for any other key."""
+    area = catalogue.menu.area(key)
+    if area is not None:
+        return MenuChoice(title=area.title, intents=tuple(i for i in area.intents if i in catalogue.intents))
+    listed = any(key in area.intents for area in catalogue.menu.areas)
+    return MenuChoice(intent=key) if listed and key in catalogue.intents else None
 
 
 def numbered(titles: tuple[str, ...]) -> str:
