@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 from wechatpy.parser import parse_message
-from mini_catalogue import mini_engine, write_mini_catalogue
+from mini_catalogue import MESSAGES, mini_engine, write_mini_catalogue
 from serve_process import clean_env, serving
 
 from bot.channels.wechat.protocol import MAX_XML_BYTES
@@ -29,6 +29,8 @@ from bot.cli import main
 from bot.config import Settings
 from bot.engine import Engine, Turn
 from bot.errors import ConfigError
+from bot.matching.index import Index
+from bot.matching.ranking import Examined
 
 OPENID = "oCitizen0000000000000000001"
 
@@ -161,13 +163,17 @@ async def test_an_oversized_body_is_refused(plain: WeChatClient, turns: list[Tur
     assert turns == []
 
 
-async def test_an_unexpected_failure_is_never_a_5xx(plain: WeChatClient, engine: Engine) -> None:
-    def broken(turn: Turn) -> None:
-        raise RuntimeError("listener down")
+class BrokenMatcher:
+    async def examine(self, text: str, index: Index) -> Examined:
+        raise RuntimeError("matcher down")
 
-    engine.listeners.append(broken)  # the engine logs a failing listener and still answers
+
+async def test_an_unexpected_failure_is_never_a_5xx(plain: WeChatClient, engine: Engine,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    engine.matcher = BrokenMatcher()
     posted = await plain.send_text(OPENID, "法律援助怎么申请")
-    assert posted.status == 200 and posted.content.startswith("法律援助")
+    assert (posted.status, posted.content) == (200, MESSAGES["error"])
+    assert "answering a WeChat message failed" in caplog.text
 
 
 async def test_wechat_is_off_without_a_token(engine: Engine) -> None:

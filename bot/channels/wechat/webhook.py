@@ -81,7 +81,17 @@ class WeChatChannel:
         self._late: set[asyncio.Task[Reply]] = set()
 
     async def answer(self, incoming: Incoming) -> str:
-        """The text to send back ("" for nothing): greeting, menu, non-text note or the engine's reply."""
+        """The text to send back ("" for nothing): greeting, menu, non-text note or the engine's reply.
+
+        Never raises: WeChat would resend the message, and a failure is the citizen's "try again" text.
+        """
+        try:
+            return await self._answer(incoming)
+        except Exception:
+            logger.exception("answering a WeChat message failed")
+            return self.engine.catalogue.messages["error"]
+
+    async def _answer(self, incoming: Incoming) -> str:
         message, user = incoming.message, incoming.user
         kind = message.type
         event = str(getattr(message, "event", "")).lower()
@@ -144,9 +154,6 @@ class WeChatChannel:
             self._late.add(task)
             task.add_done_callback(self._finished)
             return None
-        except Exception:
-            logger.exception("answering a WeChat message failed")
-            return None
 
     def _finished(self, task: asyncio.Task[Reply]) -> None:
         self._late.discard(task)
@@ -207,6 +214,8 @@ def mount(engine: Engine, limiter: RateLimiter, settings: Settings, *,
             return
         channel = WeChatChannel(engine, limiter, Protocol(settings), reply_seconds=reply_seconds)
         app[WECHAT] = channel
+        logger.info("WeChat Official Account at %s (%s)", PATH,
+                    "safe mode: AES" if settings.wechat_aes_key else "plaintext mode")
 
         async def close(_: web.Application) -> None:
             await channel.close()
