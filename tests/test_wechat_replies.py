@@ -14,7 +14,6 @@ from test_http import parse_metrics
 
 from bot.channels.wechat.render import MAX_REPLY_BYTES
 from bot.channels.wechat.webhook import RecentReplies
-from bot.checks.conversations import DEFAULT_PATH
 from bot.checks.conversation_format import load_conversations
 from bot.checks.wechat_harness import WeChatClient, conversation_harness, message_xml, wechat_server, wechat_settings
 from bot.cli import main
@@ -228,7 +227,10 @@ async def test_the_harness_presses_a_choice_by_sending_its_number(engine: Engine
 
 
 def test_shipped_conversations_pass_through_wechat(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["test", "--channel", "wechat"]) == 0, capsys.readouterr().out
+    root = Path(__file__).resolve().parent.parent
+    shipped = root / "tests" / "conversations"
+    environ = {"LEGALBOT_INTENTS": str(root / "intents"), "LEGALBOT_CONTENT": str(root / "content")}
+    assert main(["test", "--channel", "wechat", str(shipped)], environ=environ) == 0, capsys.readouterr().out
     out = capsys.readouterr().out
-    count = len(load_conversations([DEFAULT_PATH]))
+    count = len(load_conversations([shipped]))
     assert out.splitlines()[-1] == f"{count} passed, 0 failed", out
