@@ -12,6 +12,11 @@ from bot.errors import ConfigError
 
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{20,100}$")
+# What the Official Account's 基本配置 page accepts: Token 3-32 letters or digits, EncodingAESKey
+# 43 letters or digits (base64 of 32 bytes without its "="), AppID "wx" and 16 more.
+_WECHAT_TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
+_WECHAT_AES_KEY = re.compile(r"^[A-Za-z0-9]{43}$")
+_WECHAT_APP_ID = re.compile(r"^wx[A-Za-z0-9]{16}$")
 
 
 def _default_dir(name: str) -> Path:
@@ -56,10 +61,13 @@ class Settings:
     hash_salt: str = field(default="", repr=False)
     rate_limit_per_minute: int = 20
     match_workers: int = 0  # worker processes that match messages for serve/telegram; 0: inline
+    wechat_token: str = field(default="", repr=False)
+    wechat_app_id: str = ""
+    wechat_aes_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Read the LEGALBOT_* and TELEGRAM_* variables; raise ConfigError naming a bad one."""
+        """Read the LEGALBOT_*, TELEGRAM_* and WECHAT_* variables; raise ConfigError naming a bad one."""
         db = environ.get("LEGALBOT_DB", "")
         return cls(
             intents_dir=Path(environ.get("LEGALBOT_INTENTS") or _default_dir("intents")),
@@ -73,6 +81,9 @@ class Settings:
             hash_salt=environ.get("LEGALBOT_HASH_SALT", ""),
             rate_limit_per_minute=_int(environ, "LEGALBOT_RATE_LIMIT", 20, minimum=1),
             match_workers=_int(environ, "LEGALBOT_MATCH_WORKERS", default_match_workers()),
+            wechat_token=environ.get("WECHAT_TOKEN", "").strip(),
+            wechat_app_id=environ.get("WECHAT_APP_ID", "").strip(),
+            wechat_aes_key=environ.get("WECHAT_AES_KEY", "").strip(),
         )
 
     def require_token(self) -> str:
@@ -82,3 +93,19 @@ class Settings:
         if not _TOKEN.match(self.telegram_token):
             raise ConfigError("TELEGRAM_BOT_TOKEN is malformed: expected digits, a colon and a key, as BotFather gives it")
         return self.telegram_token
+
+    def check_wechat(self) -> None:
+        """Raise ConfigError, naming the variable, when the WeChat settings cannot work together."""
+        if not self.wechat_token:
+            if self.wechat_app_id or self.wechat_aes_key:
+                raise ConfigError("WECHAT_TOKEN is not set: WECHAT_APP_ID and WECHAT_AES_KEY need the account's Token")
+            return
+        if not _WECHAT_TOKEN.match(self.wechat_token):
+            raise ConfigError("WECHAT_TOKEN is malformed: expected 3-32 letters or digits, as set on the account's 基本配置 page")
+        if self.wechat_aes_key and not _WECHAT_AES_KEY.match(self.wechat_aes_key):
+            raise ConfigError(f"WECHAT_AES_KEY is not an EncodingAESKey ({len(self.wechat_aes_key)} characters): "
+                              "expected 43 letters and digits, as the account's 基本配置 page gives it")
+        if self.wechat_aes_key and not self.wechat_app_id:
+            raise ConfigError("WECHAT_APP_ID is not set: safe mode (WECHAT_AES_KEY) needs the account's AppID")
+        if self.wechat_app_id and not _WECHAT_APP_ID.match(self.wechat_app_id):
+            raise ConfigError(f"WECHAT_APP_ID has value {self.wechat_app_id!r}: expected wx and 16 letters or digits")

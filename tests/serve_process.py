@@ -21,7 +21,7 @@ def legalbot_command() -> list[str]:
 
 def clean_env(**settings: str) -> dict[str, str]:
     """This process's environment without bot settings, plus the given ones."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "LEGALBOT_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "LEGALBOT_", "WECHAT_"))}
     return env | settings
 
 

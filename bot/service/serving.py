@@ -18,6 +18,7 @@ from bot.channels.http import create_app
 from bot.channels.http_limits import GuardedSite, runner_options
 from bot.channels.telegram import webhook
 from bot.channels.telegram.app import build_application, poll
+from bot.channels.wechat import webhook as wechat
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError
@@ -53,7 +54,8 @@ async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> in
         logger.warning("TELEGRAM_BOT_TOKEN is not set: serving the HTTP API only, without the Telegram webhook")
     async with stop_signals() as stop, services(engine, settings, limiter=limiter) as running:
         app = create_app(engine, settings, limiter=limiter, events=running.events, pool=running.pool,
-                         mounts=[webhook.mount(telegram, settings)], delivery=delivery)
+                         mounts=[webhook.mount(telegram, settings), wechat.mount(engine, limiter, settings)],
+                         delivery=delivery)
         runner = web.AppRunner(app, handle_signals=False, **runner_options())
         await runner.setup()
         try:
@@ -70,8 +72,9 @@ async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> in
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080) -> int:
-    """`legalbot serve`: the HTTP API (and, with a token, the Telegram webhook) until SIGTERM/SIGINT."""
+    """`legalbot serve`: the HTTP API (and, with their settings, the Telegram webhook and WeChat) until SIGTERM/SIGINT."""
     webhook.check_webhook_settings(settings)
+    settings.check_wechat()
     engine = Engine.from_paths(settings.intents_dir, settings.content_dir)
     return asyncio.run(_serve(settings, engine, host, port))
 
