@@ -66,7 +66,7 @@ class Reply:
                 and topic_of(self.intent) not in SMALL_TALK)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON reply object: intent, confidence, reply, suggestions (+ outcome, kind, buttons)."""
+        """The JSON reply object: intent, confidence, reply, suggestions (+ outcome, kind, buttons, rateable)."""
         return {
             "intent": self.intent,
             "confidence": round(self.confidence, 4),
@@ -75,6 +75,7 @@ class Reply:
             "outcome": self.outcome.value,
             "kind": self.kind,
             "buttons": [{"title": b.title, "intent": b.intent} for b in self.buttons],
+            "rateable": self.is_rateable,
         }
 
 

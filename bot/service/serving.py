@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot.channels import web as web_page
 from bot.channels.http import create_app
 from bot.channels.telegram import webhook
 from bot.channels.telegram.app import build_application, poll
@@ -50,7 +51,7 @@ async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> in
         logger.warning("TELEGRAM_BOT_TOKEN is not set: serving the HTTP API only, without the Telegram webhook")
     async with stop_signals() as stop, services(engine, settings) as running:
         app = create_app(engine, settings, limiter=limiter, events=running.events, pool=running.pool,
-                         mounts=[webhook.mount(telegram, settings)])
+                         mounts=[webhook.mount(telegram, settings), web_page.mount(settings)])
         runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         try:
@@ -67,7 +68,7 @@ async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> in
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080) -> int:
-    """`legalbot serve`: the HTTP API (and, with a token, the Telegram webhook) until SIGTERM/SIGINT."""
+    """`legalbot serve`: the chat page and HTTP API (and, with a token, the Telegram webhook) until SIGTERM/SIGINT."""
     webhook.check_webhook_settings(settings)
     engine = Engine.from_paths(settings.intents_dir, settings.content_dir)
     return asyncio.run(_serve(settings, engine, host, port))
