@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from bot.checks.conversation_runner import CHANNELS
 from bot.config import Settings
 from bot.engine import Engine, Reply
 from bot.errors import BotError, CatalogueError, ConfigError
@@ -51,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
     test = sub.add_parser("test", parents=[common], help="run conversation tests (default: tests/conversations)")
     test.add_argument("paths", nargs="*", type=Path)
-    test.add_argument("--channel", choices=["engine", "telegram"], default="engine")
+    test.add_argument("--channel", choices=CHANNELS, default="engine")
 
     sub.add_parser("telegram", parents=[common], help="run the Telegram bot with long polling")
 

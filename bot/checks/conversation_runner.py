@@ -1,4 +1,4 @@
-"""Runs conversations through a channel (the engine itself, or Telegram through PTB) and checks each reply."""
+"""Runs conversations through a channel (the engine itself, Telegram through PTB, or the HTTP API) and checks each reply."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from bot.engine import Engine, Reply
 HARNESSES = {
     "engine": "bot.checks.conversation_runner:engine_harness",
     "telegram": "bot.checks.telegram_harness:conversation_harness",
+    "http": "bot.checks.http_harness:conversation_harness",
 }
 CHANNELS = tuple(HARNESSES)
 Harness = Callable[[Engine], AbstractAsyncContextManager[Callable[[int], "Channel"]]]
