@@ -123,7 +123,10 @@
 
   function show(node) {
     log.appendChild(node);
-    node.scrollIntoView({ block: "start" });
+    // An answer is shown from its question down, so the two are read together.
+    var before = node.previousElementSibling;
+    var top = node.classList.contains("bot") && before && before.classList.contains("me") ? before : node;
+    top.scrollIntoView({ block: "start" });
     return node;
   }
 
