@@ -152,7 +152,9 @@ def _eval(engine: Engine, args: argparse.Namespace) -> int:
         from dataclasses import asdict
         print(json.dumps({"overall": asdict(summary.overall),
                           "by_tag": {k: asdict(v) for k, v in summary.by_tag.items()},
-                          "emergency_recall": summary.emergency_recall}, ensure_ascii=False, indent=2))
+                          "emergency_recall": summary.emergency_recall,
+                          "safety": asdict(summary.safety) if summary.safety else None},
+                         ensure_ascii=False, indent=2))
     else:
         print(format_summary(summary, show_failures=args.failures))
     o = summary.overall

@@ -18,14 +18,12 @@ from bot.errors import CatalogueError, Problem, Source
 from bot.matching.index import Index
 from bot.service.keyedlocks import KeyedLocks
 from bot.matching.ranking import Examined, Match, Outcome, Query, Ranking, Scored, decide, examine
-from bot.catalogue.model import EMERGENCY, SMALL_TALK, Intent, topic_of
+from bot.catalogue.model import EMERGENCY, Intent, Role, topic_of
 
 logger = logging.getLogger(__name__)
 
 _SHORT_MESSAGE = 6  # characters: a message this short after a topic leans towards that topic
 _SHORT_BONUS = 0.15
-# Intents whose answer holds wherever in China the citizen is: where to get legal advice, and danger.
-_ANYWHERE = frozenset({"legal_consultation", "legal_aid", EMERGENCY, *SMALL_TALK})
 # A clause opened with "那…", "也…" or "如果…" goes on from the last answer ("那现在做到多少了",
 # "我是外地户口，也可以吗"). Fillers ("那个") are already gone from the core.
 _GOES_ON = re.compile(r"^(那|也|还有|另外|如果|要是|万一)")
@@ -58,15 +56,12 @@ class Reply:
     kind: str = "fallback"
     runner_up: Scored | None = None
     candidates: tuple[Scored, ...] = ()
-
-    @property
-    def is_rateable(self) -> bool:
-        """Answers about a service get 👍/👎; small talk, emergency, clarify and fallback replies do not."""
-        return (self.outcome is Outcome.ANSWER and self.intent is not None
-                and topic_of(self.intent) not in SMALL_TALK)
+    # Answers about a service get 👍/👎; small talk, emergency, clarify and fallback replies do not.
+    is_rateable: bool = False
+    safety: bool = False  # a safety line (110 if in danger) stands on top of an answer that mentions danger
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON reply object: intent, confidence, reply, suggestions (+ outcome, kind, buttons, rateable)."""
+        """The JSON reply object: intent, confidence, reply, suggestions (+ outcome, kind, buttons, safety, rateable)."""
         return {
             "intent": self.intent,
             "confidence": round(self.confidence, 4),
@@ -75,6 +70,7 @@ class Reply:
             "outcome": self.outcome.value,
             "kind": self.kind,
             "buttons": [{"title": b.title, "intent": b.intent} for b in self.buttons],
+            "safety": self.safety,
             "rateable": self.is_rateable,
         }
 
@@ -178,7 +174,7 @@ class Engine:
             reply = Reply(None, 0.0, cat.messages["stale_button"], kind="stale_button")
         else:
             reply = self._answer(cat, intent, 1.0, None, ())
-            self._remember(user, intent.id)
+            self._remember(user, cat, intent.id)
         self.context.offer(user, tuple(b.intent for b in reply.buttons))
         self._record(user, channel, f"[button] {intent_id}", reply, started)
         return reply
@@ -235,7 +231,7 @@ class Engine:
         # Another city's service, or another country's anything: Jiangshan's answer would mislead.
         # A personal legal question asked from another Chinese city still gets the advice channels.
         if place is not None and (place.abroad or not ranking.intents
-                                  or topic_of(ranking.intents[0].intent) not in _ANYWHERE):
+                                  or not cat.has_role(ranking.intents[0].intent, Role.ANYWHERE)):
             self.context.forget(user)
             return Reply(None, match.score, cat.messages["elsewhere"].format(place=place.name),
                          outcome=Outcome.FALLBACK, kind="fallback", runner_up=match.runner_up,
@@ -245,10 +241,10 @@ class Engine:
             return followed
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             intent = cat.intents[match.intent]
-            if intent.id == "goodbye":
+            if Role.ENDS_CONTEXT in intent.roles:
                 self.context.forget(user)
             else:
-                self._remember(user, intent.id)
+                self._remember(user, cat, intent.id)
             return self._answer(cat, intent, match.score, match.runner_up, match.candidates)
         if match.outcome is Outcome.CLARIFY:
             # Never merely ask "did you mean" about danger: an emergency match that leads, and is
@@ -258,14 +254,15 @@ class Engine:
             if lead is not None and lead.intent == EMERGENCY and lead.score >= midway and EMERGENCY in cat.intents:
                 return self._emergency(user, cat, cat.intents[EMERGENCY], ranking)
             # The leading candidate stands as the topic, so "去哪找?" after a tap-less reply still fits.
-            self._remember(user, match.candidates[0].intent)
+            self._remember(user, cat, match.candidates[0].intent)
             return self._clarify(cat, match)
         key = "too_long" if len(text) > settings.max_message_chars else "fallback"
         return Reply(None, match.score, cat.messages[key], outcome=Outcome.FALLBACK, kind=key,
                      runner_up=match.runner_up, candidates=match.candidates)
 
-    def _remember(self, user: str, intent_id: str) -> None:
-        if topic_of(intent_id) not in SMALL_TALK:
+    def _remember(self, user: str, cat: Catalogue, intent_id: str) -> None:
+        """Keep the intent as the topic a follow-up refers to; small talk never is one."""
+        if not cat.has_role(intent_id, Role.SMALL_TALK):
             self.context.remember(user, intent_id)
 
     def _follow_up(self, user: str, cat: Catalogue, query: Query, ranking: Ranking, match: Match) -> Reply | None:
@@ -289,11 +286,12 @@ class Engine:
             return None
         chosen = family[0].intent if family and family[0].score >= settings.answer_threshold else ctx.intent
         intent = cat.intents[chosen]
-        self._remember(user, intent.id)
+        self._remember(user, cat, intent.id)
         reply = self._answer(cat, intent, min(1.0, in_context), match.runner_up, match.candidates)
         prefix = cat.messages["followup_prefix"].format(title=intent.title)
         return Reply(reply.intent, reply.confidence, f"{prefix}\n{reply.text}", reply.suggestions,
-                     reply.buttons, reply.outcome, "followup", reply.runner_up, reply.candidates)
+                     reply.buttons, reply.outcome, "followup", reply.runner_up, reply.candidates,
+                     reply.is_rateable)
 
     @staticmethod
     def _goes_on(query: Query, index: Index, topic: str) -> bool:
@@ -318,13 +316,14 @@ class Engine:
             text = f"{text}\n\n{cat.messages['legal_notice']}"
         suggestions = tuple(s for s in intent.suggest if s in cat.intents)
         buttons = tuple(Button(cat.title(s), s) for s in suggestions)
-        return Reply(intent.id, score, text, suggestions, buttons, Outcome.ANSWER, "answer", runner_up, candidates)
+        return Reply(intent.id, score, text, suggestions, buttons, Outcome.ANSWER, "answer", runner_up, candidates,
+                     is_rateable=Role.SMALL_TALK not in intent.roles)
 
     def _emergency(self, user: str, cat: Catalogue, intent: Intent, ranking: Ranking) -> Reply:
         """Danger first (110/120), then the service the message also asked about, as a button."""
         also = [s.intent for s in ranking.intents
                 if s.intent != intent.id and s.score >= cat.settings.clarify_threshold
-                and topic_of(s.intent) not in SMALL_TALK][:1]
+                and not cat.has_role(s.intent, Role.SMALL_TALK)][:1]
         reply = self._answer(cat, intent, 1.0, None, ranking.intents[:3])
         suggestions = tuple(dict.fromkeys([*also, *reply.suggestions]))[: cat.settings.max_suggestions]
         self.context.forget(user)

@@ -20,6 +20,7 @@ REPORT_DIR = SHIPPED_CONTENT / "sources"
 SERVICES = "intents/services.yaml"
 CONVERSATION = "intents/conversation.yaml"
 SETTINGS = "intents/settings.yaml"
+MENU = "intents/menu.yaml"
 ANSWERS = "content/answers/answers.yaml"
 MESSAGES = "content/messages.yaml"
 
@@ -30,6 +31,7 @@ DEFAULT_FILES: Mapping[str, str] = {
         intents:
           - id: legal_aid
             title: 法律援助
+            roles: [anywhere]
             keywords: [法律援助, 法援]
             suggest: [legal_consultation, people_mediation]
             examples:
@@ -39,6 +41,7 @@ DEFAULT_FILES: Mapping[str, str] = {
               - 政府能免费派律师吗
           - id: legal_consultation
             title: 免费法律咨询
+            roles: [anywhere]
             keywords: [法律咨询, 咨询律师]
             suggest: [legal_aid]
             examples:
@@ -72,18 +75,22 @@ DEFAULT_FILES: Mapping[str, str] = {
         intents:
           - id: emergency
             title: 紧急求助
+            roles: [small_talk, anywhere]
             suggest: [people_mediation, legal_aid]
             triggers: [打我, 家暴, 想死, 不想活, 自杀, 拿刀, 救命]
             examples:
               - 他又在打我
           - id: greeting
             title: 打招呼
+            roles: [small_talk, whole_message, anywhere, welcome]
             examples: [你好, 在吗, hello]
           - id: thanks
             title: 感谢
+            roles: [small_talk, whole_message, anywhere]
             examples: [谢谢, 谢谢你, 辛苦了]
           - id: goodbye
             title: 再见
+            roles: [small_talk, whole_message, anywhere, ends_context]
             examples: [再见, 拜拜]
         """,
     SETTINGS: f"""\
@@ -99,6 +106,16 @@ DEFAULT_FILES: Mapping[str, str] = {
           - 红烧肉怎么做
           - 讲个笑话
           - 推荐一部电影
+        """,
+    MENU: """\
+        menu:
+          areas:
+            - key: legal
+              title: 公共法律服务
+              intents: [legal_aid, legal_consultation, people_mediation, notarization]
+            - key: gov
+              title: 政务服务
+              intents: [online_gov_services]
         """,
     ANSWERS: """\
         answers:

@@ -10,14 +10,22 @@ from bot.engine import Engine, Reply
 
 REPORT = Path(__file__).resolve().parent.parent / "content" / "sources" / "jiangshan-2020-rule-of-law-report.txt"
 
-INTENTS = """\
+LEGAL_AREA = "⚖️ 公共法律服务"  # the title of the one area of the mini catalogue's menu
+
+INTENTS = f"""\
 matcher:
   answer_threshold: 0.72
   clarify_threshold: 0.5
   ambiguity_gap: 0.06
+menu:
+  areas:
+    - key: legal
+      title: {LEGAL_AREA}
+      intents: [legal_aid, people_mediation, notarization]
 intents:
   - id: legal_aid
     title: 法律援助
+    roles: [anywhere]
     keywords: [法律援助, 法援]
     suggest: [people_mediation, notarization]
     examples:
@@ -42,6 +50,7 @@ intents:
       - 房产继承要做公证吗
   - id: greeting
     title: 打招呼
+    roles: [small_talk, whole_message, anywhere, welcome]
     examples: [你好, 在吗]
 out_of_scope:
   - 今天天气怎么样

@@ -6,9 +6,10 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from catalogue_factory import ANSWERS, CONVERSATION, SERVICES, SETTINGS, write_catalogue
+from catalogue_factory import ANSWERS, CONVERSATION, MENU, SERVICES, SETTINGS, write_catalogue
 
 from bot.catalogue.loader import MESSAGE_KEYS, Catalogue, load_catalogue
+from bot.catalogue.model import Role
 from bot.errors import BotError, CatalogueError
 
 
@@ -208,3 +209,70 @@ def test_answers_outside_the_report_make_loading_fail(root: Path) -> None:
               excerpt: 建立健全法律援助“全程代办”
         """})
     assert any("content/answers/answers.yaml:3:" in p and "7600" in p for p in found), found
+
+
+def test_roles_are_read_from_the_intents(root: Path) -> None:
+    cat = load(root)
+    assert cat.intents["goodbye"].roles == {Role.SMALL_TALK, Role.WHOLE_MESSAGE, Role.ANYWHERE, Role.ENDS_CONTEXT}
+    assert cat.intents["legal_aid"].roles == {Role.ANYWHERE}
+    assert cat.intents["notarization"].roles == frozenset()
+    assert [i.id for i in cat.with_role(Role.WELCOME)] == ["greeting"]
+    assert [i.id for i in cat.with_role(Role.WHOLE_MESSAGE)] == ["greeting", "thanks", "goodbye"]
+    assert cat.has_role("thanks", Role.SMALL_TALK)
+    assert not cat.has_role("notarization", Role.SMALL_TALK)
+    assert not cat.has_role("no_such_intent", Role.SMALL_TALK)
+    assert not cat.has_role(None, Role.SMALL_TALK)
+    # The matcher learns which intents must be the whole message from the roles, not from a list of ids.
+    assert cat.index.whole_message == {"greeting", "thanks", "goodbye"}
+
+
+def test_a_finer_intent_has_its_topics_roles_but_does_not_welcome(root: Path) -> None:
+    finer = """\
+        intents:
+          - id: legal_aid.apply
+            title: 申请法律援助
+            answer: legal_aid
+            examples: [去哪里申请法律援助]
+          - id: greeting.morning
+            title: 早上好
+            answer: greeting
+            examples: [早上好]
+        """
+    cat = load(root, {"intents/zz_finer.yaml": finer})
+    assert cat.intents["legal_aid.apply"].roles == {Role.ANYWHERE}
+    assert cat.intents["greeting.morning"].roles == {Role.SMALL_TALK, Role.WHOLE_MESSAGE, Role.ANYWHERE}
+    assert [i.id for i in cat.with_role(Role.WELCOME)] == ["greeting"]
+
+
+def test_the_menu_is_part_of_the_catalogue(root: Path) -> None:
+    cat = load(root)
+    assert [(a.key, a.title) for a in cat.menu.areas] == [("legal", "公共法律服务"), ("gov", "政务服务")]
+    legal = cat.menu.area("legal")
+    assert legal is not None
+    assert legal.intents == ("legal_aid", "legal_consultation", "people_mediation", "notarization")
+    assert str(legal.source) == "intents/menu.yaml:3"
+    assert cat.menu.area("retired") is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        legal.intents = ()  # type: ignore[misc]
+
+
+def test_a_catalogue_without_a_menu_loads_with_an_empty_one(root: Path) -> None:
+    cat = load(root, {MENU: None})
+    assert cat.menu.areas == ()
+    assert any("没有菜单" in w.message for w in cat.warnings)
+
+
+
+def test_unlisted_intents_are_kept_out_of_the_areas(root: Path) -> None:
+    menu = """\
+        menu:
+          areas:
+            - key: legal
+              title: 公共法律服务
+              intents: [legal_aid, legal_consultation, people_mediation, notarization]
+          unlisted: [online_gov_services]
+        """
+    cat = load(root, {MENU: menu})
+    assert [a.key for a in cat.menu.areas] == ["legal"]
+    assert cat.menu.unlisted == {"online_gov_services"}
+    assert not [w for w in cat.warnings if "菜单" in w.message]

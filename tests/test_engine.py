@@ -8,7 +8,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from catalogue_factory import ANSWERS, MESSAGE_TEXTS, reply_schema, write_catalogue
+from catalogue_factory import ANSWERS, CONVERSATION, DEFAULT_FILES, MESSAGE_TEXTS, SERVICES, SETTINGS, reply_schema, write_catalogue
 
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.context import ContextStore
@@ -457,3 +457,68 @@ async def test_a_reload_that_cannot_read_the_report_keeps_serving(tmp_path: Path
     assert engine.last_reload_problems == problems
     assert engine.reload_failures == 1
     assert engine.respond("u", "法律援助怎么申请").intent == "legal_aid"
+
+
+# --- roles: the catalogue says what is small talk, what ends a conversation, what holds anywhere ---------
+
+THANKS_ROLES = "roles: [small_talk, whole_message, anywhere]\n"
+
+
+def engine_with(tmp_path: Path, overrides: dict[str, str | None]) -> Engine:
+    return Engine(load_catalogue(*write_catalogue(tmp_path, overrides)))
+
+
+def test_goodbye_ends_the_conversation_by_its_role(tmp_path: Path) -> None:
+    engine = engine_with(tmp_path, {CONVERSATION: DEFAULT_FILES[CONVERSATION].replace(", ends_context]", "]")})
+    engine.respond("u", "法律援助怎么申请")
+    assert engine.respond("u", "再见").intent == "goodbye"
+    assert topic(engine.respond("u", "那要多久?")) == "legal_aid"  # without ends_context the topic outlives it
+
+
+def test_any_intent_with_the_ends_context_role_ends_the_conversation(tmp_path: Path) -> None:
+    text = DEFAULT_FILES[CONVERSATION].replace(THANKS_ROLES, "roles: [small_talk, whole_message, anywhere, ends_context]\n")
+    engine = engine_with(tmp_path, {CONVERSATION: text})
+    engine.respond("u", "法律援助怎么申请")
+    assert engine.respond("u", "谢谢").intent == "thanks"
+    assert topic(engine.respond("u", "那要多久?")) != "legal_aid"
+
+
+def test_a_renamed_intent_marked_small_talk_behaves_as_small_talk(tmp_path: Path) -> None:
+    engine = engine_with(tmp_path, {CONVERSATION: DEFAULT_FILES[CONVERSATION].replace("id: thanks", "id: gratitude"),
+                                    ANSWERS: DEFAULT_FILES[ANSWERS].replace("id: thanks", "id: gratitude")})
+    engine.respond("u", "法律援助怎么申请")
+    reply = engine.respond("u", "谢谢")
+    assert (reply.intent, reply.is_rateable) == ("gratitude", False)
+    assert topic(engine.respond("u", "那要多久?")) == "legal_aid"
+
+
+def test_without_the_small_talk_role_an_intent_becomes_the_topic_and_is_rated(tmp_path: Path) -> None:
+    engine = engine_with(tmp_path, {CONVERSATION: DEFAULT_FILES[CONVERSATION].replace(THANKS_ROLES, "roles: [whole_message]\n")})
+    engine.respond("u", "法律援助怎么申请")
+    reply = engine.respond("u", "谢谢")
+    assert (reply.intent, reply.is_rateable) == ("thanks", True)
+    assert engine.context.get("u") is not None
+    assert engine.context.get("u").intent == "thanks"  # type: ignore[union-attr]
+
+
+def test_only_service_answers_are_rated(engine: Engine) -> None:
+    assert engine.respond("u", "法律援助怎么申请").is_rateable
+    assert not engine.respond("u", "你好").is_rateable
+    assert not engine.respond("u", "他又在打我").is_rateable
+
+
+@pytest.mark.parametrize(("anywhere", "text", "answered"), [
+    ("legal_aid", "杭州的法律援助怎么申请", "legal_aid"),
+    ("notarization", "杭州的法律援助怎么申请", None),  # legal_aid without the role: ask where you are
+    ("notarization", "杭州的公证处在哪里", "notarization"),
+])
+def test_the_anywhere_role_answers_a_message_about_another_city(tmp_path: Path, anywhere: str, text: str,
+                                                                answered: str | None) -> None:
+    settings = DEFAULT_FILES[SETTINGS].replace("        matcher:\n", "        matcher:\n          other_places: [杭州]\n")
+    services = DEFAULT_FILES[SERVICES].replace("            roles: [anywhere]\n", "").replace(
+        f"          - id: {anywhere}\n", f"          - id: {anywhere}\n            roles: [anywhere]\n")
+    engine = engine_with(tmp_path, {SETTINGS: settings, SERVICES: services})
+    reply = engine.respond("u", text)
+    assert reply.intent == answered
+    if answered is None:
+        assert reply.text == MESSAGE_TEXTS["elsewhere"].format(place="杭州")

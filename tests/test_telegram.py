@@ -11,13 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from mini_catalogue import MESSAGES, clarifying, mini_engine, write_mini_catalogue
+from mini_catalogue import LEGAL_AREA, MESSAGES, clarifying, mini_engine, write_mini_catalogue
 from serve_process import legalbot_command
 from telegram import Update
 
 from bot.channels.telegram.app import build_application, poll, running
 from bot.channels.telegram.handlers import RecentKeys
-from bot.channels.telegram.render import AREAS_BY_KEY, HELPFUL, UNHELPFUL, split_text
+from bot.channels.telegram.render import HELPFUL, UNHELPFUL, split_text
 from bot.cli import main
 from bot.config import Settings
 from bot.engine import Engine, Feedback
@@ -59,10 +59,10 @@ async def test_start_greets_and_shows_topic_areas(tg: TelegramHarness) -> None:
     [menu] = await tg.send(USER, "/start")
     assert menu.chat_id == USER
     assert menu.text == MESSAGES["welcome"]
-    assert menu.buttons == ((AREAS_BY_KEY["legal"].title, "m:legal"),)  # the only area the mini catalogue has
+    assert menu.buttons == ((LEGAL_AREA, "m:legal"),)  # the only area the mini catalogue has
 
-    [area] = await tg.press(USER, menu, AREAS_BY_KEY["legal"].title)
-    assert area.labels == ("法律援助", "人民调解", "公证")  # in menu order; ids missing from the catalogue skipped
+    [area] = await tg.press(USER, menu, LEGAL_AREA)
+    assert area.labels == ("法律援助", "人民调解", "公证")  # in the order the menu lists them
 
     [answer] = await tg.press(USER, area, "公证")
     assert answer.text == answer_text(tg.engine, "notarization")
@@ -72,10 +72,56 @@ async def test_a_number_picks_from_the_topic_area_last_shown(tg: TelegramHarness
     [first] = await tg.send(USER, "法律援助怎么申请")  # an answer with its own follow-up buttons
     assert first.labels
     [menu] = await tg.send(USER, "/menu")
-    [area] = await tg.press(USER, menu, AREAS_BY_KEY["legal"].title)
+    [area] = await tg.press(USER, menu, LEGAL_AREA)
     assert area.labels[1] == "人民调解"
     [answer] = await tg.send(USER, "2")
     assert answer.text.startswith(answer_text(tg.engine, "people_mediation")[:20])
+
+
+APPRAISAL_INTENT = """\
+  - id: judicial_appraisal
+    title: 司法鉴定
+    keywords: [司法鉴定]
+    examples: [伤情鉴定去哪做, 司法鉴定怎么申请]
+"""
+APPRAISAL_ANSWER = """\
+  - id: judicial_appraisal
+    text: 伤情、笔迹等可以申请司法鉴定。2020年办理司法鉴定486件。请拨打 12348 咨询。
+    source:
+      section: 一(六)四
+      excerpt: 司法鉴定486件
+"""
+
+
+async def test_an_intent_an_operator_adds_to_the_menu_file_appears_in_the_menu(tg: TelegramHarness, tmp_path: Path) -> None:
+    intents, answers = tmp_path / "intents" / "mini.yaml", tmp_path / "content" / "answers" / "mini.yaml"
+    text = intents.read_text(encoding="utf-8").replace(
+        "      intents: [legal_aid, people_mediation, notarization]\n",
+        "      intents: [legal_aid, judicial_appraisal, people_mediation, notarization]\n"
+        "    - key: appraisal\n      title: 🔬 鉴定\n      intents: [judicial_appraisal]\n")
+    intents.write_text(text.replace("intents:\n  - id: legal_aid\n", "intents:\n" + APPRAISAL_INTENT + "  - id: legal_aid\n"),
+                       encoding="utf-8")
+    answers.write_text(answers.read_text(encoding="utf-8") + APPRAISAL_ANSWER, encoding="utf-8")
+    assert await tg.engine.reload() == ()
+
+    [menu] = await tg.send(USER, "/menu")
+    assert menu.buttons == ((LEGAL_AREA, "m:legal"), ("🔬 鉴定", "m:appraisal"))
+    [area] = await tg.press(USER, menu, LEGAL_AREA)
+    assert area.labels == ("法律援助", "司法鉴定", "人民调解", "公证")
+    [answer] = await tg.press(USER, area, "司法鉴定")
+    assert answer.text == answer_text(tg.engine, "judicial_appraisal")
+    [area] = await tg.press(USER, menu, "🔬 鉴定")
+    assert area.labels == ("司法鉴定",)
+
+
+async def test_a_menu_area_removed_from_the_catalogue_is_a_stale_button(tg: TelegramHarness, tmp_path: Path) -> None:
+    [menu] = await tg.send(USER, "/menu")
+    intents = tmp_path / "intents" / "mini.yaml"
+    intents.write_text(intents.read_text(encoding="utf-8").replace("    - key: legal\n", "    - key: legal_services\n"),
+                       encoding="utf-8")
+    assert await tg.engine.reload() == ()
+    [stale] = await tg.press(USER, menu, LEGAL_AREA)  # the button still carries m:legal
+    assert stale.text == MESSAGES["stale_button"]
 
 
 @pytest.mark.parametrize(("command", "key"), [("/help", "help"), ("/about", "about"), ("/whatever", "help")])
@@ -86,7 +132,7 @@ async def test_commands_send_their_fixed_texts(tg: TelegramHarness, command: str
 
 async def test_menu_lists_topic_areas(tg: TelegramHarness) -> None:
     [menu] = await tg.send(USER, "/menu")
-    assert menu.labels == (AREAS_BY_KEY["legal"].title,)
+    assert menu.labels == (LEGAL_AREA,)
     assert "选择" in menu.text
 
 
@@ -161,7 +207,7 @@ async def test_a_press_too_old_to_acknowledge_still_gets_its_answer(tg: Telegram
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     [menu] = await tg.send(USER, "/menu")
     tg.fake.add_fault("answerCallbackQuery", QUERY_TOO_OLD)
-    [area] = await tg.press(USER, menu, AREAS_BY_KEY["legal"].title)
+    [area] = await tg.press(USER, menu, LEGAL_AREA)
     assert area.labels == ("法律援助", "人民调解", "公证")
     tg.fake.add_fault("answerCallbackQuery", QUERY_TOO_OLD)
     [answer] = await tg.press(USER, area, "公证")

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 from catalogue_factory import (
+    CONVERSATION,
+    DEFAULT_FILES,
+    MENU,
     MESSAGES,
     SHIPPED_CONTENT,
     SHIPPED_INTENTS,
@@ -34,6 +37,10 @@ def validate(root: Path, overrides: dict[str, str | None] | None = None, *extra:
 
 def errors(out: str) -> list[str]:
     return [line for line in out.splitlines() if (m := _PROBLEM.match(line)) and m["kind"] == "错误"]
+
+
+def warnings(out: str) -> list[str]:
+    return [line for line in out.splitlines() if (m := _PROBLEM.match(line)) and m["kind"] == "警告"]
 
 
 def test_shipped_catalogue_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
@@ -557,3 +564,196 @@ def test_an_answer_promising_what_the_report_does_not_is_rejected(
     assert validate(root, {BROKEN_ANSWERS: answers}) == 1
     out = capsys.readouterr().out
     assert any(e.startswith(f"{BROKEN_ANSWERS}:3:") and "报告没有写" in e for e in errors(out)), out
+
+
+# --- roles and the menu --------------------------------------------------------------------------------
+
+ROLES_KNOWN = "small_talk、whole_message、anywhere、ends_context、welcome"
+GOODBYE_ROLES = "            roles: [small_talk, whole_message, anywhere, ends_context]\n"
+NEW_SERVICE = """\
+    intents:
+      - id: judicial_appraisal
+        title: 司法鉴定
+        answer: notarization
+        examples: [伤情鉴定去哪做]
+    """
+
+
+def test_the_shipped_menu_places_every_service_intent(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--intents", str(SHIPPED_INTENTS), "--content", str(SHIPPED_CONTENT)]) == 0
+    out = capsys.readouterr().out
+    assert not [w for w in warnings(out) if "菜单" in w], out
+
+
+@pytest.mark.parametrize(("written", "message"), [
+    ("smalltalk", f"意图 'goodbye' 的 roles 里有未知的角色 'smalltalk'；可用的有：{ROLES_KNOWN}；您是不是想写 'small_talk'？"),
+    ("farewell", f"意图 'goodbye' 的 roles 里有未知的角色 'farewell'；可用的有：{ROLES_KNOWN}"),
+])
+def test_an_unknown_role_is_an_error_at_its_line(root: Path, capsys: pytest.CaptureFixture[str], written: str,
+                                                  message: str) -> None:
+    text = DEFAULT_FILES[CONVERSATION].replace(GOODBYE_ROLES, GOODBYE_ROLES.replace("ends_context", written))
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if written in row)
+    assert validate(root, {CONVERSATION: text}) == 1
+    assert errors(capsys.readouterr().out) == [f"intents/conversation.yaml:{line}: 错误: {message}"]
+
+
+def test_only_one_intent_welcomes(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DEFAULT_FILES[CONVERSATION].replace(GOODBYE_ROLES, GOODBYE_ROLES.replace("ends_context", "welcome"))
+    at = next(n for n, row in enumerate(text.splitlines(), 1) if "id: goodbye" in row)
+    first = next(n for n, row in enumerate(text.splitlines(), 1) if "id: greeting" in row)
+    assert validate(root, {CONVERSATION: text}) == 1
+    assert errors(capsys.readouterr().out) == [
+        (f"intents/conversation.yaml:{at}: 错误: 角色 'welcome' 只能给一个意图；'greeting'（intents/conversation.yaml:{first}）"
+         "已经有了，请从 'goodbye' 去掉")]
+
+
+MENU_PROBLEMS = [
+    (
+        "unknown_intent_near_a_known_one",
+        """\
+        menu:
+          areas:
+            - key: legal
+              title: 公共法律服务
+              intents: [legal_aid, legal_consultation, people_mediaton, notarization]
+            - key: gov
+              title: 政务服务
+              intents: [online_gov_services]
+        """,
+        "intents/menu.yaml:5: 错误: 菜单分区 'legal' 里的意图 'people_mediaton' 不存在；您是不是想写 'people_mediation'？",
+    ),
+    (
+        "unknown_intent_like_no_known_one",
+        """\
+        menu:
+          areas:
+            - key: legal
+              title: 公共法律服务
+              intents:
+                - legal_aid
+                - legal_consultation
+                - people_mediation
+                - notarization
+                - wills
+            - key: gov
+              title: 政务服务
+              intents: [online_gov_services]
+        """,
+        "intents/menu.yaml:10: 错误: 菜单分区 'legal' 里的意图 'wills' 不存在；请写已有的意图 id",
+    ),
+    (
+        "duplicate_area_key",
+        """\
+        menu:
+          areas:
+            - key: legal
+              title: 公共法律服务
+              intents: [legal_aid, legal_consultation, people_mediation]
+            - key: legal
+              title: 更多法律服务
+              intents: [notarization, online_gov_services]
+        """,
+        "intents/menu.yaml:6: 错误: 菜单分区 key 'legal' 重复；第一次出现在 intents/menu.yaml:3",
+    ),
+    (
+        "empty_area",
+        """\
+        menu:
+          areas:
+            - key: legal
+              title: 公共法律服务
+              intents: [legal_aid, legal_consultation, people_mediation, notarization, online_gov_services]
+            - key: gov
+              title: 政务服务
+              intents: []
+        """,
+        "intents/menu.yaml:6: 错误: 菜单分区 'gov' 没有列出任何意图；请在它的 intents: 下至少写一个意图 id",
+    ),
+    (
+        "intent_twice_in_one_area",
+        """\
+        menu:
+          areas:
+            - key: legal
+              title: 公共法律服务
+              intents: [legal_aid, legal_consultation, people_mediation, notarization]
+            - key: gov
+              title: 政务服务
+              intents:
+                - online_gov_services
+                - online_gov_services
+        """,
+        "intents/menu.yaml:10: 错误: 菜单分区 'gov' 里的意图 'online_gov_services' 写了两次；请只留一处",
+    ),
+    (
+        "intent_in_an_area_and_unlisted",
+        """\
+        menu:
+          areas:
+            - key: legal
+              title: 公共法律服务
+              intents: [legal_aid, legal_consultation, people_mediation, notarization, online_gov_services]
+          unlisted:
+            - online_gov_services
+        """,
+        "intents/menu.yaml:7: 错误: 意图 'online_gov_services' 已经在 菜单分区 'legal' 里，又写进了 unlisted；请删去其中一处",
+    ),
+    (
+        "area_key_unfit_for_a_button",
+        """\
+        menu:
+          areas:
+            - key: Legal Services
+              title: 公共法律服务
+              intents: [legal_aid, legal_consultation, people_mediation, notarization, online_gov_services]
+        """,
+        "intents/menu.yaml:3: 错误: 菜单分区 key 'Legal Services' 格式不对；只用小写字母、数字和下划线，不超过 32 个字符，如 legal",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), [pytest.param(t, e, id=name) for name, t, e in MENU_PROBLEMS])
+def test_a_menu_mistake_is_an_error_at_its_line(root: Path, capsys: pytest.CaptureFixture[str], text: str,
+                                                 expected: str) -> None:
+    assert validate(root, {MENU: text}) == 1
+    assert errors(capsys.readouterr().out) == [expected]
+
+
+def test_an_intent_may_stand_in_two_areas(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    menu = DEFAULT_FILES[MENU].replace("intents: [online_gov_services]", "intents: [online_gov_services, legal_aid]")
+    assert validate(root, {MENU: menu}) == 0
+    assert errors(capsys.readouterr().out) == []
+
+
+def test_a_menu_in_two_files_is_an_error(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    again = "menu:\n  areas:\n    - key: more\n      title: 更多\n      intents: [notarization]\n"
+    assert validate(root, {BROKEN_INTENTS: again}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/zz_broken.yaml:1: 错误: 'menu' 菜单只能写在一个文件里；已经写在 intents/menu.yaml"]
+
+
+def test_a_service_intent_no_menu_area_lists_is_a_warning(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert validate(root, {BROKEN_INTENTS: NEW_SERVICE}) == 0
+    assert warnings(capsys.readouterr().out) == [
+        ("intents/zz_broken.yaml:2: 警告: 意图 'judicial_appraisal' 不在任何菜单分区里，群众在 Telegram 的 /menu 里找不到它；"
+         "请把它加到 intents/menu.yaml 的一个分区，或写进 unlisted（有意不放进菜单）")]
+
+
+def test_unlisted_intents_and_small_talk_need_no_menu_area(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The default files are indented (write_catalogue dedents them): add lines at the same depth.
+    menu = DEFAULT_FILES[MENU].rstrip(" ") + "          unlisted: [judicial_appraisal]\n"
+    chat = DEFAULT_FILES[CONVERSATION].rstrip(" ") + """\
+          - id: weather_chat
+            title: 聊天气
+            roles: [small_talk]
+            answer: greeting
+            examples: [今天好热啊]
+        """
+    assert validate(root, {MENU: menu, BROKEN_INTENTS: NEW_SERVICE, CONVERSATION: chat}) == 0
+    assert warnings(capsys.readouterr().out) == []
+
+
+def test_a_catalogue_without_a_menu_gets_one_warning(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert validate(root, {MENU: None}) == 0
+    assert warnings(capsys.readouterr().out) == [
+        "intents: 警告: 没有菜单（menu:）；Telegram 的 /menu 将没有按钮。请写 intents/menu.yaml，见 docs/operator-guide.md"]

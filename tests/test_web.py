@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+
+from catalogue_copy import CatalogueCopy
 
 from bot.catalogue.loader import Catalogue
 from bot.channels import web as web_page
@@ -91,10 +94,11 @@ async def test_files_are_served_with_their_types(client: Client) -> None:
 async def test_menu_is_the_catalogue_areas_with_intent_titles(client: Client, shipped_catalogue: Catalogue) -> None:
     menu = await (await client.get("/api/menu")).json()
     assert menu["welcome"] == shipped_catalogue.messages["welcome"].strip()
-    assert len(menu["areas"]) >= 2
-    for area in menu["areas"]:
+    assert [a["key"] for a in menu["areas"]] == [a.key for a in shipped_catalogue.menu.areas]
+    for area, listed in zip(menu["areas"], shipped_catalogue.menu.areas, strict=True):
+        assert area["title"] == listed.title
         assert area["title"] in area["text"]
-        assert area["buttons"]
+        assert [b["intent"] for b in area["buttons"]] == list(listed.intents)
         for button in area["buttons"]:
             assert button["title"] == shipped_catalogue.title(button["intent"])
 
@@ -159,3 +163,15 @@ async def test_the_page_own_origin_is_served_without_cors_headers(client: Client
     assert response.status == 200
     assert "Access-Control-Allow-Origin" not in response.headers
     assert (await client.post("/api/chat", json={"user": "w5", "text": "公证"})).status == 200  # curl: no Origin
+
+
+async def test_menu_follows_an_operator_edit_of_menu_yaml(aiohttp_client: ClientFactory, tmp_path: Path) -> None:
+    copy = CatalogueCopy(tmp_path)
+    menu_file = copy.intents / "menu.yaml"
+    menu_file.write_text(menu_file.read_text(encoding="utf-8").replace("⚖️ 公共法律服务", "⚖️ 法律服务（测试）"),
+                         encoding="utf-8")
+    engine = Engine.from_paths(copy.intents, copy.content)
+    settings = Settings.from_env({})
+    client = await aiohttp_client(create_app(engine, settings, mounts=[web_page.mount(settings)]))
+    menu = await (await client.get("/api/menu")).json()
+    assert menu["areas"][0]["title"] == "⚖️ 法律服务（测试）"

@@ -1,17 +1,28 @@
-"""The immutable objects a catalogue is made of: Answer, Intent, MatcherSettings."""
+"""The immutable objects a catalogue is made of: Answer, Intent, Role, Menu, MatcherSettings."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from bot.errors import Source
 
 # The one intent id the code must know: danger-now messages are checked before anything else.
 EMERGENCY = "emergency"
-# Small-talk intents: they answer, but never become the topic an elliptical follow-up refers to.
-SMALL_TALK = frozenset({"greeting", "thanks", "goodbye", "bot_capabilities", "human_agent", EMERGENCY})
-# Intents said as a whole message: "有没有人" or "好的" inside a real question is not a greeting.
-WHOLE_MESSAGE_ONLY = frozenset({"greeting", "thanks", "goodbye"})
+
+
+class Role(enum.StrEnum):
+    """What the engine and the channels treat an intent as; listed under `roles:` in intents/*.yaml."""
+
+    SMALL_TALK = "small_talk"  # conversation, not a service: never the topic a follow-up refers to, not rated
+    WHOLE_MESSAGE = "whole_message"  # only when it is the whole message: 好的 inside a question is no thanks
+    ANYWHERE = "anywhere"  # answered even when the message is about another Chinese city
+    ENDS_CONTEXT = "ends_context"  # answering it forgets the conversation's topic (再见)
+    WELCOME = "welcome"  # what a channel shows a citizen who first arrives (a web page, a WeChat follow)
+
+
+# A finer intent (legal_aid.apply) has its topic's roles too, except this one: one intent welcomes.
+NOT_INHERITED = frozenset({Role.WELCOME})
 
 
 def topic_of(intent_id: str) -> str:
@@ -43,11 +54,34 @@ class Intent:
     suggest: tuple[str, ...]
     answer: Answer
     source: Source
+    roles: frozenset[Role] = frozenset()  # its own and its topic's (see NOT_INHERITED)
 
     @property
     def topic(self) -> str:
         """The catalogue id this intent belongs to (`legal_aid` for `legal_aid.apply`)."""
         return topic_of(self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class MenuArea:
+    """A topic area of a channel's menu: a key for buttons, a title, and its intents in order."""
+
+    key: str
+    title: str
+    intents: tuple[str, ...]
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """The topic areas channels offer as starting buttons (Telegram's /menu); read from intents/menu.yaml."""
+
+    areas: tuple[MenuArea, ...] = ()
+    unlisted: frozenset[str] = frozenset()  # service intents left out of every area on purpose
+
+    def area(self, key: str) -> MenuArea | None:
+        """The area with this key, or None (a button from an older menu)."""
+        return next((area for area in self.areas if area.key == key), None)
 
 
 @dataclass(frozen=True, slots=True)

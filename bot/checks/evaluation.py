@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.catalogue.model import EMERGENCY
 from bot.engine import Engine, Reply
 from bot.errors import BotError, Problem, Source
 from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 
 _ids = itertools.count()
+_NUMBERS = re.compile(r"(?<!\d)(110|119|120)(?!\d)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,8 @@ class Case:
     tags: frozenset[str]
     source: Source
     dialogue: str | None = None
+    safety: bool | None = None  # a mention of violence or self-harm without danger now: safety line expected
+    number: str | None = None  # danger now: the emergency number that must come first (110, 120, 119)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,17 @@ class Result:
             return True
         return (want is not None and self.reply.intent is None
                 and any(s == want or s.startswith(want + ".") for s in self.reply.suggestions))
+
+    @property
+    def is_danger_script(self) -> bool:
+        """The reply is the emergency script (110/120/119 first)."""
+        return self.reply.intent == EMERGENCY
+
+    @property
+    def first_number(self) -> str | None:
+        """The first emergency number the reply names."""
+        found = _NUMBERS.search(self.reply.text)
+        return found.group(0) if found else None
 
     @property
     def is_wrong(self) -> bool:
@@ -105,7 +121,10 @@ def _read_case(item: object, src: str, line: int, problems: list[Problem]) -> li
         problems.append(Problem(Source(src, line), "a case needs 'text' and 'expect' (an intent id or null)"))
         return []
     expect = item["expect"]
-    return [Case(text, None if expect is None else str(expect), _tags(item), Source(src, line))]
+    safety, number = item.get("safety"), item.get("number")
+    return [Case(text, None if expect is None else str(expect), _tags(item), Source(src, line),
+                 safety=safety if isinstance(safety, bool) else None,
+                 number=None if number is None else str(number))]
 
 
 def run_cases(engine: Engine, cases: Iterable[Case]) -> list[Result]:
@@ -150,6 +169,17 @@ def figures(results: Sequence[Result]) -> Figures:
 
 
 @dataclass(frozen=True, slots=True)
+class Safety:
+    """How the bot tells danger now from danger mentioned (spec/evaluation.md's `safety`)."""
+
+    danger_script_not_now: float  # share of all messages not in danger now that got the emergency script
+    numbers: int  # danger-now cases that name the number expected first
+    number_right: float
+    mentioned: int  # cases marked `safety: true`
+    mentioned_right: float  # answered with the service asked about and the safety line
+
+
+@dataclass(frozen=True, slots=True)
 class Summary:
     """Overall and per-tag figures, emergency recall and the most confused pairs."""
 
@@ -158,6 +188,18 @@ class Summary:
     emergency_recall: float | None
     confusions: list[tuple[tuple[str, str], int]]
     failures: list[Result] = field(default_factory=list)
+    safety: Safety | None = None
+
+
+def safety_figures(results: Sequence[Result]) -> Safety:
+    """The 110 script for people not in danger now, the right number first, and mentions answered with safety."""
+    not_now = [r for r in results if r.case.expect != EMERGENCY]
+    numbered = [r for r in results if r.case.expect == EMERGENCY and r.case.number]
+    mentioned = [r for r in results if r.case.safety]
+    return Safety(_rate(sum(r.is_danger_script for r in not_now), len(not_now)),
+                  len(numbered), _rate(sum(r.is_right and r.first_number == r.case.number for r in numbered),
+                                       len(numbered)),
+                  len(mentioned), _rate(sum(r.is_right and r.reply.safety for r in mentioned), len(mentioned)))
 
 
 def summarize(results: Sequence[Result]) -> Summary:
@@ -170,8 +212,9 @@ def summarize(results: Sequence[Result]) -> Summary:
         (r.case.expect or "null", r.reply.intent or "null")
         for r in results if not r.is_right and r.reply.intent is not None
     )
-    failures = [r for r in results if not r.is_right]
-    return Summary(figures(results), by_tag, recall, confused.most_common(10), failures)
+    failures = [r for r in results if not r.is_right or (r.case.safety is not None and r.reply.safety != r.case.safety)
+                or (r.case.number is not None and r.first_number != r.case.number)]
+    return Summary(figures(results), by_tag, recall, confused.most_common(10), failures, safety_figures(results))
 
 
 def _pct(x: float) -> str:
@@ -188,6 +231,14 @@ def format_summary(summary: Summary, *, show_failures: bool = False) -> str:
     ]
     if summary.emergency_recall is not None:
         lines.append(f"emergency recall {_pct(summary.emergency_recall)}")
+    safety = summary.safety
+    if safety is not None:
+        line = f"110 script when not in danger now {_pct(safety.danger_script_not_now)}"
+        if safety.numbers:
+            line += f"   right number first {_pct(safety.number_right)} of {safety.numbers}"
+        if safety.mentioned:
+            line += f"   mentions answered with safety line {_pct(safety.mentioned_right)} of {safety.mentioned}"
+        lines.append(line)
     lines += ["", f"{'tag':<12}{'n':>5}{'accuracy':>10}{'useful':>9}{'wrong':>8}{'oos n':>7}{'f.accept':>10}{'clarif.':>9}"]
     for tag, f in summary.by_tag.items():
         ins = (f"{_pct(f.accuracy):>10}{_pct(f.useful):>9}{_pct(f.wrong):>8}" if f.in_scope
@@ -201,5 +252,8 @@ def format_summary(summary: Summary, *, show_failures: bool = False) -> str:
         lines += ["", "cases not answered right:"]
         for r in summary.failures:
             got = r.reply.intent or (f"clarify{list(r.reply.suggestions)}" if r.reply.suggestions else "fallback")
-            lines.append(f"  {r.case.source}: {r.case.text!r} expected {r.case.expect} got {got} ({r.reply.confidence:.2f})")
+            extra = (f" safety={r.reply.safety}" if r.case.safety is not None else "") + (
+                f" number={r.first_number}" if r.case.number is not None else "")
+            lines.append(f"  {r.case.source}: {r.case.text!r} expected {r.case.expect} got {got} "
+                         f"({r.reply.confidence:.2f}){extra}")
     return "\n".join(lines)

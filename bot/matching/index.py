@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings
+from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings, Role
 from bot.matching.normalize import prepare, rewrite, squash, strip_fillers
 from bot.matching.phonetic import sound_keys
 from bot.matching.triggers import Trigger
@@ -115,6 +115,7 @@ class Index:
     keyword_grams: Mapping[str, tuple[int, ...]]
     trigger_starts: Mapping[str, tuple[int, ...]]
     settings: MatcherSettings
+    whole_message: frozenset[str] = frozenset()  # intents answered only as the whole message (Role.WHOLE_MESSAGE)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -246,6 +247,7 @@ def build_index(
         MappingProxyType({s: tuple(sorted(ix)) for s, ix in keyword_heads.items()}),
         MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
+        frozenset(intent.id for intent in intents if Role.WHOLE_MESSAGE in intent.roles),
     )
 
 

@@ -24,7 +24,7 @@ from bot.matching.index import (
     candidates,
     clause_breaks,
 )
-from bot.catalogue.model import EMERGENCY, WHOLE_MESSAGE_ONLY, MatcherSettings, topic_of
+from bot.catalogue.model import EMERGENCY, MatcherSettings, topic_of
 from bot.matching.normalize import prepare
 from bot.matching.places import Place, elsewhere
 from bot.matching.triggers import Trigger, find_trigger
@@ -165,7 +165,7 @@ def _example_scores(query: Query, index: Index, rows: list[int]) -> list[float]:
     longer = [i for i in rows if len(index.keys[i]) > 2]
 
     def whole_only(of: list[int]) -> list[bool]:
-        return [index.owners[i] in WHOLE_MESSAGE_ONLY for i in of]
+        return [index.owners[i] in index.whole_message for i in of]
 
     by_sound = dict(zip(longer, _likeness_many(query.key, [index.keys[i] for i in longer], whole_only(longer)),
                         strict=True))
@@ -352,7 +352,7 @@ def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], ind
             continue
         found, _ = _rank(part, index)
         decided = decide(found, index.settings)
-        if decided.outcome is not Outcome.ANSWER or decided.intent in WHOLE_MESSAGE_ONLY:
+        if decided.outcome is not Outcome.ANSWER or decided.intent in index.whole_message:
             continue
         # Alone, a clause must be clear: "是什么意思" is close to "普法是什么意思" and to the
         # same question about every other topic.

@@ -27,10 +27,8 @@ from telegram.ext import (
 )
 
 from bot.channels.telegram.render import (
-    AREAS_BY_KEY,
     PARSE_MODE,
     Action,
-    Area,
     Press,
     area_keyboard,
     escape,
@@ -40,6 +38,7 @@ from bot.channels.telegram.render import (
     split_text,
     without_feedback,
 )
+from bot.catalogue.model import MenuArea
 from bot.engine import Engine, Reply
 from bot.service.ratelimit import RateLimiter, Verdict
 
@@ -183,10 +182,12 @@ class TelegramChannel:
             await acknowledge(query, self.engine.catalogue.messages["rate_limited"])
             return
         press = parse_callback(query.data)
-        if press is not None and press.action is Action.FEEDBACK and press.target in self.engine.catalogue.intents:
+        cat = self.engine.catalogue
+        area = cat.menu.area(press.target) if press is not None and press.action is Action.AREA else None
+        if press is not None and press.action is Action.FEEDBACK and press.target in cat.intents:
             await self._feedback(update, press)
-        elif press is not None and press.action is Action.AREA and press.target in AREAS_BY_KEY:
-            await self._area(update, context, AREAS_BY_KEY[press.target])
+        elif area is not None:
+            await self._area(update, context, area)
         else:
             # Unknown, retired or forged data all land here; the engine answers "stale button".
             await acknowledge(query)
@@ -213,7 +214,7 @@ class TelegramChannel:
             except BadRequest as exc:  # "message is not modified", or too old to edit: the vote counts anyway
                 logger.info("could not remove the feedback buttons: %s", exc)
 
-    async def _area(self, update: Update, context: Context, area: Area) -> None:
+    async def _area(self, update: Update, context: Context, area: MenuArea) -> None:
         """The intents of one topic area, as buttons."""
         assert update.callback_query is not None
         await acknowledge(update.callback_query)

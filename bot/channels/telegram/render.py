@@ -11,35 +11,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
 from bot.catalogue.loader import Catalogue
+from bot.catalogue.model import MenuArea
 from bot.engine import Reply
 
 PARSE_MODE = "HTML"
 MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)
 MAX_CALLBACK_BYTES = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 HELPFUL, UNHELPFUL = "👍", "👎"
-
-
-@dataclass(frozen=True, slots=True)
-class Area:
-    """A topic area of the /start menu and the intents it lists (ids missing from the catalogue are skipped)."""
-
-    key: str
-    title: str
-    intents: tuple[str, ...]
-
-
-AREAS = (
-    Area("legal", "⚖️ 公共法律服务", ("legal_aid", "legal_consultation", "people_mediation", "mediation_center",
-                                    "notarization", "judicial_appraisal", "admin_reconsideration", "admin_litigation")),
-    Area("gov", "🏛 政务服务", ("zuiduo_paoyici", "online_gov_services", "township_service_center",
-                              "certificate_reduction", "one_window_service", "service_evaluation",
-                              "public_rental_housing", "enterprise_utilities")),
-    Area("enforce", "🛡 执法与监督", ("admin_law_enforcement", "enforcement_supervision", "food_safety",
-                                   "special_equipment_safety", "epidemic_legal")),
-    Area("rule_of_law", "📘 法治建设", ("legal_publicity", "democratic_law_village", "major_decisions",
-                                      "report_overview", "report_problems", "plan_2021")),
-)
-AREAS_BY_KEY = {area.key: area for area in AREAS}
 
 
 class Action(Enum):
@@ -117,18 +95,13 @@ def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarku
     return _markup(rows)
 
 
-def areas_in(catalogue: Catalogue) -> list[Area]:
-    """The topic areas that have at least one intent in this catalogue."""
-    return [area for area in AREAS if any(i in catalogue.intents for i in area.intents)]
-
-
 def menu_keyboard(catalogue: Catalogue) -> InlineKeyboardMarkup | None:
-    """One button per topic area, two a row."""
-    buttons = [_button(area.title, Press(Action.AREA, area.key)) for area in areas_in(catalogue)]
+    """One button per topic area of the catalogue's menu, two a row."""
+    buttons = [_button(area.title, Press(Action.AREA, area.key)) for area in catalogue.menu.areas]
     return _markup([buttons[n:n + 2] for n in range(0, len(buttons), 2)])
 
 
-def area_keyboard(catalogue: Catalogue, area: Area) -> InlineKeyboardMarkup | None:
+def area_keyboard(catalogue: Catalogue, area: MenuArea) -> InlineKeyboardMarkup | None:
     """The area's intents that exist in the catalogue, by title, two a row."""
     buttons = [_button(catalogue.title(i), Press(Action.INTENT, i)) for i in area.intents if i in catalogue.intents]
     return _markup([buttons[n:n + 2] for n in range(0, len(buttons), 2)])
