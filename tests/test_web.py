@@ -9,14 +9,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
-
 from catalogue_copy import CatalogueCopy
+from serve_process import clean_env, serving
 
 from bot.catalogue.loader import Catalogue
 from bot.channels import web as web_page
 from bot.channels.http import create_app
 from bot.checks.pytest_plugin import ROOT
+from bot.cli import main
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import ConfigError
@@ -175,3 +177,23 @@ async def test_menu_follows_an_operator_edit_of_menu_yaml(aiohttp_client: Client
     client = await aiohttp_client(create_app(engine, settings, mounts=[web_page.mount(settings)]))
     menu = await (await client.get("/api/menu")).json()
     assert menu["areas"][0]["title"] == "⚖️ 法律服务（测试）"
+
+
+async def test_legalbot_serve_serves_the_page_with_the_listed_origins(tmp_path: Path) -> None:
+    env = clean_env(LEGALBOT_WEB_ORIGINS=COUNTY, LEGALBOT_MATCH_WORKERS="0")
+    async with serving(env, ROOT) as served, ClientSession() as session:
+        async with session.get(f"{served.url}/") as page:
+            assert page.status == 200
+            assert f"frame-ancestors 'self' {COUNTY}" in page.headers["Content-Security-Policy"]
+        async with session.get(f"{served.url}/embed.js") as embed:
+            assert embed.status == 200
+        async with session.get(f"{served.url}/api/menu") as menu:
+            assert (await menu.json())["areas"]
+    assert served.returncode == 0, served.log
+
+
+def test_legalbot_serve_refuses_a_malformed_origin(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve"], {"LEGALBOT_WEB_ORIGINS": "www.jiangshan.gov.cn"}) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "LEGALBOT_WEB_ORIGINS" in err
