@@ -30,7 +30,7 @@ from bot.channels import web as web_page
 from bot.channels.http import create_app
 from bot.checks.pytest_plugin import ROOT
 from bot.config import Settings
-from bot.engine import Engine, Feedback
+from bot.engine import Engine, Feedback, Reply
 from bot.service.ratelimit import RateLimiter
 
 DOCS = ROOT / "docs"  # LEGALBOT_SCREENSHOTS=1 puts the screenshots there, for the README
@@ -97,9 +97,17 @@ def host_site(bot_url: Callable[[], str]) -> web.Application:
     return app
 
 
+class SlowEngine(Engine):
+    """An engine that takes a second over each answer, as a busy server might."""
+
+    async def reply(self, user: str, text: str, channel: str = "api") -> Reply:
+        await asyncio.sleep(1)
+        return await super().reply(user, text, channel)
+
+
 def bot_app(catalogue: Catalogue, origins: tuple[str, ...] = (), limiter: RateLimiter | None = None,
-            rated: list[Feedback] | None = None) -> web.Application:
-    engine = Engine(catalogue)
+            rated: list[Feedback] | None = None, engine: Engine | None = None) -> web.Application:
+    engine = engine or Engine(catalogue)
     if rated is not None:
         engine.feedback_listeners.append(rated.append)
     settings = Settings.from_env({"LEGALBOT_WEB_ORIGINS": ",".join(origins)})
@@ -297,3 +305,17 @@ def test_the_county_site_embeds_the_chat_and_a_stranger_is_refused(browser: WebD
     assert browser.execute_async_script(fetch, bot) == "refused: TypeError"
     wait(browser, lambda d: d.find_element(By.ID, "legalbot-open")).click()
     wait(browser, lambda d: any("frame-ancestors" in e["message"] for e in d.get_log("browser")))
+
+
+def test_a_typing_hint_shows_while_the_answer_is_on_its_way(browser: WebDriver, shipped_catalogue: Catalogue) -> None:
+    server = Server(bot_app(shipped_catalogue, engine=SlowEngine(shipped_catalogue))).start()
+    try:
+        open_fresh(browser, server.url)
+        hint = browser.find_element(By.ID, "typing")
+        assert hint.get_attribute("role") == "status"
+        browser.find_element(By.ID, "question").send_keys("公证怎么办", Keys.ENTER)
+        wait(browser, lambda d: hint.text == "正在查找答案…")
+        wait(browser, lambda d: len(bubbles(d, "bot")) == 2)
+        assert hint.text == ""
+    finally:
+        server.stop()
