@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,27 @@ def _int(environ: Mapping[str, str], key: str, default: int, minimum: int = 0) -
     return value
 
 
+def _origins(environ: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """Comma-separated origins (scheme://host[:port], nothing after), as browsers send them in `Origin`."""
+    origins = []
+    for raw in environ.get(key, "").split(","):
+        item = raw.strip().rstrip("/")
+        if not item:
+            continue
+        try:
+            parts = urlsplit(item)
+            port = parts.port  # raises ValueError when it is not a number
+        except ValueError:
+            parts, port = None, None
+        if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.username
+                or parts.password or parts.path or parts.query or parts.fragment or "*" in item):
+            raise ConfigError(f"{key} has value {raw.strip()!r}: expected origins like https://www.jiangshan.gov.cn, "
+                              "comma-separated (scheme, host and optional port; no path, no *)")
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        origins.append(f"{parts.scheme}://{host}" + (f":{port}" if port is not None else ""))
+    return tuple(dict.fromkeys(origins))
+
+
 def default_match_workers() -> int:
     """One match worker per core; none on a single core, where the processes would only take turns."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -64,6 +86,7 @@ class Settings:
     wechat_token: str = field(default="", repr=False)
     wechat_app_id: str = ""
     wechat_aes_key: str = field(default="", repr=False)
+    web_origins: tuple[str, ...] = ()  # other sites that may embed the chat page and call /api/*
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -84,6 +107,7 @@ class Settings:
             wechat_token=environ.get("WECHAT_TOKEN", "").strip(),
             wechat_app_id=environ.get("WECHAT_APP_ID", "").strip(),
             wechat_aes_key=environ.get("WECHAT_AES_KEY", "").strip(),
+            web_origins=_origins(environ, "LEGALBOT_WEB_ORIGINS"),
         )
 
     def require_token(self) -> str:

@@ -61,7 +61,7 @@ class Reply:
     safety: bool = False  # a safety line (110 if in danger) stands on top of an answer that mentions danger
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON reply object: intent, confidence, reply, suggestions (+ outcome, kind, buttons)."""
+        """The JSON reply object: intent, confidence, reply, suggestions (+ outcome, kind, buttons, safety, rateable)."""
         return {
             "intent": self.intent,
             "confidence": round(self.confidence, 4),
@@ -71,6 +71,7 @@ class Reply:
             "kind": self.kind,
             "buttons": [{"title": b.title, "intent": b.intent} for b in self.buttons],
             "safety": self.safety,
+            "rateable": self.is_rateable,
         }
 
 

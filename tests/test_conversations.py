@@ -455,3 +455,38 @@ def test_telegram_channel_presses_buttons_and_reports_a_wrong_expectation(
     assert "[👍] [👎]" in out
     assert "意图应属于话题 legal_aid，实际是 notarization" in out
     assert out.splitlines()[-1] == "1 passed, 1 failed"
+
+
+# --- the same files through the HTTP API (/api/chat, /api/choose, /api/feedback on a real server) ---
+
+
+def test_http_channel_passes_every_shipped_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["test", "--channel", "http", str(SHIPPED)], environ=ENV)
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == f"{len(load_conversations([SHIPPED]))} passed, 0 failed", out
+    assert code == 0
+
+
+def test_http_channel_presses_buttons_and_rates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "http.yaml", """\
+        conversations:
+          - name: 点按钮再点踩
+            turns:
+              - user: 法律援助怎么申请
+              - bot: {topic: legal_aid, buttons: [人民调解, 👍, 👎]}
+              - press: 人民调解
+              - bot: {topic: people_mediation, buttons: [👎]}
+              - press: 👎
+              - bot: {kind: feedback, contains: 谢谢}
+          - name: 打招呼下面没有评价按钮
+            turns:
+              - user: 你好
+              - bot: {contains: 您好}
+              - press: 👍
+              - bot: {kind: feedback}
+        """)
+    code = main(["test", "--channel", "http", str(path)], environ=ENV)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.splitlines()[:2] == [f"PASS {path}:2  点按钮再点踩", f"FAIL {path}:10  打招呼下面没有评价按钮"]
+    assert "只有关于服务的回答下面才有 👍/👎" in out

@@ -86,24 +86,39 @@ async def json_body(request: web.Request) -> Any:
         raise web.HTTPBadRequest(reason="malformed JSON: nested too deeply") from None
 
 
+def read_user(body: Any, shape: str) -> str:
+    """The `user` of a JSON request body; HTTPBadRequest saying what was expected otherwise."""
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(reason=f"expected a JSON object {shape}")
+    user = body.get("user")
+    if not isinstance(user, str) or not user.strip() or len(user) > MAX_USER_CHARS:
+        raise web.HTTPBadRequest(reason=f"'user' must be a non-empty string of at most {MAX_USER_CHARS} characters")
+    return user
+
+
+def slow_down(state: State, key: str) -> web.Response | None:
+    """The 429 response (with Retry-After and the citizen's sentence) when `key` is over its limit, else None."""
+    if state.limiter.check(key, "api") is Verdict.ALLOW:
+        return None
+    retry = str(math.ceil(state.limiter.window / state.limiter.capacity))
+    response = error_response(429, "too many messages from this user; slow down",
+                              reply=state.engine.catalogue.messages["rate_limited"])
+    response.headers["Retry-After"] = retry
+    return response
+
+
 async def chat(request: web.Request) -> web.Response:
     """POST /api/chat {"user", "text"} -> the reply object of the evaluation contract."""
     state = request.app[STATE]
     body = await json_body(request)
-    if not isinstance(body, dict):
-        return error_response(400, 'expected a JSON object {"user": "...", "text": "..."}')
-    user, text = body.get("user"), body.get("text")
-    if not isinstance(user, str) or not user.strip() or len(user) > MAX_USER_CHARS:
-        return error_response(400, f"'user' must be a non-empty string of at most {MAX_USER_CHARS} characters")
+    user = read_user(body, '{"user": "...", "text": "..."}')
+    text = body.get("text")
     if not isinstance(text, str):
         return error_response(400, "'text' must be a string")
     key = f"api:{user}"
-    if state.limiter.check(key, "api") is not Verdict.ALLOW:
-        retry = str(math.ceil(state.limiter.window / state.limiter.capacity))
-        response = error_response(429, "too many messages from this user; slow down",
-                          reply=state.engine.catalogue.messages["rate_limited"])
-        response.headers["Retry-After"] = retry
-        return response
+    limited = slow_down(state, key)
+    if limited is not None:
+        return limited
     reply = await state.engine.reply(key, text, channel="api")
     return web.json_response(reply.to_dict(), dumps=_dumps)
 

@@ -1,4 +1,4 @@
-"""Runs conversations through a channel (the engine itself, Telegram through PTB, WeChat over HTTP) and checks each reply."""
+"""Runs conversations through a channel (the engine itself, Telegram through PTB, the HTTP API, WeChat) and checks each reply."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ HARNESSES = {
     "engine": "bot.checks.conversation_runner:engine_harness",
     "telegram": "bot.checks.telegram_harness:conversation_harness",
     "wechat": "bot.checks.wechat_harness:conversation_harness",
+    "http": "bot.checks.http_harness:conversation_harness",
 }
 CHANNELS = tuple(HARNESSES)
 Harness = Callable[[Engine], AbstractAsyncContextManager[Callable[[int], "Channel"]]]

@@ -43,7 +43,7 @@ def engine(shipped_catalogue: Catalogue) -> Engine:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("legalbot", "conversation tests (tests/conversations/*.yaml)")
     group.addoption("--conversation-channel", choices=CHANNELS, default="engine",
-                    help="run conversation files through the engine (default) or the Telegram channel")
+                    help="run conversation files through the engine (default), the Telegram channel or the HTTP API")
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> ConversationFile | None:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from bot.channels import web as web_page
 from bot.channels.http import create_app
 from bot.channels.http_limits import GuardedSite, runner_options
 from bot.channels.telegram import webhook
@@ -54,7 +55,8 @@ async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> in
         logger.warning("TELEGRAM_BOT_TOKEN is not set: serving the HTTP API only, without the Telegram webhook")
     async with stop_signals() as stop, services(engine, settings, limiter=limiter) as running:
         app = create_app(engine, settings, limiter=limiter, events=running.events, pool=running.pool,
-                         mounts=[webhook.mount(telegram, settings), wechat.mount(engine, limiter, settings)],
+                         mounts=[webhook.mount(telegram, settings), wechat.mount(engine, limiter, settings),
+                                 web_page.mount(settings)],
                          delivery=delivery)
         runner = web.AppRunner(app, handle_signals=False, **runner_options())
         await runner.setup()
@@ -72,7 +74,7 @@ async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> in
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080) -> int:
-    """`legalbot serve`: the HTTP API (and, with their settings, the Telegram webhook and WeChat) until SIGTERM/SIGINT."""
+    """`legalbot serve`: the chat page and HTTP API (and, with their settings, the Telegram webhook and WeChat) until SIGTERM/SIGINT."""
     webhook.check_webhook_settings(settings)
     settings.check_wechat()
     engine = Engine.from_paths(settings.intents_dir, settings.content_dir)

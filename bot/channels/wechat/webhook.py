@@ -97,7 +97,7 @@ class WeChatChannel:
         event = str(getattr(message, "event", "")).lower()
         if kind == "event" and event not in _GREETED and event != "click":
             return ""  # unsubscribe, VIEW, location reports…: nothing to say
-        verdict = self.limiter.check(user)
+        verdict = self.limiter.check(user, "wechat")
         if verdict is not Verdict.ALLOW:
             return self.engine.catalogue.messages["rate_limited"] if verdict is Verdict.NOTIFY else ""
         if kind == "text":  # xmltodict reads an all-blank Content as None
