@@ -17,7 +17,10 @@ from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
 from bot.matching.index import Index
 from bot.service.keyedlocks import KeyedLocks
-from bot.matching.ranking import Examined, Match, Outcome, Query, Ranking, Scored, decide, examine
+from bot.matching.decision import Match, Outcome, decide
+from bot.matching.index import Query
+from bot.matching.ranking import Examined, examine
+from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, SMALL_TALK, Intent, topic_of
 
 logger = logging.getLogger(__name__)

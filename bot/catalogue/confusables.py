@@ -6,7 +6,7 @@ from rapidfuzz import fuzz, process
 
 from bot.catalogue.loader import Catalogue
 from bot.errors import Problem
-from bot.matching.ranking import FOLLOWUP, OUT_OF_SCOPE
+from bot.matching.index import FOLLOWUP, OUT_OF_SCOPE
 from bot.catalogue.model import topic_of
 
 CONFUSABLE = 0.9  # examples of two topics this alike (by sound) are a coin toss for the matcher

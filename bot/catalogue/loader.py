@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.errors import CatalogueError, Problem, Source
 from bot.catalogue.grounding import Corpus, ungrounded_figures, unsupported_claims, web_addresses
-from bot.matching.ranking import Index, build_index
+from bot.matching.index import Index, build_index
 from bot.catalogue.model import EMERGENCY, Answer, Intent, MatcherSettings
 from bot.matching.normalize import normalize, prepare
 from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
