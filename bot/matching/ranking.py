@@ -9,11 +9,10 @@ from bot.catalogue.model import MatcherSettings
 from bot.matching.clauses import Clause, split
 from bot.matching.decision import clear_answer, is_answered
 from bot.matching.index import (
-    FOLLOWUP,
-    OUT_OF_SCOPE,
     SCANNED_CHARS,
     Index,
     Query,
+    RowKind,
     analyse,
     analyse_prepared,
     candidates,
@@ -155,18 +154,26 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
     pool = examples + words
     scores = list(zip(examples, example_scores(query, index, examples), strict=True))
     scores += [(i, topic_word_score(query, index, i)) for i in words]
+    phrases = {RowKind.OUT_OF_SCOPE: 0.0, RowKind.FOLLOWUP: 0.0}
     for i, score in scores:
-        owner = index.owners[i]
-        if score > best.get(owner, (0.0, ""))[0]:
+        kind, owner = index.kinds[i], index.owners[i]
+        if kind is not RowKind.INTENT:
+            phrases[kind] = max(phrases[kind], score)
+        elif score > best.get(owner, (0.0, ""))[0]:
             best[owner] = (score, index.texts[i])
     weight = coverage_weight(len(query.key))
     # Out-of-scope and follow-up phrases are weighed like intents, so their scores compare.
     by_owner: dict[str, list[int]] = defaultdict(list)
+    by_kind: dict[RowKind, list[int]] = defaultdict(list)
     for i in pool:
-        by_owner[index.owners[i]].append(i)
-    oos_coverage, followup_coverage = (coverage(query, by_owner[owner], index) for owner in (OUT_OF_SCOPE, FOLLOWUP))
-    oos = best.pop(OUT_OF_SCOPE, (0.0, ""))[0] * (1 - weight + weight * oos_coverage)
-    followup = best.pop(FOLLOWUP, (0.0, ""))[0] * (1 - weight + weight * followup_coverage)
+        if index.kinds[i] is RowKind.INTENT:
+            by_owner[index.owners[i]].append(i)
+        else:
+            by_kind[index.kinds[i]].append(i)
+    oos_coverage, followup_coverage = (coverage(query, by_kind[kind], index)
+                                       for kind in (RowKind.OUT_OF_SCOPE, RowKind.FOLLOWUP))
+    oos = phrases[RowKind.OUT_OF_SCOPE] * (1 - weight + weight * oos_coverage)
+    followup = phrases[RowKind.FOLLOWUP] * (1 - weight + weight * followup_coverage)
     # A short message made mostly of words no example uses is probably about something else,
     # even when it contains a topic word (公证处旁边的奶茶店). Long stories are exempt: they
     # always carry unrelated detail around the question.
