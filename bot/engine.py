@@ -25,15 +25,11 @@ from bot.catalogue.model import EMERGENCY, SMALL_TALK, Intent, topic_of
 
 logger = logging.getLogger(__name__)
 
-_SHORT_MESSAGE = 6  # characters: a message this short after a topic leans towards that topic
-_SHORT_BONUS = 0.15
 # Intents whose answer holds wherever in China the citizen is: where to get legal advice, and danger.
 _ANYWHERE = frozenset({"legal_consultation", "legal_aid", EMERGENCY, *SMALL_TALK})
 # A clause opened with "那…", "也…" or "如果…" goes on from the last answer ("那现在做到多少了",
 # "我是外地户口，也可以吗"). Fillers ("那个") are already gone from the core.
 _GOES_ON = re.compile(r"^(那|也|还有|另外|如果|要是|万一)")
-_GOING_ON_CHARS = 20  # longer, a message opened with 那 or 也 is a story of its own
-_SHORT_CLAUSE = 8  # a last clause this short may be the going-on question ("也可以吗")
 # What a question going on about a service asks: how much, how long, where, can I, what it takes.
 _ABOUT_A_SERVICE = ("多少", "几", "多久", "多长", "哪", "怎么", "能不能", "可不可以", "可以", "能", "要不要", "需要", "费",
                     "钱", "材料", "条件", "申请", "办", "成功率", "时间", "上门", "代", "户口", "结果", "来不了",
@@ -279,8 +275,8 @@ class Engine:
         topic = topic_of(ctx.intent)
         family = [s for s in ranking.intents if topic_of(s.intent) == topic]
         in_context = max(ranking.followup, family[0].score if family else 0.0)
-        if len(query.core) <= _SHORT_MESSAGE:
-            in_context += _SHORT_BONUS  # a short message right after a topic is most likely about it
+        if len(query.key) <= settings.weights.leaning_length:
+            in_context += settings.weights.short_bonus  # a short message right after a topic is most likely about it
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             if topic_of(match.intent) == topic or in_context <= match.score:
                 return None
@@ -302,10 +298,11 @@ class Engine:
         """Said as going on from the last answer: its first clause, or a short last one, opens
         with 那, 也 or 如果 ("那去年办了多少件", "我不是本地人，也能申请吗"). Not a story, whose 也 and
         还有 are narration, and not a message naming a topic of its own ("那律师费谁出")."""
-        if len(query.core) > _GOING_ON_CHARS:
-            return False
+        w = index.settings.weights
+        if len(query.key) > w.story_length:
+            return False  # a story's 那 and 也 are narration
         last = query.breaks[-1] if query.breaks else 0
-        opens = [0] + ([last] if len(query.core) - last <= _SHORT_CLAUSE else [])
+        opens = [0] + ([last] if len(query.core) - last <= w.short_length else [])  # a last clause ("也可以吗")
         if not any(_GOES_ON.match(query.core[b:]) for b in opens):
             return False
         if not any(word in query.core for word in _ABOUT_A_SERVICE):

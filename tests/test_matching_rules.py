@@ -155,8 +155,8 @@ def test_what_the_citizen_does_not_want_is_background_through_its_clause(shipped
     examined = examine(story, shipped_catalogue.index)
     start = examined.query.core.find("打官司")
     assert examined.query.clause_start(start) == examined.query.core.find("我们不想")
-    assert negation_discount(examined.query, start) < 1.0
-    assert negation_discount(replace(examined.query, breaks=()), start) == 1.0  # too far for the old window
+    assert negation_discount(examined.query, start, shipped_catalogue.settings) < 1.0
+    assert negation_discount(replace(examined.query, breaks=()), start, shipped_catalogue.settings) == 1.0  # too far for the old window
 
 
 @pytest.mark.parametrize(("text", "intent"), [
@@ -184,8 +184,8 @@ def test_a_topic_word_mentioned_again_outside_the_feared_clause_counts(shipped_c
     story = "邻居家装修把我家墙弄裂了，我怕以后还要调解好几次，调解要怎么申请，要带什么材料，多久能有结果"
     examined = examine(story, shipped_catalogue.index)
     feared, asked = examined.query.core.find("调解"), examined.query.core.rfind("调解")
-    assert negation_discount(examined.query, feared) < 1.0
-    assert negation_discount(examined.query, asked) == 1.0
+    assert negation_discount(examined.query, feared, shipped_catalogue.settings) < 1.0
+    assert negation_discount(examined.query, asked, shipped_catalogue.settings) == 1.0
     assert examined.ranking.intents[0].intent == "people_mediation"
 
 

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from bot.catalogue.model import EMERGENCY, WHOLE_MESSAGE_ONLY, MatcherSettings, topic_of
 from bot.matching.scoring import Ranking, Scored
 
-_CLEAR_FLOOR = 0.45  # a lead this faint is a guess however far ahead: the citizen is asked instead
-_WHOLLY = 0.9  # coverage at which a follow-up phrase accounts for the whole message
 
 
 class Outcome(enum.Enum):
@@ -43,14 +41,14 @@ def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
     runner_up = next((s for s in intents[1:] if topic_of(s.intent) != topic and s.intent != EMERGENCY), None)
     if ranking.out_of_scope >= top.score or top.score < settings.clarify_threshold:
         return Match(Outcome.FALLBACK, None, top.score, runner_up, intents[:1])
-    if ranking.followup >= top.score and ranking.followup_coverage >= _WHOLLY:
+    if ranking.followup >= top.score and ranking.followup_coverage >= settings.weights.wholly:
         # Only a follow-up ("要多久") with nothing before it: no topic to answer in.
         return _clarify(ranking, settings, top, runner_up)
     close = runner_up is not None and top.score - runner_up.score < settings.ambiguity_gap
     rival = max(runner_up.score if runner_up else 0.0, ranking.out_of_scope)
     # Below the answer threshold, an intent far ahead of every alternative is still the answer:
     # asking "did you mean X?" with X alone only costs the citizen a tap.
-    is_clear = top.score - rival >= settings.clear_margin and top.score >= _CLEAR_FLOOR
+    is_clear = top.score - rival >= settings.clear_margin and top.score >= settings.weights.clear_floor
     if (top.score >= settings.answer_threshold and not close) or is_clear:
         return Match(Outcome.ANSWER, top.intent, top.score, runner_up, (top,))
     return _clarify(ranking, settings, top, runner_up)

@@ -28,13 +28,6 @@ def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 # mappingproxy cannot be pickled by default; an index can, as plain dicts made read-only again.
 copyreg.pickle(MappingProxyType, lambda proxy: (read_only, (dict(proxy),)))
 
-_CANDIDATES = 60  # examples scored in full per message, after the n-gram prefilter
-# Stories share n-grams with many examples, and each costs more to align against a long text;
-# their question is also scored again on its own (matcher.tail), so fewer candidates do.
-_STORY_CANDIDATES = 40
-_RESERVED = 8  # follow-up and out-of-scope phrases scored besides the candidates
-_STORY = 30  # characters
-_COMMON_GRAM_SHARE = 0.05  # n-grams in more examples than this share carry too little to prefilter on
 SCANNED_CHARS = 8192  # characters of a message searched for triggers (Telegram allows 4096)
 
 
@@ -213,7 +206,7 @@ def build_index(
         flags.append(is_keyword)
     # Stories' background (奶茶店, 旁边) is no topic's vocabulary: only shorter examples count.
     vocabulary = frozenset(
-        k[j: j + 2] for k, kind in zip(keys, kinds, strict=True) if kind is not RowKind.OUT_OF_SCOPE and len(k) <= _STORY
+        k[j: j + 2] for k, kind in zip(keys, kinds, strict=True) if kind is not RowKind.OUT_OF_SCOPE and len(k) <= settings.weights.story_length
         for j in range(len(k) - 1)
     )
     by_owner: dict[str, list[int]] = defaultdict(list)
@@ -260,11 +253,12 @@ def build_index(
 def candidates(key: str, index: Index) -> list[int]:
     """Example rows sharing the rarest n-grams with the message, best first (all of them for small
     catalogues), and the follow-up and out-of-scope phrases sharing the most with it."""
-    prefilter = index.prefilter
-    limit = _STORY_CANDIDATES if len(key) > _STORY else _CANDIDATES
+    prefilter, w = index.prefilter, index.settings.weights
+    is_story = len(key) > w.story_length
+    limit = w.story_candidates if is_story else w.candidates
     if prefilter.examples <= limit:
         return [i for i in range(len(index)) if not index.is_keyword[i]]
-    common = max(50, int(prefilter.examples * _COMMON_GRAM_SHARE))
+    common = max(50, int(prefilter.examples * w.common_gram_share))
     rows = prefilter.rows
     grams = sorted((g for g in _grams(key) if g in rows), key=lambda g: len(rows[g]))
     used = []
@@ -283,20 +277,20 @@ def candidates(key: str, index: Index) -> list[int]:
         found.sort()
     # Best first, ties by row (a stable sort of rows in order), so a message always meets the same candidates.
     best: list[int] = found[np.argsort(-weights[found], kind="stable")].tolist()
-    if len(key) > _STORY:
+    if is_story:
         return best  # a story is no follow-up phrase, and its own words find out-of-scope ones
     taken = set(best)
-    return best + [i for i in _reserved(key, prefilter) if i not in taken]
+    return best + [i for i in _reserved(key, prefilter, w.reserved) if i not in taken]
 
 
-def _reserved(key: str, prefilter: Prefilter) -> list[int]:
+def _reserved(key: str, prefilter: Prefilter, limit: int) -> list[int]:
     """The follow-up and out-of-scope rows sharing the most n-grams with the message, best first."""
     postings = [prefilter.reserved[g] for g in _grams(key) if g in prefilter.reserved]
     if not postings:
         return []
     shared = np.bincount(np.concatenate(postings), minlength=prefilter.size)
     found = shared.nonzero()[0]
-    if len(found) > _RESERVED:
-        found = (-shared).argpartition(_RESERVED - 1)[:_RESERVED]
+    if len(found) > limit:
+        found = (-shared).argpartition(limit - 1)[:limit]
         found.sort()
     return found[np.argsort(-shared[found], kind="stable")].tolist()  # type: ignore[no-any-return]

@@ -16,7 +16,6 @@ from bot.matching.clauses import Clause
 from bot.matching.index import Index, analyse
 from bot.matching.normalize import longest_first
 
-_WINDOW = 12  # characters after the place in which a topic word makes it the place of the service
 # Where the citizen is, not where the service is: "我在杭州打工，…" asks about home.
 _STAYING = ("打工", "上班", "工作", "干活", "读书", "上学", "留学", "住", "生活", "定居", "出差", "旅游", "回来", "回江山")
 # Right after the place, where the citizen comes from (温州户口, 上海搬过来的, 外国人).
@@ -49,7 +48,7 @@ def elsewhere(clauses: Iterable[Clause], index: Index) -> Place | None:
     for clause in clauses:
         for found in names.finditer(clause.text):
             if _is_place(clause.text, found.start(), found.end()) and _names_a_topic(
-                    clause.text[found.end(): found.end() + _WINDOW], index):
+                    clause.text[found.end(): found.end() + settings.weights.place_window], index):
                 return Place(found.group(), found.group() in settings.abroad_places)
     return None
 

@@ -33,25 +33,12 @@ from bot.matching.scoring import (
 )
 from bot.matching.triggers import Trigger, find_trigger
 
-_RESCORED = 6  # intents whose coverage of the message is measured
-_RESCORED_STORY = 3
-_UNEXPLAINED_FREE = 0.35  # share of unfamiliar pieces a short message may have without penalty
-_UNEXPLAINED_WEIGHT = 0.6
-_TAIL_SHARE = 2  # a story's question is in its second half
-_TAIL_WEIGHT = 0.4
-_ONE_WORD = 4  # characters
-_BACKGROUND = 0.85  # a clause that does not ask, answered on its own, counts this much
-_STORY_CLAUSES = 4  # with more clauses than this, only those that ask are scored alone
-_MAX_CLAUSES = 12  # a longer story is scored by its whole and its tail only
-_CLAUSE_CHARS = 4  # a shorter clause lifts an intent only when it holds one of its topic words
-_STORY_LENGTH = 30  # syllables: from here a message is a story
-
 
 def tail(query: Query, settings: MatcherSettings) -> Query | None:
     """The end of a story, where its question usually is; None for messages that are not stories."""
-    if len(query.key) <= _STORY_LENGTH or len(query.key) != len(query.core):
+    if len(query.key) <= settings.weights.story_length or len(query.key) != len(query.core):
         return None
-    cut = len(query.core) - len(query.core) // _TAIL_SHARE
+    cut = len(query.core) - len(query.core) // settings.weights.tail_share
     breaks = (0, *(b - cut for b in query.breaks if b > cut)) if query.breaks else ()
     return Query(query.text, query.core[cut:], query.key[cut:], query.exact_key[cut:], breaks)
 
@@ -64,7 +51,8 @@ def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], ind
     speaks for the message: fully when it asks, a little less otherwise. Clauses that name no
     topic ("怎么申请", "去哪里办") are never answered alone, so they lift nothing.
     """
-    if len(clauses) > _STORY_CLAUSES:
+    w = index.settings.weights
+    if len(clauses) > w.story_clauses:
         clauses = tuple(c for c in clauses if c.asks)  # in a story, what is not asked is background
     lifted = {s.intent: s for s in ranking.intents}
     changed = False
@@ -77,9 +65,9 @@ def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], ind
         top = clear_answer(found, index.settings)
         if top is None:
             continue
-        if len(part.core) < _CLAUSE_CHARS and top.example not in part.core:
+        if len(part.key) <= w.fragment_length and top.example not in part.core:
             continue  # "有用吗" is part of "打了差评有用吗", but says nothing of 差评
-        score = round(top.score * (1.0 if clause.asks else _BACKGROUND), 4)
+        score = round(top.score * (1.0 if clause.asks else w.background), 4)
         if clause.asks:
             asked.add(top.intent)
         if top.intent not in lifted or score > lifted[top.intent].score:
@@ -88,7 +76,7 @@ def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], ind
     if len(asked) == 1:
         # One question, clearly about one intent: the others are the story around it.
         (question,) = asked
-        lifted = {i: s if i == question else replace(s, score=round(s.score * _BACKGROUND, 4)) for i, s in lifted.items()}
+        lifted = {i: s if i == question else replace(s, score=round(s.score * w.background, 4)) for i, s in lifted.items()}
         changed = True
     if not changed:
         return ranking
@@ -107,7 +95,7 @@ def _off_topic(ranking: Ranking, query: Query, index: Index) -> Ranking:
     the leading intent's examples never use: 公证员考试 is about an exam, not about notarization,
     while the examples of 司法助理员 recruitment speak of its exam."""
     present = [word for word in index.settings.out_of_scope_words if word in query.core]
-    if not present or not ranking.intents or len(query.key) > _STORY_LENGTH:
+    if not present or not ranking.intents or len(query.key) > index.settings.weights.story_length:
         return ranking
     top = ranking.intents[0]
     own = [index.texts[i] for i in index.by_owner.get(top.intent, ())]
@@ -117,8 +105,9 @@ def _off_topic(ranking: Ranking, query: Query, index: Index) -> Ranking:
 
 
 def _ranked(query: Query, index: Index, clauses: tuple[Clause, ...]) -> Ranking:
+    w = index.settings.weights
     ranking, pool = _rank(query, index)
-    if 2 <= len(clauses) <= _MAX_CLAUSES and not is_answered(ranking, index.settings):
+    if 2 <= len(clauses) <= w.max_clauses and not is_answered(ranking, index.settings):
         ranking = _by_clauses(ranking, query, clauses, index)
     end = tail(query, index.settings)
     if end is None or not ranking.intents:
@@ -126,11 +115,11 @@ def _ranked(query: Query, index: Index, clauses: tuple[Clause, ...]) -> Ranking:
     # A story's intent is the one its question (at the end) agrees with. A tail that names no
     # topic ("去哪申请?") says nothing, and leaves the story's own scores. The tail is scored
     # only against the leading intents' candidate examples: the others cannot catch up.
-    leading = {s.intent for s in ranking.intents[:_RESCORED]}
+    leading = {s.intent for s in ranking.intents[:w.rescored]}
     at_end = {s.intent: s.score for s in _rank(end, index, [i for i in pool if index.owners[i] in leading])[0].intents}
     if max(at_end.values(), default=0.0) < index.settings.clarify_threshold:
         return ranking
-    scored = [replace(s, score=round((1 - _TAIL_WEIGHT) * s.score + _TAIL_WEIGHT * at_end.get(s.intent, 0.0), 4))
+    scored = [replace(s, score=round((1 - w.tail_weight) * s.score + w.tail_weight * at_end.get(s.intent, 0.0), 4))
               for s in ranking.intents]
     ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
     return Ranking(tuple(ranked), ranking.out_of_scope, ranking.followup, ranking.followup_coverage)
@@ -140,14 +129,15 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
     """The ranking, and the example and topic word rows it considered (`among`, when given)."""
     if not query.key:
         return Ranking(()), []
+    w = index.settings.weights
     best: dict[str, tuple[float, str]] = {}
     # Topic words are few and looked up directly; examples go through the n-gram prefilter.
-    # A one-word message may also be part of topic words ("律师" in 投诉律师, 免费律师).
-    is_word = len(query.core) <= _ONE_WORD
+    # A short message may also be part of topic words ("律师" in 投诉律师, 免费律师).
+    is_word = len(query.key) <= w.short_length
     core, texts, keys = query.core, index.texts, index.keys
     found_words = [i for i in index.keywords_near(query, within=is_word)
                    if texts[i] in core or keys[i] in query.key or (is_word and core in texts[i])
-                   or (len(texts[i]) >= 4 and texts[i][:2] in core and spread(texts[i], core))]
+                   or (len(texts[i]) >= 4 and texts[i][:2] in core and spread(texts[i], core, w))]
     shadowed = shadowed_keywords(query, index, found_words)
     words = [i for i in found_words if i not in shadowed]
     examples = [i for i in (candidates(query.key, index) if among is None else among) if not index.is_keyword[i]]
@@ -161,7 +151,7 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
             phrases[kind] = max(phrases[kind], score)
         elif score > best.get(owner, (0.0, ""))[0]:
             best[owner] = (score, index.texts[i])
-    weight = coverage_weight(len(query.key))
+    weight = coverage_weight(len(query.key), w)
     # Out-of-scope and follow-up phrases are weighed like intents, so their scores compare.
     by_owner: dict[str, list[int]] = defaultdict(list)
     by_kind: dict[RowKind, list[int]] = defaultdict(list)
@@ -178,11 +168,11 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
     # even when it contains a topic word (公证处旁边的奶茶店). Long stories are exempt: they
     # always carry unrelated detail around the question.
     factor = 1.0
-    if len(query.key) <= _STORY_LENGTH:
-        factor = 1.0 - _UNEXPLAINED_WEIGHT * max(0.0, unexplained(query, index) - _UNEXPLAINED_FREE)
+    if len(query.key) <= w.story_length:
+        factor = 1.0 - w.unexplained_weight * max(0.0, unexplained(query, index) - w.unexplained_free)
     first = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
     # Coverage moves a story's scores little (weight 0.1), and aligning it costs most there.
-    rescored = _RESCORED_STORY if len(query.key) >= _STORY_LENGTH else _RESCORED
+    rescored = w.rescored_story if len(query.key) > w.story_length else w.rescored
     scored = []
     for n, (owner, (score, example)) in enumerate(first):
         covered = coverage(query, by_owner[owner], index) if n < rescored else 0.0

@@ -9,28 +9,14 @@ from itertools import repeat
 
 from rapidfuzz import fuzz, process
 
-from bot.catalogue.model import WHOLE_MESSAGE_ONLY
+from bot.catalogue.model import WHOLE_MESSAGE_ONLY, MatcherSettings, Weights
 from bot.matching.index import Index, Query
 
-_KEYWORD_WEIGHTS = {2: 0.82, 3: 0.88, 4: 0.92}  # by syllables: a longer topic word is surer evidence
-_HOMOPHONE_DISCOUNT = 0.93  # a match by sound only is worth this much of a match by characters
-_SPREAD_DISCOUNT = 0.9  # a topic word with a few characters inserted in it (投诉…律师)
-_MAX_GAP = 3  # characters that may stand inside a spread topic word
-_SHARED_WORD_PENALTY = 0.04  # per other intent whose examples use the topic word, up to three
-_NEGATED = 0.8  # in a story, a topic word right after a negation (还没闹矛盾)
 # What the citizen fears, wants to avoid or does not want is not what they ask about.
 _LEST = ("免得", "以免", "省得", "避免", "防止", "怕", "担心", "不想", "不愿", "不打算", "不用", "不必", "还没")
 _LESTS = re.compile("|".join(("(?<![哪恐])怕", *(w for w in _LEST if w != "怕"))))  # not 哪怕, 恐怕
-_MODIFIER_DISCOUNT = 0.8  # a topic word followed by a word no example uses (律师资格证)
 # Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
 _LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不这那管")
-_ALIGNED = 65  # a partial alignment this good (0-100) counts, by its score, towards explaining the message
-# How much of a message's score depends on how much of it the intent explains: most for short
-# messages, little for stories, which always carry detail no example has.
-_COVERAGE_WEIGHT_SHORT = 0.4
-_COVERAGE_WEIGHT_STORY = 0.1
-_SHORT_LENGTH = 10  # syllables: up to here a message is short
-_STORY_LENGTH = 30  # syllables: from here a message is a story
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +87,11 @@ def example_scores(query: Query, index: Index, rows: list[int]) -> list[float]:
     """0-1 similarity of the message to each example row (not topic words), by sound and by characters.
 
     The same characters beat characters that only sound alike (行政争议 vs 行政复议): a match by
-    sound counts _HOMOPHONE_DISCOUNT of one by characters. Examples of one or two syllables must
+    sound counts `homophone_discount` of one by characters. Examples of one or two syllables must
     sound exactly alike, since folded homophones of so short a word turn up across word
     boundaries (再见 in 在江山).
     """
+    w = index.settings.weights
     exact_ok = len(query.exact_key) == len(query.key)
     short = [i for i in rows if len(index.keys[i]) <= 2]
     longer = [i for i in rows if len(index.keys[i]) > 2]
@@ -120,22 +107,23 @@ def example_scores(query: Query, index: Index, rows: list[int]) -> list[float]:
     near = [i for i in rows if by_sound.get(i, 0.0) >= 0.5]
     by_chars = dict(zip(near, _likeness_many(query.core, [index.texts[i] for i in near], whole_only(near)),
                         strict=True))
-    return [max(by_chars.get(i, 0.0), by_sound.get(i, 0.0) * _HOMOPHONE_DISCOUNT) for i in rows]
+    return [max(by_chars.get(i, 0.0), by_sound.get(i, 0.0) * w.homophone_discount) for i in rows]
 
 
-def _modifier_discount(text: str, key: str, start: int, keyword_key: str, vocabulary: frozenset[str]) -> float:
+def _modifier_discount(text: str, key: str, start: int, keyword_key: str, index: Index) -> float:
     """Less weight for a topic word that modifies an unfamiliar word after it.
 
     Chinese compounds put the head last: in 律师资格证 or 知识产权专业 the topic word only
     describes something else, which no example talks about.
     """
-    if start < 0 or len(text) != len(key) or len(key) > _STORY_LENGTH:
+    w = index.settings.weights
+    if start < 0 or len(text) != len(key) or len(key) > w.story_length:
         return 1.0  # stories are full of unfamiliar words next to the topic word
     end = start + len(keyword_key)
     after = key[end: end + 2]
-    if len(after) < 2 or text[end] in _LINKING or after in vocabulary:
+    if len(after) < 2 or text[end] in _LINKING or after in index.vocabulary:
         return 1.0
-    return _MODIFIER_DISCOUNT
+    return w.modifier_discount
 
 
 def topic_word_score(query: Query, index: Index, i: int) -> float:
@@ -145,39 +133,41 @@ def topic_word_score(query: Query, index: Index, i: int) -> float:
     words; two-syllable words must sound exactly alike (公正/公证), not merely alike after folding
     (上在/山寨).
     """
+    w = index.settings.weights
     key, text = index.keys[i], index.texts[i]
     whole = fuzz.ratio(query.key, key) / 100
     if len(key) < 2:
         return whole
-    weight = _KEYWORD_WEIGHTS[min(len(key), 4)] * _spread_weight(index.keyword_spread.get(i, 1))
+    weight = w.keyword_weights[min(len(key), 4) - 2] * _spread_weight(index.keyword_spread.get(i, 1), w)
     if text in query.core:
         start = query.core.find(text)
-        weight *= _modifier_discount(query.core, query.key, start, key, index.vocabulary)
+        weight *= _modifier_discount(query.core, query.key, start, key, index)
         # Background only where every mention is (我怕以后还要调解…调解要怎么申请).
-        negation = max(negation_discount(query, at) for at in _occurrences(query.core, text))
+        negation = max(negation_discount(query, at, index.settings) for at in _occurrences(query.core, text))
         return max(whole, weight * negation)
     sounds_alike = index.exact_keys[i] in query.exact_key if len(key) == 2 else key in query.key
     if sounds_alike:
-        discount = _modifier_discount(query.core, query.key, query.key.find(key), key, index.vocabulary)
-        return max(whole, weight * _HOMOPHONE_DISCOUNT * discount)
-    if spread(text, query.core):
-        return max(whole, weight * _SPREAD_DISCOUNT)
-    return whole * _HOMOPHONE_DISCOUNT
+        discount = _modifier_discount(query.core, query.key, query.key.find(key), key, index)
+        return max(whole, weight * w.homophone_discount * discount)
+    if spread(text, query.core, w):
+        return max(whole, weight * w.spread_discount)
+    return whole * w.homophone_discount
 
 
-def negation_discount(query: Query, start: int) -> float:
+def negation_discount(query: Query, start: int, settings: MatcherSettings) -> float:
     """In a story, a topic word right after a negation, or after "lest", "don't want" or a fear
     earlier in its clause, is background (还没闹矛盾, 不想跟政府打官司, 免得以后闹僵). A story's
     tail is still a story: its `text` is the whole message."""
-    if len(query.text) <= _STORY_LENGTH:
+    w = settings.weights
+    if len(query.key) <= w.story_length:
         return 1.0  # in a short message "不想打官司" is the question itself
     text = query.core
     before = text[max(0, start - 2): start]
     if any(n in before for n in "没不未别"):
-        return _NEGATED
+        return w.negated
     clause = query.clause_start(start)
     earlier = text[max(0, start - 5) if clause is None else clause: start]
-    return _NEGATED if _LESTS.search(earlier) else 1.0
+    return w.negated if _LESTS.search(earlier) else 1.0
 
 
 def _occurrences(text: str, word: str) -> Iterator[int]:
@@ -187,12 +177,12 @@ def _occurrences(text: str, word: str) -> Iterator[int]:
         start = text.find(word, start + 1)
 
 
-def _spread_weight(topics: int) -> float:
+def _spread_weight(topics: int, w: Weights) -> float:
     """Less weight for a topic word that examples of several intents use."""
-    return 1.0 - _SHARED_WORD_PENALTY * min(topics - 1, 3)
+    return 1.0 - w.shared_word_penalty * min(topics - 1, 3)
 
 
-def spread(word: str, text: str) -> bool:
+def spread(word: str, text: str, w: Weights) -> bool:
     """A topic word of four characters or more whose halves stand apart with a few characters
     between them (投诉律师 in 投诉我的律师, 申请法律援助 in 申请一下法律援助)."""
     if len(word) < 4:
@@ -202,7 +192,7 @@ def spread(word: str, text: str) -> bool:
     start = text.find(head)
     while start >= 0:
         after = start + half
-        gap = text.find(rest, after, after + len(rest) + _MAX_GAP)
+        gap = text.find(rest, after, after + len(rest) + w.max_gap)
         if gap > after:
             return True
         start = text.find(head, start + 1)
@@ -226,7 +216,7 @@ def coverage(query: Query, rows: Iterable[int], index: Index) -> float:
             for start in _occurrences(key, example):
                 covered[start: start + len(example)] = [1.0] * len(example)
             continue
-        found = fuzz.partial_ratio_alignment(example, key, score_cutoff=_ALIGNED)
+        found = fuzz.partial_ratio_alignment(example, key, score_cutoff=index.settings.weights.aligned)
         if found is not None:
             start, end = found.dest_start, found.dest_end
             covered[start:end] = map(max, covered[start:end], repeat(found.score / 100, end - start))
@@ -260,10 +250,11 @@ def shadowed_keywords(query: Query, index: Index, found: list[int]) -> set[int]:
     return shadowed - standing
 
 
-def coverage_weight(length: int) -> float:
-    if length <= _SHORT_LENGTH:
-        return _COVERAGE_WEIGHT_SHORT
-    if length >= _STORY_LENGTH:
-        return _COVERAGE_WEIGHT_STORY
-    share = (length - _SHORT_LENGTH) / (_STORY_LENGTH - _SHORT_LENGTH)
-    return _COVERAGE_WEIGHT_SHORT + share * (_COVERAGE_WEIGHT_STORY - _COVERAGE_WEIGHT_SHORT)
+def coverage_weight(length: int, w: Weights) -> float:
+    """How much of a message's score depends on how much of it the intent explains."""
+    if length <= w.short_length:
+        return w.coverage_weight_short
+    if length >= w.story_length:
+        return w.coverage_weight_story
+    share = (length - w.short_length) / (w.story_length - w.short_length)
+    return w.coverage_weight_short + share * (w.coverage_weight_story - w.coverage_weight_short)
