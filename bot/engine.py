@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 import unicodedata
 from collections.abc import Callable
@@ -27,13 +26,6 @@ logger = logging.getLogger(__name__)
 
 # Intents whose answer holds wherever in China the citizen is: where to get legal advice, and danger.
 _ANYWHERE = frozenset({"legal_consultation", "legal_aid", EMERGENCY, *SMALL_TALK})
-# A clause opened with "那…", "也…" or "如果…" goes on from the last answer ("那现在做到多少了",
-# "我是外地户口，也可以吗"). Fillers ("那个") are already gone from the core.
-_GOES_ON = re.compile(r"^(那|也|还有|另外|如果|要是|万一)")
-# What a question going on about a service asks: how much, how long, where, can I, what it takes.
-_ABOUT_A_SERVICE = ("多少", "几", "多久", "多长", "哪", "怎么", "能不能", "可不可以", "可以", "能", "要不要", "需要", "费",
-                    "钱", "材料", "条件", "申请", "办", "成功率", "时间", "上门", "代", "户口", "结果", "来不了",
-                    "去不了", "到场", "委托", "本地", "外地")
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,9 +295,10 @@ class Engine:
             return False  # a story's 那 and 也 are narration
         last = query.breaks[-1] if query.breaks else 0
         opens = [0] + ([last] if len(query.core) - last <= w.short_length else [])  # a last clause ("也可以吗")
-        if not any(_GOES_ON.match(query.core[b:]) for b in opens):
+        # Fillers ("那个") are already gone from the core.
+        if not any(query.core.startswith(index.settings.words.going_on_words, b) for b in opens):
             return False
-        if not any(word in query.core for word in _ABOUT_A_SERVICE):
+        if not any(word in query.core for word in index.settings.words.service_details):
             return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
         return not any(index.texts[i] in query.core and topic_of(index.owners[i]) != topic
                        for i in index.keywords_near(query))

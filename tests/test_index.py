@@ -119,7 +119,7 @@ def test_clause_breaks_locate_each_clause_in_the_core() -> None:
     settings = MatcherSettings(fillers=("嗯",))
     text = "嗯，房东不退押金。我不想打官司，能调解吗"
     query = analyse(text, settings)
-    breaks = clause_breaks(query.core, [c.text for c in split(prepare(text))], settings)
+    breaks = clause_breaks(query.core, [c.text for c in split(prepare(text), settings.words.question_words)], settings)
     assert [query.core[b:b + 2] for b in breaks] == ["房东", "我不", "能调"]
     query = replace(query, breaks=breaks)
     assert query.clause_start(query.core.find("打官司")) == query.core.find("我不")

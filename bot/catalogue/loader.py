@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -12,21 +12,16 @@ from typing import Any
 from bot.errors import CatalogueError, Problem, Source
 from bot.catalogue.grounding import Corpus, ungrounded_figures, unsupported_claims, web_addresses
 from bot.matching.index import Index, build_index
-from bot.catalogue.model import EMERGENCY, Answer, Intent, MatcherSettings
+from bot.catalogue.model import EMERGENCY, Answer, Intent, MatcherSettings, Words
 from bot.matching.normalize import normalize, prepare
-from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
+from bot.catalogue.settings import read_settings, read_words
+from bot.catalogue.yamlfile import Collector, LineDict, LineList, check_keys, node_line, read_yaml, strings
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher"}
+_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "words"}
 _INTENT_KEYS = {"id", "title", "examples", "answer", "keywords", "triggers", "suggest"}
 _ANSWER_KEYS = {"id", "text", "source", "legal_notice"}
 _SOURCE_KEYS = {"section", "excerpt"}
-_MATCHER_KEYS = {
-    "answer_threshold", "clarify_threshold", "ambiguity_gap", "clear_margin",
-    "max_suggestions", "max_message_chars", "fillers", "synonyms",
-    "local_places", "other_places", "abroad_places", "out_of_scope_words",
-}
-_WORD_LISTS = ("local_places", "other_places", "abroad_places", "out_of_scope_words")
 # Texts every channel needs; content/messages.yaml must define each of them.
 MESSAGE_KEYS = (
     "welcome", "help", "about", "fallback", "clarify", "rephrase", "too_long", "non_text",
@@ -56,63 +51,13 @@ class Catalogue:
         return intent.title if intent else intent_id
 
 
-class _Collector:
-    """Gathers problems while files are read, so validate can print them all at once."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.problems: list[Problem] = []
-
-    def shown(self, path: Path) -> str:
-        try:
-            return str(path.resolve().relative_to(self.root.resolve()))
-        except ValueError:
-            return str(path)
-
-    def error(self, src: str, line: int, message: str) -> None:
-        self.problems.append(Problem(Source(src, line), message))
-
-    def warn(self, src: str, line: int, message: str) -> None:
-        self.problems.append(Problem(Source(src, line), message, is_warning=True))
-
-
-def _line(obj: Any, key: str | None = None) -> int:
-    if key is not None and isinstance(obj, LineDict):
-        return obj.key_lines.get(key, obj.line)
-    return int(getattr(obj, "line", 0))
-
-
-def _check_keys(c: _Collector, src: str, obj: LineDict, allowed: set[str], what: str) -> None:
-    for key in obj:
-        if key not in allowed:
-            known = "、".join(sorted(allowed))
-            c.error(src, _line(obj, key), f"{what}中有未知的键 '{key}'；可用的键：{known}")
-
-
-def _strings(c: _Collector, src: str, parent: LineDict, key: str, what: str) -> list[tuple[str, int]]:
-    """A list of non-empty strings under key, with their lines; problems are collected."""
-    value = parent.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, LineList):
-        c.error(src, _line(parent, key), f"{what}的 '{key}' 应该是一个列表（每行以“- ”开头）")
-        return []
-    out = []
-    for item, line in zip(value, value.item_lines, strict=True):
-        if isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip():
-            out.append((str(item).strip(), line))
-        else:
-            c.error(src, line, f"{what}的 '{key}' 里有一项不是文字或为空；请写成一行文字")
-    return out
-
-
-def _text(c: _Collector, src: str, obj: LineDict, key: str, what: str) -> str | None:
+def _text(c: Collector, src: str, obj: LineDict, key: str, what: str) -> str | None:
     value = obj.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
-        c.error(src, _line(obj, key), f"{what}缺少 '{key}'；请补上")
+        c.error(src, node_line(obj, key), f"{what}缺少 '{key}'；请补上")
         return None
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        c.error(src, _line(obj, key), f"{what}的 '{key}' 应该是一段文字")
+        c.error(src, node_line(obj, key), f"{what}的 '{key}' 应该是一段文字")
         return None
     return str(value).strip()
 
@@ -121,7 +66,7 @@ def _yaml_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.y*ml") if p.suffix in {".yaml", ".yml"})
 
 
-def _load_corpus(c: _Collector, content_dir: Path) -> Corpus:
+def _load_corpus(c: Collector, content_dir: Path) -> Corpus:
     texts = []
     for path in sorted((content_dir / "sources").glob("*.txt")):
         try:
@@ -133,7 +78,7 @@ def _load_corpus(c: _Collector, content_dir: Path) -> Corpus:
     return Corpus("\n".join(texts))
 
 
-def _read_answers(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str, Answer]:
+def _read_answers(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str, Answer]:
     answers: dict[str, Answer] = {}
     files = _yaml_files(content_dir / "answers")
     if not files:
@@ -144,12 +89,12 @@ def _read_answers(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str,
         if data is None:
             continue
         if not isinstance(data, LineDict) or not isinstance(data.get("answers"), LineList):
-            c.error(src, _line(data), "答案文件的最上层应该是 'answers:'，下面是答案列表")
+            c.error(src, node_line(data), "答案文件的最上层应该是 'answers:'，下面是答案列表")
             continue
-        _check_keys(c, src, data, {"answers"}, "答案文件")
+        check_keys(c, src, data, {"answers"}, "答案文件")
         for item in data["answers"]:
             if not isinstance(item, LineDict):
-                c.error(src, _line(data["answers"]), "'answers' 列表里的每一项都应是一个答案（含 id、text、source）")
+                c.error(src, node_line(data["answers"]), "'answers' 列表里的每一项都应是一个答案（含 id、text、source）")
                 continue
             answer = _read_answer(c, src, item, corpus)
             if answer is None:
@@ -162,44 +107,44 @@ def _read_answers(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str,
     return answers
 
 
-def _read_answer(c: _Collector, src: str, item: LineDict, corpus: Corpus) -> Answer | None:
-    _check_keys(c, src, item, _ANSWER_KEYS, "答案")
+def _read_answer(c: Collector, src: str, item: LineDict, corpus: Corpus) -> Answer | None:
+    check_keys(c, src, item, _ANSWER_KEYS, "答案")
     answer_id = _text(c, src, item, "id", "答案")
     label = f"答案 '{answer_id}' " if answer_id else "答案"
     text = _text(c, src, item, "text", label)
     source = item.get("source")
     section = excerpt = None
     if not isinstance(source, LineDict):
-        c.error(src, _line(item, "source") if "source" in item else item.line,
+        c.error(src, node_line(item, "source") if "source" in item else item.line,
                 f"{label}缺少 'source'（写明报告章节 section 和原文摘录 excerpt）")
     else:
-        _check_keys(c, src, source, _SOURCE_KEYS, f"{label}的 source ")
+        check_keys(c, src, source, _SOURCE_KEYS, f"{label}的 source ")
         section = _text(c, src, source, "section", f"{label}的 source ")
         excerpt = _text(c, src, source, "excerpt", f"{label}的 source ")
         if excerpt and not corpus.has_excerpt(excerpt):
-            c.error(src, _line(source, "excerpt"),
+            c.error(src, node_line(source, "excerpt"),
                     f"{label}的摘录在报告原文中找不到；请从 content/sources/ 里的报告逐字复制一段")
     if text:
         for figure in ungrounded_figures(text, corpus):
-            c.error(src, _line(item, "text"),
+            c.error(src, node_line(item, "text"),
                     f"{label}中的数字 '{figure}' 在报告中找不到；只能写报告里的数字或 12348、12345、110、120")
         for word in unsupported_claims(text, corpus):
-            c.error(src, _line(item, "text"),
+            c.error(src, node_line(item, "text"),
                     f"{label}说了报告没有写的“{word}”；收费、办理条件和时间报告没写，请改为告诉群众拨打 12348 或 12345 问清楚")
         for address in web_addresses(text):
-            c.error(src, _line(item, "text"), f"{label}中有网址 '{address}'，报告没有写明；请删去，改为告诉群众去哪里问")
+            c.error(src, node_line(item, "text"), f"{label}中有网址 '{address}'，报告没有写明；请删去，改为告诉群众去哪里问")
     legal = item.get("legal_notice", False)
     if not isinstance(legal, bool):
-        c.error(src, _line(item, "legal_notice"), f"{label}的 'legal_notice' 只能写 true 或 false")
+        c.error(src, node_line(item, "legal_notice"), f"{label}的 'legal_notice' 只能写 true 或 false")
         legal = False
     if answer_id and not _ID.match(answer_id):
-        c.error(src, _line(item, "id"), f"答案 id '{answer_id}' 格式不对；只用小写字母、数字、下划线和点，如 legal_aid.apply")
+        c.error(src, node_line(item, "id"), f"答案 id '{answer_id}' 格式不对；只用小写字母、数字、下划线和点，如 legal_aid.apply")
     if not (answer_id and text and section and excerpt):
         return None
     return Answer(answer_id, text, section, excerpt, legal, Source(src, item.line))
 
 
-def _read_messages(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str, str]:
+def _read_messages(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str, str]:
     path = content_dir / "messages.yaml"
     src = c.shown(path)
     if not path.exists():
@@ -209,9 +154,9 @@ def _read_messages(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str
     if data is None:
         return {}
     if not isinstance(data, LineDict):
-        c.error(src, _line(data), "messages.yaml 应该是“键: 文字”的形式")
+        c.error(src, node_line(data), "messages.yaml 应该是“键: 文字”的形式")
         return {}
-    _check_keys(c, src, data, set(MESSAGE_KEYS), "messages.yaml ")
+    check_keys(c, src, data, set(MESSAGE_KEYS), "messages.yaml ")
     messages = {}
     for key in MESSAGE_KEYS:
         if key not in data:
@@ -221,12 +166,12 @@ def _read_messages(c: _Collector, content_dir: Path, corpus: Corpus) -> dict[str
         if value is None:
             continue
         for figure in ungrounded_figures(value, corpus):
-            c.error(src, _line(data, key), f"话术 '{key}' 中的数字 '{figure}' 在报告中找不到")
+            c.error(src, node_line(data, key), f"话术 '{key}' 中的数字 '{figure}' 在报告中找不到")
         for word in unsupported_claims(value, corpus):
-            c.error(src, _line(data, key), f"话术 '{key}' 说了报告没有写的“{word}”；请改为告诉群众去哪里问")
+            c.error(src, node_line(data, key), f"话术 '{key}' 说了报告没有写的“{word}”；请改为告诉群众去哪里问")
         problem = _placeholder_problem(value, MESSAGE_FIELDS[key]) if key in MESSAGE_FIELDS else None
         if problem:
-            c.error(src, _line(data, key), f"话术 '{key}' {problem}")
+            c.error(src, node_line(data, key), f"话术 '{key}' {problem}")
         messages[key] = value
     return messages
 
@@ -257,61 +202,13 @@ class _RawIntent:
     line: int
 
 
-def _read_settings(c: _Collector, src: str, data: Any) -> MatcherSettings | None:
-    if not isinstance(data, LineDict):
-        c.error(src, _line(data), "'matcher' 应该是“名称: 数值”的设置")
-        return None
-    _check_keys(c, src, data, _MATCHER_KEYS, "matcher 设置")
-    values: dict[str, Any] = {}
-    for key in _MATCHER_KEYS - {"fillers", "synonyms", *_WORD_LISTS}:
-        if key not in data:
-            continue
-        value = data[key]
-        integer = key in {"max_suggestions", "max_message_chars"}
-        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok or not ((1 if integer else 0) <= value <= (100000 if integer else 1)):
-            expected = "正整数" if integer else "0 到 1 之间的小数"
-            c.error(src, _line(data, key), f"matcher 设置 '{key}' 的值 '{value}' 不对；应为{expected}")
-            continue
-        values[key] = value
-    fillers = [normalize(f) for f, _ in _strings(c, src, data, "fillers", "matcher 设置")]
-    values["fillers"] = tuple(sorted({f for f in fillers if f}, key=len, reverse=True))
-    values["synonyms"] = _read_synonyms(c, src, data)
-    for key in _WORD_LISTS:
-        names = [normalize(name) for name, _ in _strings(c, src, data, key, "matcher 设置")]
-        values[key] = tuple(sorted({n for n in names if n}, key=len, reverse=True))
-    settings = MatcherSettings(**values)
-    if settings.clarify_threshold > settings.answer_threshold:
-        c.error(src, _line(data, "clarify_threshold"), "clarify_threshold 不能大于 answer_threshold")
-    return settings
-
-
-def _read_synonyms(c: _Collector, src: str, data: LineDict) -> tuple[tuple[str, str], ...]:
-    """`synonyms: {标准词: [变体, 变体]}` as (variant, canonical) pairs, normalised."""
-    raw = data.get("synonyms")
-    if raw is None:
-        return ()
-    if not isinstance(raw, LineDict):
-        c.error(src, _line(data, "synonyms"), "'synonyms' 应该写成“标准词: [变体1, 变体2]”的形式")
-        return ()
-    pairs: dict[str, str] = {}
-    for canonical_word in raw:
-        target = normalize(canonical_word)
-        for variant, line in _strings(c, src, raw, canonical_word, f"同义词 '{canonical_word}' "):
-            key = prepare(variant).strip()
-            if not key or not target or key == target:
-                continue
-            if key in pairs and pairs[key] != target:
-                c.error(src, line, f"同义词 '{variant}' 同时指向 '{pairs[key]}' 和 '{target}'；请只保留一个")
-            pairs[key] = target
-    return tuple(sorted(pairs.items()))
-
-
-def _read_intent_files(c: _Collector, intents_dir: Path) -> tuple[list[_RawIntent], list[str], list[str], MatcherSettings]:
+def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent], list[str], list[str], MatcherSettings]:
     raws: list[_RawIntent] = []
     oos: list[str] = []
     followups: list[str] = []
     settings: MatcherSettings | None = None
+    words: Words | None = None
+    words_at: str | None = None
     files = _yaml_files(intents_dir)
     if not files:
         c.error(c.shown(intents_dir), 0, "没有找到意图文件；意图应放在 intents/*.yaml")
@@ -321,20 +218,24 @@ def _read_intent_files(c: _Collector, intents_dir: Path) -> tuple[list[_RawInten
         if data is None:
             continue
         if not isinstance(data, LineDict):
-            c.error(src, _line(data), "意图文件的最上层应该是 'intents:'（或 out_of_scope:、followups:、matcher:）")
+            c.error(src, node_line(data), "意图文件的最上层应该是 'intents:'（或 out_of_scope:、followups:、matcher:）")
             continue
-        _check_keys(c, src, data, _INTENT_FILE_KEYS, "意图文件")
+        check_keys(c, src, data, _INTENT_FILE_KEYS, "意图文件")
         if "matcher" in data:
             if settings is not None:
-                c.error(src, _line(data, "matcher"), "'matcher' 设置只能写在一个文件里")
-            settings = _read_settings(c, src, data["matcher"])
-        oos += [t for t, _ in _strings(c, src, data, "out_of_scope", "意图文件")]
-        followups += [t for t, _ in _strings(c, src, data, "followups", "意图文件")]
+                c.error(src, node_line(data, "matcher"), "'matcher' 设置只能写在一个文件里")
+            settings = read_settings(c, src, data["matcher"])
+        if "words" in data:
+            if words_at is not None:
+                c.error(src, node_line(data, "words"), f"'words' 词表只能写在一个文件里；已经写在 {words_at}")
+            words, words_at = read_words(c, src, data["words"]), src
+        oos += [t for t, _ in strings(c, src, data, "out_of_scope", "意图文件")]
+        followups += [t for t, _ in strings(c, src, data, "followups", "意图文件")]
         items = data.get("intents")
         if items is None:
             continue
         if not isinstance(items, LineList):
-            c.error(src, _line(data, "intents"), "'intents' 应该是意图列表（每个意图以“- id:”开头）")
+            c.error(src, node_line(data, "intents"), "'intents' 应该是意图列表（每个意图以“- id:”开头）")
             continue
         for item, line in zip(items, items.item_lines, strict=True):
             if not isinstance(item, LineDict):
@@ -343,32 +244,34 @@ def _read_intent_files(c: _Collector, intents_dir: Path) -> tuple[list[_RawInten
             raw = _read_intent(c, src, item)
             if raw is not None:
                 raws.append(raw)
-    return raws, oos, followups, settings or MatcherSettings()
+    if words_at is None and files:
+        c.error(c.shown(intents_dir), 0, "没有找到匹配用的词表 'words:'；请放在 intents/words.yaml（可从发布的版本复制）")
+    return raws, oos, followups, replace(settings or MatcherSettings(), words=words or Words())
 
 
-def _read_intent(c: _Collector, src: str, item: LineDict) -> _RawIntent | None:
-    _check_keys(c, src, item, _INTENT_KEYS, "意图")
+def _read_intent(c: Collector, src: str, item: LineDict) -> _RawIntent | None:
+    check_keys(c, src, item, _INTENT_KEYS, "意图")
     intent_id = _text(c, src, item, "id", "意图")
     if intent_id is None:
         return None
     if not _ID.match(intent_id):
-        c.error(src, _line(item, "id"), f"意图 id '{intent_id}' 格式不对；只用小写字母、数字、下划线和点，如 legal_aid.apply")
+        c.error(src, node_line(item, "id"), f"意图 id '{intent_id}' 格式不对；只用小写字母、数字、下划线和点，如 legal_aid.apply")
         return None
     label = f"意图 '{intent_id}' "
     title = _text(c, src, item, "title", label) or intent_id
-    examples = _strings(c, src, item, "examples", label)
+    examples = strings(c, src, item, "examples", label)
     if not examples:
-        c.error(src, _line(item, "examples") if "examples" in item else item.line,
+        c.error(src, node_line(item, "examples") if "examples" in item else item.line,
                 f"{label}没有例句（examples）；至少写一句群众会怎么问")
     answer_id = str(item.get("answer", intent_id)).strip()
     return _RawIntent(
         intent_id, title, examples,
-        _strings(c, src, item, "keywords", label), _strings(c, src, item, "triggers", label),
-        _strings(c, src, item, "suggest", label), answer_id, _line(item, "answer"), src, item.line,
+        strings(c, src, item, "keywords", label), strings(c, src, item, "triggers", label),
+        strings(c, src, item, "suggest", label), answer_id, node_line(item, "answer"), src, item.line,
     )
 
 
-def _link(c: _Collector, raws: list[_RawIntent], answers: dict[str, Answer]) -> dict[str, Intent]:
+def _link(c: Collector, raws: list[_RawIntent], answers: dict[str, Answer]) -> dict[str, Intent]:
     intents: dict[str, Intent] = {}
     seen_at: dict[str, _RawIntent] = {}
     example_owner: dict[str, tuple[str, str, int]] = {}
@@ -423,7 +326,7 @@ def _link(c: _Collector, raws: list[_RawIntent], answers: dict[str, Answer]) -> 
 
 def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = None) -> Catalogue:
     """Read and check every file; raise CatalogueError listing all problems, or return the Catalogue."""
-    c = _Collector(root or Path.cwd())
+    c = Collector(root or Path.cwd())
     missing = [(d, flag) for d, flag in ((intents_dir, "--intents / LEGALBOT_INTENTS"),
                                          (content_dir, "--content / LEGALBOT_CONTENT")) if not d.is_dir()]
     if missing:

@@ -1,4 +1,4 @@
-"""The immutable objects a catalogue is made of: Answer, Intent, MatcherSettings and its Weights."""
+"""The immutable objects a catalogue is made of: Answer, Intent, MatcherSettings with its Words and Weights."""
 
 from __future__ import annotations
 
@@ -48,6 +48,26 @@ class Intent:
     def topic(self) -> str:
         """The catalogue id this intent belongs to (`legal_aid` for `legal_aid.apply`)."""
         return topic_of(self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """The word lists the matcher reads from intents/words.yaml, which says what each one does."""
+
+    question_words: tuple[str, ...] = ()  # a clause holding one asks (bot.matching.clauses)
+    service_details: tuple[str, ...] = ()  # what a question going on from the last answer asks (bot.engine)
+    going_on_words: tuple[str, ...] = ()  # a message opened with one goes on from the last answer
+    negation_words: tuple[str, ...] = ()  # in a story, a topic word right after one is background
+    lest_words: tuple[str, ...] = ()  # in a story, a topic word after one in its clause is feared, not asked
+    lest_exceptions: tuple[str, ...] = ()  # phrases holding a lest-word that do not mean it (哪怕)
+    linking_words: tuple[str, ...] = ()  # characters after a topic word that start a new phrase
+    staying_words: tuple[str, ...] = ()  # after another place: where the citizen is, not the service
+    origin_words: tuple[str, ...] = ()  # right after a place: where the citizen comes from
+    not_going_words: tuple[str, ...] = ()  # right before a place: the citizen need not go there
+    across_words: tuple[str, ...] = ()  # two words that spell a place name across their boundary
+
+
+WORD_LISTS = tuple(Words.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,4 +140,5 @@ class MatcherSettings:
     other_places: tuple[str, ...] = ()  # other cities: their services are out of scope
     abroad_places: tuple[str, ...] = ()  # other countries: their law is out of scope too
     out_of_scope_words: tuple[str, ...] = ()  # exams, school, careers: a topic word beside them is no question for us
+    words: Words = Words()  # read from intents/words.yaml
     weights: Weights = Weights()  # not read from YAML: see Weights

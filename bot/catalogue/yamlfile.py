@@ -1,4 +1,5 @@
-"""YAML reading that keeps line numbers, so every error can point to the line to edit."""
+"""YAML reading that keeps line numbers, so every error can point to the line to edit, and the
+problems collected while reading."""
 
 from __future__ import annotations
 
@@ -97,3 +98,55 @@ def line_of(exc: yaml.YAMLError) -> int:
         return int(context.line) + 1
     mark = problem or context
     return int(mark.line) + 1 if mark else 0
+
+
+class Collector:
+    """Gathers problems while files are read, so validate can print them all at once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+
+    def shown(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
+
+    def error(self, src: str, line: int, message: str) -> None:
+        self.problems.append(Problem(Source(src, line), message))
+
+    def warn(self, src: str, line: int, message: str) -> None:
+        self.problems.append(Problem(Source(src, line), message, is_warning=True))
+
+
+def node_line(obj: Any, key: str | None = None) -> int:
+    """The line of a YAML node, or of one key of a mapping."""
+    if key is not None and isinstance(obj, LineDict):
+        return obj.key_lines.get(key, obj.line)
+    return int(getattr(obj, "line", 0))
+
+
+def check_keys(c: Collector, src: str, obj: LineDict, allowed: set[str], what: str) -> None:
+    """An error for each key of obj that is not allowed."""
+    for key in obj:
+        if key not in allowed:
+            known = "、".join(sorted(allowed))
+            c.error(src, node_line(obj, key), f"{what}中有未知的键 '{key}'；可用的键：{known}")
+
+
+def strings(c: Collector, src: str, parent: LineDict, key: str, what: str) -> list[tuple[str, int]]:
+    """A list of non-empty strings under key, with their lines; problems are collected."""
+    value = parent.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, LineList):
+        c.error(src, node_line(parent, key), f"{what}的 '{key}' 应该是一个列表（每行以“- ”开头）")
+        return []
+    out = []
+    for item, line in zip(value, value.item_lines, strict=True):
+        if isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip():
+            out.append((str(item).strip(), line))
+        else:
+            c.error(src, line, f"{what}的 '{key}' 里有一项不是文字或为空；请写成一行文字")
+    return out

@@ -204,6 +204,6 @@ def examine(text: str, index: Index) -> Examined:
     if not query.text:
         return Examined(query, None, Ranking(()))
     trigger = find_trigger(query.text, query.key, index.triggers_near(query))
-    clauses = split(prepared[: index.settings.max_message_chars * 4])  # the slice the core is made of
+    clauses = split(prepared[: index.settings.max_message_chars * 4], index.settings.words.question_words)  # the slice the core is made of
     query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
     return Examined(query, trigger, rank(query, index, clauses), elsewhere(clauses, index))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -9,14 +10,9 @@ from itertools import repeat
 
 from rapidfuzz import fuzz, process
 
-from bot.catalogue.model import WHOLE_MESSAGE_ONLY, MatcherSettings, Weights
+from bot.catalogue.model import WHOLE_MESSAGE_ONLY, MatcherSettings, Weights, Words
 from bot.matching.index import Index, Query
 
-# What the citizen fears, wants to avoid or does not want is not what they ask about.
-_LEST = ("免得", "以免", "省得", "避免", "防止", "怕", "担心", "不想", "不愿", "不打算", "不用", "不必", "还没")
-_LESTS = re.compile("|".join(("(?<![哪恐])怕", *(w for w in _LEST if w != "怕"))))  # not 哪怕, 恐怕
-# Function words after a topic word start a new phrase (法律援助还是法律咨询), not a compound.
-_LINKING = frozenset("的了吗呢吧啊呀还和跟与或及是在要能会可怎咋哪什谁几多去来到给把被对向从让请想就也都又才再有没不这那管")
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +117,8 @@ def _modifier_discount(text: str, key: str, start: int, keyword_key: str, index:
         return 1.0  # stories are full of unfamiliar words next to the topic word
     end = start + len(keyword_key)
     after = key[end: end + 2]
-    if len(after) < 2 or text[end] in _LINKING or after in index.vocabulary:
+    # A linking word after the topic word starts a new phrase (法律援助还是法律咨询), not a compound.
+    if len(after) < 2 or text[end] in index.settings.words.linking_words or after in index.vocabulary:
         return 1.0
     return w.modifier_discount
 
@@ -163,11 +160,25 @@ def negation_discount(query: Query, start: int, settings: MatcherSettings) -> fl
         return 1.0  # in a short message "不想打官司" is the question itself
     text = query.core
     before = text[max(0, start - 2): start]
-    if any(n in before for n in "没不未别"):
+    if any(n in before for n in settings.words.negation_words):
         return w.negated
     clause = query.clause_start(start)
     earlier = text[max(0, start - 5) if clause is None else clause: start]
-    return w.negated if _LESTS.search(earlier) else 1.0
+    # What the citizen fears, wants to avoid or does not want is not what they ask about.
+    return w.negated if _fears(earlier, settings.words) else 1.0
+
+
+def _fears(text: str, words: Words) -> bool:
+    """The text holds a lest-word, not as part of an exception (怕, but not 哪怕 or 恐怕)."""
+    return any(found.group(1) for found in _lest_pattern(words.lest_words, words.lest_exceptions).finditer(text))
+
+
+@functools.lru_cache(maxsize=8)
+def _lest_pattern(lest: tuple[str, ...], exceptions: tuple[str, ...]) -> re.Pattern[str]:
+    # Exceptions first: where one starts, the lest-word inside it is consumed with it.
+    alternatives = [re.escape(w) for w in sorted(exceptions, key=len, reverse=True)]
+    found = "|".join(re.escape(w) for w in sorted(lest, key=len, reverse=True))
+    return re.compile(f"(?:{'|'.join(alternatives)})|({found})" if alternatives else f"({found})")
 
 
 def _occurrences(text: str, word: str) -> Iterator[int]:
