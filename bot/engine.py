@@ -14,10 +14,9 @@ from typing import Any, Protocol
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
-from bot.matching.index import Index
+from bot.matching.index import Index, Query
 from bot.service.keyedlocks import KeyedLocks
 from bot.matching.decision import Match, Outcome, decide
-from bot.matching.index import Query
 from bot.matching.ranking import Examined, examine
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, SMALL_TALK, Intent, topic_of
