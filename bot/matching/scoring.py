@@ -156,7 +156,8 @@ def negation_discount(query: Query, start: int, settings: MatcherSettings) -> fl
     earlier in its clause, is background (还没闹矛盾, 不想跟政府打官司, 免得以后闹僵). A story's
     tail is still a story: its `text` is the whole message."""
     w = settings.weights
-    if len(query.key) <= w.story_length:
+    # The whole message's length: `text` is never cut, so a story's tail counts as a story.
+    if len(query.text) <= w.story_length:
         return 1.0  # in a short message "不想打官司" is the question itself
     text = query.core
     before = text[max(0, start - 2): start]
