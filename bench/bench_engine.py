@@ -21,7 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.engine import Engine
-from bot.matching.ranking import analyse, build_index, decide, rank
+from bot.matching.decision import decide
+from bot.matching.index import analyse, build_index
+from bot.matching.ranking import rank
 
 HOMOPHONES = {"援": "缘", "证": "正", "议": "意", "解": "节", "律": "绿", "请": "情", "办": "半", "调": "条"}
 FILLERS = ("请问一下", "那个", "嗯嗯", "麻烦问下", "")

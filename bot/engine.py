@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 import unicodedata
 from collections.abc import Callable
@@ -15,24 +14,14 @@ from typing import Any, Protocol
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
-from bot.matching.index import Index
+from bot.matching.index import Index, Query
 from bot.service.keyedlocks import KeyedLocks
-from bot.matching.ranking import Examined, Match, Outcome, Query, Ranking, Scored, decide, examine
+from bot.matching.decision import Match, Outcome, decide
+from bot.matching.ranking import Examined, examine
+from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Intent, Role, topic_of
 
 logger = logging.getLogger(__name__)
-
-_SHORT_MESSAGE = 6  # characters: a message this short after a topic leans towards that topic
-_SHORT_BONUS = 0.15
-# A clause opened with "那…", "也…" or "如果…" goes on from the last answer ("那现在做到多少了",
-# "我是外地户口，也可以吗"). Fillers ("那个") are already gone from the core.
-_GOES_ON = re.compile(r"^(那|也|还有|另外|如果|要是|万一)")
-_GOING_ON_CHARS = 20  # longer, a message opened with 那 or 也 is a story of its own
-_SHORT_CLAUSE = 8  # a last clause this short may be the going-on question ("也可以吗")
-# What a question going on about a service asks: how much, how long, where, can I, what it takes.
-_ABOUT_A_SERVICE = ("多少", "几", "多久", "多长", "哪", "怎么", "能不能", "可不可以", "可以", "能", "要不要", "需要", "费",
-                    "钱", "材料", "条件", "申请", "办", "成功率", "时间", "上门", "代", "户口", "结果", "来不了",
-                    "去不了", "到场", "委托", "本地", "外地")
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,8 +263,8 @@ class Engine:
         topic = topic_of(ctx.intent)
         family = [s for s in ranking.intents if topic_of(s.intent) == topic]
         in_context = max(ranking.followup, family[0].score if family else 0.0)
-        if len(query.core) <= _SHORT_MESSAGE:
-            in_context += _SHORT_BONUS  # a short message right after a topic is most likely about it
+        if len(query.key) <= settings.weights.leaning_length:
+            in_context += settings.weights.short_bonus  # a short message right after a topic is most likely about it
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             if topic_of(match.intent) == topic or in_context <= match.score:
                 return None
@@ -298,13 +287,15 @@ class Engine:
         """Said as going on from the last answer: its first clause, or a short last one, opens
         with 那, 也 or 如果 ("那去年办了多少件", "我不是本地人，也能申请吗"). Not a story, whose 也 and
         还有 are narration, and not a message naming a topic of its own ("那律师费谁出")."""
-        if len(query.core) > _GOING_ON_CHARS:
-            return False
+        w = index.settings.weights
+        if len(query.key) > w.story_length:
+            return False  # a story's 那 and 也 are narration
         last = query.breaks[-1] if query.breaks else 0
-        opens = [0] + ([last] if len(query.core) - last <= _SHORT_CLAUSE else [])
-        if not any(_GOES_ON.match(query.core[b:]) for b in opens):
+        opens = [0] + ([last] if len(query.core) - last <= w.short_length else [])  # a last clause ("也可以吗")
+        # Fillers ("那个") are already gone from the core.
+        if not any(query.core.startswith(index.settings.words.going_on_words, b) for b in opens):
             return False
-        if not any(word in query.core for word in _ABOUT_A_SERVICE):
+        if not any(word in query.core for word in index.settings.words.service_details):
             return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
         return not any(index.texts[i] in query.core and topic_of(index.owners[i]) != topic
                        for i in index.keywords_near(query))

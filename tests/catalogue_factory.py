@@ -21,6 +21,7 @@ SERVICES = "intents/services.yaml"
 CONVERSATION = "intents/conversation.yaml"
 SETTINGS = "intents/settings.yaml"
 MENU = "intents/menu.yaml"
+WORDS = "intents/words.yaml"
 ANSWERS = "content/answers/answers.yaml"
 MESSAGES = "content/messages.yaml"
 
@@ -204,7 +205,8 @@ def write_catalogue(root: Path, overrides: Mapping[str, str | None] | None = Non
 
     Texts are dedented, so tests can write them indented. Returns (intents_dir, content_dir).
     """
-    files: dict[str, str | None] = {**DEFAULT_FILES, MESSAGES: messages_yaml(), **(overrides or {})}
+    shipped_words = (SHIPPED_INTENTS / "words.yaml").read_text(encoding="utf-8")
+    files: dict[str, str | None] = {**DEFAULT_FILES, WORDS: shipped_words, MESSAGES: messages_yaml(), **(overrides or {})}
     intents_dir, content_dir = root / "intents", root / "content"
     intents_dir.mkdir(parents=True, exist_ok=True)
     (content_dir / "answers").mkdir(parents=True, exist_ok=True)

@@ -123,6 +123,7 @@ def write_mini_catalogue(root: Path, **messages: str) -> tuple[Path, Path]:
     intents.mkdir()
     shutil.copy(REPORT, content / "sources" / REPORT.name)
     (intents / "mini.yaml").write_text(INTENTS, encoding="utf-8")
+    shutil.copy(Path(__file__).resolve().parent.parent / "intents" / "words.yaml", intents / "words.yaml")
     (content / "answers" / "mini.yaml").write_text(ANSWERS, encoding="utf-8")
     texts = {**MESSAGES, **messages}
     (content / "messages.yaml").write_text(json.dumps(texts, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -13,7 +13,7 @@ from catalogue_factory import ANSWERS, CONVERSATION, DEFAULT_FILES, MESSAGE_TEXT
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.engine import Engine, Feedback, Reply, Turn
-from bot.matching.ranking import Outcome
+from bot.matching.decision import Outcome
 
 SHORT = 120  # characters: small talk is a line or two; answers run to about 250
 KINDS = {"answer", "followup", "emergency", "clarify", "fallback", "too_long", "rephrase", "stale_button"}

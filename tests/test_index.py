@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.catalogue.loader import Catalogue
 from bot.matching.clauses import split
-from bot.matching.index import FOLLOWUP, Index, analyse, build_index, candidates, clause_breaks
+from bot.matching.index import Index, RowKind, analyse, build_index, candidates, clause_breaks
 from bot.catalogue.model import MatcherSettings
 from bot.matching.normalize import prepare
 
@@ -101,7 +101,7 @@ def test_follow_up_and_out_of_scope_phrases_are_always_among_the_candidates(ship
                for n in range(40)]
     index = build_index(intents, ("明天天气怎么样",), ("一共多少",), SETTINGS)
     found = candidates(analyse("那一共办了多少件", SETTINGS).key, index)
-    assert FOLLOWUP in {index.owners[i] for i in found}
+    assert RowKind.FOLLOWUP in {index.kinds[i] for i in found}
 
 
 def test_story_examples_lend_no_words_to_the_vocabulary(shipped_catalogue: Catalogue) -> None:
@@ -119,7 +119,7 @@ def test_clause_breaks_locate_each_clause_in_the_core() -> None:
     settings = MatcherSettings(fillers=("嗯",))
     text = "嗯，房东不退押金。我不想打官司，能调解吗"
     query = analyse(text, settings)
-    breaks = clause_breaks(query.core, [c.text for c in split(prepare(text))], settings)
+    breaks = clause_breaks(query.core, [c.text for c in split(prepare(text), settings.words.question_words)], settings)
     assert [query.core[b:b + 2] for b in breaks] == ["房东", "我不", "能调"]
     query = replace(query, breaks=breaks)
     assert query.clause_start(query.core.find("打官司")) == query.core.find("我不")

@@ -6,8 +6,10 @@ import pytest
 from catalogue_factory import write_catalogue
 
 from bot.catalogue.loader import Catalogue, load_catalogue
-from bot.matching.index import SCANNED_CHARS
-from bot.matching.ranking import Match, Outcome, Ranking, Scored, analyse, decide, rank
+from bot.matching.decision import Match, Outcome, decide
+from bot.matching.index import SCANNED_CHARS, analyse
+from bot.matching.ranking import rank
+from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import MatcherSettings
 
 

@@ -9,7 +9,9 @@ import pytest
 from bot.catalogue.loader import Catalogue
 from bot.matching.clauses import split
 from bot.engine import Engine, Reply
-from bot.matching.ranking import _negation_discount, analyse, examine, rank
+from bot.matching.index import analyse
+from bot.matching.ranking import examine, rank
+from bot.matching.scoring import negation_discount
 from bot.matching.normalize import prepare
 
 
@@ -90,7 +92,7 @@ def test_a_clear_clause_answers_a_message_unclear_as_a_whole(shipped_catalogue: 
 def test_a_clause_that_names_no_topic_lifts_nothing(shipped_catalogue: Catalogue, text: str) -> None:
     query = analyse(text, shipped_catalogue.index.settings)
     assert examine(text, shipped_catalogue.index).ranking == rank(query, shipped_catalogue.index)
-    assert len(split(prepare(text))) == 2
+    assert len(split(prepare(text), shipped_catalogue.settings.words.question_words)) == 2
 
 
 @pytest.mark.parametrize(("first", "expected", "going_on"), [
@@ -153,8 +155,8 @@ def test_what_the_citizen_does_not_want_is_background_through_its_clause(shipped
     examined = examine(story, shipped_catalogue.index)
     start = examined.query.core.find("打官司")
     assert examined.query.clause_start(start) == examined.query.core.find("我们不想")
-    assert _negation_discount(examined.query, start) < 1.0
-    assert _negation_discount(replace(examined.query, breaks=()), start) == 1.0  # too far for the old window
+    assert negation_discount(examined.query, start, shipped_catalogue.settings) < 1.0
+    assert negation_discount(replace(examined.query, breaks=()), start, shipped_catalogue.settings) == 1.0  # too far for the old window
 
 
 @pytest.mark.parametrize(("text", "intent"), [
@@ -182,8 +184,8 @@ def test_a_topic_word_mentioned_again_outside_the_feared_clause_counts(shipped_c
     story = "邻居家装修把我家墙弄裂了，我怕以后还要调解好几次，调解要怎么申请，要带什么材料，多久能有结果"
     examined = examine(story, shipped_catalogue.index)
     feared, asked = examined.query.core.find("调解"), examined.query.core.rfind("调解")
-    assert _negation_discount(examined.query, feared) < 1.0
-    assert _negation_discount(examined.query, asked) == 1.0
+    assert negation_discount(examined.query, feared, shipped_catalogue.settings) < 1.0
+    assert negation_discount(examined.query, asked, shipped_catalogue.settings) == 1.0
     assert examined.ranking.intents[0].intent == "people_mediation"
 
 

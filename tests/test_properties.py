@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.engine import Engine
 from bot.matching.index import SCANNED_CHARS
-from bot.matching.ranking import analyse, rank
+from bot.matching.index import analyse
+from bot.matching.ranking import rank
 from bot.matching.normalize import normalize
 
 # NFKC expands one character to at most 18 (U+FDFA); casefolding at most triples one.

@@ -21,7 +21,8 @@ from bot.cli import main
 from bot.report.clusters import cluster
 from bot.engine import Feedback, Reply, Turn
 from bot.service.eventlog import EventLog
-from bot.matching.ranking import Outcome, Scored
+from bot.matching.decision import Outcome
+from bot.matching.scoring import Scored
 from bot.report.summary import CST, build_report, format_terminal, open_readonly, table
 from bot.report.page import (
     COLORS,

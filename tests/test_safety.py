@@ -7,7 +7,7 @@ from catalogue_factory import write_catalogue
 
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.engine import Engine
-from bot.matching.ranking import Outcome
+from bot.matching.decision import Outcome
 
 EMERGENCIES = [
     "他又在打我",

@@ -757,3 +757,28 @@ def test_a_catalogue_without_a_menu_gets_one_warning(root: Path, capsys: pytest.
     assert validate(root, {MENU: None}) == 0
     assert warnings(capsys.readouterr().out) == [
         "intents: 警告: 没有菜单（menu:）；Telegram 的 /menu 将没有按钮。请写 intents/menu.yaml，见 docs/operator-guide.md"]
+
+
+WORDS_WITHOUT = "words:\n  question_words: [吗, 怎]\n"  # the other lists are missing
+
+
+@pytest.mark.parametrize(("words", "where", "phrase"), [
+    (WORDS_WITHOUT, "intents/words.yaml:2", "缺少 'negation_words'"),
+    ("words:\n  question_words: []\n", "intents/words.yaml:2", "'question_words' 是空的"),
+    ("words:\n  question_words:\n", "intents/words.yaml:2", "'question_words' 是空的"),
+    ("words:\n  question_words: 吗\n", "intents/words.yaml:2", "应该是一个列表"),
+    ("words:\n  question_words: [吗, [怎]]\n", "intents/words.yaml:2", "不是文字"),
+    ("words:\n  linking_words: [的, 还是]\n", "intents/words.yaml:2", "只有一个字"),
+    ("words: [吗, 怎]\n", "intents/words.yaml:1", "'words' 应该写成"),
+])
+def test_a_missing_empty_or_mistyped_word_list_is_reported_at_its_line(
+        root: Path, capsys: pytest.CaptureFixture[str], words: str, where: str, phrase: str) -> None:
+    assert validate(root, {"intents/words.yaml": words}) == 1
+    found = [line for line in errors(capsys.readouterr().out) if phrase in line]
+    assert found, phrase
+    assert found[0].startswith(f"{where}: 错误: ")
+
+
+def test_a_catalogue_without_word_lists_is_reported(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert validate(root, {"intents/words.yaml": None}) == 1
+    assert any("words.yaml" in line and "词表" in line for line in errors(capsys.readouterr().out))

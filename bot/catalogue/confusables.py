@@ -6,7 +6,7 @@ from rapidfuzz import fuzz, process
 
 from bot.catalogue.loader import Catalogue
 from bot.errors import Problem
-from bot.matching.ranking import FOLLOWUP, OUT_OF_SCOPE
+from bot.matching.index import RowKind
 from bot.catalogue.model import topic_of
 
 CONFUSABLE = 0.9  # examples of two topics this alike (by sound) are a coin toss for the matcher
@@ -15,7 +15,7 @@ CONFUSABLE = 0.9  # examples of two topics this alike (by sound) are a coin toss
 def confusable_pairs(catalogue: Catalogue, threshold: float = CONFUSABLE) -> list[Problem]:
     """One warning per pair of topics that have examples at least `threshold` alike."""
     index = catalogue.index
-    rows = [i for i, o in enumerate(index.owners) if o not in (OUT_OF_SCOPE, FOLLOWUP) and not index.is_keyword[i]]
+    rows = [i for i, kind in enumerate(index.kinds) if kind is RowKind.INTENT and not index.is_keyword[i]]
     keys = [index.keys[i] for i in rows]
     seen: set[tuple[str, str]] = set()
     problems = []

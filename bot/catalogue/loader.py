@@ -4,32 +4,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from bot.errors import CatalogueError, Problem, Source
 from bot.catalogue.grounding import Corpus, ungrounded_figures, unsupported_claims, web_addresses
-from bot.matching.ranking import Index, build_index
+from bot.matching.index import Index, build_index
 from bot.catalogue.menu import RawMenu, link_menu, read_menu
-from bot.catalogue.model import EMERGENCY, Answer, Intent, MatcherSettings, Menu, Role
+from bot.catalogue.model import EMERGENCY, Answer, Intent, MatcherSettings, Menu, Role, Words
 from bot.catalogue.roles import check_welcome, read_roles, with_topic_roles
-from bot.matching.normalize import normalize, prepare
+from bot.catalogue.settings import read_settings, read_words
+from bot.matching.normalize import normalize
 from bot.catalogue.collector import Collector, check_keys, line_of, string_list, text_value
 from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "menu"}
+_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "words", "menu"}
 _INTENT_KEYS = {"id", "title", "examples", "answer", "keywords", "triggers", "suggest", "roles"}
 _ANSWER_KEYS = {"id", "text", "source", "legal_notice"}
 _SOURCE_KEYS = {"section", "excerpt"}
-_MATCHER_KEYS = {
-    "answer_threshold", "clarify_threshold", "ambiguity_gap", "clear_margin",
-    "max_suggestions", "max_message_chars", "fillers", "synonyms",
-    "local_places", "other_places", "abroad_places", "out_of_scope_words",
-}
-_WORD_LISTS = ("local_places", "other_places", "abroad_places", "out_of_scope_words")
 # Texts every channel needs; content/messages.yaml must define each of them.
 MESSAGE_KEYS = (
     "welcome", "help", "about", "fallback", "clarify", "rephrase", "too_long", "non_text",
@@ -210,62 +204,14 @@ class _RawIntent:
     roles: frozenset[Role]
 
 
-def _read_settings(c: Collector, src: str, data: Any) -> MatcherSettings | None:
-    if not isinstance(data, LineDict):
-        c.error(src, line_of(data), "'matcher' 应该是“名称: 数值”的设置")
-        return None
-    check_keys(c, src, data, _MATCHER_KEYS, "matcher 设置")
-    values: dict[str, Any] = {}
-    for key in _MATCHER_KEYS - {"fillers", "synonyms", *_WORD_LISTS}:
-        if key not in data:
-            continue
-        value = data[key]
-        integer = key in {"max_suggestions", "max_message_chars"}
-        ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if isinstance(value, bool) or not ok or not ((1 if integer else 0) <= value <= (100000 if integer else 1)):
-            expected = "正整数" if integer else "0 到 1 之间的小数"
-            c.error(src, line_of(data, key), f"matcher 设置 '{key}' 的值 '{value}' 不对；应为{expected}")
-            continue
-        values[key] = value
-    fillers = [normalize(f) for f, _ in string_list(c, src, data, "fillers", "matcher 设置")]
-    values["fillers"] = tuple(sorted({f for f in fillers if f}, key=len, reverse=True))
-    values["synonyms"] = _read_synonyms(c, src, data)
-    for key in _WORD_LISTS:
-        names = [normalize(name) for name, _ in string_list(c, src, data, key, "matcher 设置")]
-        values[key] = tuple(sorted({n for n in names if n}, key=len, reverse=True))
-    settings = MatcherSettings(**values)
-    if settings.clarify_threshold > settings.answer_threshold:
-        c.error(src, line_of(data, "clarify_threshold"), "clarify_threshold 不能大于 answer_threshold")
-    return settings
-
-
-def _read_synonyms(c: Collector, src: str, data: LineDict) -> tuple[tuple[str, str], ...]:
-    """`synonyms: {标准词: [变体, 变体]}` as (variant, canonical) pairs, normalised."""
-    raw = data.get("synonyms")
-    if raw is None:
-        return ()
-    if not isinstance(raw, LineDict):
-        c.error(src, line_of(data, "synonyms"), "'synonyms' 应该写成“标准词: [变体1, 变体2]”的形式")
-        return ()
-    pairs: dict[str, str] = {}
-    for canonical_word in raw:
-        target = normalize(canonical_word)
-        for variant, line in string_list(c, src, raw, canonical_word, f"同义词 '{canonical_word}' "):
-            key = prepare(variant).strip()
-            if not key or not target or key == target:
-                continue
-            if key in pairs and pairs[key] != target:
-                c.error(src, line, f"同义词 '{variant}' 同时指向 '{pairs[key]}' 和 '{target}'；请只保留一个")
-            pairs[key] = target
-    return tuple(sorted(pairs.items()))
-
-
 def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent], list[str], list[str],
                                                                    MatcherSettings, RawMenu | None]:
     raws: list[_RawIntent] = []
     oos: list[str] = []
     followups: list[str] = []
     settings: MatcherSettings | None = None
+    words: Words | None = None
+    words_at: str | None = None
     menu: RawMenu | None = None
     files = _yaml_files(intents_dir)
     if not files:
@@ -282,7 +228,11 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
         if "matcher" in data:
             if settings is not None:
                 c.error(src, line_of(data, "matcher"), "'matcher' 设置只能写在一个文件里")
-            settings = _read_settings(c, src, data["matcher"])
+            settings = read_settings(c, src, data["matcher"])
+        if "words" in data:
+            if words_at is not None:
+                c.error(src, line_of(data, "words"), f"'words' 词表只能写在一个文件里；已经写在 {words_at}")
+            words, words_at = read_words(c, src, data["words"]), src
         if "menu" in data:
             if menu is not None:
                 c.error(src, line_of(data, "menu"), f"'menu' 菜单只能写在一个文件里；已经写在 {menu.src}")
@@ -303,7 +253,9 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
             raw = _read_intent(c, src, item)
             if raw is not None:
                 raws.append(raw)
-    return raws, oos, followups, settings or MatcherSettings(), menu
+    if words_at is None and files:
+        c.error(c.shown(intents_dir), 0, "没有找到匹配用的词表 'words:'；请放在 intents/words.yaml（可从发布的版本复制）")
+    return raws, oos, followups, replace(settings or MatcherSettings(), words=words or Words()), menu
 
 
 def _read_intent(c: Collector, src: str, item: LineDict) -> _RawIntent | None:

@@ -1,4 +1,4 @@
-"""The immutable objects a catalogue is made of: Answer, Intent, Role, Menu, MatcherSettings."""
+"""The immutable objects a catalogue is made of: Answer, Intent, Role, Menu, MatcherSettings with its Words and Weights."""
 
 from __future__ import annotations
 
@@ -85,6 +85,80 @@ class Menu:
 
 
 @dataclass(frozen=True, slots=True)
+class Words:
+    """The word lists the matcher reads from intents/words.yaml, which says what each one does."""
+
+    question_words: tuple[str, ...] = ()  # a clause holding one asks (bot.matching.clauses)
+    service_details: tuple[str, ...] = ()  # what a question going on from the last answer asks (bot.engine)
+    going_on_words: tuple[str, ...] = ()  # a message opened with one goes on from the last answer
+    negation_words: tuple[str, ...] = ()  # in a story, a topic word right after one is background
+    lest_words: tuple[str, ...] = ()  # in a story, a topic word after one in its clause is feared, not asked
+    lest_exceptions: tuple[str, ...] = ()  # phrases holding a lest-word that do not mean it (哪怕)
+    linking_words: tuple[str, ...] = ()  # characters after a topic word that start a new phrase
+    staying_words: tuple[str, ...] = ()  # after another place: where the citizen is, not the service
+    origin_words: tuple[str, ...] = ()  # right after a place: where the citizen comes from
+    not_going_words: tuple[str, ...] = ()  # right before a place: the citizen need not go there
+    across_words: tuple[str, ...] = ()  # two words that spell a place name across their boundary
+
+
+WORD_LISTS = tuple(Words.__dataclass_fields__)
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How the matcher weighs its evidence: defaults fitted on the evaluation sets, set in code.
+
+    Operators tune the thresholds in intents/matcher.yaml; these only change with the matcher,
+    after `legalbot eval` on every set. Lengths are in syllables: one per Chinese character, one
+    per pinyin syllable typed in Latin letters (the length of a sound key).
+    """
+
+    # Lengths: the two cut-offs every rule about a message's length uses.
+    short_length: int = 10  # up to here a message is a phrase, and each of its words counts
+    story_length: int = 30  # past this a message is a story: background around a question
+    # A clause this short is a fragment ("有用吗" of "打了差评有用吗"): it lifts an intent alone only
+    # when it holds that intent's example. Not `short_length`: a short clause ("不想活了") speaks.
+    fragment_length: int = 3
+    # Evidence from examples and topic words (bot.matching.scoring).
+    keyword_weights: tuple[float, float, float] = (0.82, 0.88, 0.92)  # topic words of 2, 3, 4+ syllables: longer is surer
+    homophone_discount: float = 0.93  # a match by sound only is worth this much of a match by characters
+    spread_discount: float = 0.9  # a topic word with a few characters inserted in it (投诉…律师)
+    max_gap: int = 3  # characters that may stand inside a spread topic word
+    shared_word_penalty: float = 0.04  # per other intent whose examples use the topic word, up to three
+    negated: float = 0.8  # in a story, a topic word after a negation or a lest-word is background
+    modifier_discount: float = 0.8  # a topic word followed by a word no example uses (律师资格证)
+    aligned: int = 65  # a partial alignment this good (0-100) counts, by its score, towards coverage
+    # How much of a message the intent explains: most for short messages, little for stories,
+    # which always carry detail no example has.
+    coverage_weight_short: float = 0.4
+    coverage_weight_story: float = 0.1
+    rescored: int = 6  # leading intents whose coverage of the message is measured
+    rescored_story: int = 3  # in a story coverage moves scores little and costs most to align
+    unexplained_free: float = 0.35  # share of unfamiliar pieces a short message may have without penalty
+    unexplained_weight: float = 0.6  # score lost per share of unfamiliar pieces beyond that
+    # Stories and clauses (bot.matching.ranking).
+    tail_share: int = 2  # a story's question is in its last 1/tail_share
+    tail_weight: float = 0.4  # how much a story's tail counts against the whole story
+    background: float = 0.85  # a clause that does not ask, answered on its own, counts this much
+    story_clauses: int = 4  # with more clauses than this, only those that ask are scored alone
+    max_clauses: int = 12  # a longer story is scored by its whole and its tail only
+    # The decision (bot.matching.decision).
+    clear_floor: float = 0.45  # a lead this faint is a guess however far ahead: the citizen is asked instead
+    wholly: float = 0.9  # coverage at which a follow-up phrase accounts for the whole message
+    # Follow-ups (bot.engine). A message this short right after a topic leans towards that topic;
+    # not `short_length`: "也不知道该说什么" would lean too.
+    leaning_length: int = 6
+    short_bonus: float = 0.15
+    # The n-gram prefilter (bot.matching.index).
+    candidates: int = 60  # examples scored in full per message
+    story_candidates: int = 40  # fewer for a story: each costs more to align, and its tail is scored again
+    reserved: int = 8  # follow-up and out-of-scope phrases scored besides the candidates
+    common_gram_share: float = 0.05  # n-grams in more examples than this share are too common to prefilter on
+    # Other places (bot.matching.places).
+    place_window: int = 12  # characters after a place name in which a topic word makes it the service's place
+
+
+@dataclass(frozen=True, slots=True)
 class MatcherSettings:
     """Thresholds and word lists the matcher applies; shipped in intents/matcher.yaml."""
 
@@ -100,3 +174,5 @@ class MatcherSettings:
     other_places: tuple[str, ...] = ()  # other cities: their services are out of scope
     abroad_places: tuple[str, ...] = ()  # other countries: their law is out of scope too
     out_of_scope_words: tuple[str, ...] = ()  # exams, school, careers: a topic word beside them is no question for us
+    words: Words = Words()  # read from intents/words.yaml
+    weights: Weights = Weights()  # not read from YAML: see Weights

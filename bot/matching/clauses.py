@@ -8,6 +8,7 @@ scores each clause on its own (bot.matching.ranking.rank).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 # Punctuation and symbols end a clause; so do emoji (anything that is neither a letter, a digit
@@ -15,9 +16,7 @@ from dataclasses import dataclass
 _BREAK = re.compile(r"[^\w\s]+|_+")
 _QUESTION_MARK = re.compile(r"[?？]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# Words that make a clause a question. "A不A" (管不管, 能不能) is found by pattern.
-_ASKING = ("吗", "么", "呢", "怎", "咋", "如何", "什么", "啥", "哪", "谁", "几", "多少", "多久", "多长",
-           "有没有", "是否", "可否", "能否", "请问")
+# Besides its question words (intents/words.yaml), "A不A" (管不管, 能不能) makes a clause a question.
 _A_NOT_A = re.compile(r"(\w)[不没]\1")
 
 
@@ -51,13 +50,14 @@ def _split_spaces(piece: str) -> list[str]:
     return out
 
 
-def asks(text: str) -> bool:
-    return any(word in text for word in _ASKING) or bool(_A_NOT_A.search(text))
+def asks(text: str, question_words: Collection[str]) -> bool:
+    """The text holds a question word or an "A不A"."""
+    return any(word in text for word in question_words) or bool(_A_NOT_A.search(text))
 
 
-def split(prepared: str) -> tuple[Clause, ...]:
+def split(prepared: str, question_words: Collection[str]) -> tuple[Clause, ...]:
     """The clauses of a prepare()d message, in order, without punctuation or emoji; spaces stay
-    only around Latin words."""
+    only around Latin words. A clause asks when it holds one of `question_words`."""
     clauses: list[Clause] = []
     position = 0
     for mark in [*_BREAK.finditer(prepared), None]:
@@ -65,6 +65,6 @@ def split(prepared: str) -> tuple[Clause, ...]:
         question = bool(mark and _QUESTION_MARK.search(mark.group(0)))
         pieces = [p for p in _split_spaces(prepared[position:end]) if p]
         for n, piece in enumerate(pieces):
-            clauses.append(Clause(piece, asks(piece) or (question and n == len(pieces) - 1)))
+            clauses.append(Clause(piece, asks(piece, question_words) or (question and n == len(pieces) - 1)))
         position = mark.end() if mark else end
     return tuple(clauses)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copyreg
+import enum
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
@@ -27,18 +28,15 @@ def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 # mappingproxy cannot be pickled by default; an index can, as plain dicts made read-only again.
 copyreg.pickle(MappingProxyType, lambda proxy: (read_only, (dict(proxy),)))
 
-# Owners of the examples that are not intents: phrases the bot must not answer, and
-# elliptical follow-ups ("那要多久") that refer to the previous turn's topic.
-OUT_OF_SCOPE = "\x00out_of_scope"
-FOLLOWUP = "\x00followup"
-_CANDIDATES = 60  # examples scored in full per message, after the n-gram prefilter
-# Stories share n-grams with many examples, and each costs more to align against a long text;
-# their question is also scored again on its own (matcher.tail), so fewer candidates do.
-_STORY_CANDIDATES = 40
-_RESERVED = 8  # follow-up and out-of-scope phrases scored besides the candidates
-_STORY = 30  # characters
-_COMMON_GRAM_SHARE = 0.05  # n-grams in more examples than this share carry too little to prefilter on
 SCANNED_CHARS = 8192  # characters of a message searched for triggers (Telegram allows 4096)
+
+
+class RowKind(enum.Enum):
+    """What a row of the index is: an intent's example or topic word, or a phrase owned by no intent."""
+
+    INTENT = "intent"
+    OUT_OF_SCOPE = "out_of_scope"  # a phrase the bot must not answer ("天气怎么样")
+    FOLLOWUP = "followup"  # an elliptical follow-up ("那要多久") about the previous turn's topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +101,13 @@ class Index:
     keys: tuple[str, ...]
     exact_keys: tuple[str, ...]
     texts: tuple[str, ...]
-    owners: tuple[str, ...]
+    owners: tuple[str, ...]  # the intent of each row; "" for out-of-scope and follow-up phrases
+    kinds: tuple[RowKind, ...]
     is_keyword: tuple[bool, ...]
     prefilter: Prefilter
     triggers: tuple[Trigger, ...]
     vocabulary: frozenset[str]
-    by_owner: Mapping[str, tuple[int, ...]]
+    by_owner: Mapping[str, tuple[int, ...]]  # intent rows only
     keyword_rows: tuple[int, ...]
     keyword_spread: Mapping[int, int]
     keyword_heads: Mapping[str, tuple[int, ...]]
@@ -181,21 +180,21 @@ def build_index(
     intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str], settings: MatcherSettings
 ) -> Index:
     """Prepare every example for matching; done once when a catalogue loads."""
-    rows: dict[tuple[str, str], bool] = {}
+    rows: dict[tuple[RowKind, str, str], bool] = {}
     for intent in intents:
         for example in intent.examples:
-            rows.setdefault((intent.id, example), False)
+            rows.setdefault((RowKind.INTENT, intent.id, example), False)
         for keyword in intent.keywords:
-            rows[(intent.id, keyword)] = True
+            rows[(RowKind.INTENT, intent.id, keyword)] = True
     for example in out_of_scope:
-        rows.setdefault((OUT_OF_SCOPE, example), False)
+        rows.setdefault((RowKind.OUT_OF_SCOPE, "", example), False)
     for example in followups:
-        rows.setdefault((FOLLOWUP, example), False)
+        rows.setdefault((RowKind.FOLLOWUP, "", example), False)
     triggers = tuple(
         Trigger(intent.id, t, sound_keys(t)[0]) for intent in intents for t in intent.triggers
     )
-    keys, exact_keys, texts, owners, flags = [], [], [], [], []
-    for (owner, example), is_keyword in rows.items():
+    keys, exact_keys, texts, owners, kinds, flags = [], [], [], [], [], []
+    for (kind, owner, example), is_keyword in rows.items():
         core = canonical(prepare(example), settings)
         if not core:
             continue
@@ -204,16 +203,18 @@ def build_index(
         exact_keys.append(exact)
         texts.append(core)
         owners.append(owner)
+        kinds.append(kind)
         flags.append(is_keyword)
     # Stories' background (奶茶店, 旁边) is no topic's vocabulary: only shorter examples count.
     vocabulary = frozenset(
-        k[j: j + 2] for k, o in zip(keys, owners, strict=True) if o != OUT_OF_SCOPE and len(k) <= _STORY
+        k[j: j + 2] for k, kind in zip(keys, kinds, strict=True) if kind is not RowKind.OUT_OF_SCOPE and len(k) <= settings.weights.story_length
         for j in range(len(k) - 1)
     )
     by_owner: dict[str, list[int]] = defaultdict(list)
     for i, owner in enumerate(owners):
-        by_owner[owner].append(i)
-    prefilter = Prefilter.build(keys, flags, [o in (OUT_OF_SCOPE, FOLLOWUP) for o in owners])
+        if kinds[i] is RowKind.INTENT:
+            by_owner[owner].append(i)
+    prefilter = Prefilter.build(keys, flags, [kind is not RowKind.INTENT for kind in kinds])
     keyword_heads: dict[str, set[int]] = defaultdict(set)
     keyword_grams: dict[str, set[int]] = defaultdict(set)
     for i, is_keyword in enumerate(flags):
@@ -228,7 +229,7 @@ def build_index(
     # Same characters give the same sound key, so the examples holding a topic word are among
     # those holding its first two sounds: the prefilter's rows keep this linear in the catalogue's size.
     counted = frozenset(i for i, is_keyword in enumerate(flags)
-                        if not is_keyword and owners[i] not in (OUT_OF_SCOPE, FOLLOWUP, EMERGENCY))
+                        if not is_keyword and kinds[i] is RowKind.INTENT and owners[i] != EMERGENCY)
     no_rows = np.empty(0, np.intp)
     keyword_spread = {
         i: len({owners[j] for j in prefilter.rows.get(keys[i][:2], no_rows).tolist()
@@ -240,7 +241,7 @@ def build_index(
         for symbol in {trigger.text[0], trigger.key[0]}:
             trigger_starts[symbol].append(n)
     return Index(
-        tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(flags),
+        tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(kinds), tuple(flags),
         prefilter, triggers, vocabulary,
         MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}),
         tuple(i for i, is_keyword in enumerate(flags) if is_keyword), MappingProxyType(keyword_spread),
@@ -254,11 +255,12 @@ def build_index(
 def candidates(key: str, index: Index) -> list[int]:
     """Example rows sharing the rarest n-grams with the message, best first (all of them for small
     catalogues), and the follow-up and out-of-scope phrases sharing the most with it."""
-    prefilter = index.prefilter
-    limit = _STORY_CANDIDATES if len(key) > _STORY else _CANDIDATES
+    prefilter, w = index.prefilter, index.settings.weights
+    is_story = len(key) > w.story_length
+    limit = w.story_candidates if is_story else w.candidates
     if prefilter.examples <= limit:
         return [i for i in range(len(index)) if not index.is_keyword[i]]
-    common = max(50, int(prefilter.examples * _COMMON_GRAM_SHARE))
+    common = max(50, int(prefilter.examples * w.common_gram_share))
     rows = prefilter.rows
     grams = sorted((g for g in _grams(key) if g in rows), key=lambda g: len(rows[g]))
     used = []
@@ -277,20 +279,20 @@ def candidates(key: str, index: Index) -> list[int]:
         found.sort()
     # Best first, ties by row (a stable sort of rows in order), so a message always meets the same candidates.
     best: list[int] = found[np.argsort(-weights[found], kind="stable")].tolist()
-    if len(key) > _STORY:
+    if is_story:
         return best  # a story is no follow-up phrase, and its own words find out-of-scope ones
     taken = set(best)
-    return best + [i for i in _reserved(key, prefilter) if i not in taken]
+    return best + [i for i in _reserved(key, prefilter, w.reserved) if i not in taken]
 
 
-def _reserved(key: str, prefilter: Prefilter) -> list[int]:
+def _reserved(key: str, prefilter: Prefilter, limit: int) -> list[int]:
     """The follow-up and out-of-scope rows sharing the most n-grams with the message, best first."""
     postings = [prefilter.reserved[g] for g in _grams(key) if g in prefilter.reserved]
     if not postings:
         return []
     shared = np.bincount(np.concatenate(postings), minlength=prefilter.size)
     found = shared.nonzero()[0]
-    if len(found) > _RESERVED:
-        found = (-shared).argpartition(_RESERVED - 1)[:_RESERVED]
+    if len(found) > limit:
+        found = (-shared).argpartition(limit - 1)[:limit]
         found.sort()
     return found[np.argsort(-shared[found], kind="stable")].tolist()  # type: ignore[no-any-return]

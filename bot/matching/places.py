@@ -13,19 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.matching.clauses import Clause
+from bot.catalogue.model import Words
 from bot.matching.index import Index, analyse
 from bot.matching.normalize import longest_first
 
-_WINDOW = 12  # characters after the place in which a topic word makes it the place of the service
-# Where the citizen is, not where the service is: "我在杭州打工，…" asks about home.
-_STAYING = ("打工", "上班", "工作", "干活", "读书", "上学", "留学", "住", "生活", "定居", "出差", "旅游", "回来", "回江山")
-# Right after the place, where the citizen comes from (温州户口, 上海搬过来的, 外国人).
-_ORIGIN = ("人", "户口", "户籍", "籍", "搬", "过来", "来的", "牌照", "口音")
-# Right before it, a place the citizen need not go to (不用去杭州也能办吗).
-_NOT_GOING = ("不用去", "不去", "不想去", "不必去", "没去", "不用到", "不用回")
-# A place name straddling two words: 周日|本人, 节假日|本地, 完成|都, 东西|藏, 中国|外企.
-_ACROSS = frozenset({"周日", "节日", "假日", "生日", "今日", "明日", "昨日", "每日", "本地", "本人", "完成", "东西",
-                     "中国", "国外", "海外"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +39,21 @@ def elsewhere(clauses: Iterable[Clause], index: Index) -> Place | None:
         return None
     for clause in clauses:
         for found in names.finditer(clause.text):
-            if _is_place(clause.text, found.start(), found.end()) and _names_a_topic(
-                    clause.text[found.end(): found.end() + _WINDOW], index):
+            if _is_place(clause.text, found.start(), found.end(), settings.words) and _names_a_topic(
+                    clause.text[found.end(): found.end() + settings.weights.place_window], index):
                 return Place(found.group(), found.group() in settings.abroad_places)
     return None
 
 
-def _is_place(text: str, start: int, end: int) -> bool:
-    """The name found at text[start:end] stands for a place the service is asked of."""
+def _is_place(text: str, start: int, end: int, words: Words) -> bool:
+    """The name found at text[start:end] stands for a place the service is asked of: not where the
+    citizen comes from (温州户口), not a place they need not go to (不用去杭州), and not two words
+    that spell a place name across their boundary (周日|本人, 中国|外企)."""
     before, after = text[max(0, start - 3): start], text[end:]
-    if after.startswith(_ORIGIN) or before.endswith(_NOT_GOING):
+    if after.startswith(words.origin_words) or before.endswith(words.not_going_words):
         return False
     straddles = {text[start - 1: start + 1] if start else "", text[end - 1: end + 1]}
-    return not straddles & (_ACROSS - {text[start:end]})
+    return not straddles & (set(words.across_words) - {text[start:end]})
 
 
 @functools.lru_cache(maxsize=8)
@@ -85,4 +78,5 @@ def _names_a_topic(after: str, index: Index) -> bool:
     if not found:
         return False
     before = query.core[: min(found)]
-    return not any(word in before for word in _STAYING)
+    # Where the citizen is, not where the service is: "我在杭州打工，…" asks about home.
+    return not any(word in before for word in index.settings.words.staying_words)

@@ -11,7 +11,8 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from bot.catalogue.loader import Catalogue
-from bot.matching.ranking import analyse, rank
+from bot.matching.index import analyse
+from bot.matching.ranking import rank
 from bot.catalogue.model import MatcherSettings
 from bot.matching.normalize import normalize
 from bot.matching.phonetic import sound_key

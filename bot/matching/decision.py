@@ -1,0 +1,91 @@
+"""The decision on a ranking: answer, ask which intent was meant, or fall back."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from bot.catalogue.model import EMERGENCY, MatcherSettings, topic_of
+from bot.matching.scoring import Ranking, Scored
+
+
+
+class Outcome(enum.Enum):
+    """What the bot does with a message."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The decision: an outcome, the intent answered (if any), and the evidence for it."""
+
+    outcome: Outcome
+    intent: str | None
+    score: float
+    runner_up: Scored | None
+    candidates: tuple[Scored, ...]
+
+
+def decide(ranking: Ranking, settings: MatcherSettings) -> Match:
+    """Apply the thresholds: answer when clear, clarify when close, fall back when nothing fits."""
+    intents = ranking.intents
+    if not intents:
+        return Match(Outcome.FALLBACK, None, 0.0, None, ())
+    top = intents[0]
+    topic = topic_of(top.intent)
+    # Danger is found by its triggers first; an emergency example that merely resembles the
+    # message ("老公家暴我想离婚" for "我想离婚") does not make another answer uncertain.
+    runner_up = next((s for s in intents[1:] if topic_of(s.intent) != topic and s.intent != EMERGENCY), None)
+    if ranking.out_of_scope >= top.score or top.score < settings.clarify_threshold:
+        return Match(Outcome.FALLBACK, None, top.score, runner_up, intents[:1])
+    if ranking.followup >= top.score and ranking.followup_coverage >= settings.weights.wholly:
+        # Only a follow-up ("要多久") with nothing before it: no topic to answer in.
+        return _clarify(ranking, settings, top, runner_up)
+    close = runner_up is not None and top.score - runner_up.score < settings.ambiguity_gap
+    rival = max(runner_up.score if runner_up else 0.0, ranking.out_of_scope)
+    # Below the answer threshold, an intent far ahead of every alternative is still the answer:
+    # asking "did you mean X?" with X alone only costs the citizen a tap.
+    is_clear = top.score - rival >= settings.clear_margin and top.score >= settings.weights.clear_floor
+    if (top.score >= settings.answer_threshold and not close) or is_clear:
+        return Match(Outcome.ANSWER, top.intent, top.score, runner_up, (top,))
+    return _clarify(ranking, settings, top, runner_up)
+
+
+def _clarify(ranking: Ranking, settings: MatcherSettings, top: Scored, runner_up: Scored | None) -> Match:
+    """Offer the leading intents of distinct topics, up to max_suggestions, close to the top one."""
+    intents = ranking.intents
+    floor = max(settings.clarify_threshold, top.score - 2 * settings.ambiguity_gap, ranking.out_of_scope)
+    offered: list[Scored] = []
+    for s in intents:
+        if s.score < floor or len(offered) >= settings.max_suggestions:
+            break
+        if s.intent == EMERGENCY and s is not top:
+            continue
+        if all(topic_of(o.intent) != topic_of(s.intent) for o in offered):
+            offered.append(s)
+    return Match(Outcome.CLARIFY, None, top.score, runner_up, tuple(offered))
+
+
+def is_answered(ranking: Ranking, settings: MatcherSettings) -> bool:
+    """Whether decide() answers this ranking outright."""
+    return decide(ranking, settings).outcome is Outcome.ANSWER
+
+
+def clear_answer(ranking: Ranking, settings: MatcherSettings,
+                 whole_message: frozenset[str] = frozenset()) -> Scored | None:
+    """The intent a part of a message (a clause) would be answered with on its own, when it is clear.
+
+    Alone, a clause must be clear of its runner-up by clear_margin: "是什么意思" is close to
+    "普法是什么意思" and to the same question about every other topic. Intents said only as a
+    whole message (`whole_message`: greetings) never speak for a clause.
+    """
+    decided = decide(ranking, settings)
+    if decided.outcome is not Outcome.ANSWER or decided.intent in whole_message:
+        return None
+    rival = decided.runner_up.score if decided.runner_up else 0.0
+    if decided.score - rival < settings.clear_margin:
+        return None
+    return ranking.intents[0]
