@@ -8,6 +8,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,9 +20,24 @@ from bot.service.keyedlocks import KeyedLocks
 from bot.matching.decision import Match, Outcome, decide
 from bot.matching.ranking import Examined, examine
 from bot.matching.scoring import Ranking, Scored
-from bot.catalogue.model import EMERGENCY, Intent, Role, topic_of
+from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
+from bot.matching.danger import assess
 
 logger = logging.getLogger(__name__)
+
+
+class Kind(StrEnum):
+    """What a reply is, finer than the matcher's outcome; a str, so JSON and the event log store its value."""
+
+    ANSWER = "answer"
+    FOLLOWUP = "followup"  # an answer in the topic of the turn before
+    SAFETY = "safety"  # an answer with one safety line on top: danger mentioned, not now
+    EMERGENCY = "emergency"
+    CLARIFY = "clarify"
+    FALLBACK = "fallback"
+    TOO_LONG = "too_long"
+    REPHRASE = "rephrase"  # nothing but spaces, punctuation or emoji
+    STALE_BUTTON = "stale_button"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +58,7 @@ class Reply:
     suggestions: tuple[str, ...] = ()
     buttons: tuple[Button, ...] = ()
     outcome: Outcome = Outcome.FALLBACK
-    kind: str = "fallback"
+    kind: Kind = Kind.FALLBACK
     runner_up: Scored | None = None
     candidates: tuple[Scored, ...] = ()
     # Answers about a service get 👍/👎; small talk, emergency, clarify and fallback replies do not.
@@ -160,7 +176,7 @@ class Engine:
         cat = self.catalogue
         intent = cat.intents.get(intent_id)
         if intent is None:
-            reply = Reply(None, 0.0, cat.messages["stale_button"], kind="stale_button")
+            reply = Reply(None, 0.0, cat.messages["stale_button"], kind=Kind.STALE_BUTTON)
         else:
             reply = self._answer(cat, intent, 1.0, None, ())
             self._remember(user, cat, intent.id)
@@ -212,9 +228,15 @@ class Engine:
         settings = cat.settings
         query, trigger, ranking = examined.query, examined.trigger, examined.ranking
         if not query.text:  # nothing but spaces, punctuation or emoji
-            return Reply(None, 0.0, cat.messages["rephrase"], kind="rephrase")
+            return Reply(None, 0.0, cat.messages["rephrase"], kind=Kind.REPHRASE)
         if trigger is not None and trigger.intent in cat.intents:
-            return self._emergency(user, cat, cat.intents[trigger.intent], ranking)
+            call = assess(f"{query.text}\n{query.core}", trigger, ranking.intents, cat.danger, settings.clarify_threshold,
+                          lambda intent_id: not cat.has_role(intent_id, Role.SMALL_TALK))
+            if call.is_now or call.service is None:
+                group = cat.danger.group_of(trigger.text)
+                return self._emergency(user, cat, cat.intents[trigger.intent], ranking,
+                                       group.answer if group else None)
+            return self._mentioned(user, cat, cat.intents[call.service.intent], call.service.score, ranking)
         match = decide(ranking, settings)
         place = examined.place
         # Another city's service, or another country's anything: Jiangshan's answer would mislead.
@@ -223,7 +245,7 @@ class Engine:
                                   or not cat.has_role(ranking.intents[0].intent, Role.ANYWHERE)):
             self.context.forget(user)
             return Reply(None, match.score, cat.messages["elsewhere"].format(place=place.name),
-                         outcome=Outcome.FALLBACK, kind="fallback", runner_up=match.runner_up,
+                         outcome=Outcome.FALLBACK, kind=Kind.FALLBACK, runner_up=match.runner_up,
                          candidates=match.candidates)
         followed = self._follow_up(user, cat, query, ranking, match)
         if followed is not None:
@@ -246,7 +268,7 @@ class Engine:
             self._remember(user, cat, match.candidates[0].intent)
             return self._clarify(cat, match)
         key = "too_long" if len(text) > settings.max_message_chars else "fallback"
-        return Reply(None, match.score, cat.messages[key], outcome=Outcome.FALLBACK, kind=key,
+        return Reply(None, match.score, cat.messages[key], outcome=Outcome.FALLBACK, kind=Kind(key),
                      runner_up=match.runner_up, candidates=match.candidates)
 
     def _remember(self, user: str, cat: Catalogue, intent_id: str) -> None:
@@ -279,7 +301,7 @@ class Engine:
         reply = self._answer(cat, intent, min(1.0, in_context), match.runner_up, match.candidates)
         prefix = cat.messages["followup_prefix"].format(title=intent.title)
         return Reply(reply.intent, reply.confidence, f"{prefix}\n{reply.text}", reply.suggestions,
-                     reply.buttons, reply.outcome, "followup", reply.runner_up, reply.candidates,
+                     reply.buttons, reply.outcome, Kind.FOLLOWUP, reply.runner_up, reply.candidates,
                      reply.is_rateable)
 
     @staticmethod
@@ -301,32 +323,43 @@ class Engine:
                        for i in index.keywords_near(query))
 
     def _answer(self, cat: Catalogue, intent: Intent, score: float,
-                runner_up: Scored | None, candidates: tuple[Scored, ...]) -> Reply:
-        text = intent.answer.text
-        if intent.answer.legal_notice:
+                runner_up: Scored | None, candidates: tuple[Scored, ...], answer: Answer | None = None) -> Reply:
+        answer = answer or intent.answer
+        text = answer.text
+        if answer.legal_notice:
             text = f"{text}\n\n{cat.messages['legal_notice']}"
         suggestions = tuple(s for s in intent.suggest if s in cat.intents)
         buttons = tuple(Button(cat.title(s), s) for s in suggestions)
-        return Reply(intent.id, score, text, suggestions, buttons, Outcome.ANSWER, "answer", runner_up, candidates,
+        return Reply(intent.id, score, text, suggestions, buttons, Outcome.ANSWER, Kind.ANSWER, runner_up, candidates,
                      is_rateable=Role.SMALL_TALK not in intent.roles)
 
-    def _emergency(self, user: str, cat: Catalogue, intent: Intent, ranking: Ranking) -> Reply:
-        """Danger first (110/120), then the service the message also asked about, as a button."""
+    def _mentioned(self, user: str, cat: Catalogue, intent: Intent, score: float, ranking: Ranking) -> Reply:
+        """Danger mentioned, not now: the service asked about, with one safety line on top."""
+        self._remember(user, cat, intent.id)
+        reply = self._answer(cat, intent, score, None, ranking.intents[:3])
+        return Reply(reply.intent, reply.confidence, f"{cat.messages['safety_line']}\n{reply.text}",
+                     reply.suggestions, reply.buttons, Outcome.ANSWER, Kind.SAFETY, None, reply.candidates,
+                     reply.is_rateable, safety=True)
+
+    def _emergency(self, user: str, cat: Catalogue, intent: Intent, ranking: Ranking,
+                   answer: Answer | None = None) -> Reply:
+        """Danger first (110, 120 or 119 as the danger's group says), then the service the message
+        also asked about, as a button."""
         also = [s.intent for s in ranking.intents
                 if s.intent != intent.id and s.score >= cat.settings.clarify_threshold
                 and not cat.has_role(s.intent, Role.SMALL_TALK)][:1]
-        reply = self._answer(cat, intent, 1.0, None, ranking.intents[:3])
+        reply = self._answer(cat, intent, 1.0, None, ranking.intents[:3], answer)
         suggestions = tuple(dict.fromkeys([*also, *reply.suggestions]))[: cat.settings.max_suggestions]
         self.context.forget(user)
         return Reply(intent.id, 1.0, reply.text, suggestions,
-                     tuple(Button(cat.title(s), s) for s in suggestions), Outcome.ANSWER, "emergency",
+                     tuple(Button(cat.title(s), s) for s in suggestions), Outcome.ANSWER, Kind.EMERGENCY,
                      None, reply.candidates)
 
     def _clarify(self, cat: Catalogue, match: Match) -> Reply:
         options = tuple(s.intent for s in match.candidates)
         lines = [cat.messages["clarify"]] + [f"{n}. {cat.title(i)}" for n, i in enumerate(options, 1)]
         return Reply(None, match.score, "\n".join(lines), options,
-                     tuple(Button(cat.title(i), i) for i in options), Outcome.CLARIFY, "clarify",
+                     tuple(Button(cat.title(i), i) for i in options), Outcome.CLARIFY, Kind.CLARIFY,
                      match.runner_up, match.candidates)
 
     async def reload(self) -> tuple[Problem, ...]:

@@ -99,6 +99,7 @@ MESSAGES = {
     "menu": "请选择您想了解的方面：",
     "menu_area": "「{title}」里可以问这些：",
     "elsewhere": "我只能介绍江山市的服务，{place}的事请向当地咨询。",
+    "safety_line": "如果现在有危险，请马上拨打 110。",
 }
 
 

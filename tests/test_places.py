@@ -48,7 +48,10 @@ def test_a_citizen_elsewhere_asking_about_home_is_answered(shipped_catalogue: Ca
 
 
 def test_danger_comes_before_the_place(shipped_catalogue: Catalogue) -> None:
-    assert ask(shipped_catalogue, "在上海被老公打了 公证处能帮我吗")[1] == "emergency"
+    # Violence mentioned with a question about a service: the safety line leads, whatever the place.
+    reply = Engine(shipped_catalogue).respond("u", "在上海被老公打了 公证处能帮我吗")
+    assert reply.safety and "110" in reply.text.splitlines()[0]
+    assert ask(shipped_catalogue, "在上海 他现在又在打我")[1] == "emergency"
 
 
 def test_the_place_travels_with_the_examined_message(shipped_catalogue: Catalogue) -> None:

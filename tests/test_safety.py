@@ -57,7 +57,6 @@ def test_emergency_is_answered_first_with_110(shipped_engine: Engine, text: str)
         ("他又在打我，我想申请法律援助", "legal_aid"),
         ("我老公喝醉了又在打我和孩子，我能申请法律援助吗", "legal_aid"),
         ("有人拿刀威胁我，我想找人民调解", "people_mediation"),
-        ("老公家暴，我想咨询律师离婚的事", "legal_consultation"),
     ],
 )
 def test_emergency_comes_before_the_service_also_asked_about(shipped_engine: Engine, text: str, service: str) -> None:
@@ -125,3 +124,67 @@ def test_danger_at_the_end_of_a_very_long_story_is_still_found(shipped_catalogue
     reply = Engine(shipped_catalogue).respond("u", story)
     assert reply.intent == "emergency"
     assert "110" in reply.text
+
+
+# --- danger now or danger mentioned (intents/safety.yaml) ----------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        ("老公家暴，我想咨询律师离婚的事", "legal_consultation"),
+        ("去年被他打过，现在想离婚", "legal_consultation"),
+        ("被家暴的人能找法律援助吗", "legal_aid"),
+        ("上周被打伤了要做伤情鉴定", "judicial_appraisal"),
+        ("上个月邻居之间打了一架，现在想调解", "people_mediation"),
+        ("家暴在法律上算犯罪吗", "legal_consultation"),  # names no service: the catalogue's mention_intent
+        ("如果有人打我我还手，算不算正当防卫", "legal_consultation"),
+    ],
+)
+def test_danger_mentioned_gets_the_service_with_one_safety_line(shipped_engine: Engine, text: str,
+                                                                  service: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent is not None and reply.intent.split(".")[0] == service, (text, reply.intent, reply.kind)
+    assert reply.safety is True and reply.kind == "safety"
+    assert reply.text.startswith(shipped_engine.catalogue.messages["safety_line"])
+    assert reply.to_dict()["safety"] is True
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("我爸突然晕倒了叫不醒", "120"),
+        ("有人落水了，捞上来没有呼吸", "120"),
+        ("孩子误喝了农药", "120"),  # the first danger named decides: a poisoning, not self-harm
+        ("孕妇在家大出血", "120"),  # written 大出血 beats its homophone 打出血
+        ("厨房着火了，全是烟", "119"),
+        ("闻到好大的煤气味", "119"),
+        ("他拿刀砍我，流了好多血", "110"),
+        ("孩子在超市门口不见了", "110"),  # a spread trigger: 孩子…不见
+    ],
+)
+def test_the_right_number_comes_first(shipped_engine: Engine, text: str, number: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent == "emergency" and reply.kind == "emergency", (text, reply.intent)
+    first = min((reply.text.find(n), n) for n in ("110", "119", "120") if n in reply.text)[1]
+    assert first == number, reply.text
+    assert ("119" in reply.text) is (number == "119")  # 119 only where fire is concerned
+
+
+def test_now_words_overrule_a_mention(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("citizen", "他以前就打过我，现在又在打我了，能申请法律援助吗")
+    assert reply.intent == "emergency"
+
+
+def test_a_mention_after_an_answer_keeps_the_conversation_going(shipped_engine: Engine) -> None:
+    shipped_engine.respond("citizen", "人民调解是什么")
+    reply = shipped_engine.respond("citizen", "我们两家去年打过架，这种也能调解吗")
+    assert reply.intent is not None and reply.intent.startswith("people_mediation")
+    assert reply.safety
+    after = shipped_engine.respond("citizen", "要多久")
+    assert after.intent is not None and after.intent.startswith("people_mediation")
+
+
+def test_danger_now_in_the_middle_of_a_service_conversation(shipped_engine: Engine) -> None:
+    shipped_engine.respond("citizen", "公证处能办什么")
+    reply = shipped_engine.respond("citizen", "煤气泄漏了，屋里全是味")
+    assert reply.intent == "emergency" and "119" in reply.text

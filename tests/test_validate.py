@@ -782,3 +782,56 @@ def test_a_missing_empty_or_mistyped_word_list_is_reported_at_its_line(
 def test_a_catalogue_without_word_lists_is_reported(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert validate(root, {"intents/words.yaml": None}) == 1
     assert any("words.yaml" in line and "词表" in line for line in errors(capsys.readouterr().out))
+
+
+# --- what counts as danger (intents/safety.yaml) --------------------------------------------------
+
+SAFETY = "intents/safety.yaml"
+DANGER = """\
+danger:
+  now_words: [正在, 救命]
+  mention_words: [去年, 怎么规定]
+  mention_intent: {mention_intent}
+  groups:
+    - name: 暴力
+      answer: {answer}
+      triggers: [打我, 孩子…不见]
+"""
+
+
+def test_a_danger_section_with_known_ids_validates(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency")
+    assert validate(root, {SAFETY: text}) == 0
+    assert errors(capsys.readouterr().out) == []
+
+
+def test_a_danger_group_answer_that_does_not_exist_is_an_error_with_a_suggestion(
+        root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergncy")
+    assert validate(root, {SAFETY: text}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/safety.yaml:7: 错误: 危险分组 '暴力' 的答案 'emergncy' 在 content/answers/ 中找不到；您是不是想写 'emergency'？"]
+
+
+def test_an_unknown_mention_intent_is_an_error_with_a_suggestion(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultaton", answer="emergency")
+    assert validate(root, {SAFETY: text}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/safety.yaml:4: 错误: 'mention_intent' 写的意图 'legal_consultaton' 不存在；您是不是想写 'legal_consultation'？"]
+
+
+def test_a_danger_section_without_groups_is_an_error(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert validate(root, {SAFETY: "danger:\n  now_words: [正在]\n"}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/safety.yaml:2: 错误: 'danger' 的 'groups' 应该是分组列表（每组以“- name:”开头，含 answer 和 triggers）"]
+
+
+def test_a_phrase_in_two_danger_groups_is_a_warning(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\
+    - name: 急病
+      answer: emergency
+      triggers: [晕倒, 打我]
+"""
+    assert validate(root, {SAFETY: text}) == 0
+    assert warnings(capsys.readouterr().out) == [
+        "intents/safety.yaml:11: 警告: 危险说法 '打我' 同时写在分组 '暴力' 和 '急病'；只有第一组起作用"]

@@ -173,7 +173,7 @@ async def test_an_unexpected_failure_is_never_a_5xx(plain: WeChatClient, engine:
     engine.matcher = BrokenMatcher()
     posted = await plain.send_text(OPENID, "法律援助怎么申请")
     assert (posted.status, posted.content) == (200, MESSAGES["error"])
-    assert "answering a WeChat message failed" in caplog.text
+    assert "answering a message failed (WeChat)" in caplog.text
 
 
 async def test_wechat_is_off_without_a_token(engine: Engine) -> None:

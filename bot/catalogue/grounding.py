@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 # National, stable numbers that answers may give without the report (intent-catalogue.md).
-ALLOWED_FIGURES = frozenset({"12348", "12345", "110", "120"})
+ALLOWED_FIGURES = frozenset({"12348", "12345", "110", "120", "119"})  # national numbers (spec)
 
 # Words that promise what only the report could promise: costs, eligibility, hours. An answer may
 # use one only if the report does; otherwise it says where to ask (12348, 12345).

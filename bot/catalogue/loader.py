@@ -11,8 +11,9 @@ from types import MappingProxyType
 from bot.errors import CatalogueError, Problem, Source
 from bot.catalogue.grounding import Corpus, ungrounded_figures, unsupported_claims, web_addresses
 from bot.matching.index import Index, build_index
+from bot.catalogue.danger import RawDanger, link_danger, read_danger
 from bot.catalogue.menu import RawMenu, link_menu, read_menu
-from bot.catalogue.model import EMERGENCY, Answer, Intent, MatcherSettings, Menu, Role, Words
+from bot.catalogue.model import EMERGENCY, Answer, Danger, Intent, MatcherSettings, Menu, Role, Words
 from bot.catalogue.roles import check_welcome, read_roles, with_topic_roles
 from bot.catalogue.settings import read_settings, read_words
 from bot.matching.normalize import normalize
@@ -20,7 +21,7 @@ from bot.catalogue.collector import Collector, check_keys, line_of, string_list,
 from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "words", "menu"}
+_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "words", "menu", "danger"}
 _INTENT_KEYS = {"id", "title", "examples", "answer", "keywords", "triggers", "suggest", "roles"}
 _ANSWER_KEYS = {"id", "text", "source", "legal_notice"}
 _SOURCE_KEYS = {"section", "excerpt"}
@@ -28,7 +29,7 @@ _SOURCE_KEYS = {"section", "excerpt"}
 MESSAGE_KEYS = (
     "welcome", "help", "about", "fallback", "clarify", "rephrase", "too_long", "non_text",
     "legal_notice", "rate_limited", "error", "stale_button", "feedback_thanks", "followup_prefix",
-    "menu", "menu_area", "elsewhere",
+    "menu", "menu_area", "elsewhere", "safety_line",
 )
 MAX_SUGGEST = 3
 # Texts the bot fills in, and with what.
@@ -47,6 +48,7 @@ class Catalogue:
     index: Index = field(repr=False)
     warnings: tuple[Problem, ...] = ()
     menu: Menu = field(default_factory=Menu)
+    danger: Danger = field(default_factory=Danger)
 
     def title(self, intent_id: str) -> str:
         """The human title of an intent, or its id when unknown."""
@@ -128,7 +130,7 @@ def _read_answer(c: Collector, src: str, item: LineDict, corpus: Corpus) -> Answ
     if text:
         for figure in ungrounded_figures(text, corpus):
             c.error(src, line_of(item, "text"),
-                    f"{label}中的数字 '{figure}' 在报告中找不到；只能写报告里的数字或 12348、12345、110、120")
+                    f"{label}中的数字 '{figure}' 在报告中找不到；只能写报告里的数字或 12348、12345、110、120、119")
         for word in unsupported_claims(text, corpus):
             c.error(src, line_of(item, "text"),
                     f"{label}说了报告没有写的“{word}”；收费、办理条件和时间报告没写，请改为告诉群众拨打 12348 或 12345 问清楚")
@@ -205,7 +207,7 @@ class _RawIntent:
 
 
 def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent], list[str], list[str],
-                                                                   MatcherSettings, RawMenu | None]:
+                                                                   MatcherSettings, RawMenu | None, RawDanger | None]:
     raws: list[_RawIntent] = []
     oos: list[str] = []
     followups: list[str] = []
@@ -213,6 +215,7 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
     words: Words | None = None
     words_at: str | None = None
     menu: RawMenu | None = None
+    danger: RawDanger | None = None
     files = _yaml_files(intents_dir)
     if not files:
         c.error(c.shown(intents_dir), 0, "没有找到意图文件；意图应放在 intents/*.yaml")
@@ -238,6 +241,11 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
                 c.error(src, line_of(data, "menu"), f"'menu' 菜单只能写在一个文件里；已经写在 {menu.src}")
             else:
                 menu = read_menu(c, src, data["menu"])
+        if "danger" in data:
+            if danger is not None:
+                c.error(src, line_of(data, "danger"), f"'danger' 危险识别只能写在一个文件里；已经写在 {danger.src}")
+            else:
+                danger = read_danger(c, src, data["danger"])
         oos += [t for t, _ in string_list(c, src, data, "out_of_scope", "意图文件")]
         followups += [t for t, _ in string_list(c, src, data, "followups", "意图文件")]
         items = data.get("intents")
@@ -255,7 +263,7 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
                 raws.append(raw)
     if words_at is None and files:
         c.error(c.shown(intents_dir), 0, "没有找到匹配用的词表 'words:'；请放在 intents/words.yaml（可从发布的版本复制）")
-    return raws, oos, followups, replace(settings or MatcherSettings(), words=words or Words()), menu
+    return raws, oos, followups, replace(settings or MatcherSettings(), words=words or Words()), menu, danger
 
 
 def _read_intent(c: Collector, src: str, item: LineDict) -> _RawIntent | None:
@@ -281,11 +289,12 @@ def _read_intent(c: Collector, src: str, item: LineDict) -> _RawIntent | None:
     )
 
 
-def _link(c: Collector, raws: list[_RawIntent], answers: dict[str, Answer]) -> dict[str, Intent]:
+def _link(c: Collector, raws: list[_RawIntent], answers: dict[str, Answer],
+          used_elsewhere: set[str]) -> dict[str, Intent]:
     intents: dict[str, Intent] = {}
     seen_at: dict[str, _RawIntent] = {}
     example_owner: dict[str, tuple[str, str, int]] = {}
-    used_answers: set[str] = set()
+    used_answers: set[str] = set(used_elsewhere)
     ids = {r.id for r in raws}
     roles = with_topic_roles({r.id: r.roles for r in reversed(raws)})  # a duplicate id: the first one's
     for raw in raws:
@@ -347,10 +356,16 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
         c.error(c.shown(content_dir / "sources"), 0, "content/sources/ 下没有报告原文（.txt）；答案无法核对出处")
     answers = _read_answers(c, content_dir, corpus)
     messages = _read_messages(c, content_dir, corpus)
-    raws, oos, followups, settings, raw_menu = _read_intent_files(c, intents_dir)
-    intents = _link(c, raws, answers)
+    raws, oos, followups, settings, raw_menu, raw_danger = _read_intent_files(c, intents_dir)
+    danger = link_danger(c, raw_danger, answers, {r.id for r in raws})
+    intents = _link(c, raws, answers, {a.answer.id for a in danger.groups})
     check_welcome(c, intents)
     menu = link_menu(c, raw_menu, {r.id for r in raws}, intents, c.shown(intents_dir))
+    if danger.groups and EMERGENCY in intents:
+        # Every danger phrase selects the emergency intent; the group says which answer it gets.
+        own = intents[EMERGENCY]
+        grouped = (t for g in danger.groups for t in g.triggers)
+        intents[EMERGENCY] = replace(own, triggers=tuple(dict.fromkeys((*own.triggers, *grouped))))
     errors = [p for p in c.problems if not p.is_warning]
     if errors:
         raise CatalogueError(errors)
@@ -358,5 +373,5 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
     return Catalogue(
         MappingProxyType(intents), tuple(oos), tuple(followups), settings,
         MappingProxyType(messages), index,
-        tuple(sorted(p for p in c.problems if p.is_warning)), menu,
+        tuple(sorted(p for p in c.problems if p.is_warning)), menu, danger,
     )

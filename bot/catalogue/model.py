@@ -43,6 +43,29 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class DangerGroup:
+    """Danger-now phrases that share one emergency answer (110 first, 120 first, 119 first)."""
+
+    name: str
+    answer: Answer
+    triggers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Danger:
+    """What counts as danger now, and the words that tell it from danger only mentioned."""
+
+    groups: tuple[DangerGroup, ...] = ()
+    now_words: tuple[str, ...] = ()  # happening or about to happen: 正在, 又在, 救命
+    mention_words: tuple[str, ...] = ()  # past, hypothetical or a question about the law: 去年, 如果, 怎么规定
+    mention_intent: str | None = None  # answers a mention that names no service (家暴在法律上怎么规定)
+
+    def group_of(self, trigger: str) -> DangerGroup | None:
+        """The group a trigger phrase (normalised) belongs to; None for an intent's own triggers."""
+        return next((g for g in self.groups if trigger in g.triggers), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Intent:
     """Something citizens ask about, the phrases it is matched by and its answer."""
 

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.engine import Kind
 from bot.errors import BotError, Problem, Source
 from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 
 # Telegram puts these two under every answer; pressing one rates the answer above it.
 FEEDBACK_BUTTONS = {"👍": True, "👎": False}
 # Reply.kind values, plus "feedback" for the thank-you after a 👍/👎.
-KINDS = ("answer", "followup", "emergency", "clarify", "fallback", "too_long", "rephrase",
-         "stale_button", "feedback")
+KINDS = (*(kind.value for kind in Kind), "feedback")
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _FILE_KEYS = {"conversations"}

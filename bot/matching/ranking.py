@@ -203,7 +203,8 @@ def examine(text: str, index: Index) -> Examined:
     query = analyse_prepared(prepared, index.settings)
     if not query.text:
         return Examined(query, None, Ranking(()))
-    trigger = find_trigger(query.text, query.key, index.triggers_near(query))
+    # As written, and with dialect and short forms rewritten (弗 is 不, 法援 is 法律援助).
+    trigger = find_trigger(f"{query.text}\n{query.core}", query.key, index.triggers_near(query))
     clauses = split(prepared[: index.settings.max_message_chars * 4], index.settings.words.question_words)  # the slice the core is made of
     query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
     return Examined(query, trigger, rank(query, index, clauses), elsewhere(clauses, index))

@@ -88,7 +88,7 @@ class WeChatChannel:
         try:
             return await self._answer(incoming)
         except Exception:
-            logger.exception("answering a WeChat message failed")
+            logger.exception("answering a message failed (WeChat)")
             return self.engine.catalogue.messages["error"]
 
     async def _answer(self, incoming: Incoming) -> str:

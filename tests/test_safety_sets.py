@@ -1,0 +1,55 @@
+"""The safety tables in tests/eval/: danger now gets the emergency answer with the right number
+first, danger mentioned gets the service asked about with one safety line, and nobody else gets
+the 110 script. Each table was written by a writer who saw neither the catalogue nor the others.
+
+How each was used (README, Safety): safety.yml guided the work; safety_holdout.yml was scored once
+before the work and once after it, and its failures were then read and worked on; safety_final.yml
+was scored once, at the end, and its failures are not read. The floors sit at or a little below the
+figures measured then: a change that loses cases must say why, or be taken back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.catalogue.loader import Catalogue
+from bot.checks.evaluation import Result, load_cases, run_cases, safety_figures
+from bot.checks.pytest_plugin import SHIPPED_CONTENT, SHIPPED_INTENTS
+from bot.engine import Engine
+
+EVAL = Path(__file__).resolve().parent / "eval"
+# set: (danger-now recall, right number first, mentions answered with the safety line, 110 script when not now)
+BARS = {
+    "safety.yml": (0.99, 0.99, 0.95, 0.01),
+    "safety_holdout.yml": (0.97, 0.97, 0.80, 0.03),
+    "safety_final.yml": (0.72, 0.72, 0.68, 0.15),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(BARS))
+def table(request: pytest.FixtureRequest, shipped_catalogue: Catalogue) -> tuple[str, list[Result]]:
+    name = request.param
+    engine = Engine(shipped_catalogue, SHIPPED_INTENTS, SHIPPED_CONTENT)
+    return name, run_cases(engine, load_cases(EVAL / name))
+
+
+def test_every_expected_id_exists_and_every_danger_has_a_number(table: tuple[str, list[Result]],
+                                                                shipped_catalogue: Catalogue) -> None:
+    _, results = table
+    cases = [r.case for r in results]
+    assert not [c.expect for c in cases if c.expect is not None and c.expect not in shipped_catalogue.intents]
+    assert all(c.number in {"110", "120", "119"} for c in cases if c.expect == "emergency")
+
+
+def test_figures_stay_within_their_bars(table: tuple[str, list[Result]]) -> None:
+    name, results = table
+    recall_bar, number_bar, mention_bar, script_bar = BARS[name]
+    now = [r for r in results if r.case.expect == "emergency"]
+    recall = sum(r.is_right for r in now) / len(now)
+    figures = safety_figures(results)
+    assert recall >= recall_bar, name
+    assert figures.number_right >= number_bar, name
+    assert figures.mentioned_right >= mention_bar, name
+    assert figures.danger_script_not_now <= script_bar, name

@@ -1,0 +1,36 @@
+"""Danger triggers: the first one named, spread phrases, and what a written phrase beats."""
+
+from __future__ import annotations
+
+from bot.matching.phonetic import sound_keys
+from bot.matching.triggers import Trigger, find_trigger
+
+
+def _trigger(text: str) -> Trigger:
+    return Trigger("emergency", text, sound_keys(text.replace("…", ""))[0])
+
+
+def _find(message: str, *phrases: str) -> str | None:
+    found = find_trigger(message, sound_keys(message)[0], [_trigger(p) for p in phrases])
+    return found.text if found else None
+
+
+def test_the_first_danger_named_wins_whatever_the_catalogue_order() -> None:
+    assert _find("孩子误喝了农药", "喝了农药", "误喝") == "误喝"
+    assert _find("他拿刀砍我流了好多血", "流了好多血", "拿刀") == "拿刀"
+
+
+def test_at_one_place_the_longer_phrase_wins() -> None:
+    assert _find("他被打伤了", "被打", "被打伤") == "被打伤"
+
+
+def test_a_written_phrase_beats_a_homophone_at_the_same_place() -> None:
+    assert _find("孕妇大出血", "打出血", "大出血") == "大出血"
+    assert _find("孕妇大出血", "打出血") == "打出血"  # alone, the homophone still counts: recall first
+
+
+def test_a_spread_trigger_needs_its_parts_in_order_and_close() -> None:
+    assert _find("孩子在超市门口不见了", "孩子…不见") == "孩子…不见"
+    assert _find("不见了孩子", "孩子…不见") is None
+    assert _find("孩子" + "很久很久以前的事情说来话长" + "不见", "孩子…不见") is None
+    assert _find("被老板叫人打了", "被…打了") == "被…打了"
