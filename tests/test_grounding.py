@@ -40,8 +40,8 @@ SPEC_IDS = (
     # 对话
     "greeting", "thanks", "goodbye", "bot_capabilities", "human_agent", "emergency",
 )
-# spec/intent-catalogue.md: national, stable numbers allowed without the report.
-ALLOWLIST = frozenset({"12348", "12345", "110", "120"})
+# spec/intent-catalogue.md: national, stable numbers allowed without the report (119 added with issue #17).
+ALLOWLIST = frozenset({"12348", "12345", "110", "120", "119"})
 # Integers, decimals, percentages and ordinals (第7), written with ASCII or full-width digits.
 _FIGURE = re.compile(r"第?\d+(?:\.\d+)?%?")
 

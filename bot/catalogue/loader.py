@@ -9,7 +9,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from bot.errors import CatalogueError, Problem, Source
-from bot.catalogue.grounding import Corpus, ungrounded_figures, unsupported_claims, web_addresses
+from bot.catalogue.grounding import Corpus, excerpt_hint, ungrounded_figures, unsupported_claims, web_addresses
+from bot.catalogue.sections import report_sections, section_refs
 from bot.matching.index import Index, build_index
 from bot.catalogue.menu import RawMenu, link_menu, read_menu
 from bot.catalogue.model import EMERGENCY, Answer, Intent, MatcherSettings, Menu, Role, Words
@@ -123,12 +124,15 @@ def _read_answer(c: Collector, src: str, item: LineDict, corpus: Corpus) -> Answ
         section = text_value(c, src, source, "section", f"{label}的 source ")
         excerpt = text_value(c, src, source, "excerpt", f"{label}的 source ")
         if excerpt and not corpus.has_excerpt(excerpt):
-            c.error(src, line_of(source, "excerpt"),
-                    f"{label}的摘录在报告原文中找不到；请从 content/sources/ 里的报告逐字复制一段")
+            c.error(src, line_of(source, "excerpt"), f"{label}的摘录在报告原文中找不到"
+                    f"{excerpt_hint(excerpt, corpus) or '；请从 content/sources/ 里的报告逐字复制一段'}")
+        for ref in section_refs(section or "") if corpus.text else ():
+            if (why := report_sections(corpus.text).problem(ref)) is not None:
+                c.error(src, line_of(source, "section"), f"{label}的出处{why}")
     if text:
         for figure in ungrounded_figures(text, corpus):
             c.error(src, line_of(item, "text"),
-                    f"{label}中的数字 '{figure}' 在报告中找不到；只能写报告里的数字或 12348、12345、110、120")
+                    f"{label}中的数字 '{figure}' 在报告中找不到；只能写报告里的数字或 12348、12345、110、120、119")
         for word in unsupported_claims(text, corpus):
             c.error(src, line_of(item, "text"),
                     f"{label}说了报告没有写的“{word}”；收费、办理条件和时间报告没写，请改为告诉群众拨打 12348 或 12345 问清楚")
