@@ -131,9 +131,12 @@ def _validate(settings: Settings, no_warnings: bool) -> int:
     try:
         catalogue = load_catalogue(settings.intents_dir, settings.content_dir)
     except CatalogueError as exc:
-        for problem in exc.problems:
+        # Warnings too: "答案没有被任何意图使用" is often what reveals a mistyped answer id.
+        shown = exc.warnings if not no_warnings else ()
+        for problem in sorted([*exc.problems, *shown]):
             print(problem)
-        print(f"发现 {len(exc.problems)} 个错误；请按提示修改后再运行 legalbot validate。")
+        also = f"、{len(shown)} 条警告" if shown else ""
+        print(f"发现 {len(exc.problems)} 个错误{also}；请按提示修改后再运行 legalbot validate。")
         return 1
     warnings = [] if no_warnings else [*catalogue.warnings, *confusable_pairs(catalogue)]
     for problem in warnings:
