@@ -14,6 +14,7 @@ from bot.checks.evaluation import Case, Figures, Result, figures, load_cases, ru
 from bot.engine import Engine, Reply
 
 MAX_CHANGES_SHOWN = 40  # questions listed per set; the count says how many more there are
+MAX_TEXT = 30  # characters of a long question shown
 EVAL_DIR = Path("tests/eval")
 CONVERSATIONS_DIR = Path("tests/conversations")
 # (label, field, True when higher is better); emergency recall is added per set.
@@ -30,6 +31,14 @@ class Change:
     after: str
     was_right: bool
     is_right: bool
+    was_useful: bool = False  # right, or the right intent among the options offered
+    is_useful: bool = False
+
+    @property
+    def mark(self) -> str:
+        """变差, 变好 or 变了, by answer and then by whether the right option was offered."""
+        before, after = (self.was_right, self.was_useful), (self.is_right, self.is_useful)
+        return "变差" if after < before else "变好" if after > before else "变了"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +113,7 @@ def _key(reply: Reply) -> tuple[str | None, tuple[str, ...]]:
 
 def _compare_set(path: str, before: list[Result], after: list[Result], old: Catalogue, new: Catalogue) -> SetComparison:
     changes = tuple(
-        Change(a.case, _outcome(b.reply, old), _outcome(a.reply, new), b.is_right, a.is_right)
+        Change(a.case, _outcome(b.reply, old), _outcome(a.reply, new), b.is_right, a.is_right, b.is_useful, a.is_useful)
         for b, a in zip(before, after, strict=True) if _key(b.reply) != _key(a.reply)
     )
     emergency = [r for r in after if r.case.expect == "emergency"]
@@ -162,10 +171,10 @@ def format_comparison(comparison: Comparison, baseline: str) -> list[str]:
             lines.append("  每个问题的回答都和原来一样。")
             continue
         lines.append(f"  回答变了的问题（{len(s.changes)} 个）：")
-        for change in sorted(s.changes, key=lambda c: (c.is_right - c.was_right, c.case.source))[:MAX_CHANGES_SHOWN]:
-            mark = "变差" if change.was_right and not change.is_right else \
-                "变好" if change.is_right and not change.was_right else "变了"
-            lines.append(f"    [{mark}] {s.path}:{change.case.source.line} “{change.case.text}”：{change.before} → {change.after}")
+        order = {"变差": 0, "变了": 1, "变好": 2}
+        for change in sorted(s.changes, key=lambda c: (order[c.mark], c.case.source))[:MAX_CHANGES_SHOWN]:
+            text = change.case.text if len(change.case.text) <= MAX_TEXT else change.case.text[:MAX_TEXT] + "……"
+            lines.append(f"    [{change.mark}] {s.path}:{change.case.source.line} “{text}”：{change.before} → {change.after}")
         if len(s.changes) > MAX_CHANGES_SHOWN:
             lines.append(f"    ……还有 {len(s.changes) - MAX_CHANGES_SHOWN} 个")
     if comparison.conversations:
