@@ -1,4 +1,4 @@
-"""The `legalbot` command: chat, ask, validate, eval, test, telegram, serve, report."""
+"""The `legalbot` command: chat, ask, validate, check, eval, test, telegram, serve, report."""
 
 from __future__ import annotations
 
@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--min-emergency-recall", type=float, help="fail below this emergency recall (0-1)")
     ev.add_argument("--failures", action="store_true", help="list every case not answered right")
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    check = sub.add_parser("check", parents=[common],
+                           help="validate, then compare the evaluation sets and conversation tests with the last commit")
+    check.add_argument("files", nargs="*", type=Path, help="evaluation sets (default: tests/eval/*.yml)")
 
     test = sub.add_parser("test", parents=[common], help="run conversation tests (default: tests/conversations)")
     test.add_argument("paths", nargs="*", type=Path)
@@ -131,9 +135,12 @@ def _validate(settings: Settings, no_warnings: bool) -> int:
     try:
         catalogue = load_catalogue(settings.intents_dir, settings.content_dir)
     except CatalogueError as exc:
-        for problem in exc.problems:
+        # Warnings too: "答案没有被任何意图使用" is often what reveals a mistyped answer id.
+        shown = exc.warnings if not no_warnings else ()
+        for problem in sorted([*exc.problems, *shown]):
             print(problem)
-        print(f"发现 {len(exc.problems)} 个错误；请按提示修改后再运行 legalbot validate。")
+        also = f"、{len(shown)} 条警告" if shown else ""
+        print(f"发现 {len(exc.problems)} 个错误{also}；请按提示修改后再运行 legalbot validate。")
         return 1
     warnings = [] if no_warnings else [*catalogue.warnings, *confusable_pairs(catalogue)]
     for problem in warnings:
@@ -177,6 +184,10 @@ def _run(args: argparse.Namespace, environ: dict[str, str]) -> int:
     command = args.command
     if command == "validate":
         return _validate(settings, args.no_warnings)
+    if command == "check":
+        from bot.checks.check_command import run_check
+
+        return run_check(settings, args.files)
     if command == "test":
         from bot.checks.conversations import run_cli
 

@@ -38,6 +38,7 @@ class CatalogueError(BotError):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = tuple(sorted(p for p in problems if not p.is_warning))
+        self.warnings = tuple(sorted(p for p in problems if p.is_warning))  # shown beside the errors
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

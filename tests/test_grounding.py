@@ -41,7 +41,7 @@ SPEC_IDS = (
     "greeting", "thanks", "goodbye", "bot_capabilities", "human_agent", "emergency",
 )
 # spec/intent-catalogue.md: national, stable numbers allowed without the report.
-ALLOWLIST = frozenset({"12348", "12345", "110", "120", "119"})  # the national numbers of spec/intent-catalogue.md
+ALLOWLIST = frozenset({"12348", "12345", "110", "120", "119"})
 # Integers, decimals, percentages and ordinals (第7), written with ASCII or full-width digits.
 _FIGURE = re.compile(r"第?\d+(?:\.\d+)?%?")
 

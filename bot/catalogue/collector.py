@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from bot.catalogue.yamlfile import LineDict, LineList
+from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 from bot.errors import Problem, Source
 
 
@@ -19,6 +20,8 @@ class Collector:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.problems: list[Problem] = []
+        self.unreadable: list[str] = []  # files that could not be parsed, as shown
+        self.unreadable_ids: set[str] = set()  # ids written in those files, found line by line
 
     def shown(self, path: Path) -> str:
         try:
@@ -26,11 +29,34 @@ class Collector:
         except ValueError:
             return str(path)
 
+    def read_yaml(self, path: Path, src: str) -> Any:
+        """Parse a file (see yamlfile.read_yaml); remember a file that cannot be parsed and the ids it names."""
+        before = len(self.problems)
+        data = read_yaml(path, src, self.problems)
+        if data is None and len(self.problems) > before:
+            self.unreadable.append(src)
+            self.unreadable_ids |= _ids_in(path)
+        return data
+
+    def may_define(self, ident: str) -> bool:
+        """Whether a file that could not be read may define this id: then "not found" would mislead."""
+        return ident in self.unreadable_ids
+
     def error(self, src: str, line: int, message: str) -> None:
         self.problems.append(Problem(Source(src, line), message))
 
     def warn(self, src: str, line: int, message: str) -> None:
         self.problems.append(Problem(Source(src, line), message, is_warning=True))
+
+
+_ID_LINE = re.compile(r"^\s*(?:-\s+)?id:\s*[\"']?([\w.]+)", re.MULTILINE)
+
+
+def _ids_in(path: Path) -> set[str]:
+    try:
+        return set(_ID_LINE.findall(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError):
+        return set()
 
 
 def line_of(obj: Any, key: str | None = None) -> int:

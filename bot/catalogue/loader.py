@@ -9,7 +9,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from bot.errors import CatalogueError, Problem, Source
-from bot.catalogue.grounding import Corpus, ungrounded_figures, unsupported_claims, web_addresses
+from bot.catalogue.grounding import Corpus, excerpt_hint, ungrounded_figures, unsupported_claims, web_addresses
+from bot.catalogue.sections import report_sections, section_refs
 from bot.matching.index import Index, build_index
 from bot.catalogue.danger import RawDanger, link_danger, read_danger
 from bot.catalogue.menu import RawMenu, link_menu, read_menu
@@ -17,8 +18,8 @@ from bot.catalogue.model import EMERGENCY, Answer, Danger, Intent, MatcherSettin
 from bot.catalogue.roles import check_welcome, read_roles, with_topic_roles
 from bot.catalogue.settings import read_settings, read_words
 from bot.matching.normalize import normalize
-from bot.catalogue.collector import Collector, check_keys, line_of, string_list, text_value
-from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
+from bot.catalogue.collector import Collector, check_keys, did_you_mean, line_of, string_list, text_value
+from bot.catalogue.yamlfile import LineDict, LineList
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "words", "menu", "danger"}
@@ -88,7 +89,7 @@ def _read_answers(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str, 
         c.error(c.shown(content_dir / "answers"), 0, "没有找到答案文件；答案应放在 content/answers/*.yaml")
     for path in files:
         src = c.shown(path)
-        data = read_yaml(path, src, c.problems)
+        data = c.read_yaml(path, src)
         if data is None:
             continue
         if not isinstance(data, LineDict) or not isinstance(data.get("answers"), LineList):
@@ -125,8 +126,11 @@ def _read_answer(c: Collector, src: str, item: LineDict, corpus: Corpus) -> Answ
         section = text_value(c, src, source, "section", f"{label}的 source ")
         excerpt = text_value(c, src, source, "excerpt", f"{label}的 source ")
         if excerpt and not corpus.has_excerpt(excerpt):
-            c.error(src, line_of(source, "excerpt"),
-                    f"{label}的摘录在报告原文中找不到；请从 content/sources/ 里的报告逐字复制一段")
+            c.error(src, line_of(source, "excerpt"), f"{label}的摘录在报告原文中找不到"
+                    f"{excerpt_hint(excerpt, corpus) or '；请从 content/sources/ 里的报告逐字复制一段'}")
+        for ref in section_refs(section or "") if corpus.text else ():
+            if (why := report_sections(corpus.text).problem(ref)) is not None:
+                c.error(src, line_of(source, "section"), f"{label}的出处{why}")
     if text:
         for figure in ungrounded_figures(text, corpus):
             c.error(src, line_of(item, "text"),
@@ -153,7 +157,7 @@ def _read_messages(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str,
     if not path.exists():
         c.error(src, 0, "缺少 content/messages.yaml（机器人的固定话术）")
         return {}
-    data = read_yaml(path, src, c.problems)
+    data = c.read_yaml(path, src)
     if data is None:
         return {}
     if not isinstance(data, LineDict):
@@ -221,7 +225,7 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
         c.error(c.shown(intents_dir), 0, "没有找到意图文件；意图应放在 intents/*.yaml")
     for path in files:
         src = c.shown(path)
-        data = read_yaml(path, src, c.problems)
+        data = c.read_yaml(path, src)
         if data is None:
             continue
         if not isinstance(data, LineDict):
@@ -261,7 +265,7 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
             raw = _read_intent(c, src, item)
             if raw is not None:
                 raws.append(raw)
-    if words_at is None and files:
+    if words_at is None and files and not c.unreadable:
         c.error(c.shown(intents_dir), 0, "没有找到匹配用的词表 'words:'；请放在 intents/words.yaml（可从发布的版本复制）")
     return raws, oos, followups, replace(settings or MatcherSettings(), words=words or Words()), menu, danger
 
@@ -303,29 +307,34 @@ def _link(c: Collector, raws: list[_RawIntent], answers: dict[str, Answer],
             c.error(raw.src, raw.line, f"意图 id '{raw.id}' 重复；第一次出现在 {first.src}:{first.line}")
             continue
         seen_at[raw.id] = raw
-        if "." in raw.id and raw.id.rsplit(".", 1)[0] not in ids:
-            c.error(raw.src, raw.line, f"意图 '{raw.id}' 的上级意图 '{raw.id.rsplit('.', 1)[0]}' 不存在；细分意图要放在已有意图之下")
+        parent = raw.id.rsplit(".", 1)[0]
+        if "." in raw.id and parent not in ids and not c.may_define(parent):
+            c.error(raw.src, raw.line, f"意图 '{raw.id}' 的上级意图 '{parent}' 不存在"
+                    f"{did_you_mean(parent, ids) or '；细分意图要放在已有意图之下'}")
         for example, line in raw.examples:
             key = normalize(example)
             if not key:
                 c.error(raw.src, line, f"意图 '{raw.id}' 的例句 '{example}' 去掉标点后是空的；请写成文字")
                 continue
             owner = example_owner.get(key)
+            if owner and owner[0] == raw.id:
+                c.warn(raw.src, line, f"意图 '{raw.id}' 的例句 '{example}' 重复（第 {owner[2]} 行已经写过）；请删去一句")
             if owner and owner[0] != raw.id:
                 c.error(raw.src, line, f"例句 '{example}' 同时属于意图 '{owner[0]}'（{owner[1]}:{owner[2]}）和 '{raw.id}'；请只保留在一个意图下")
             example_owner.setdefault(key, (raw.id, raw.src, line))
         for target, line in raw.suggest:
-            if target not in ids:
-                c.error(raw.src, line, f"意图 '{raw.id}' 推荐的 '{target}' 不存在；请写已有的意图 id")
+            if target not in ids and not c.may_define(target):
+                c.error(raw.src, line, f"意图 '{raw.id}' 推荐的 '{target}' 不存在{did_you_mean(target, ids) or '；请写已有的意图 id'}")
             elif target == raw.id:
                 c.error(raw.src, line, f"意图 '{raw.id}' 不能推荐自己")
         if len(raw.suggest) > MAX_SUGGEST:
             c.error(raw.src, raw.suggest[MAX_SUGGEST][1], f"意图 '{raw.id}' 最多推荐 {MAX_SUGGEST} 个后续问题")
         found = answers.get(raw.answer_id)
         if found is None:
-            known = "、".join(sorted(answers)[:12]) + ("……" if len(answers) > 12 else "")
-            c.error(raw.src, raw.answer_line or raw.line,
-                    f"意图 '{raw.id}' 的答案 '{raw.answer_id}' 在 content/answers/ 中找不到；已有的答案：{known}")
+            hint = did_you_mean(raw.answer_id, answers) or "；请在 content/answers/ 里写上这个答案，或用 answer: 指向已有的答案"
+            if not c.may_define(raw.answer_id):  # else its file could not be read: that error says enough
+                c.error(raw.src, raw.answer_line or raw.line,
+                        f"意图 '{raw.id}' 的答案 '{raw.answer_id}' 在 content/answers/ 中找不到{hint}")
             continue
         used_answers.add(raw.answer_id)
         intents[raw.id] = Intent(
@@ -337,9 +346,9 @@ def _link(c: Collector, raws: list[_RawIntent], answers: dict[str, Answer],
             found, Source(raw.src, raw.line), roles[raw.id],
         )
     for answer_id, answer in answers.items():
-        if answer_id not in used_answers:
+        if answer_id not in used_answers and not c.unreadable:
             c.warn(answer.source.path, answer.source.line, f"答案 '{answer_id}' 没有被任何意图使用")
-    if EMERGENCY not in intents and raws:
+    if EMERGENCY not in intents and raws and not c.unreadable:
         c.warn(raws[0].src, 0, f"没有 '{EMERGENCY}' 意图：遇到危险的求助将无法优先提示拨打 110")
     return intents
 
@@ -366,9 +375,8 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
         own = intents[EMERGENCY]
         grouped = (t for g in danger.groups for t in g.triggers)
         intents[EMERGENCY] = replace(own, triggers=tuple(dict.fromkeys((*own.triggers, *grouped))))
-    errors = [p for p in c.problems if not p.is_warning]
-    if errors:
-        raise CatalogueError(errors)
+    if any(not p.is_warning for p in c.problems):
+        raise CatalogueError(c.problems)
     index = build_index(tuple(intents.values()), oos, followups, settings)
     return Catalogue(
         MappingProxyType(intents), tuple(oos), tuple(followups), settings,

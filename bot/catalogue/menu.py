@@ -103,6 +103,8 @@ def _known(c: Collector, src: str, listed: list[tuple[str, int]], ids: Collectio
     kept: list[str] = []
     for intent_id, line in listed:
         first = placed.get(intent_id)
+        if intent_id not in ids and c.may_define(intent_id):
+            continue  # its file could not be read: that error says enough
         if intent_id not in ids:
             hint = did_you_mean(intent_id, ids) or "；请写已有的意图 id"
             c.error(src, line, f"{where} 里的意图 '{intent_id}' 不存在{hint}")

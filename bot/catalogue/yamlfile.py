@@ -7,7 +7,10 @@ from typing import Any
 
 import yaml
 
+from bot.catalogue.yamlsyntax import explain, parser_line
 from bot.errors import Problem, Source
+
+STOPPED = "这个文件没有读进来，里面的内容这次都没有检查；改好这一处后再运行 legalbot validate"
 
 
 class LineDict(dict[str, Any]):
@@ -65,13 +68,11 @@ def read_yaml(path: Path, shown_as: str, problems: list[Problem]) -> Any:
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        line = line_of(exc)
-        what = exc.problem or "格式错误"
-        problems.append(Problem(Source(shown_as, line),
-                                f"YAML 格式错误（{what}）；请检查这一行的缩进、冒号和引号"))
+        line, why = explain(exc, text)
+        problems.append(Problem(Source(shown_as, line), f"YAML 格式错误：{why}。{STOPPED}"))
         return None
-    except yaml.YAMLError as exc:
-        problems.append(Problem(Source(shown_as), f"YAML 格式错误：{exc}"))
+    except yaml.YAMLError:
+        problems.append(Problem(Source(shown_as), f"YAML 格式错误。{STOPPED}"))
         return None
     if node is None:
         return None
@@ -79,21 +80,8 @@ def read_yaml(path: Path, shown_as: str, problems: list[Problem]) -> Any:
     try:
         return _convert(node, shown_as, problems, loader)
     except yaml.YAMLError as exc:
-        problems.append(Problem(Source(shown_as, line_of(exc)), f"YAML 内容无法解析：{exc}"))
+        problems.append(Problem(Source(shown_as, parser_line(exc)), f"YAML 内容无法解析：{exc}"))
         return None
     finally:
         loader.dispose()
 
-
-def line_of(exc: yaml.YAMLError) -> int:
-    """The 1-based line a YAML error points at, or 0.
-
-    An error found at the end of the file (an unclosed quote or bracket) points where the
-    unclosed thing began, which is the line the operator has to fix.
-    """
-    problem = getattr(exc, "problem_mark", None)
-    context = getattr(exc, "context_mark", None)
-    if context is not None and "end of stream" in str(getattr(exc, "problem", "")):
-        return int(context.line) + 1
-    mark = problem or context
-    return int(mark.line) + 1 if mark else 0

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rapidfuzz import fuzz, process
 
 from bot.catalogue.loader import Catalogue
-from bot.matching.index import analyse
+from bot.catalogue.model import EMERGENCY, Role
+from bot.engine import Engine
+from bot.matching.index import analyse, build_index
 from bot.matching.ranking import rank
 from bot.catalogue.model import MatcherSettings
 from bot.matching.normalize import normalize
@@ -24,6 +26,9 @@ _PLACEHOLDER = re.compile("〔[^〕]*〕")  # redacted personal data says nothin
 _QUESTION_WORDS = re.compile("怎么办|怎么样|怎么|什么|多少|去哪里|在哪里|去哪|在哪|哪里|哪儿|哪|可以|能不能|能否|需要|要|的|吗|呢|了|我|请")
 MAX_CLUSTERED = 3000  # distinct questions clustered per list, most frequent first: bounds the work
 MAX_SUGGESTED = 100  # clusters (largest first) given a suggested intent
+MAX_SIMULATED = 30  # of those, groups checked by rebuilding the index (about 0.1 s each)
+MOST = 0.5  # share of a group's other questions that must then be answered with the intent
+MAX_KEY_WORDS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,7 @@ class Cluster:
     suggestion: Suggestion | None
     offered: tuple[str, ...] = ()  # for clarified questions: the titles the bot offered most often
     looks_out_of_scope: bool = False
+    new_topic: tuple[str, ...] = ()  # key words of a group no intent would answer: a new intent is needed
 
     @property
     def text(self) -> str:
@@ -105,12 +111,63 @@ def cluster(rows: Sequence[tuple[Any, ...]], catalogue: Catalogue | None) -> tup
         groups.append((sum(counts[k] for k in keys), tuple(texts.most_common()), options))
     groups.sort(key=lambda g: (-g[0], g[1][0][0]))
     clusters = []
+    simulated = 0
     for n, (size, texts_, options) in enumerate(groups):
         # Ranking takes a millisecond or two: the long tail of one-off questions goes without.
         suggestion, out_of_scope = _suggest(texts_[0][0], catalogue) if n < MAX_SUGGESTED else (None, False)
+        new_topic: tuple[str, ...] = ()
+        if catalogue is not None and len(texts_) > 1 and simulated < MAX_SIMULATED:
+            simulated += 1
+            if suggestion is None or not _answers_most(catalogue, suggestion.intent, texts_):
+                suggestion, new_topic = None, key_words(texts_, catalogue.settings)
         clusters.append(Cluster(size, texts_, suggestion, tuple(title(i) for i, _ in options.most_common(3)),
-                                out_of_scope))
+                                out_of_scope, new_topic))
     return tuple(clusters)
+
+
+def _answers_most(catalogue: Catalogue, intent_id: str, texts: Sequence[tuple[str, int]]) -> bool:
+    """Whether, with the group's most typical question added as an example of the intent, the bot would
+    answer most of the group's other questions with that intent (simulated on an index built in memory)."""
+    intent = catalogue.intents[intent_id]
+    typical = _PLACEHOLDER.sub("", texts[0][0])
+    grown = {**catalogue.intents, intent_id: replace(intent, examples=(*intent.examples, typical))}
+    index = build_index(tuple(grown.values()), catalogue.out_of_scope, catalogue.followups, catalogue.settings)
+    engine = Engine(replace(catalogue, intents=grown, index=index))
+    others = texts[1:]
+    answered = sum(count for n, (text, count) in enumerate(others)
+                   if _is_in(engine.respond(f"report:{n}", _PLACEHOLDER.sub("", text), channel="report").intent,
+                             intent_id))
+    return answered > MOST * sum(count for _, count in others)
+
+
+def _is_in(got: str | None, intent_id: str) -> bool:
+    return got is not None and (got == intent_id or got.startswith(intent_id + "."))
+
+
+def key_words(texts: Sequence[tuple[str, int]], settings: MatcherSettings | None = None) -> tuple[str, ...]:
+    """The words a group's questions share (社保卡, 补办): runs of two-character pieces most of them contain."""
+    # Question words split a question into its words: 社保卡丢了怎么补办 → 社保卡丢 补办.
+    cores = [(_QUESTION_WORDS.sub(" ", normalize(_PLACEHOLDER.sub("", t))), k) for t, k in texts]
+    total = sum(k for _, k in cores)
+    pieces: Counter[str] = Counter()
+    for core, k in cores:
+        for piece in {core[i:i + 2] for i in range(len(core) - 1)}:
+            pieces[piece] += k
+    shared = {p for p, k in pieces.items() if k * 3 > total * 2 and " " not in p}  # in most of them
+    typical = cores[0][0].strip()
+    words: list[str] = []
+    i = 0
+    while i < len(typical) - 1:
+        if typical[i:i + 2] not in shared:
+            i += 1
+            continue
+        end = i + 2
+        while end < len(typical) and typical[end - 1:end + 1] in shared:
+            end += 1
+        words.append(typical[i:end])
+        i = end
+    words.sort(key=len, reverse=True)
+    return tuple(words[:MAX_KEY_WORDS]) or ((typical.replace(" ", "")[:6],) if typical else ())
 
 
 def _suggest(text: str, catalogue: Catalogue | None) -> tuple[Suggestion | None, bool]:
@@ -120,7 +177,10 @@ def _suggest(text: str, catalogue: Catalogue | None) -> tuple[Suggestion | None,
     ranking = rank(analyse(_PLACEHOLDER.sub("", text), catalogue.settings), catalogue.index)
     if not ranking.intents:
         return None, ranking.out_of_scope > 0
-    top = ranking.intents[0]
+    services = [s for s in ranking.intents if s.intent != EMERGENCY and not catalogue.has_role(s.intent, Role.SMALL_TALK)]
+    if not services:  # 紧急求助 or small talk is never where a new question belongs
+        return None, ranking.out_of_scope > 0
+    top = services[0]
     out_of_scope = ranking.out_of_scope >= top.score
     if top.score < catalogue.settings.clarify_threshold - SUGGEST_MARGIN:
         return None, out_of_scope

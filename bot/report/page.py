@@ -128,6 +128,9 @@ def _cluster_rows(clusters: Sequence[Cluster], limit: int = 200) -> str:
         if c.suggestion is not None:
             hint = (f'<span class="tag">{_e(c.suggestion.title)}</span> {_e(c.suggestion.intent)} '
                     f'<span class="muted">({c.suggestion.score:.2f})</span>')
+        elif c.new_topic:
+            hint = f'<span class="tag">新话题</span> {_e("、".join(c.new_topic))}' + (
+                '<br><span class="muted">也可能超出服务范围</span>' if c.looks_out_of_scope else "")
         else:
             hint = "超出服务范围？" if c.looks_out_of_scope else '<span class="muted">无接近的意图</span>'
         if c.offered:

@@ -273,20 +273,23 @@ def format_terminal(report: Report) -> str:
                            _cut(" / ".join(f.samples), 40)) for f in report.feedback], right=(2, 3, 4)))
     else:
         out.append("这段时间没有收到评价。")
-    out += ["", *_clusters("五、没能回答的问题（相似说法归为一组，人数多的在前）", report.unanswered, report),
-            "", *_clusters("六、需要群众选择的问题（机器人拿不准）", report.clarified, report)]
+    out += ["", *format_clusters("五、没能回答的问题（相似说法归为一组，人数多的在前）", report.unanswered, report),
+            "", *format_clusters("六、需要群众选择的问题（机器人拿不准）", report.clarified, report)]
     if not report.has_catalogue:
         out += ["", "（意图文件有错误，无法给出建议意图；请先运行 legalbot validate。）"]
     return "\n".join(out)
 
 
-def _clusters(heading: str, clusters: Sequence[Cluster], report: Report, limit: int = 20) -> list[str]:
+def format_clusters(heading: str, clusters: Sequence[Cluster], report: Report, limit: int = 20) -> list[str]:
+    """A heading and a table of clusters: the typical question, other wordings, the suggested intent or new topic."""
     if not clusters:
         return [heading, "没有。"]
     rows = []
     for n, c in enumerate(clusters[:limit], 1):
         if c.suggestion is not None:
             hint = f"{c.suggestion.title}（{c.suggestion.intent}，{c.suggestion.score:.2f}）"
+        elif c.new_topic:
+            hint = "新话题：" + "、".join(c.new_topic) + ("（也可能超出服务范围）" if c.looks_out_of_scope else "")
         else:
             hint = "超出服务范围？" if c.looks_out_of_scope else "（无接近的意图）"
         if c.offered:

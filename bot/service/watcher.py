@@ -10,6 +10,7 @@ from pathlib import Path
 
 from watchfiles import DefaultFilter, awatch
 
+from bot.catalogue.loader import Catalogue
 from bot.engine import Engine
 from bot.errors import Problem
 
@@ -34,6 +35,8 @@ class CatalogueWatcher:
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._inside: tuple[asyncio.Task[None], asyncio.Event] | None = None
+        self._comparing: set[asyncio.Task[None]] = set()
+        self.compared = asyncio.Event()  # set after a before/after summary has been logged
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -52,6 +55,8 @@ class CatalogueWatcher:
         if self._task is None:
             return
         self._stop.set()
+        for comparing in self._comparing:
+            comparing.cancel()
         task, self._task = self._task, None
         try:
             await asyncio.wait_for(asyncio.shield(task), _STOP_GRACE)
@@ -123,6 +128,7 @@ class CatalogueWatcher:
         """Reload now; log the outcome; never raises, so one bad edit cannot stop the watching."""
         async with self._reloading:
             was_degraded = bool(self.engine.last_reload_problems)
+            old = self.engine.catalogue
             try:
                 problems = await self.engine.reload()
             except Exception:
@@ -135,10 +141,40 @@ class CatalogueWatcher:
                                  len(problems))
                 elif was_degraded:
                     logger.warning("catalogue reload succeeded: the earlier problems are fixed")
+                if not problems and self.engine.catalogue is not old:
+                    task = asyncio.create_task(self._compare(old, self.engine.catalogue), name="legalbot-compare")
+                    self._comparing.add(task)
+                    task.add_done_callback(self._comparing.discard)
         async with self._changed:
             self.reloads += 1
             self._changed.notify_all()
         return problems
+
+    async def _compare(self, old: Catalogue, new: Catalogue) -> None:
+        """Log what the swap changed on the project's evaluation sets and conversation tests, where they exist."""
+        root = self.engine.intents_dir.parent if self.engine.intents_dir is not None else None
+        if root is None:
+            return
+        try:
+            lines = await asyncio.to_thread(_summary, root, old, new)
+        except Exception:
+            logger.exception("could not compare the reloaded catalogue with the previous one")
+            return
+        if lines:
+            level = logging.WARNING if lines[-1].startswith("结论：有指标变差") else logging.INFO
+            logger.log(level, "catalogue reloaded; before and after:\n%s", "\n".join(lines))
+            self.compared.set()
+
+
+def _summary(root: Path, old: Catalogue, new: Catalogue) -> list[str]:
+    """`legalbot check`'s comparison of the previous and the new catalogue; [] when the project has no sets."""
+    from bot.checks.comparison import CONVERSATIONS_DIR, compare, default_sets, format_comparison, read_checks
+
+    paths = default_sets(root)
+    if not paths:
+        return []
+    sets, conversations = read_checks(paths, root / CONVERSATIONS_DIR, root)
+    return format_comparison(compare(old, new, sets, conversations), "替换前的版本")
 
 
 def _layout(paths: tuple[Path, ...]) -> tuple[tuple[Path, ...], list[Path]]:
