@@ -151,10 +151,26 @@ def _validate(settings: Settings, no_warnings: bool) -> int:
 
 
 def _eval(engine: Engine, args: argparse.Namespace) -> int:
-    from bot.checks.evaluation import format_summary, load_cases, run_cases, summarize
+    from dataclasses import replace as with_fields
+
+    from bot.context import ContextStore
+
+    from bot.checks.evaluation import (
+        figures,
+        format_sides,
+        format_summary,
+        load_cases,
+        run_cases,
+        run_model_alone,
+        summarize,
+    )
 
     cases = [case for path in args.files for case in load_cases(path)]
     summary = summarize(run_cases(engine, cases))
+    fuzzy = with_fields(engine, learned_veto=False, context=ContextStore())  # a fresh context: new citizens
+    sides = [("fuzzy matching alone", figures(run_cases(fuzzy, cases))),
+             ("learned model alone", figures(run_model_alone(engine, cases))),
+             ("combined (the bot)", summary.overall)]
     if args.json:
         from dataclasses import asdict
         print(json.dumps({"overall": asdict(summary.overall),
@@ -163,6 +179,7 @@ def _eval(engine: Engine, args: argparse.Namespace) -> int:
                           "safety": asdict(summary.safety) if summary.safety else None},
                          ensure_ascii=False, indent=2))
     else:
+        print(format_sides(sides) + "\n")
         print(format_summary(summary, show_failures=args.failures))
     o = summary.overall
     checks = [

@@ -17,7 +17,7 @@ from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
 from bot.matching.index import Index, Query
 from bot.service.keyedlocks import KeyedLocks
-from bot.matching.decision import Match, Outcome, decide
+from bot.matching.decision import Match, Outcome, decide, vetoed
 from bot.matching.ranking import Examined, examine
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
@@ -129,6 +129,7 @@ class Engine:
     last_reload_problems: tuple[Problem, ...] = ()
     reload_failures: int = 0
     matcher: Matcher | None = None  # where reply() matches (bot.service.matchpool); None: inline
+    learned_veto: bool = True  # the learned model may veto answers (off: fuzzy matching alone, for `legalbot eval`)
     _turns: KeyedLocks = field(default_factory=KeyedLocks, init=False, repr=False)
 
     @classmethod
@@ -238,6 +239,8 @@ class Engine:
                                        group.answer if group else None)
             return self._mentioned(user, cat, cat.intents[call.service.intent], call.service.score, ranking)
         match = decide(ranking, settings)
+        if self.learned_veto:
+            match = vetoed(match, examined.learned)
         place = examined.place
         # Another city's service, or another country's anything: Jiangshan's answer would mislead.
         # A personal legal question asked from another Chinese city still gets the advice channels.

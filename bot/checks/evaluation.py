@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.catalogue.model import EMERGENCY
 from bot.engine import Engine, Reply
+from bot.matching.ranking import examine
 from bot.errors import BotError, Problem, Source
 from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 
@@ -136,6 +137,17 @@ def run_cases(engine: Engine, cases: Iterable[Case]) -> list[Result]:
     return results
 
 
+def run_model_alone(engine: Engine, cases: Iterable[Case]) -> list[Result]:
+    """Each case answered by the learned model's first guess alone (no context, no thresholds)."""
+    index = engine.catalogue.index
+    results = []
+    for case in cases:
+        guesses = examine(case.text, index).learned
+        intent = guesses[0] if guesses and guesses[0] else None
+        results.append(Result(case, Reply(intent, 1.0 if intent else 0.0, "")))
+    return results
+
+
 @dataclass(frozen=True, slots=True)
 class Figures:
     """The figures of spec/evaluation.md over one group of results (all, or one tag)."""
@@ -219,6 +231,14 @@ def summarize(results: Sequence[Result]) -> Summary:
 
 def _pct(x: float) -> str:
     return f"{x * 100:5.1f}%"
+
+
+def format_sides(sides: Sequence[tuple[str, Figures]]) -> str:
+    """Fuzzy matching alone, the learned model alone and the two combined, side by side."""
+    lines = [f"{'':<22}{'accuracy':>10}{'useful':>9}{'wrong':>8}{'f.accept':>10}"]
+    for name, f in sides:
+        lines.append(f"{name:<22}{_pct(f.accuracy):>10}{_pct(f.useful):>9}{_pct(f.wrong):>8}{_pct(f.false_accept):>10}")
+    return "\n".join(lines)
 
 
 def format_summary(summary: Summary, *, show_failures: bool = False) -> str:

@@ -89,3 +89,14 @@ def clear_answer(ranking: Ranking, settings: MatcherSettings,
     if decided.score - rival < settings.clear_margin:
         return None
     return ranking.intents[0]
+
+
+def vetoed(match: Match, learned: tuple[str, ...]) -> Match:
+    """An answer the learned model takes for out of scope (its first guess), without the answer's
+    topic among its first two guesses, falls back: a look-alike (跑一次五公里, 玉石鉴定) more often
+    than a question. bot.matching.learned says why the model only vetoes."""
+    if match.outcome is not Outcome.ANSWER or match.intent is None or not learned or learned[0] != "":
+        return match
+    if topic_of(match.intent) in learned[:2]:
+        return match
+    return Match(Outcome.FALLBACK, None, match.score, match.runner_up, match.candidates)

@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings, Role
+from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings, Role, topic_of
 from bot.matching.normalize import prepare, rewrite, squash, strip_fillers
+from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
+from bot.matching.learned import LearnedModel, train
 from bot.matching.phonetic import sound_keys
 from bot.matching.triggers import Trigger
 
@@ -115,6 +117,7 @@ class Index:
     trigger_starts: Mapping[str, tuple[int, ...]]
     settings: MatcherSettings
     whole_message: frozenset[str] = frozenset()  # intents answered only as the whole message (Role.WHOLE_MESSAGE)
+    learned: LearnedModel | None = None  # the second opinion trained from the same rows (bot.matching.learned)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -249,6 +252,9 @@ def build_index(
         MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
         frozenset(intent.id for intent in intents if Role.WHOLE_MESSAGE in intent.roles),
+        train((topic_of(owner) if kind is RowKind.INTENT else OUT_OF_SCOPE_CLASS, text, key)
+              for kind, owner, text, key in zip(kinds, owners, texts, keys, strict=True)
+              if kind is not RowKind.FOLLOWUP),
     )
 
 

@@ -191,9 +191,10 @@ class Examined:
     trigger: Trigger | None
     ranking: Ranking
     place: Place | None = None  # another city or country whose service the message asks about
+    learned: tuple[str, ...] = ()  # the learned model's first two guesses ("" is out of scope)
 
-    def __reduce__(self) -> tuple[type[Examined], tuple[Query, Trigger | None, Ranking, Place | None]]:
-        return Examined, (self.query, self.trigger, self.ranking, self.place)
+    def __reduce__(self) -> tuple[type[Examined], tuple[Query, Trigger | None, Ranking, Place | None, tuple[str, ...]]]:
+        return Examined, (self.query, self.trigger, self.ranking, self.place, self.learned)
 
 
 def examine(text: str, index: Index) -> Examined:
@@ -207,4 +208,5 @@ def examine(text: str, index: Index) -> Examined:
     trigger = find_trigger(f"{query.text}\n{query.core}", query.key, index.triggers_near(query))
     clauses = split(prepared[: index.settings.max_message_chars * 4], index.settings.words.question_words)  # the slice the core is made of
     query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
-    return Examined(query, trigger, rank(query, index, clauses), elsewhere(clauses, index))
+    learned = index.learned.guesses(query.core, query.key) if index.learned is not None else ()
+    return Examined(query, trigger, rank(query, index, clauses), elsewhere(clauses, index), learned)
