@@ -9,9 +9,11 @@ from pathlib import Path
 from types import MappingProxyType
 
 from bot.errors import CatalogueError, Problem, Source
+from bot.catalogue.facets import Facets, check_parts, read_facets, read_parts
 from bot.catalogue.grounding import Corpus, ungrounded_figures, unsupported_claims, web_addresses
 from bot.matching.index import Index, build_index
 from bot.catalogue.menu import RawMenu, link_menu, read_menu
+from bot.catalogue.plain import PlainLanguage, check_plain, read_plain_language
 from bot.catalogue.model import EMERGENCY, Answer, Intent, MatcherSettings, Menu, Role, Words
 from bot.catalogue.roles import check_welcome, read_roles, with_topic_roles
 from bot.catalogue.settings import read_settings, read_words
@@ -20,19 +22,22 @@ from bot.catalogue.collector import Collector, check_keys, line_of, string_list,
 from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "words", "menu"}
+_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "words", "menu", "facets", "plain_language"}
+_SECTIONS = ("facets", "plain_language")  # read by bot.catalogue.facets and bot.catalogue.plain
 _INTENT_KEYS = {"id", "title", "examples", "answer", "keywords", "triggers", "suggest", "roles"}
-_ANSWER_KEYS = {"id", "text", "source", "legal_notice"}
+_ANSWER_KEYS = {"id", "text", "source", "legal_notice", "facets", "ask"}
 _SOURCE_KEYS = {"section", "excerpt"}
 # Texts every channel needs; content/messages.yaml must define each of them.
 MESSAGE_KEYS = (
     "welcome", "help", "about", "fallback", "clarify", "rephrase", "too_long", "non_text",
     "legal_notice", "rate_limited", "error", "stale_button", "feedback_thanks", "followup_prefix",
-    "menu", "menu_area", "elsewhere",
+    "menu", "menu_area", "elsewhere", "no_such_number", "no_numbers", "part_again", "topic_again",
 )
 MAX_SUGGEST = 3
 # Texts the bot fills in, and with what.
-MESSAGE_FIELDS = {"followup_prefix": ("title",), "menu_area": ("title",), "elsewhere": ("place",)}
+MESSAGE_FIELDS = {"followup_prefix": ("title",), "menu_area": ("title",), "elsewhere": ("place",),
+                  "no_such_number": ("number", "count"), "part_again": ("parts", "ask"),
+                  "topic_again": ("title", "parts", "ask")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,8 @@ class Catalogue:
     index: Index = field(repr=False)
     warnings: tuple[Problem, ...] = ()
     menu: Menu = field(default_factory=Menu)
+    facets: Facets = field(default_factory=Facets)
+    plain: PlainLanguage = field(default_factory=PlainLanguage)
 
     def title(self, intent_id: str) -> str:
         """The human title of an intent, or its id when unknown."""
@@ -79,7 +86,7 @@ def _load_corpus(c: Collector, content_dir: Path) -> Corpus:
     return Corpus("\n".join(texts))
 
 
-def _read_answers(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str, Answer]:
+def _read_answers(c: Collector, content_dir: Path, corpus: Corpus, facets: Facets) -> dict[str, Answer]:
     answers: dict[str, Answer] = {}
     files = _yaml_files(content_dir / "answers")
     if not files:
@@ -97,7 +104,7 @@ def _read_answers(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str, 
             if not isinstance(item, LineDict):
                 c.error(src, line_of(data["answers"]), "'answers' 列表里的每一项都应是一个答案（含 id、text、source）")
                 continue
-            answer = _read_answer(c, src, item, corpus)
+            answer = _read_answer(c, src, item, corpus, facets)
             if answer is None:
                 continue
             if answer.id in answers:
@@ -108,7 +115,7 @@ def _read_answers(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str, 
     return answers
 
 
-def _read_answer(c: Collector, src: str, item: LineDict, corpus: Corpus) -> Answer | None:
+def _read_answer(c: Collector, src: str, item: LineDict, corpus: Corpus, facets: Facets) -> Answer | None:
     check_keys(c, src, item, _ANSWER_KEYS, "答案")
     answer_id = text_value(c, src, item, "id", "答案")
     label = f"答案 '{answer_id}' " if answer_id else "答案"
@@ -140,9 +147,10 @@ def _read_answer(c: Collector, src: str, item: LineDict, corpus: Corpus) -> Answ
         legal = False
     if answer_id and not _ID.match(answer_id):
         c.error(src, line_of(item, "id"), f"答案 id '{answer_id}' 格式不对；只用小写字母、数字、下划线和点，如 legal_aid.apply")
+    parts, ask = read_parts(c, src, item, corpus, label, facets)
     if not (answer_id and text and section and excerpt):
         return None
-    return Answer(answer_id, text, section, excerpt, legal, Source(src, item.line))
+    return Answer(answer_id, text, section, excerpt, legal, Source(src, item.line), parts, ask)
 
 
 def _read_messages(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str, str]:
@@ -204,7 +212,7 @@ class _RawIntent:
     roles: frozenset[Role]
 
 
-def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent], list[str], list[str],
+def _read_intent_files(c: Collector, intents_dir: Path, sections: dict[str, tuple[str, object]]) -> tuple[list[_RawIntent], list[str], list[str],
                                                                    MatcherSettings, RawMenu | None]:
     raws: list[_RawIntent] = []
     oos: list[str] = []
@@ -238,6 +246,11 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
                 c.error(src, line_of(data, "menu"), f"'menu' 菜单只能写在一个文件里；已经写在 {menu.src}")
             else:
                 menu = read_menu(c, src, data["menu"])
+        for key in _SECTIONS:
+            if key in data:
+                if key in sections:
+                    c.error(src, line_of(data, key), f"'{key}' 只能写在一个文件里；已经写在 {sections[key][0]}")
+                sections.setdefault(key, (src, data[key]))
         oos += [t for t, _ in string_list(c, src, data, "out_of_scope", "意图文件")]
         followups += [t for t, _ in string_list(c, src, data, "followups", "意图文件")]
         items = data.get("intents")
@@ -345,10 +358,15 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
     corpus = _load_corpus(c, content_dir)
     if not corpus.text:
         c.error(c.shown(content_dir / "sources"), 0, "content/sources/ 下没有报告原文（.txt）；答案无法核对出处")
-    answers = _read_answers(c, content_dir, corpus)
+    sections: dict[str, tuple[str, object]] = {}
+    raws, oos, followups, settings, raw_menu = _read_intent_files(c, intents_dir, sections)
+    facets = read_facets(c, *sections["facets"]) if "facets" in sections else Facets()
+    plain = read_plain_language(c, *sections["plain_language"]) if "plain_language" in sections else PlainLanguage()
+    answers = _read_answers(c, content_dir, corpus, facets)
     messages = _read_messages(c, content_dir, corpus)
-    raws, oos, followups, settings, raw_menu = _read_intent_files(c, intents_dir)
     intents = _link(c, raws, answers)
+    check_parts(c, intents, facets)
+    check_plain(c, answers.values(), plain)
     check_welcome(c, intents)
     menu = link_menu(c, raw_menu, {r.id for r in raws}, intents, c.shown(intents_dir))
     errors = [p for p in c.problems if not p.is_warning]
@@ -358,5 +376,5 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
     return Catalogue(
         MappingProxyType(intents), tuple(oos), tuple(followups), settings,
         MappingProxyType(messages), index,
-        tuple(sorted(p for p in c.problems if p.is_warning)), menu,
+        tuple(sorted(p for p in c.problems if p.is_warning)), menu, facets, plain,
     )

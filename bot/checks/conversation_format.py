@@ -15,7 +15,7 @@ from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 FEEDBACK_BUTTONS = {"👍": True, "👎": False}
 # Reply.kind values, plus "feedback" for the thank-you after a 👍/👎.
 KINDS = ("answer", "followup", "emergency", "clarify", "fallback", "too_long", "rephrase",
-         "stale_button", "feedback")
+         "stale_button", "no_such_number", "feedback")
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 _FILE_KEYS = {"conversations"}
