@@ -12,7 +12,9 @@ from bot.matching.normalize import normalize
 
 WHOLE = "whole"  # the answer's own text: what it is, the next step, one figure
 NOTICE = "notice"  # the legal notice, shown once a conversation
-_IN_WHOLE = (Facet.WHAT,)  # the whole answer opens with what it is, so that part is given with it
+# Parts the whole answer gives in full; none: its opening says in one sentence what the "what"
+# part explains at more length, which is what "是什么意思" after it asks for.
+_IN_WHOLE: tuple[Facet, ...] = ()
 _WHOLE_ASKS = frozenset({Facet.WHAT, Facet.HOW})  # a first question asking only these gets the whole answer
 
 

@@ -181,8 +181,9 @@ def test_the_same_question_twice_gets_a_note_not_the_answer_again(engine: Engine
     again = engine.respond("u", "公证")
     assert again.intent == "notarization"
     assert "「公证」上面已经介绍过了" in again.text and "12348" in again.text
-    what = engine.respond("u", "公证是什么")  # the answer opened with what it is
-    assert "这一点（是什么）上面已经说过了" in what.text
+    what = engine.respond("u", "公证是什么意思")  # the answer's one-sentence opening, explained
+    assert "公证常用在继承" in what.text
+    assert "这一点（是什么）上面已经说过了" in engine.respond("u", "是什么意思").text
 
 
 def test_a_number_with_no_such_button_says_which_numbers_there_are(engine: Engine) -> None:
