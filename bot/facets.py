@@ -12,10 +12,9 @@ from bot.matching.normalize import normalize
 
 WHOLE = "whole"  # the answer's own text: what it is, the next step, one figure
 NOTICE = "notice"  # the legal notice, shown once a conversation
-# Parts the whole answer gives in full; none: its opening says in one sentence what the "what"
-# part explains at more length, which is what "是什么意思" after it asks for.
-_IN_WHOLE: tuple[Facet, ...] = ()
-_WHOLE_ASKS = frozenset({Facet.WHAT, Facet.HOW})  # a first question asking only these gets the whole answer
+# A first question asking only these gets the whole answer (what it is, the next step). Later the
+# "what" part explains at more length what its opening said in one sentence ("是什么意思").
+_WHOLE_ASKS = frozenset({Facet.WHAT, Facet.HOW})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +53,12 @@ def shape(cat: Catalogue, intent: Intent, text: str, given: frozenset[str], *,
     whole = given_key(intent.id, WHOLE)
     prefix = cat.messages["followup_prefix"].format(title=intent.title) + "\n"
     if is_pressed or not answer.parts or not facets.kinds:
-        return _with_notice(cat, intent, (prefix if is_followup else "") + answer.text, given,
-                            {whole, *(given_key(intent.id, f) for f in _IN_WHOLE)})
+        return _with_notice(cat, intent, (prefix if is_followup else "") + answer.text, given, {whole})
     wanted = asked(facets, text)
     seen = frozenset() if is_repeat(facets, text) else given
     if not wanted or (whole not in seen and not is_followup and set(wanted) <= _WHOLE_ASKS):
         if whole not in seen:
-            return _with_notice(cat, intent, (prefix if is_followup else "") + answer.text, given,
-                                {whole, *(given_key(intent.id, f) for f in _IN_WHOLE)})
+            return _with_notice(cat, intent, (prefix if is_followup else "") + answer.text, given, {whole})
         more = [p for p in answer.parts if not p.is_unsaid and given_key(intent.id, p.facet) not in seen]
         if is_followup and more:  # "还有呢": the next part the report has something on
             return _parts(cat, intent, prefix, more[:1], given)
@@ -106,5 +103,5 @@ def _again(cat: Catalogue, intent: Intent, message: str, given: frozenset[str],
     if parts:
         named = [k.title for k in kinds if any(p.facet is k.facet for p in parts)]
     else:
-        named = [k.title for k in kinds if k.facet not in _IN_WHOLE and given_key(intent.id, k.facet) not in given]
+        named = [k.title for k in kinds if given_key(intent.id, k.facet) not in given]
     return cat.messages[message].format(title=intent.title, parts="、".join(named), ask=_ask(cat, intent)).strip()
