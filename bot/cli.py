@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from bot.channels.terminal import TerminalChat, render
 from bot.checks.conversation_runner import CHANNELS
 from bot.config import Settings
 from bot.engine import Engine, Reply
@@ -84,26 +85,21 @@ def _engine(settings: Settings) -> Engine:
 
 
 def _show(reply: Reply, out: TextIO, debug: bool) -> None:
-    out.write(reply.text + "\n")
-    for n, button in enumerate(reply.buttons, 1):
-        out.write(f"  [{n}] {button.title}\n")
-    if debug:
-        ranked = ", ".join(f"{c.intent}:{c.score:.2f}" for c in reply.candidates[:3])
-        runner = f"{reply.runner_up.intent}:{reply.runner_up.score:.2f}" if reply.runner_up else "-"
-        out.write(f"  (intent={reply.intent} confidence={reply.confidence:.2f} outcome={reply.outcome.value} "
-                  f"runner_up={runner} candidates={ranked})\n")
+    out.write(render(reply, debug) + "\n")
 
 
 def _chat(engine: Engine, debug: bool) -> int:
     # A plain loop: the engine answers synchronously, and Ctrl-C must end the chat at once, wherever
     # it lands (input() in a worker thread would keep asyncio.run waiting for the next Enter).
+    chat = TerminalChat(engine, debug)
     try:
-        print("江山公共法律服务问答。直接输入问题；输入按钮前的数字可以点选；输入 q 退出。", flush=True)
+        print("江山公共法律服务问答。直接输入问题；输入 /menu 或“菜单”看能问什么；输入按钮前的数字可以点选；输入 q 退出。",
+              flush=True)
         while True:
             line = input("> ")
             if line.strip().lower() in {"q", "quit", "exit"}:
                 return 0
-            _show(engine.respond("terminal", line, channel="terminal"), sys.stdout, debug)  # "2" presses button 2
+            print(chat.handle(line), flush=True)  # "2" presses button 2
     except (EOFError, KeyboardInterrupt):
         print()
         return 0

@@ -1,4 +1,4 @@
-"""Per-user conversation context: the last topic, bounded in size and in time."""
+"""Per-user conversation context: the last topic, the buttons shown and the answer parts given, bounded in size and in time."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What the bot remembers of a user between turns: the last topic, the buttons shown, and when."""
+    """What the bot remembers of a user between turns: the last topic, the buttons shown, the
+    answer parts already given (so none is given twice word for word), and when."""
 
     intent: str | None
     at: float
     offered: tuple[str, ...] = ()
+    given: frozenset[str] = frozenset()
 
 
 class ContextStore:
@@ -41,14 +43,23 @@ class ContextStore:
     def remember(self, user: str, intent: str) -> None:
         """Record the intent just answered, evicting the least recently seen user when full."""
         ctx = self.get(user)
-        self._put(user, Context(intent, self._clock(), ctx.offered if ctx else ()))
+        self._put(user, Context(intent, self._clock(), ctx.offered if ctx else (), ctx.given if ctx else frozenset()))
 
     def offer(self, user: str, intents: tuple[str, ...]) -> None:
         """Record the intents of the buttons just shown, so "2" can pick the second."""
         ctx = self.get(user)
         if ctx is None and not intents:
             return
-        self._put(user, Context(ctx.intent if ctx else None, self._clock(), intents))
+        self._put(user, Context(ctx.intent if ctx else None, self._clock(), intents,
+                                ctx.given if ctx else frozenset()))
+
+    def note(self, user: str, given: frozenset[str]) -> None:
+        """Add to the answer parts the user has been given in this conversation."""
+        ctx = self.get(user)
+        if not given:
+            return
+        base = ctx or Context(None, self._clock())
+        self._put(user, Context(base.intent, self._clock(), base.offered, base.given | given))
 
     def _put(self, user: str, ctx: Context) -> None:
         self._items[user] = ctx

@@ -7,14 +7,14 @@ import logging
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
+from bot.facets import shape
 from bot.matching.index import Index, Query
 from bot.service.keyedlocks import KeyedLocks
 from bot.matching.decision import Match, Outcome, decide, vetoed
@@ -22,83 +22,11 @@ from bot.matching.ranking import Examined, examine
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
 from bot.matching.danger import assess
+from bot.reply import Button, Feedback, Kind, Reply, Turn
+
+__all__ = ["Button", "Engine", "Feedback", "Kind", "Matcher", "Reply", "Turn"]  # the reply types live in bot.reply
 
 logger = logging.getLogger(__name__)
-
-
-class Kind(StrEnum):
-    """What a reply is, finer than the matcher's outcome; a str, so JSON and the event log store its value."""
-
-    ANSWER = "answer"
-    FOLLOWUP = "followup"  # an answer in the topic of the turn before
-    SAFETY = "safety"  # an answer with one safety line on top: danger mentioned, not now
-    EMERGENCY = "emergency"
-    CLARIFY = "clarify"
-    FALLBACK = "fallback"
-    TOO_LONG = "too_long"
-    REPHRASE = "rephrase"  # nothing but spaces, punctuation or emoji
-    STALE_BUTTON = "stale_button"
-
-
-@dataclass(frozen=True, slots=True)
-class Button:
-    """A tappable choice: its label and the intent it answers."""
-
-    title: str
-    intent: str
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """What the bot says; to_dict() is the reply object of the evaluation contract."""
-
-    intent: str | None
-    confidence: float
-    text: str
-    suggestions: tuple[str, ...] = ()
-    buttons: tuple[Button, ...] = ()
-    outcome: Outcome = Outcome.FALLBACK
-    kind: Kind = Kind.FALLBACK
-    runner_up: Scored | None = None
-    candidates: tuple[Scored, ...] = ()
-    # Answers about a service get 👍/👎; small talk, emergency, clarify and fallback replies do not.
-    is_rateable: bool = False
-    safety: bool = False  # a safety line (110 if in danger) stands on top of an answer that mentions danger
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON reply object: intent, confidence, reply, suggestions (+ outcome, kind, buttons, safety, rateable)."""
-        return {
-            "intent": self.intent,
-            "confidence": round(self.confidence, 4),
-            "reply": self.text,
-            "suggestions": list(self.suggestions),
-            "outcome": self.outcome.value,
-            "kind": self.kind,
-            "buttons": [{"title": b.title, "intent": b.intent} for b in self.buttons],
-            "safety": self.safety,
-            "rateable": self.is_rateable,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """One handled message, as listeners (event log, metrics) see it."""
-
-    user: str
-    channel: str
-    text: str
-    reply: Reply
-    millis: float
-
-
-@dataclass(frozen=True, slots=True)
-class Feedback:
-    """A citizen's 👍 or 👎 on an answer."""
-
-    user: str
-    channel: str
-    intent: str
-    is_helpful: bool
 
 
 Listener = Callable[[Turn], None]
@@ -146,9 +74,9 @@ class Engine:
         # One user's messages are answered in the order they came: context, follow-ups and button
         # numbers depend on the turn before, and matching elsewhere lets turns overlap.
         async with self._turns.hold(user):
-            picked = self._picked(user, text)
-            if picked is not None:
-                return self.choose(user, picked, channel)
+            pressed = self._pressed(user, text, channel)
+            if pressed is not None:
+                return pressed
             started = time.perf_counter()
             cat = self.catalogue  # one read: a reload during this turn does not mix catalogues
             examined = await self.matcher.examine(text, cat.index)
@@ -157,9 +85,9 @@ class Engine:
     def respond(self, user: str, text: str, channel: str = "api") -> Reply:
         """Synchronous reply(), matching inline: used by the CLI and the evaluation runner."""
         text = _storable(text)
-        picked = self._picked(user, text)
-        if picked is not None:
-            return self.choose(user, picked, channel)
+        pressed = self._pressed(user, text, channel)
+        if pressed is not None:
+            return pressed
         started = time.perf_counter()
         cat = self.catalogue
         return self._finish(user, channel, text, cat, examine(text, cat.index), started)
@@ -179,8 +107,8 @@ class Engine:
         if intent is None:
             reply = Reply(None, 0.0, cat.messages["stale_button"], kind=Kind.STALE_BUTTON)
         else:
-            reply = self._answer(cat, intent, 1.0, None, ())
             self._remember(user, cat, intent.id)
+            reply = self._shaped(user, cat, intent, "", self._answer(cat, intent, 1.0, None, ()), is_pressed=True)
         self.context.offer(user, tuple(b.intent for b in reply.buttons))
         self._record(user, channel, f"[button] {intent_id}", reply, started)
         return reply
@@ -189,14 +117,23 @@ class Engine:
         """Note buttons a channel showed by itself (a topic menu), so "2" picks from them."""
         self.context.offer(user, intents)
 
-    def _picked(self, user: str, text: str) -> str | None:
-        """The intent a bare number ("2", "２。") picks among the buttons last shown, as the clarify text invites."""
+    def _pressed(self, user: str, text: str, channel: str) -> Reply | None:
+        """A bare number ("2", "２。") presses that button among those last shown, as the clarify text
+        invites; a number with no such button says which numbers there are. None: not a bare number."""
         number = unicodedata.normalize("NFKC", text).strip().rstrip(".。、)")
         if not number.isdecimal() or len(number) > 2:
             return None
         ctx = self.context.get(user)
         offered = ctx.offered if ctx else ()
-        return offered[int(number) - 1] if 1 <= int(number) <= len(offered) else None
+        if 1 <= int(number) <= len(offered):
+            return self.choose(user, offered[int(number) - 1], channel)
+        started = time.perf_counter()
+        messages = self.catalogue.messages
+        note = (messages["no_such_number"].format(number=number, count=len(offered)) if offered
+                else messages["no_numbers"])
+        reply = Reply(None, 0.0, note.strip(), kind=Kind.NO_SUCH_NUMBER)
+        self._record(user, channel, text, reply, started)  # the buttons shown stay pressable
+        return reply
 
     def feedback(self, user: str, intent_id: str, is_helpful: bool, channel: str = "api") -> str:
         """Record a 👍/👎 on an answer and return the thank-you text."""
@@ -250,7 +187,7 @@ class Engine:
             return Reply(None, match.score, cat.messages["elsewhere"].format(place=place.name),
                          outcome=Outcome.FALLBACK, kind=Kind.FALLBACK, runner_up=match.runner_up,
                          candidates=match.candidates)
-        followed = self._follow_up(user, cat, query, ranking, match)
+        followed = self._follow_up(user, cat, text, query, ranking, match)
         if followed is not None:
             return followed
         if match.outcome is Outcome.ANSWER and match.intent is not None:
@@ -259,7 +196,8 @@ class Engine:
                 self.context.forget(user)
             else:
                 self._remember(user, cat, intent.id)
-            return self._answer(cat, intent, match.score, match.runner_up, match.candidates)
+            return self._shaped(user, cat, intent, text,
+                                self._answer(cat, intent, match.score, match.runner_up, match.candidates))
         if match.outcome is Outcome.CLARIFY:
             # Never merely ask "did you mean" about danger: an emergency match that leads, and is
             # more than a faint likeness ("我想投诉" vs "我想自杀"), is answered.
@@ -279,7 +217,8 @@ class Engine:
         if not cat.has_role(intent_id, Role.SMALL_TALK):
             self.context.remember(user, intent_id)
 
-    def _follow_up(self, user: str, cat: Catalogue, query: Query, ranking: Ranking, match: Match) -> Reply | None:
+    def _follow_up(self, user: str, cat: Catalogue, text: str, query: Query, ranking: Ranking,
+                   match: Match) -> Reply | None:
         """An elliptical question ("那要多久?") answered in the topic of the user's previous turn."""
         ctx = self.context.get(user)
         if ctx is None or ctx.intent is None or ctx.intent not in cat.intents:
@@ -302,10 +241,16 @@ class Engine:
         intent = cat.intents[chosen]
         self._remember(user, cat, intent.id)
         reply = self._answer(cat, intent, min(1.0, in_context), match.runner_up, match.candidates)
-        prefix = cat.messages["followup_prefix"].format(title=intent.title)
-        return Reply(reply.intent, reply.confidence, f"{prefix}\n{reply.text}", reply.suggestions,
-                     reply.buttons, reply.outcome, Kind.FOLLOWUP, reply.runner_up, reply.candidates,
-                     reply.is_rateable)
+        return replace(self._shaped(user, cat, intent, text, reply, is_followup=True), kind=Kind.FOLLOWUP)
+
+    def _shaped(self, user: str, cat: Catalogue, intent: Intent, text: str, reply: Reply, *,
+                is_followup: bool = False, is_pressed: bool = False) -> Reply:
+        """The answer cut to the parts asked about and not yet given (bot.facets); the context notes them."""
+        ctx = self.context.get(user)
+        shaped = shape(cat, intent, text, ctx.given if ctx else frozenset(),
+                       is_followup=is_followup, is_pressed=is_pressed)
+        self.context.note(user, shaped.given)
+        return replace(reply, text=shaped.text)
 
     @staticmethod
     def _goes_on(query: Query, index: Index, topic: str) -> bool:

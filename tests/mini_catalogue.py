@@ -100,6 +100,10 @@ MESSAGES = {
     "menu_area": "「{title}」里可以问这些：",
     "elsewhere": "我只能介绍江山市的服务，{place}的事请向当地咨询。",
     "safety_line": "如果现在有危险，请马上拨打 110。",
+    "no_such_number": "没有第 {number} 项；请回复 1 到 {count} 之间的数字。",
+    "no_numbers": "现在没有可以选的序号；请直接打字提问。",
+    "part_again": "{parts}上面已经说过了；请拨打 {ask}。",
+    "topic_again": "「{title}」上面已经介绍过了；还可以问：{parts}。",
 }
 
 

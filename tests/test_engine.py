@@ -16,7 +16,8 @@ from bot.engine import Engine, Feedback, Reply, Turn
 from bot.matching.decision import Outcome
 
 SHORT = 120  # characters: small talk is a line or two; answers run to about 250
-KINDS = {"answer", "followup", "safety", "emergency", "clarify", "fallback", "too_long", "rephrase", "stale_button"}
+KINDS = {"answer", "followup", "safety", "emergency", "clarify", "fallback", "too_long", "rephrase", "stale_button",
+         "no_such_number"}
 
 # spec/evaluation.md: these four keys keep their meaning; more fields may be added.
 REPLY_SCHEMA = reply_schema()

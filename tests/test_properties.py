@@ -18,7 +18,8 @@ from bot.matching.normalize import normalize
 
 # NFKC expands one character to at most 18 (U+FDFA); casefolding at most triples one.
 GROWTH = 18
-KINDS = {"answer", "followup", "safety", "emergency", "clarify", "fallback", "too_long", "rephrase", "stale_button"}
+KINDS = {"answer", "followup", "safety", "emergency", "clarify", "fallback", "too_long", "rephrase", "stale_button",
+         "no_such_number"}
 
 # What citizens type: Chinese in both scripts, full-width forms, emoji, fillers, punctuation, zero-width.
 _PIECES = [

@@ -11,9 +11,12 @@ from types import MappingProxyType
 from bot.errors import CatalogueError, Problem, Source
 from bot.catalogue.grounding import Corpus, excerpt_hint, ungrounded_figures, unsupported_claims, web_addresses
 from bot.catalogue.sections import report_sections, section_refs
+from bot.catalogue.facets import Facets, check_parts, read_facets, read_parts
 from bot.matching.index import Index, build_index
 from bot.catalogue.danger import RawDanger, link_danger, read_danger
+from bot.catalogue.messages import MESSAGE_KEYS, read_messages
 from bot.catalogue.menu import RawMenu, link_menu, read_menu
+from bot.catalogue.plain import PlainLanguage, check_plain, read_plain_language
 from bot.catalogue.model import EMERGENCY, Answer, Danger, Intent, MatcherSettings, Menu, Role, Words
 from bot.catalogue.roles import check_welcome, read_roles, with_topic_roles
 from bot.catalogue.settings import read_settings, read_words
@@ -22,19 +25,14 @@ from bot.catalogue.collector import Collector, check_keys, did_you_mean, line_of
 from bot.catalogue.yamlfile import LineDict, LineList
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "words", "menu", "danger"}
+_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "words", "menu", "danger", "facets",
+                     "plain_language"}
+_SECTIONS = ("facets", "plain_language")  # read by bot.catalogue.facets and bot.catalogue.plain
 _INTENT_KEYS = {"id", "title", "examples", "answer", "keywords", "triggers", "suggest", "roles"}
-_ANSWER_KEYS = {"id", "text", "source", "legal_notice"}
+_ANSWER_KEYS = {"id", "text", "source", "legal_notice", "facets", "ask"}
 _SOURCE_KEYS = {"section", "excerpt"}
-# Texts every channel needs; content/messages.yaml must define each of them.
-MESSAGE_KEYS = (
-    "welcome", "help", "about", "fallback", "clarify", "rephrase", "too_long", "non_text",
-    "legal_notice", "rate_limited", "error", "stale_button", "feedback_thanks", "followup_prefix",
-    "menu", "menu_area", "elsewhere", "safety_line",
-)
 MAX_SUGGEST = 3
-# Texts the bot fills in, and with what.
-MESSAGE_FIELDS = {"followup_prefix": ("title",), "menu_area": ("title",), "elsewhere": ("place",)}
+__all__ = ["MAX_SUGGEST", "MESSAGE_KEYS", "Catalogue", "load_catalogue"]  # MESSAGE_KEYS: from bot.catalogue.messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +48,8 @@ class Catalogue:
     warnings: tuple[Problem, ...] = ()
     menu: Menu = field(default_factory=Menu)
     danger: Danger = field(default_factory=Danger)
+    facets: Facets = field(default_factory=Facets)
+    plain: PlainLanguage = field(default_factory=PlainLanguage)
 
     def title(self, intent_id: str) -> str:
         """The human title of an intent, or its id when unknown."""
@@ -66,7 +66,7 @@ class Catalogue:
         return tuple(intent for intent in self.intents.values() if role in intent.roles)
 
 
-def _yaml_files(directory: Path) -> list[Path]:
+def yaml_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob("*.y*ml") if p.suffix in {".yaml", ".yml"})
 
 
@@ -82,9 +82,9 @@ def _load_corpus(c: Collector, content_dir: Path) -> Corpus:
     return Corpus("\n".join(texts))
 
 
-def _read_answers(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str, Answer]:
+def _read_answers(c: Collector, content_dir: Path, corpus: Corpus, facets: Facets) -> dict[str, Answer]:
     answers: dict[str, Answer] = {}
-    files = _yaml_files(content_dir / "answers")
+    files = yaml_files(content_dir / "answers")
     if not files:
         c.error(c.shown(content_dir / "answers"), 0, "没有找到答案文件；答案应放在 content/answers/*.yaml")
     for path in files:
@@ -100,7 +100,7 @@ def _read_answers(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str, 
             if not isinstance(item, LineDict):
                 c.error(src, line_of(data["answers"]), "'answers' 列表里的每一项都应是一个答案（含 id、text、source）")
                 continue
-            answer = _read_answer(c, src, item, corpus)
+            answer = _read_answer(c, src, item, corpus, facets)
             if answer is None:
                 continue
             if answer.id in answers:
@@ -111,7 +111,7 @@ def _read_answers(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str, 
     return answers
 
 
-def _read_answer(c: Collector, src: str, item: LineDict, corpus: Corpus) -> Answer | None:
+def _read_answer(c: Collector, src: str, item: LineDict, corpus: Corpus, facets: Facets) -> Answer | None:
     check_keys(c, src, item, _ANSWER_KEYS, "答案")
     answer_id = text_value(c, src, item, "id", "答案")
     label = f"答案 '{answer_id}' " if answer_id else "答案"
@@ -146,53 +146,10 @@ def _read_answer(c: Collector, src: str, item: LineDict, corpus: Corpus) -> Answ
         legal = False
     if answer_id and not _ID.match(answer_id):
         c.error(src, line_of(item, "id"), f"答案 id '{answer_id}' 格式不对；只用小写字母、数字、下划线和点，如 legal_aid.apply")
+    parts, ask = read_parts(c, src, item, corpus, label, facets)
     if not (answer_id and text and section and excerpt):
         return None
-    return Answer(answer_id, text, section, excerpt, legal, Source(src, item.line))
-
-
-def _read_messages(c: Collector, content_dir: Path, corpus: Corpus) -> dict[str, str]:
-    path = content_dir / "messages.yaml"
-    src = c.shown(path)
-    if not path.exists():
-        c.error(src, 0, "缺少 content/messages.yaml（机器人的固定话术）")
-        return {}
-    data = c.read_yaml(path, src)
-    if data is None:
-        return {}
-    if not isinstance(data, LineDict):
-        c.error(src, line_of(data), "messages.yaml 应该是“键: 文字”的形式")
-        return {}
-    check_keys(c, src, data, set(MESSAGE_KEYS), "messages.yaml ")
-    messages = {}
-    for key in MESSAGE_KEYS:
-        if key not in data:
-            c.error(src, 0, f"messages.yaml 缺少 '{key}'；请补上这段话术")
-            continue
-        value = text_value(c, src, data, key, "messages.yaml ")
-        if value is None:
-            continue
-        for figure in ungrounded_figures(value, corpus):
-            c.error(src, line_of(data, key), f"话术 '{key}' 中的数字 '{figure}' 在报告中找不到")
-        for word in unsupported_claims(value, corpus):
-            c.error(src, line_of(data, key), f"话术 '{key}' 说了报告没有写的“{word}”；请改为告诉群众去哪里问")
-        problem = _placeholder_problem(value, MESSAGE_FIELDS[key]) if key in MESSAGE_FIELDS else None
-        if problem:
-            c.error(src, line_of(data, key), f"话术 '{key}' {problem}")
-        messages[key] = value
-    return messages
-
-
-def _placeholder_problem(text: str, fields: tuple[str, ...]) -> str | None:
-    """Why `text` cannot be filled in with `fields` (the {…} the bot puts in), or None."""
-    try:
-        text.format(**{field: "" for field in fields})
-    except KeyError as exc:
-        allowed = "、".join(f"{{{f}}}" for f in fields)
-        return f"里的 {{{exc.args[0]}}} 机器人填不进去；可用的只有 {allowed}"
-    except (IndexError, ValueError):
-        return "里的大括号不成对；要显示大括号本身，请写成 {{ 或 }}"
-    return None
+    return Answer(answer_id, text, section, excerpt, legal, Source(src, item.line), parts, ask)
 
 
 @dataclass
@@ -210,8 +167,8 @@ class _RawIntent:
     roles: frozenset[Role]
 
 
-def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent], list[str], list[str],
-                                                                   MatcherSettings, RawMenu | None, RawDanger | None]:
+def _read_intent_files(c: Collector, intents_dir: Path, sections: dict[str, tuple[str, object]]
+                       ) -> tuple[list[_RawIntent], list[str], list[str], MatcherSettings, RawMenu | None, RawDanger | None]:
     raws: list[_RawIntent] = []
     oos: list[str] = []
     followups: list[str] = []
@@ -220,7 +177,7 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
     words_at: str | None = None
     menu: RawMenu | None = None
     danger: RawDanger | None = None
-    files = _yaml_files(intents_dir)
+    files = yaml_files(intents_dir)
     if not files:
         c.error(c.shown(intents_dir), 0, "没有找到意图文件；意图应放在 intents/*.yaml")
     for path in files:
@@ -250,6 +207,11 @@ def _read_intent_files(c: Collector, intents_dir: Path) -> tuple[list[_RawIntent
                 c.error(src, line_of(data, "danger"), f"'danger' 危险识别只能写在一个文件里；已经写在 {danger.src}")
             else:
                 danger = read_danger(c, src, data["danger"])
+        for key in _SECTIONS:
+            if key in data:
+                if key in sections:
+                    c.error(src, line_of(data, key), f"'{key}' 只能写在一个文件里；已经写在 {sections[key][0]}")
+                sections.setdefault(key, (src, data[key]))
         oos += [t for t, _ in string_list(c, src, data, "out_of_scope", "意图文件")]
         followups += [t for t, _ in string_list(c, src, data, "followups", "意图文件")]
         items = data.get("intents")
@@ -363,11 +325,16 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
     corpus = _load_corpus(c, content_dir)
     if not corpus.text:
         c.error(c.shown(content_dir / "sources"), 0, "content/sources/ 下没有报告原文（.txt）；答案无法核对出处")
-    answers = _read_answers(c, content_dir, corpus)
-    messages = _read_messages(c, content_dir, corpus)
-    raws, oos, followups, settings, raw_menu, raw_danger = _read_intent_files(c, intents_dir)
+    sections: dict[str, tuple[str, object]] = {}
+    raws, oos, followups, settings, raw_menu, raw_danger = _read_intent_files(c, intents_dir, sections)
+    facets = read_facets(c, *sections["facets"]) if "facets" in sections else Facets()
+    plain = read_plain_language(c, *sections["plain_language"]) if "plain_language" in sections else PlainLanguage()
+    answers = _read_answers(c, content_dir, corpus, facets)
+    messages = read_messages(c, content_dir, corpus)
     danger = link_danger(c, raw_danger, answers, {r.id for r in raws})
     intents = _link(c, raws, answers, {a.answer.id for a in danger.groups})
+    check_parts(c, intents, facets)
+    check_plain(c, answers.values(), plain)
     check_welcome(c, intents)
     menu = link_menu(c, raw_menu, {r.id for r in raws}, intents, c.shown(intents_dir))
     if danger.groups and EMERGENCY in intents:
@@ -381,5 +348,5 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
     return Catalogue(
         MappingProxyType(intents), tuple(oos), tuple(followups), settings,
         MappingProxyType(messages), index,
-        tuple(sorted(p for p in c.problems if p.is_warning)), menu, danger,
+        tuple(sorted(p for p in c.problems if p.is_warning)), menu, danger, facets, plain,
     )

@@ -1,4 +1,4 @@
-"""The immutable objects a catalogue is made of: Answer, Intent, Role, Menu, MatcherSettings with its Words and Weights."""
+"""The immutable objects a catalogue is made of: Answer with its Parts, Intent, Role, Facet, Menu, MatcherSettings with its Words and Weights."""
 
 from __future__ import annotations
 
@@ -30,9 +30,37 @@ def topic_of(intent_id: str) -> str:
     return intent_id.split(".", 1)[0]
 
 
+class Facet(enum.StrEnum):
+    """The parts an answer may have, one fixed list; listed under `facets:` in content/answers/*.yaml."""
+
+    WHAT = "what"  # what it is
+    WHO = "who"  # who it is for, who may apply
+    HOW = "how"  # how and where to apply
+    BRING = "bring"  # what to bring
+    COST = "cost"  # what it costs
+    TIME = "time"  # how long it takes
+    FIGURES = "figures"  # what the report's figures say
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One facet of an answer: a text drawn from the report (section and excerpt), or, with no
+    excerpt, the plain statement that the report does not say and whom to ask."""
+
+    facet: Facet
+    text: str
+    section: str = ""
+    excerpt: str = ""
+
+    @property
+    def is_unsaid(self) -> bool:
+        """The report says nothing on this; the text says so and names whom to ask."""
+        return not self.excerpt
+
+
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A curated reply, with the report section and verbatim excerpt it is drawn from."""
+    """A curated reply, with the report section and verbatim excerpt it is drawn from, and its parts."""
 
     id: str
     text: str
@@ -40,6 +68,12 @@ class Answer:
     excerpt: str
     legal_notice: bool
     source: Source
+    parts: tuple[Part, ...] = ()
+    ask: str = ""  # whom to ask what the report does not say ("12348 公共法律服务热线")
+
+    def part(self, facet: Facet) -> Part | None:
+        """The part answering this facet, or None when the answer has none."""
+        return next((p for p in self.parts if p.facet is facet), None)
 
 
 @dataclass(frozen=True, slots=True)

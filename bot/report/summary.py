@@ -202,7 +202,7 @@ def _feedback(conn: sqlite3.Connection, span: tuple[float, float],
 OUTCOME_NAMES = {"answer": "直接回答", "clarify": "请群众选择", "fallback": "未能回答"}
 KIND_NAMES = {
     "answer": "回答", "followup": "追问回答", "safety": "回答并提醒安全", "emergency": "紧急求助", "clarify": "请群众选择",
-    "fallback": "没听懂", "too_long": "消息太长", "rephrase": "没有文字", "stale_button": "过期按钮",
+    "fallback": "没听懂", "too_long": "消息太长", "rephrase": "没有文字", "stale_button": "过期按钮", "no_such_number": "没有这个序号",
 }
 
 
