@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
@@ -104,21 +105,20 @@ class PostgresServer:
 
     password = "pg-Secret-42"
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self) -> None:
         self.initdb, self.postgres = require("initdb", "postgres")
         self.port = free_port()
-        self.workdir = workdir
+        # Its own folder under /tmp: the `postgres` user cannot enter pytest's (root's, mode 700).
+        self.workdir = workdir = Path(tempfile.mkdtemp(prefix="legalbot-pg-"))
         self.data = workdir / "data"
         self.process: subprocess.Popen[str] | None = None
         self._as: list[str] = []
+        (workdir / "pw").write_text(self.password)
         if os.geteuid() == 0:
             self._as = ["runuser", "-u", "postgres", "--"]
-        workdir.mkdir(parents=True, exist_ok=True)
-        if self._as:
             pw = pwd.getpwnam("postgres")
-            os.chown(workdir, pw.pw_uid, pw.pw_gid)
-            workdir.parent.chmod(workdir.parent.stat().st_mode | 0o711)
-        (workdir / "pw").write_text(self.password)
+            for path in (workdir, workdir / "pw"):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
         subprocess.run([*self._as, self.initdb, "-D", str(self.data), "-U", "bot", "--auth=scram-sha-256",
                         f"--pwfile={workdir / 'pw'}", "-E", "UTF8", "--no-sync"],
                        check=True, capture_output=True, timeout=120)
@@ -141,6 +141,11 @@ class PostgresServer:
             self.process.wait(30)
             self._reader.join(10)
         self.process = None
+
+    def remove(self) -> None:
+        """Stop the server and delete its cluster."""
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _postmaster_pid(self) -> int:
         return int((self.data / "postmaster.pid").read_text().split()[0])
