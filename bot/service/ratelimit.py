@@ -7,10 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.service.conversations import ConversationStore
+from typing import Protocol
 
 
 class Verdict(Enum):
@@ -19,6 +16,12 @@ class Verdict(Enum):
     ALLOW = "allow"
     NOTIFY = "notify"
     DROP = "drop"
+
+
+class SharedBuckets(Protocol):
+    """Buckets kept where every replica counts (bot.service.conversations.ConversationStore.rate)."""
+
+    async def rate(self, key: str, capacity: float, window: float) -> Verdict | None: ...
 
 
 @dataclass(slots=True)
@@ -48,7 +51,7 @@ class RateLimiter:
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self.refused = 0
         self.listeners: list[Callable[[str, str], None]] = []  # called with (channel, key) for each refusal
-        self.shared: ConversationStore | None = None  # buckets shared by replicas (Redis); None: here
+        self.shared: SharedBuckets | None = None  # buckets shared by replicas (Redis); None: here
 
     async def admit(self, key: str, channel: str = "") -> Verdict:
         """check(), counted across replicas when the buckets are shared; here while the shared store is away."""
