@@ -102,6 +102,7 @@ class PgEventLog:
         self._last_purge = 0.0
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._prepared = False
 
     def __repr__(self) -> str:
         return f"PgEventLog({self.where!r}, retention_days={self.retention_days})"
@@ -116,6 +117,10 @@ class PgEventLog:
                                          kwargs={"connect_timeout": 2, "autocommit": True},
                                          check=AsyncConnectionPool.check_connection, name="legalbot-events")
         await self._pool.open(wait=False)
+        try:  # the schema in place before serving, when the database is there
+            await self._prepare()
+        except _Unreachable as exc:
+            self._down(exc)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="legalbot-pg-eventlog")
         logger.info("event log: PostgreSQL at %s (retention %d days)", self.where, self.retention_days)
 
@@ -176,7 +181,6 @@ class PgEventLog:
         self._wake.set()
 
     async def _run(self) -> None:
-        prepared = False
         while True:
             if not self._buffer:
                 self._idle.set()
@@ -185,9 +189,8 @@ class PgEventLog:
                     async with asyncio.timeout(600):
                         await self._wake.wait()
             try:
-                if not prepared:
+                if not self._prepared:
                     await self._prepare()
-                    prepared = True
                 await self._write_batch()
                 await self._purge_daily()
             except _Unreachable as exc:
@@ -213,6 +216,7 @@ class PgEventLog:
                 self._salt = str(row[0]).encode("utf-8", "surrogatepass")
                 logger.warning("event log: the salt of the user hashes is kept in the database itself; "
                                "set LEGALBOT_HASH_SALT from a secret store")
+        self._prepared = True
 
     async def _write_batch(self) -> None:
         """Commit up to _BATCH buffered rows in one transaction and one round trip; on failure they go back."""
