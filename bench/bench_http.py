@@ -1,6 +1,10 @@
 """HTTP benchmark: POST /api/chat on loopback with concurrent clients; requests/s, p50/p99 latency, server RSS.
 
-Run: .venv/bin/python bench/bench_http.py [--clients 64] [--seconds 10] [--rate 1500] [--workers N]
+Run: .venv/bin/python bench/bench_http.py [--clients 64] [--seconds 10] [--rate 1500] [--workers N] [--redis]
+
+With --redis the server keeps conversation state in a redis-server the bench starts on a free port
+(LEGALBOT_REDIS_URL), as each replica does in docs/deploy/compose.yaml; Redis round trips per
+message are read from the server's /metrics.
 
 The server is `legalbot serve --port 0` in a subprocess, on the shipped catalogue, with its default
 match workers (one per core) unless --workers says otherwise (0: matching inline, in one process);
@@ -22,10 +26,12 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -56,10 +62,36 @@ def messages(n: int, seed: int = 7) -> list[str]:
     return out
 
 
-def start_server(workers: int | None) -> tuple[subprocess.Popen[str], str]:
+def start_redis() -> tuple[subprocess.Popen[str], str]:
+    """redis-server on a free loopback port, without persistence; returns it and its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no"], stdout=subprocess.PIPE, text=True)
+    assert redis.stdout is not None
+    for line in redis.stdout:
+        if "Ready to accept connections" in line:
+            threading.Thread(target=redis.stdout.read, daemon=True).start()
+            return redis, f"redis://127.0.0.1:{port}/0"
+    raise SystemExit("redis-server did not start")
+
+
+def round_trips(url: str) -> tuple[float, float]:
+    """Redis round trips and messages so far, from the server's /metrics."""
+    text = urllib.request.urlopen(url.replace("/api/chat", "/metrics"), timeout=5).read().decode()
+    trips = sum(float(line.split()[-1]) for line in text.splitlines()
+                if line.startswith("legalbot_conversation_store_round_trips"))
+    handled = sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("legalbot_messages_total"))
+    return trips, handled
+
+
+def start_server(workers: int | None, redis_url: str = "") -> tuple[subprocess.Popen[str], str]:
     """`legalbot serve --port 0` on the shipped catalogue; returns the process and the /api/chat URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_", "LEGALBOT_"))}
     env |= {"LEGALBOT_INTENTS": str(ROOT / "intents"), "LEGALBOT_CONTENT": str(ROOT / "content")}
+    if redis_url:
+        env["LEGALBOT_REDIS_URL"] = redis_url
     if workers is not None:
         env["LEGALBOT_MATCH_WORKERS"] = str(workers)
     script = Path(sys.executable).with_name("legalbot")
@@ -221,10 +253,12 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=5000, help="distinct citizens the messages come from")
     parser.add_argument("--workers", type=int, help="LEGALBOT_MATCH_WORKERS of the server (default: its own default)")
     parser.add_argument("--text", help="send only this message (e.g. '？', which skips matching: the HTTP layer alone)")
+    parser.add_argument("--redis", action="store_true", help="conversation state in a redis-server started here")
     args = parser.parse_args()
 
     texts = [args.text] if args.text else messages(2000)
-    server, url = start_server(args.workers)
+    redis, redis_url = start_redis() if args.redis else (None, "")
+    server, url = start_server(args.workers, redis_url)
     try:
         time.sleep(1.0)  # let the match workers finish loading
         idle, _ = rss_mb(server.pid)
@@ -237,12 +271,16 @@ def main() -> int:
                                     rate=rate)) for rate in rates]
         rss, peak = rss_mb(server.pid)
         workers = sum("spawn_main" in _cmdline(c) for c in _children(server.pid))
+        trips, handled = round_trips(url)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(15)
         except subprocess.TimeoutExpired:
             server.kill()
+        if redis is not None:
+            redis.terminate()
+            redis.wait(10)
     what = f"the message {args.text!r}" if args.text else "the shipped catalogue's examples, varied"
     print(f"POST /api/chat, {args.clients} concurrent clients, {args.seconds:g} s per run, {what}, "
           f"server with {workers} match worker process(es)")
@@ -250,6 +288,8 @@ def main() -> int:
     for rate, result in zip(rates, opened, strict=True):
         print(result.line(f"open loop at {rate:g} req/s:"))
     print(f"server RSS with its workers: {idle:.0f} MiB idle, {rss:.0f} MiB after the runs (peak {peak:.0f} MiB)")
+    if args.redis:
+        print(f"Redis round trips per message: {trips / max(handled, 1):.2f} ({trips:.0f} for {handled:.0f} messages)")
     return 0
 
 

@@ -18,6 +18,8 @@ _TOKEN = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{20,100}$")
 _WECHAT_TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
 _WECHAT_AES_KEY = re.compile(r"^[A-Za-z0-9]{43}$")
 _WECHAT_APP_ID = re.compile(r"^wx[A-Za-z0-9]{16}$")
+_POSTGRES = ("postgresql", "postgres")
+_POSTGRES_PREFIXES = ("postgresql:", "postgres:")
 
 
 def _default_dir(name: str) -> Path:
@@ -62,6 +64,26 @@ def _origins(environ: Mapping[str, str], key: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(origins))
 
 
+def safe_url(url: str) -> str:
+    """`url` without its password (and user), for logs and errors: redis://:secret@h/0 -> redis://***@h/0."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparsable URL>"
+    where = f"***@{host}" if parts.username or parts.password else host
+    return f"{parts.scheme}://{where}{port}{parts.path}"
+
+
+def _service_url(environ: Mapping[str, str], key: str, schemes: tuple[str, ...]) -> str:
+    """A redis:// or postgresql:// URL from the environment ("" when unset); the error never quotes a password."""
+    url = environ.get(key, "").strip()
+    if url and (urlsplit(url).scheme not in schemes or not urlsplit(url).hostname):
+        raise ConfigError(f"{key} has value {safe_url(url)!r}: expected a URL like {schemes[0]}://host:port/…")
+    return url
+
+
 def default_match_workers() -> int:
     """One match worker per core; none on a single core, where the processes would only take turns."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -78,7 +100,9 @@ class Settings:
     telegram_base_url: str = DEFAULT_TELEGRAM_BASE_URL
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)
-    db_path: Path | None = None
+    db_path: Path | None = None  # SQLite event log
+    db_url: str = field(default="", repr=False)  # PostgreSQL event log (may hold a password)
+    redis_url: str = field(default="", repr=False)  # shared conversation state for several replicas
     retention_days: int = 90
     hash_salt: str = field(default="", repr=False)
     rate_limit_per_minute: int = 20
@@ -91,7 +115,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read the LEGALBOT_*, TELEGRAM_* and WECHAT_* variables; raise ConfigError naming a bad one."""
-        db = environ.get("LEGALBOT_DB", "")
+        db = environ.get("LEGALBOT_DB", "").strip()
+        db_url = _service_url(environ, "LEGALBOT_DB", _POSTGRES) if db.startswith(_POSTGRES_PREFIXES) else ""
         return cls(
             intents_dir=Path(environ.get("LEGALBOT_INTENTS") or _default_dir("intents")),
             content_dir=Path(environ.get("LEGALBOT_CONTENT") or _default_dir("content")),
@@ -99,7 +124,9 @@ class Settings:
             telegram_base_url=environ.get("TELEGRAM_BASE_URL", "").strip() or DEFAULT_TELEGRAM_BASE_URL,
             webhook_url=environ.get("WEBHOOK_URL", "").strip(),
             webhook_secret=environ.get("WEBHOOK_SECRET", "").strip(),
-            db_path=Path(db) if db else None,
+            db_path=Path(db) if db and not db_url else None,
+            db_url=db_url,
+            redis_url=_service_url(environ, "LEGALBOT_REDIS_URL", ("redis", "rediss")),
             retention_days=_int(environ, "LEGALBOT_RETENTION_DAYS", 90, minimum=1),
             hash_salt=environ.get("LEGALBOT_HASH_SALT", ""),
             rate_limit_per_minute=_int(environ, "LEGALBOT_RATE_LIMIT", 20, minimum=1),

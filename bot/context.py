@@ -67,6 +67,13 @@ class ContextStore:
         while len(self._items) > self._max_users:
             self._items.popitem(last=False)
 
+    def restore(self, user: str, ctx: Context | None) -> None:
+        """Put back a context kept elsewhere (a shared store) as this turn's starting point; None forgets."""
+        if ctx is None:
+            self.forget(user)
+        else:
+            self._put(user, Context(ctx.intent, self._clock(), ctx.offered, ctx.given))
+
     def forget(self, user: str) -> None:
         """Drop the user's context (after a goodbye, or on request)."""
         self._items.pop(user, None)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,6 +18,7 @@ from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
 from bot.facets import shape
 from bot.matching.index import Index, Query
+from bot.service.conversations import ConversationStore, MemoryConversations
 from bot.service.keyedlocks import KeyedLocks
 from bot.matching.decision import Match, Outcome, decide, vetoed
 from bot.matching.ranking import Examined, examine
@@ -27,6 +30,7 @@ from bot.reply import Button, Feedback, Kind, Reply, Turn
 __all__ = ["Button", "Engine", "Feedback", "Kind", "Matcher", "Reply", "Turn"]  # the reply types live in bot.reply
 
 logger = logging.getLogger(__name__)
+_HELD: ContextVar[frozenset[str]] = ContextVar("held_turns", default=frozenset())  # users whose turn this task holds
 
 
 Listener = Callable[[Turn], None]
@@ -58,6 +62,7 @@ class Engine:
     reload_failures: int = 0
     matcher: Matcher | None = None  # where reply() matches (bot.service.matchpool); None: inline
     learned_veto: bool = True  # the learned model may veto answers (off: fuzzy matching alone, for `legalbot eval`)
+    conversations: ConversationStore = field(default_factory=MemoryConversations)  # Redis for replicas
     _turns: KeyedLocks = field(default_factory=KeyedLocks, init=False, repr=False)
 
     @classmethod
@@ -65,15 +70,35 @@ class Engine:
         """Load the catalogue from disk (raises CatalogueError) and build an engine on it."""
         return cls(load_catalogue(intents_dir, content_dir), intents_dir, content_dir, **kwargs)
 
+    @contextlib.asynccontextmanager
+    async def turn(self, user: str) -> AsyncIterator[None]:
+        """Hold the user's turn: their earlier messages finish first (on every replica), their context is
+        loaded from `conversations` before and saved after. A channel may hold it across reply() and
+        the sending of the answer; a turn nested in one the task already holds is that same turn."""
+        held = _HELD.get()
+        if user in held:
+            yield
+            return
+        reset = _HELD.set(held | {user})
+        try:
+            # One user's messages are answered in the order they came: context, follow-ups and button
+            # numbers depend on the turn before, and matching elsewhere lets turns overlap.
+            async with self._turns.hold(user), self.conversations.turn(user) as slot:
+                if slot.load:
+                    self.context.restore(user, slot.context)
+                yield
+                if slot.save:
+                    slot.context = self.context.get(user)
+        finally:
+            _HELD.reset(reset)
+
     async def reply(self, user: str, text: str, channel: str = "api") -> Reply:
         """Answer one message. With a `matcher` (a pool of worker processes) the matching runs there
         and the event loop goes on serving meanwhile; without one it runs inline (under a millisecond)."""
-        if self.matcher is None:
-            return self.respond(user, text, channel)
-        text = _storable(text)
-        # One user's messages are answered in the order they came: context, follow-ups and button
-        # numbers depend on the turn before, and matching elsewhere lets turns overlap.
-        async with self._turns.hold(user):
+        async with self.turn(user):
+            if self.matcher is None:
+                return self.respond(user, text, channel)
+            text = _storable(text)
             pressed = self._pressed(user, text, channel)
             if pressed is not None:
                 return pressed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -31,6 +32,7 @@ class Served:
 
     url: str
     lines: list[str]
+    pid: int = 0
     returncode: int | None = None
     rest: str = field(default="")
 
@@ -52,9 +54,11 @@ async def serving(env: Mapping[str, str], cwd: Path, *, stop_within: float = 15)
                 line = (await process.stderr.readline()).decode()
                 assert line, "serve exited early:\n" + "".join(lines)
                 lines.append(line)
-        served = Served(found[1], lines)
+        served = Served(found[1], lines, process.pid)
         yield served
-        process.send_signal(signal.SIGTERM)
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):  # a test may have killed it
+                process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(stop_within):
             served.rest = (await process.stderr.read()).decode()
             served.returncode = await process.wait()

@@ -269,9 +269,13 @@ def test_redact_is_total_and_idempotent(text: str) -> None:
 
 def test_redacting_filter_rewrites_log_records(caplog: pytest.LogCaptureFixture) -> None:
     logger = logging.getLogger("tests.redact")
-    caplog.handler.addFilter(RedactingFilter())
-    with caplog.at_level(logging.DEBUG, logger="tests.redact"):
-        logger.debug("message text=%s from %s", "我手机13812345678", "浙H12345")
+    redacting = RedactingFilter()
+    caplog.handler.addFilter(redacting)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="tests.redact"):
+            logger.debug("message text=%s from %s", "我手机13812345678", "浙H12345")
+    finally:
+        caplog.handler.removeFilter(redacting)  # pytest keeps this handler for the tests that follow
     assert caplog.messages == ["message text=我手机〔手机号〕 from 〔车牌号〕"]
 
 

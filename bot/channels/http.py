@@ -20,9 +20,8 @@ from aiohttp import web
 from bot.config import Settings
 from bot.engine import Engine
 from bot.service.delivery import DeliveryCounts
-from bot.service.eventlog import EventLog
 from bot.service.matchpool import MatchPool
-from bot.service.metrics import CONTENT_TYPE, Metrics
+from bot.service.metrics import CONTENT_TYPE, EventCounts, Metrics
 from bot.service.ratelimit import RateLimiter, Verdict
 
 logger = logging.getLogger(__name__)
@@ -96,9 +95,9 @@ def read_user(body: Any, shape: str) -> str:
     return user
 
 
-def slow_down(state: State, key: str) -> web.Response | None:
+async def slow_down(state: State, key: str) -> web.Response | None:
     """The 429 response (with Retry-After and the citizen's sentence) when `key` is over its limit, else None."""
-    if state.limiter.check(key, "api") is Verdict.ALLOW:
+    if await state.limiter.admit(key, "api") is Verdict.ALLOW:
         return None
     retry = str(math.ceil(state.limiter.window / state.limiter.capacity))
     response = error_response(429, "too many messages from this user; slow down",
@@ -116,7 +115,7 @@ async def chat(request: web.Request) -> web.Response:
     if not isinstance(text, str):
         return error_response(400, "'text' must be a string")
     key = f"api:{user}"
-    limited = slow_down(state, key)
+    limited = await slow_down(state, key)
     if limited is not None:
         return limited
     reply = await state.engine.reply(key, text, channel="api")
@@ -124,13 +123,26 @@ async def chat(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """GET /healthz: 200 while serving; "degraded", with the problems, when the last reload failed."""
-    engine = request.app[STATE].engine
+    """GET /healthz: 200 while serving; "degraded", with the problems, when the last reload failed or
+    Redis or the event database is unreachable (still answering: without context, events buffered)."""
+    state = request.app[STATE]
+    engine = state.engine
     body: dict[str, Any] = {"status": "ok", "intents": len(engine.catalogue.intents), "catalogue": "ok"}
+    problems: list[str] = []
     if engine.last_reload_problems:
         # Still serving the previous catalogue; say which lines the operator must fix.
-        body |= {"status": "degraded", "catalogue": "degraded",
-                 "problems": [str(p) for p in engine.last_reload_problems]}
+        body["catalogue"] = "degraded"
+        problems += [str(p) for p in engine.last_reload_problems]
+    store = engine.conversations.health()
+    if store.name != "memory":
+        body["conversations"] = "ok" if store.is_up else "degraded"
+        problems += [] if store.is_up else [store.reason]
+    events = state.metrics.events
+    if events is not None and getattr(events, "problem", None) is not None:
+        body["events"] = "degraded" if events.problem else "ok"
+        problems += [events.problem] if events.problem else []
+    if problems:
+        body |= {"status": "degraded", "problems": problems}
     return web.json_response(body, dumps=_dumps)
 
 
@@ -148,7 +160,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(engine: Engine, settings: Settings, *, limiter: RateLimiter | None = None,
-               events: EventLog | None = None, pool: MatchPool | None = None,
+               events: EventCounts | None = None, pool: MatchPool | None = None,
                mounts: Sequence[Callable[[web.Application], None]] = (),
                client_max_size: int = MAX_BODY_BYTES, delivery: DeliveryCounts | None = None) -> web.Application:
     """The aiohttp application; `mounts` add other channels' routes (each called once with the app),

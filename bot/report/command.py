@@ -14,7 +14,7 @@ from bot.report.summary import CST, build_report, format_terminal, open_readonly
 
 def run_report(settings: Settings, *, days: int = 30, html: Path | None = None, now: datetime | None = None) -> int:
     """`legalbot report`: print the report for the last `days` days; with html, also write the page."""
-    if settings.db_path is None:
+    if settings.db_path is None and not settings.db_url:
         raise ConfigError("LEGALBOT_DB is not set: point it at the event database the bot writes")
     if days < 1:
         raise ConfigError(f"--days has value {days}: must be at least 1")
@@ -22,7 +22,13 @@ def run_report(settings: Settings, *, days: int = 30, html: Path | None = None, 
         catalogue: Catalogue | None = load_catalogue(settings.intents_dir, settings.content_dir)
     except CatalogueError:
         catalogue = None
-    conn = open_readonly(settings.db_path)
+    if settings.db_url:
+        from bot.report.postgres import open_postgres  # psycopg only when the log is in PostgreSQL
+
+        conn = open_postgres(settings.db_url)
+    else:
+        assert settings.db_path is not None
+        conn = open_readonly(settings.db_path)
     try:
         report = build_report(conn, catalogue, end=now or datetime.now(CST), days=days)
     finally:

@@ -4,6 +4,7 @@ refused messages and the delivery policy's retries and give-ups."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -11,9 +12,21 @@ from prometheus_client.registry import Collector
 
 from bot.engine import Engine, Feedback, Turn
 from bot.service.delivery import DeliveryCounts
-from bot.service.eventlog import EventLog
 from bot.service.matchpool import MatchPool
 from bot.service.ratelimit import RateLimiter
+
+
+
+class EventCounts(Protocol):
+    """What /metrics and /healthz read of an event log (SQLite's or PostgreSQL's)."""
+
+    written: int
+    failed: int
+    restarts: int
+
+    @property
+    def pending(self) -> int: ...
+
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Matching takes about a millisecond; the upper buckets catch a loop that is stalled.
@@ -23,7 +36,7 @@ _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 class _Health(Collector):
     """Read at scrape time, so the figures are never stale and nothing needs to push them."""
 
-    def __init__(self, engine: Engine, limiter: RateLimiter | None, events: EventLog | None,
+    def __init__(self, engine: Engine, limiter: RateLimiter | None, events: EventCounts | None,
                  pool: MatchPool | None, delivery: DeliveryCounts | None) -> None:
         self._engine = engine
         self._limiter = limiter
@@ -57,6 +70,24 @@ class _Health(Collector):
                                       "Event log writer threads replaced after one stopped", value=events.restarts)
             yield GaugeMetricFamily("legalbot_event_log_pending", "Rows waiting for the event log writer",
                                     value=events.pending)
+            problem = getattr(events, "problem", None)
+            if problem is not None:  # PostgreSQL: rows wait in a bounded buffer while the database is away
+                yield GaugeMetricFamily("legalbot_event_log_up", "1 while the event database is reachable",
+                                        value=0.0 if problem else 1.0)
+                yield CounterMetricFamily("legalbot_event_log_outages", "Times the event database went away",
+                                          value=getattr(events, "outages", 0))
+        store = engine.conversations.health()
+        if store.name != "memory":
+            # While the shared store is away replicas answer without context and limit per replica.
+            yield GaugeMetricFamily("legalbot_conversation_store_up", "1 while Redis is reachable",
+                                    value=1.0 if store.is_up else 0.0)
+            yield CounterMetricFamily("legalbot_conversation_store_failures",
+                                      "Operations that found Redis unreachable and ran without it",
+                                      value=store.failures)
+            yield CounterMetricFamily("legalbot_conversation_store_outages", "Times Redis went away",
+                                      value=store.outages)
+            yield CounterMetricFamily("legalbot_conversation_store_round_trips", "Round trips made to Redis",
+                                      value=store.round_trips)
         pool = self._pool
         if pool is not None:
             # Inline matching keeps citizens answered but loads the serving loop: alert when it grows.
@@ -87,7 +118,7 @@ def _delivery_metrics(counts: DeliveryCounts) -> Iterator[Metric]:
 class Metrics:
     """A private registry fed by the engine's listeners; labels carry no citizen text or user ids."""
 
-    def __init__(self, engine: Engine, limiter: RateLimiter | None = None, events: EventLog | None = None,
+    def __init__(self, engine: Engine, limiter: RateLimiter | None = None, events: EventCounts | None = None,
                  pool: MatchPool | None = None, delivery: DeliveryCounts | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._messages = Counter("legalbot_messages", "Messages handled, by channel and outcome (reply kind)",
@@ -97,6 +128,7 @@ class Metrics:
         self._feedback = Counter("legalbot_feedback", "Citizens' feedback on answers", ["helpful"],
                                  registry=self.registry)
         self.registry.register(_Health(engine, limiter, events, pool, delivery))
+        self.events = events
         self._engine = engine
         engine.listeners.append(self.on_turn)
         engine.feedback_listeners.append(self.on_feedback)

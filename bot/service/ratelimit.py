@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
 
 class Verdict(Enum):
@@ -15,6 +16,12 @@ class Verdict(Enum):
     ALLOW = "allow"
     NOTIFY = "notify"
     DROP = "drop"
+
+
+class SharedBuckets(Protocol):
+    """Buckets kept where every replica counts (bot.service.conversations.ConversationStore.rate)."""
+
+    async def rate(self, key: str, capacity: float, window: float) -> Verdict | None: ...
 
 
 @dataclass(slots=True)
@@ -44,6 +51,17 @@ class RateLimiter:
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self.refused = 0
         self.listeners: list[Callable[[str, str], None]] = []  # called with (channel, key) for each refusal
+        self.shared: SharedBuckets | None = None  # buckets shared by replicas (Redis); None: here
+
+    async def admit(self, key: str, channel: str = "") -> Verdict:
+        """check(), counted across replicas when the buckets are shared; here while the shared store is away."""
+        if self.shared is not None:
+            verdict = await self.shared.rate(key, self.capacity, self.window)
+            if verdict is not None:
+                if verdict is not Verdict.ALLOW:
+                    self._refuse(channel, key)
+                return verdict
+        return self.check(key, channel)
 
     def check(self, key: str, channel: str = "") -> Verdict:
         """Take one message from key's bucket and say what to do with it; refusals go to the listeners."""
@@ -61,13 +79,16 @@ class RateLimiter:
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return Verdict.ALLOW
-        self.refused += 1
-        for listener in self.listeners:
-            listener(channel, key)
+        self._refuse(channel, key)
         if bucket.notified_at is None or now - bucket.notified_at >= self.window:
             bucket.notified_at = now
             return Verdict.NOTIFY
         return Verdict.DROP
+
+    def _refuse(self, channel: str, key: str) -> None:
+        self.refused += 1
+        for listener in self.listeners:
+            listener(channel, key)
 
     @property
     def users(self) -> int:

@@ -1,4 +1,5 @@
-"""Background services that run beside a channel: catalogue hot reload, the event log and the match pool."""
+"""Background services that run beside a channel: catalogue hot reload, the event log, the match pool
+and, for several replicas, the conversation state in Redis."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.engine import Engine
 from bot.service.eventlog import EventLog
+from bot.service.conversations import ConversationStore, MemoryConversations
 from bot.service.matchpool import MatchPool
+from bot.service.pgeventlog import PgEventLog
 from bot.service.ratelimit import RateLimiter
 from bot.service.redact import RedactingFilter
 from bot.service.watcher import CatalogueWatcher
@@ -24,8 +27,9 @@ class Services:
     """What runs beside the channels; either part is None when it is not configured."""
 
     watcher: CatalogueWatcher | None
-    events: EventLog | None
+    events: EventLog | PgEventLog | None
     pool: MatchPool | None = None
+    store: ConversationStore | None = None  # Redis, when LEGALBOT_REDIS_URL is set
 
 
 @asynccontextmanager
@@ -36,24 +40,29 @@ async def services(engine: Engine, settings: Settings, *, watch: bool = True,
     The event log records the engine's turns and feedback, and the messages `limiter` refuses.
     """
     redacting = _redact_logs()
-    events = None
-    if settings.db_path is not None:
+    events: EventLog | PgEventLog | None = None
+    if settings.db_url:
+        events = PgEventLog(settings.db_url, salt=settings.hash_salt, retention_days=settings.retention_days)
+        await events.start()
+    elif settings.db_path is not None:
         events = await asyncio.to_thread(EventLog, settings.db_path, salt=settings.hash_salt,
                                          retention_days=settings.retention_days)
+        logger.info("event log: %s (retention %d days)", settings.db_path, settings.retention_days)
+    if events is not None:
         engine.listeners.append(events.record)
         engine.feedback_listeners.append(events.record_feedback)
         if limiter is not None:
             limiter.listeners.append(events.record_refusal)
-        logger.info("event log: %s (retention %d days)", settings.db_path, settings.retention_days)
     watcher = CatalogueWatcher(engine) if watch and engine.intents_dir and engine.content_dir else None
     pool = None
+    store = await _share_conversations(engine, settings, limiter)
     try:
         if settings.match_workers > 0:
             pool = await _start_pool(engine, settings.match_workers)
         if watcher is not None:
             await watcher.start()
             logger.info("watching %s for changes", ", ".join(str(p) for p in watcher.paths))
-        yield Services(watcher, events, pool)
+        yield Services(watcher, events, pool, store)
     finally:
         try:
             if watcher is not None:
@@ -69,6 +78,26 @@ async def services(engine: Engine, settings: Settings, *, watch: bool = True,
                     limiter.listeners.remove(events.record_refusal)
                 await _close(events)
             _unredact_logs(redacting)
+            if store is not None:
+                engine.conversations, previous = MemoryConversations(), store
+                if limiter is not None:
+                    limiter.shared = None
+                await previous.close()
+
+
+async def _share_conversations(engine: Engine, settings: Settings,
+                               limiter: RateLimiter | None) -> ConversationStore | None:
+    """Keep context, limits and handled-message keys in Redis when LEGALBOT_REDIS_URL is set."""
+    if not settings.redis_url:
+        return None
+    from bot.service.redisstore import RedisConversations  # imports redis only when it is used
+
+    store = RedisConversations(settings.redis_url)
+    await store.start()
+    engine.conversations = store
+    if limiter is not None:
+        limiter.shared = store
+    return store
 
 
 async def _start_pool(engine: Engine, workers: int) -> MatchPool | None:
@@ -86,8 +115,11 @@ async def _start_pool(engine: Engine, workers: int) -> MatchPool | None:
     return pool
 
 
-async def _close(events: EventLog) -> None:
+async def _close(events: EventLog | PgEventLog) -> None:
     """Flush and close the event log off the loop; if we are cancelled meanwhile, finish the flush anyway."""
+    if isinstance(events, PgEventLog):
+        await events.close()
+        return
     try:
         await asyncio.to_thread(events.close)
     except asyncio.CancelledError:

@@ -55,7 +55,7 @@ async def _serve(settings: Settings, engine: Engine, host: str, port: int) -> in
         logger.warning("TELEGRAM_BOT_TOKEN is not set: serving the HTTP API only, without the Telegram webhook")
     async with stop_signals() as stop, services(engine, settings, limiter=limiter) as running:
         app = create_app(engine, settings, limiter=limiter, events=running.events, pool=running.pool,
-                         mounts=[webhook.mount(telegram, settings), wechat.mount(engine, limiter, settings),
+                         mounts=[webhook.mount(telegram, settings, engine.conversations), wechat.mount(engine, limiter, settings),
                                  web_page.mount(settings)],
                          delivery=delivery)
         runner = web.AppRunner(app, handle_signals=False, **runner_options())

@@ -138,7 +138,6 @@ class TelegramChannel:
         self.engine = engine
         self.limiter = limiter
         self.delivery = delivery
-        self.rated: RecentKeys[tuple[str, int, int]] = RecentKeys()  # (user, chat, message) given 👍/👎
 
     def handlers(self) -> list[BaseHandler[Update, Context, None]]:
         """The handlers to register, in order: commands, text, other messages, buttons."""
@@ -160,7 +159,8 @@ class TelegramChannel:
 
     async def start(self, update: Update, context: Context) -> None:
         """/start: the greeting, what the bot can answer, and the topic areas."""
-        self.engine.offer(user_key(update), ())  # the topic areas are not intents a number could pick
+        async with self.engine.turn(user_key(update)):
+            self.engine.offer(user_key(update), ())  # the topic areas are not intents a number could pick
         await self._fixed(update, context, "welcome", menu_keyboard(self.engine.catalogue))
 
     async def help(self, update: Update, context: Context) -> None:
@@ -174,7 +174,8 @@ class TelegramChannel:
     async def menu(self, update: Update, context: Context) -> None:
         """/menu: the topic areas as buttons."""
         cat = self.engine.catalogue
-        self.engine.offer(user_key(update), ())
+        async with self.engine.turn(user_key(update)):
+            self.engine.offer(user_key(update), ())
         await self._fixed(update, context, "menu", menu_keyboard(cat))
 
     async def about(self, update: Update, context: Context) -> None:
@@ -188,8 +189,11 @@ class TelegramChannel:
             return
         await self._typing(update, context)
         key, text = user_key(update), without_mention(message.text, context.bot.username)
-        reply = await self.engine.reply(key, text, CHANNEL)  # a bare "2" picks the second button
-        await self._answer(update, context, reply)
+        # The turn is held until the answer is sent (retries too), so the user's next message, on
+        # any replica, is answered after this one.
+        async with self.engine.turn(key):
+            reply = await self.engine.reply(key, text, CHANNEL)  # a bare "2" picks the second button
+            await self._answer(update, context, reply)
 
     async def non_text(self, update: Update, context: Context) -> None:
         """Photos, voice, stickers, files, locations…: a friendly note that only text is understood."""
@@ -200,7 +204,7 @@ class TelegramChannel:
         query = update.callback_query
         if query is None:
             return
-        if self.limiter.check(user_key(update), CHANNEL) is not Verdict.ALLOW:
+        if await self.limiter.admit(user_key(update), CHANNEL) is not Verdict.ALLOW:
             await acknowledge(self.delivery, query, self.engine.catalogue.messages["rate_limited"])
             return
         press = parse_callback(query.data)
@@ -214,7 +218,8 @@ class TelegramChannel:
             # Unknown, retired or forged data all land here; the engine answers "stale button".
             await acknowledge(self.delivery, query)
             chosen = press.target if press is not None and press.action is Action.INTENT else ""
-            await self._answer(update, context, self.engine.choose(user_key(update), chosen, CHANNEL))
+            async with self.engine.turn(user_key(update)):
+                await self._answer(update, context, self.engine.choose(user_key(update), chosen, CHANNEL))
 
     async def _feedback(self, update: Update, press: Press) -> None:
         """Record 👍/👎 once per answer, thank the citizen in a toast, and drop the feedback row.
@@ -224,8 +229,8 @@ class TelegramChannel:
         query = update.callback_query
         assert query is not None
         message = query.message
-        rated = (user_key(update), message.chat.id, message.message_id) if message is not None else None
-        if rated is not None and not self.rated.add(rated):
+        rated = f"{user_key(update)}:{message.chat.id}:{message.message_id}" if message is not None else None
+        if rated is not None and not await self.engine.conversations.claim("tg-rated", rated):
             await acknowledge(self.delivery, query, self.engine.catalogue.messages["feedback_thanks"])
             return
         thanks = self.engine.feedback(user_key(update), press.target, press.is_helpful, CHANNEL)
@@ -244,7 +249,8 @@ class TelegramChannel:
         await acknowledge(self.delivery, update.callback_query)
         cat = self.engine.catalogue
         keyboard = area_keyboard(cat, area)
-        self.engine.offer(user_key(update), tuple(i for i in area.intents if i in cat.intents))
+        async with self.engine.turn(user_key(update)):
+            self.engine.offer(user_key(update), tuple(i for i in area.intents if i in cat.intents))
         messages = cat.messages
         text = messages["menu_area"].format(title=area.title) if keyboard else messages["stale_button"]
         await self.send(update, context, text, keyboard)
@@ -316,7 +322,7 @@ class TelegramChannel:
             return False
         if not is_command and not is_addressed(message, context.bot.id, context.bot.username):
             return False
-        verdict = self.limiter.check(user_key(update), CHANNEL)
+        verdict = await self.limiter.admit(user_key(update), CHANNEL)
         if verdict is Verdict.NOTIFY:
             await self.send(update, context, self.engine.catalogue.messages["rate_limited"])
         return verdict is Verdict.ALLOW

@@ -18,9 +18,10 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.channels.http import error_response, json_body
 from bot.channels.telegram.app import ALLOWED_UPDATES, TelegramApp, running
-from bot.channels.telegram.handlers import RecentKeys, without_token
+from bot.channels.telegram.handlers import without_token
 from bot.config import Settings
 from bot.errors import BotError, ConfigError
+from bot.service.conversations import ConversationStore, MemoryConversations
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class Webhook:
     application: TelegramApp
     url: str
     secret: str = field(repr=False)
-    seen: RecentKeys[int] = field(default_factory=RecentKeys)
+    seen: ConversationStore = field(default_factory=MemoryConversations)  # update_ids handled, by any replica
 
 
 WEBHOOK = web.AppKey("telegram_webhook", Webhook)
@@ -59,7 +60,7 @@ async def receive(request: web.Request) -> web.Response:
         # (AttributeError, KeyError, TypeError, OverflowError, RecursionError…). It is the sender's fault.
         logger.info("webhook body is not a Telegram update: %s", type(exc).__name__)
         return error_response(400, "not a Telegram update")
-    if webhook.seen.add(update.update_id):
+    if await webhook.seen.claim("tg-update", str(update.update_id)):
         await application.update_queue.put(update)
     else:
         logger.info("update %s was sent again; handled once", update.update_id)
@@ -87,14 +88,17 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def mount(application: TelegramApp | None, settings: Settings) -> Callable[[web.Application], None]:
-    """What the HTTP app calls to add the webhook route (a 404 saying why when there is no bot)."""
+def mount(application: TelegramApp | None, settings: Settings,
+          seen: ConversationStore | None = None) -> Callable[[web.Application], None]:
+    """What the HTTP app calls to add the webhook route (a 404 saying why when there is no bot);
+    `seen` is where handled update_ids are kept (Redis, shared by replicas)."""
 
     def install(app: web.Application) -> None:
         if application is None:
             app.router.add_post(PATH, _off)
             return
-        app[WEBHOOK] = Webhook(application, settings.webhook_url, settings.webhook_secret)
+        app[WEBHOOK] = Webhook(application, settings.webhook_url, settings.webhook_secret,
+                               seen if seen is not None else MemoryConversations())
         app.cleanup_ctx.append(_lifecycle)
         app.router.add_post(PATH, receive)
 

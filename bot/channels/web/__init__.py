@@ -87,10 +87,12 @@ async def choose(request: web.Request) -> web.Response:
     user = read_user(body, '{"user": "...", "intent": "..."}')
     intent = _intent(body)
     key = f"api:{user}"  # the same citizen as on /api/chat, so follow-ups go on from the button's answer
-    limited = slow_down(state, key)
+    limited = await slow_down(state, key)
     if limited is not None:
         return limited
-    return web.json_response(state.engine.choose(key, intent, channel="api").to_dict(), dumps=_dumps)
+    async with state.engine.turn(key):
+        reply = state.engine.choose(key, intent, channel="api")
+    return web.json_response(reply.to_dict(), dumps=_dumps)
 
 
 async def feedback(request: web.Request) -> web.Response:
@@ -104,7 +106,7 @@ async def feedback(request: web.Request) -> web.Response:
     if intent not in state.engine.catalogue.intents:
         return error_response(400, f"unknown intent {intent!r}")
     key = f"api:{user}"
-    limited = slow_down(state, key)
+    limited = await slow_down(state, key)
     if limited is not None:
         return limited
     return web.json_response({"reply": state.engine.feedback(key, intent, helpful, channel="api")}, dumps=_dumps)

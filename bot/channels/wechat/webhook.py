@@ -26,6 +26,7 @@ from bot.channels.wechat.render import (
 )
 from bot.config import Settings
 from bot.engine import Engine, Reply
+from bot.service.conversations import ConversationStore
 from bot.service.ratelimit import RateLimiter, Verdict
 
 logger = logging.getLogger(__name__)
@@ -41,9 +42,10 @@ _NON_TEXT = frozenset({"image", "voice", "video", "shortvideo", "location", "lin
 class RecentReplies:
     """The replies to the last messages by key: a resend is answered with the first reply, awaiting it if need be."""
 
-    def __init__(self, size: int = _RECENT) -> None:
+    def __init__(self, size: int = _RECENT, store: ConversationStore | None = None) -> None:
         self._replies: OrderedDict[str, asyncio.Future[str]] = OrderedDict()
         self._size = size
+        self._store = store  # shared by replicas: a resend may reach another one
         self.resends = 0  # messages answered from here rather than by a turn of their own
 
     async def once(self, key: str, make: Callable[[], Awaitable[str]]) -> str:
@@ -53,6 +55,9 @@ class RecentReplies:
             self.resends += 1
             logger.info("a WeChat message was sent again; answered once")
             return await asyncio.shield(known)
+        if self._store is not None and not await self._store.claim("wx-msg", key):
+            self.resends += 1
+            return await self._elsewhere(key)
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._replies[key] = future
         if len(self._replies) > self._size:
@@ -64,7 +69,20 @@ class RecentReplies:
             future.cancel()
             raise
         future.set_result(text)
+        if self._store is not None:
+            await self._store.put("wx-reply", key, text)
         return text
+
+    async def _elsewhere(self, key: str) -> str:
+        assert self._store is not None
+        """The reply another replica gives (or gave) the first copy of this message; "" if none comes in time."""
+        try:
+            async with asyncio.timeout(REPLY_SECONDS):
+                while (text := await self._store.get("wx-reply", key)) is None:
+                    await asyncio.sleep(0.05)
+                return text
+        except TimeoutError:
+            return ""
 
 
 class WeChatChannel:
@@ -76,8 +94,7 @@ class WeChatChannel:
         self.limiter = limiter
         self.protocol = protocol
         self.reply_seconds = reply_seconds
-        self.replies = RecentReplies()
-        self._rateable: OrderedDict[str, str] = OrderedDict()  # user -> the answer a 👍/👎 would rate
+        self.replies = RecentReplies(store=engine.conversations)
         self._late: set[asyncio.Task[Reply]] = set()
 
     async def answer(self, incoming: Incoming) -> str:
@@ -97,51 +114,51 @@ class WeChatChannel:
         event = str(getattr(message, "event", "")).lower()
         if kind == "event" and event not in _GREETED and event != "click":
             return ""  # unsubscribe, VIEW, location reports…: nothing to say
-        verdict = self.limiter.check(user, "wechat")
+        verdict = await self.limiter.admit(user, "wechat")
         if verdict is not Verdict.ALLOW:
             return self.engine.catalogue.messages["rate_limited"] if verdict is Verdict.NOTIFY else ""
         if kind == "text":  # xmltodict reads an all-blank Content as None
             return await self._text(user, message.content if isinstance(message.content, str) else "")
         if event in _GREETED:
-            return self._greet(user)
+            async with self.engine.turn(user):
+                return await self._greet(user)
         if event == "click":
-            return self._menu(user, str(message.key or ""))
+            async with self.engine.turn(user):
+                return await self._menu(user, str(message.key or ""))
         if kind in _NON_TEXT or kind != "event":
             return self.engine.catalogue.messages["non_text"]
         return ""
 
     async def _text(self, user: str, text: str) -> str:
         said = text.strip()
-        rated = self._rateable.pop(user, None)
+        rated = await self.engine.conversations.get("wx-rated", user, remove=True)  # the answer a 👍/👎 rates
         if rated is not None and said in HELPFUL + UNHELPFUL:
             return self.engine.feedback(user, rated, said in HELPFUL, CHANNEL)
         reply = await self._bounded(self.engine.reply(user, text, CHANNEL))  # a bare "2" picks choice 2
-        return self._render(user, reply) if reply is not None else self.engine.catalogue.messages["error"]
+        return await self._render(user, reply) if reply is not None else self.engine.catalogue.messages["error"]
 
-    def _greet(self, user: str) -> str:
+    async def _greet(self, user: str) -> str:
         intent = welcome_intent(self.engine.catalogue)
         if intent is not None:
-            return self._render(user, self.engine.choose(user, intent, CHANNEL))
+            return await self._render(user, self.engine.choose(user, intent, CHANNEL))
         self.engine.offer(user, ())
         return self.engine.catalogue.messages["welcome"].strip()
 
-    def _menu(self, user: str, key: str) -> str:
+    async def _menu(self, user: str, key: str) -> str:
         cat = self.engine.catalogue
         choice = menu_choice(cat, key)
         if choice is None:
             logger.info("menu click with an unknown key; is the account's menu older than the catalogue?")
             return cat.messages["stale_button"]
         if choice.intent is not None:
-            return self._render(user, self.engine.choose(user, choice.intent, CHANNEL))
+            return await self._render(user, self.engine.choose(user, choice.intent, CHANNEL))
         self.engine.offer(user, choice.intents)
         lines = numbered(tuple(cat.title(i) for i in choice.intents))
         return f"{cat.messages['menu_area'].format(title=choice.title).strip()}\n{lines}"
 
-    def _render(self, user: str, reply: Reply) -> str:
+    async def _render(self, user: str, reply: Reply) -> str:
         if reply.is_rateable and reply.intent is not None:
-            self._rateable[user] = reply.intent
-            if len(self._rateable) > _RECENT:
-                self._rateable.popitem(last=False)
+            await self.engine.conversations.put("wx-rated", user, reply.intent)
         return reply_text(reply, self.engine.catalogue)
 
     async def _bounded(self, turn: Awaitable[Reply]) -> Reply | None:

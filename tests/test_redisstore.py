@@ -1,0 +1,138 @@
+"""The conversation state in a real redis-server: two engines on one Redis behave as two replicas."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from mini_catalogue import clarifying, mini_engine
+from real_services import RedisServer
+
+from bot.config import safe_url
+from bot.engine import Engine
+from bot.service.ratelimit import RateLimiter, Verdict
+from bot.service.redisstore import RedisConversations
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def replicas(tmp_path: Path, redis_server: RedisServer) -> AsyncIterator[tuple[Engine, Engine]]:
+    first = mini_engine(tmp_path / "a")
+    second = Engine(first.catalogue)
+    stores = [RedisConversations(redis_server.url, probe_every=0.2, lock_ttl=3.0), RedisConversations(redis_server.url)]
+    for engine, store in zip((first, second), stores):
+        await store.start()
+        engine.conversations = store
+    yield first, second
+    for store in stores:
+        await store.close()
+
+
+async def test_a_conversation_alternating_between_replicas_keeps_its_topic(replicas: tuple[Engine, Engine]) -> None:
+    a, b = replicas
+    assert (await a.reply("u", "法律援助怎么申请")).intent == "legal_aid"
+    followed = await b.reply("u", "那要多久?")
+    assert (followed.kind, followed.intent) == ("followup", "legal_aid")
+    assert (await Engine(a.catalogue).reply("u", "那要多久?")).kind == "fallback"  # no shared context: no topic
+
+
+async def test_buttons_offered_by_one_replica_are_picked_on_the_other(replicas: tuple[Engine, Engine]) -> None:
+    a, b = replicas
+    text, expected = clarifying(a)
+    assert (await a.reply("u2", text)).kind == "clarify"
+    picked = await b.reply("u2", "2")
+    assert picked.intent == expected.buttons[1].intent
+
+
+async def test_one_users_turns_wait_for_each_other_across_replicas(replicas: tuple[Engine, Engine]) -> None:
+    a, b = replicas
+    order: list[str] = []
+    inside = asyncio.Event()
+
+    async def hold_on_a() -> None:
+        async with a.turn("u3"):
+            inside.set()
+            order.append("a starts")
+            await asyncio.sleep(0.3)  # a slow delivery while the turn is held
+            order.append("a ends")
+
+    task = asyncio.create_task(hold_on_a())
+    await inside.wait()
+    async with b.turn("u3"):
+        order.append("b")
+    await task
+    assert order == ["a starts", "a ends", "b"]
+
+
+async def test_the_lock_is_renewed_while_a_turn_outlasts_it(replicas: tuple[Engine, Engine]) -> None:
+    a, b = replicas  # a's lock lives 3 s and is renewed every second
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def long_turn() -> None:
+        async with a.turn("u4"):
+            entered.set()
+            await release.wait()
+
+    task = asyncio.create_task(long_turn())
+    await entered.wait()
+    await asyncio.sleep(4.0)
+    assert isinstance(a.conversations, RedisConversations)
+    assert await a.conversations.client.exists("legalbot:lock:u4")
+    release.set()
+    await task
+    assert not await a.conversations.client.exists("legalbot:lock:u4")
+
+
+async def test_a_flood_is_limited_across_replicas(replicas: tuple[Engine, Engine]) -> None:
+    limiters = [RateLimiter(4), RateLimiter(4)]
+    for limiter, engine in zip(limiters, replicas):
+        limiter.shared = engine.conversations
+    verdicts = [await limiters[n % 2].admit("api:flood", "api") for n in range(7)]
+    assert verdicts == [Verdict.ALLOW] * 4 + [Verdict.NOTIFY, Verdict.DROP, Verdict.DROP]
+    assert sum(limiter.refused for limiter in limiters) == 3
+
+
+async def test_a_key_is_claimed_once_by_all_replicas(replicas: tuple[Engine, Engine]) -> None:
+    a, b = replicas
+    assert await a.conversations.claim("tg-update", "17")
+    assert not await b.conversations.claim("tg-update", "17")
+    assert not await a.conversations.claim("tg-update", "17")
+
+
+async def test_redis_away_answers_statelessly_and_recovers(replicas: tuple[Engine, Engine], redis_server: RedisServer,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    a, _ = replicas
+    assert (await a.reply("u5", "法律援助怎么申请")).intent == "legal_aid"
+    redis_server.stop()
+    with caplog.at_level(logging.WARNING):
+        reply = await a.reply("u5", "那要多久?")
+    assert reply.kind == "fallback"  # answered, without the context Redis held
+    health = a.conversations.health()
+    assert not health.is_up and "unreachable" in health.reason and health.outages == 1
+    assert "answering without shared context" in caplog.text
+    redis_server.start()
+    async with asyncio.timeout(10):
+        while not a.conversations.health().is_up:
+            await asyncio.sleep(0.1)
+    assert (await a.reply("u5", "法律援助怎么申请")).intent == "legal_aid"
+    assert (await a.reply("u5", "那要多久?")).kind == "followup"
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("redis://:hunter2@cache:6379/0", "redis://***@cache:6379/0"),
+    ("postgresql://bot:hunter2@db/legalbot", "postgresql://***@db/legalbot"),
+    ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+])
+def test_urls_are_shown_without_their_password(url: str, shown: str) -> None:
+    assert safe_url(url) == shown
