@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 CACHE_DIR_NAME = ".legalbot-cache"
 # bot/ files and folders whose code decides what a loaded catalogue holds.
 LOADING_SOURCES = ("__init__.py", "errors.py", "catalogue", "matching")
+NOT_LOADING = frozenset({"catalogue/confusables.py"})  # in those folders, but run after loading
 # Steps computed from a freshly loaded catalogue and cached with it (see the module docstring).
 DERIVED_STEPS: tuple[Callable[[Catalogue], Catalogue], ...] = ()
 KEPT = 3  # catalogue files kept per folder, newest first: a few edits back, not every one
@@ -56,6 +57,8 @@ def code_version() -> str:
     for name in LOADING_SOURCES:
         path = package / name
         for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            if source.relative_to(package).as_posix() in NOT_LOADING:
+                continue
             digest.update(str(source.relative_to(package)).encode() + b"\0")
             digest.update(source.read_bytes())
     return digest.hexdigest()
@@ -188,6 +191,9 @@ class CatalogueLoader:
         try:
             return cachefile.read(path, key)
         except FileNotFoundError:
+            return None
+        except cachefile.ForeignCache:
+            logger.debug("cache file %s is from another code version; replacing it", path)
             return None
         except (OSError, cachefile.DamagedCache) as exc:
             logger.warning("cache file %s cannot be used (%s); rebuilding it", path, exc)

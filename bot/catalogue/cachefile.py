@@ -31,6 +31,10 @@ class DamagedCache(Exception):
     """A cache file that exists but cannot be trusted; the caller rebuilds it."""
 
 
+class ForeignCache(DamagedCache):
+    """A sound cache file written under another key (another code version): not this one's."""
+
+
 def _padding(offset: int) -> int:
     return -offset % _ALIGN
 
@@ -85,7 +89,7 @@ def read(path: Path, key: str) -> Any:
     except Exception as exc:
         raise DamagedCache(f"unreadable header ({type(exc).__name__})") from None
     if stored_key != key:
-        raise DamagedCache("written for another catalogue or code version")
+        raise ForeignCache("written for another catalogue or code version")
     offset += header_length
     spans = []
     for length in (payload_length, *lengths):
