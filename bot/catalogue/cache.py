@@ -197,7 +197,10 @@ class CatalogueLoader:
             return None
         except (OSError, cachefile.DamagedCache) as exc:
             logger.warning("cache file %s cannot be used (%s); rebuilding it", path, exc)
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass  # unreadable and undeletable: writing the rebuilt one will say why
             return None
 
     def _write(self, path: Path, key: str, obj: object) -> None:
