@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.model import Role
 from bot.engine import Reply
-from bot.matching.ranking import Outcome
+from bot.matching.decision import Outcome
 
 # A passive text reply's Content may hold 2048 bytes of UTF-8; WeChat shows nothing for a longer one.
 MAX_REPLY_BYTES = 2048
