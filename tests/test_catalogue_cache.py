@@ -122,7 +122,9 @@ def test_cached_catalogue_answers_like_a_fresh_one(tmp_path: Path, copy: Catalog
 
 
 def _load_in_process(folder: str, intents: str, content: str) -> int:
-    catalogue = CatalogueLoader(Path(folder))(Path(intents), Path(content))
+    loader = CatalogueLoader(Path(folder))
+    catalogue = loader(Path(intents), Path(content))
+    loader.flush()  # pool workers end with os._exit, which would not wait for the writer thread
     return len(catalogue.index)
 
 
