@@ -101,10 +101,10 @@ def served(where: Path, env: dict[str, str], port: int) -> None:
               + ", ".join(f"{_rss_kb(w) / 1024:.0f}" for w in workers) + " MB RSS each")
         target = where / "intents" / "synthetic_010.yaml"
         original = target.read_text(encoding="utf-8")
-        phrase = "江山市新来的测试问句关于月亮上的房子"
-        for attempt in range(3):
-            text = f"{phrase}{attempt}"
-            edited = original.replace("  examples:\n", f"  examples:\n  - {text}\n", 1)
+        # Each edit adds a phrase unlike any example (and unlike each other): only the reload can answer it.
+        phrases = ("月亮上的房子归谁管呢", "潜水艇停车位怎么收费", "恐龙化石可以继承吗")
+        for attempt, text in enumerate(phrases):
+            edited = original.replace("  examples:\n", f"  examples:\n  - {text}\n", 1)  # one at a time
             saved = time.perf_counter()
             target.write_text(edited, encoding="utf-8")
             while time.perf_counter() - saved < 120:
@@ -131,20 +131,24 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--serve-only", action="store_true", help="only the running-server figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="legalbot-scale-") as temp:
         where = Path(temp)
         env = {**os.environ, "LEGALBOT_CACHE_DIR": str(where / "cache")}
         env.pop("LEGALBOT_DB", None)
+        env["LEGALBOT_RATE_LIMIT"] = "1000000"  # one bench client sends far more than a citizen
         shipped = where / "shipped"
         shutil.copytree(ROOT / "intents", shipped / "intents")
         shutil.copytree(ROOT / "content", shipped / "content")
-        startup(shipped, env, "shipped catalogue")
+        if not args.serve_only:
+            startup(shipped, env, "shipped catalogue")
         write_catalogue(where, args.examples)
         print(f"synthetic catalogue: {args.examples} examples in {where / 'intents'}")
-        startup(where, env, f"{args.examples} examples")
-        latency(where, env, args.messages)
-        validate(where, env)
+        if not args.serve_only:
+            startup(where, env, f"{args.examples} examples")
+            latency(where, env, args.messages)
+            validate(where, env)
         served(where, env, args.port)
 
 
