@@ -14,7 +14,7 @@ RUN python3 -m venv .venv && .venv/bin/pip install .
 # The default paths resolve from WORKDIR: ./intents and ./content.
 COPY intents ./intents
 COPY content ./content
-RUN mkdir data && chown legalbot data
+RUN mkdir data .legalbot-cache && chown legalbot data .legalbot-cache
 VOLUME /app/data
 ENV PATH=/app/.venv/bin:$PATH LEGALBOT_DB=/app/data/events.sqlite3
 

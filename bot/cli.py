@@ -81,7 +81,9 @@ def _settings(args: argparse.Namespace, environ: dict[str, str]) -> Settings:
 
 
 def _engine(settings: Settings) -> Engine:
-    return Engine.from_paths(settings.intents_dir, settings.content_dir)
+    from bot.catalogue.cache import catalogue_loader
+
+    return Engine.from_paths(settings.intents_dir, settings.content_dir, loader=catalogue_loader(settings))
 
 
 def _show(reply: Reply, out: TextIO, debug: bool) -> None:
@@ -125,11 +127,11 @@ def _ask_jsonl(engine: Engine, stdin: TextIO, out: TextIO) -> int:
 
 
 def _validate(settings: Settings, no_warnings: bool) -> int:
-    from bot.catalogue.loader import load_catalogue
+    from bot.catalogue.cache import catalogue_loader
     from bot.catalogue.confusables import confusable_pairs
 
     try:
-        catalogue = load_catalogue(settings.intents_dir, settings.content_dir)
+        catalogue = catalogue_loader(settings)(settings.intents_dir, settings.content_dir)
     except CatalogueError as exc:
         # Warnings too: "答案没有被任何意图使用" is often what reveals a mistyped answer id.
         shown = exc.warnings if not no_warnings else ()

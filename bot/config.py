@@ -111,12 +111,30 @@ class Settings:
     wechat_app_id: str = ""
     wechat_aes_key: str = field(default="", repr=False)
     web_origins: tuple[str, ...] = ()  # other sites that may embed the chat page and call /api/*
+    cache_dir: Path | None = None  # LEGALBOT_CACHE_DIR; None: .legalbot-cache/ beside intents/, else user_cache_dir
+    user_cache_dir: Path | None = None  # $XDG_CACHE_HOME/legalbot (or ~/.cache/legalbot)
+    use_cache: bool = True  # LEGALBOT_CACHE_DIR=off: load the catalogue from its files every time
+
+    def catalogue_cache_dir(self) -> Path | None:
+        """Where loaded catalogues are cached: LEGALBOT_CACHE_DIR, else .legalbot-cache/ beside intents/
+        when that folder can be written, else the user's cache folder; None when caching is off."""
+        if not self.use_cache:
+            return None
+        if self.cache_dir is not None:
+            return self.cache_dir
+        beside = self.intents_dir.resolve().parent
+        local = beside / ".legalbot-cache"
+        if os.access(local if local.is_dir() else beside, os.W_OK) or self.user_cache_dir is None:
+            return local
+        return self.user_cache_dir
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read the LEGALBOT_*, TELEGRAM_* and WECHAT_* variables; raise ConfigError naming a bad one."""
         db = environ.get("LEGALBOT_DB", "").strip()
         db_url = _service_url(environ, "LEGALBOT_DB", _POSTGRES) if db.startswith(_POSTGRES_PREFIXES) else ""
+        cache = environ.get("LEGALBOT_CACHE_DIR", "").strip()
+        xdg = environ.get("XDG_CACHE_HOME") or (str(Path(environ["HOME"]) / ".cache") if environ.get("HOME") else "")
         return cls(
             intents_dir=Path(environ.get("LEGALBOT_INTENTS") or _default_dir("intents")),
             content_dir=Path(environ.get("LEGALBOT_CONTENT") or _default_dir("content")),
@@ -135,6 +153,9 @@ class Settings:
             wechat_app_id=environ.get("WECHAT_APP_ID", "").strip(),
             wechat_aes_key=environ.get("WECHAT_AES_KEY", "").strip(),
             web_origins=_origins(environ, "LEGALBOT_WEB_ORIGINS"),
+            cache_dir=Path(cache) if cache and cache.lower() != "off" else None,
+            user_cache_dir=Path(xdg) / "legalbot" if xdg else None,
+            use_cache=cache.lower() != "off",
         )
 
     def require_token(self) -> str:

@@ -63,12 +63,14 @@ class Engine:
     matcher: Matcher | None = None  # where reply() matches (bot.service.matchpool); None: inline
     learned_veto: bool = True  # the learned model may veto answers (off: fuzzy matching alone, for `legalbot eval`)
     conversations: ConversationStore = field(default_factory=MemoryConversations)  # Redis for replicas
+    loader: Callable[[Path, Path], Catalogue] = load_catalogue  # how reload() loads (bot.catalogue.cache: cached)
     _turns: KeyedLocks = field(default_factory=KeyedLocks, init=False, repr=False)
 
     @classmethod
     def from_paths(cls, intents_dir: Path, content_dir: Path, **kwargs: Any) -> Engine:
         """Load the catalogue from disk (raises CatalogueError) and build an engine on it."""
-        return cls(load_catalogue(intents_dir, content_dir), intents_dir, content_dir, **kwargs)
+        loader = kwargs.pop("loader", load_catalogue)
+        return cls(loader(intents_dir, content_dir), intents_dir, content_dir, loader=loader, **kwargs)
 
     @contextlib.asynccontextmanager
     async def turn(self, user: str) -> AsyncIterator[None]:
@@ -340,7 +342,7 @@ class Engine:
         if self.intents_dir is None or self.content_dir is None:
             return ()
         try:
-            new = await asyncio.to_thread(load_catalogue, self.intents_dir, self.content_dir)
+            new = await asyncio.to_thread(self.loader, self.intents_dir, self.content_dir)
         except CatalogueError as exc:
             problems = exc.problems
         except Exception as exc:  # a file vanishing mid-read and the like: still a failed reload

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -315,8 +315,12 @@ def _link(c: Collector, raws: list[_RawIntent], answers: dict[str, Answer],
     return intents
 
 
-def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = None) -> Catalogue:
-    """Read and check every file; raise CatalogueError listing all problems, or return the Catalogue."""
+def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = None,
+                   prepared: Callable[[MatcherSettings], MutableMapping[str, tuple[str, str, str]]] | None = None,
+                   ) -> Catalogue:
+    """Read and check every file; raise CatalogueError listing all problems, or return the Catalogue.
+
+    `prepared(settings)` gives the example rows the index may reuse (bot.catalogue.cache)."""
     c = Collector(root or Path.cwd())
     missing = [(d, flag) for d, flag in ((intents_dir, "--intents / LEGALBOT_INTENTS"),
                                          (content_dir, "--content / LEGALBOT_CONTENT")) if not d.is_dir()]
@@ -344,7 +348,7 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
         intents[EMERGENCY] = replace(own, triggers=tuple(dict.fromkeys((*own.triggers, *grouped))))
     if any(not p.is_warning for p in c.problems):
         raise CatalogueError(c.problems)
-    index = build_index(tuple(intents.values()), oos, followups, settings)
+    index = build_index(tuple(intents.values()), oos, followups, settings, prepared(settings) if prepared else None)
     return Catalogue(
         MappingProxyType(intents), tuple(oos), tuple(followups), settings,
         MappingProxyType(messages), index,

@@ -31,6 +31,11 @@ class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hi
     """SafeLoader kept separate so nothing is registered on the global one."""
 
 
+# libyaml's parser (when PyYAML was built with it) composes a 100,000-example catalogue ~10x faster
+# than the pure-Python one, with the same nodes, marks and errors.
+_Composer = type("_Composer", (yaml.CSafeLoader,), {}) if getattr(yaml, "__with_libyaml__", False) else _Loader
+
+
 def _convert(node: yaml.Node, src: str, problems: list[Problem], loader: _Loader) -> Any:
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -66,7 +71,7 @@ def read_yaml(path: Path, shown_as: str, problems: list[Problem]) -> Any:
         problems.append(Problem(Source(shown_as), f"无法读取文件：{exc.strerror}"))
         return None
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node = yaml.compose(text, Loader=_Composer)
     except yaml.MarkedYAMLError as exc:
         line, why = explain(exc, text)
         problems.append(Problem(Source(shown_as, line), f"YAML 格式错误：{why}。{STOPPED}"))

@@ -6,7 +6,7 @@ import copyreg
 import enum
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -180,9 +180,14 @@ def _grams(key: str) -> set[str]:
 
 
 def build_index(
-    intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str], settings: MatcherSettings
+    intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str], settings: MatcherSettings,
+    prepared: MutableMapping[str, tuple[str, str, str]] | None = None,
 ) -> Index:
-    """Prepare every example for matching; done once when a catalogue loads."""
+    """Prepare every example for matching; done once when a catalogue loads.
+
+    `prepared` maps an example to its (core, sound key, exact sound key) under these settings: rows
+    found there are reused (a reload after one file changed), and every row is written back.
+    """
     rows: dict[tuple[RowKind, str, str], bool] = {}
     for intent in intents:
         for example in intent.examples:
@@ -198,10 +203,15 @@ def build_index(
     )
     keys, exact_keys, texts, owners, kinds, flags = [], [], [], [], [], []
     for (kind, owner, example), is_keyword in rows.items():
-        core = canonical(prepare(example), settings)
+        known = prepared.get(example) if prepared is not None else None
+        if known is None:
+            core = canonical(prepare(example), settings)
+            known = (core, *sound_keys(core)) if core else ("", "", "")
+        if prepared is not None:
+            prepared[example] = known
+        core, folded, exact = known
         if not core:
             continue
-        folded, exact = sound_keys(core)
         keys.append(folded)
         exact_keys.append(exact)
         texts.append(core)

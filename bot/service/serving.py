@@ -20,6 +20,7 @@ from bot.channels.http_limits import GuardedSite, runner_options
 from bot.channels.telegram import webhook
 from bot.channels.telegram.app import build_application, poll
 from bot.channels.wechat import webhook as wechat
+from bot.catalogue.cache import catalogue_loader
 from bot.config import Settings
 from bot.engine import Engine
 from bot.errors import BotError
@@ -77,7 +78,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080) -> i
     """`legalbot serve`: the chat page and HTTP API (and, with their settings, the Telegram webhook and WeChat) until SIGTERM/SIGINT."""
     webhook.check_webhook_settings(settings)
     settings.check_wechat()
-    engine = Engine.from_paths(settings.intents_dir, settings.content_dir)
+    engine = Engine.from_paths(settings.intents_dir, settings.content_dir, loader=catalogue_loader(settings))
     return asyncio.run(_serve(settings, engine, host, port))
 
 
@@ -93,5 +94,5 @@ async def _run_polling(settings: Settings, engine: Engine) -> int:
 def run_polling(settings: Settings) -> int:
     """`legalbot telegram`: answer Telegram messages by long polling until SIGTERM/SIGINT."""
     settings.require_token()
-    engine = Engine.from_paths(settings.intents_dir, settings.content_dir)
+    engine = Engine.from_paths(settings.intents_dir, settings.content_dir, loader=catalogue_loader(settings))
     return asyncio.run(_run_polling(settings, engine))

@@ -1,0 +1,156 @@
+"""Scale benchmark on a ~100,000-example catalogue: start-up (cold and warm cache), latency, reload, validate, memory.
+
+Run: .venv/bin/python bench/bench_scale.py [--examples 100000] [--port 8765]
+Writes the catalogue (bench/scale_catalogue.py) to a temporary folder; every figure is wall time of
+a real `legalbot` process, so the shared machine's noise shows in them: compare within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_engine import percentile, perturb  # noqa: E402
+from scale_catalogue import write_catalogue  # noqa: E402
+
+LEGALBOT = str(Path(sys.executable).with_name("legalbot"))
+QUESTION = "法律援助怎么申请"
+
+
+def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run([LEGALBOT, *args], env=env, input=stdin, capture_output=True, text=True, check=False)
+    return time.perf_counter() - started, done.stdout
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _chat(port: int, text: str) -> dict[str, object]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/chat", method="POST",
+                                     data=json.dumps({"user": "bench", "text": text}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())  # type: ignore[no-any-return]
+
+
+def startup(where: Path, env: dict[str, str], label: str) -> None:
+    args = ["ask", "--intents", str(where / "intents"), "--content", str(where / "content"), QUESTION]
+    cache = Path(env["LEGALBOT_CACHE_DIR"])
+    shutil.rmtree(cache, ignore_errors=True)
+    cold, _ = _run(args, env)
+    warm = statistics.median(_run(args, env)[0] for _ in range(5))
+    print(f"{label}: `legalbot ask` launch to answer: cold cache {cold:.2f} s, warm cache {warm:.2f} s (median of 5)")
+
+
+def latency(where: Path, env: dict[str, str], n: int) -> None:
+    rng = random.Random(7)
+    examples = [line.strip()[2:] for f in sorted((where / "intents").glob("synthetic_*.yaml"))
+                for line in f.read_text(encoding="utf-8").splitlines() if line.startswith("  - ")]
+    lines = "\n".join(json.dumps({"text": perturb(rng.choice(examples), rng)}, ensure_ascii=False) for _ in range(n))
+    args = ["ask", "--jsonl", "--intents", str(where / "intents"), "--content", str(where / "content")]
+    base, _ = _run([*args], env, stdin="")
+    total, _ = _run(args, env, stdin=lines + "\n")
+    print(f"per message (`legalbot ask --jsonl`, {n} messages, start-up subtracted): {(total - base) / n * 1000:.1f} ms")
+
+
+def served(where: Path, env: dict[str, str], port: int) -> None:
+    args = [LEGALBOT, "serve", "--port", str(port), "--intents", str(where / "intents"), "--content", str(where / "content")]
+    server = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                _chat(port, QUESTION)
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(3)  # let the match workers load the index
+        times = []
+        for text in ("请问一下法律援助怎么申请", "离婚财产怎么分", "我想调解邻居纠纷") * 20:
+            started = time.perf_counter()
+            _chat(port, text)
+            times.append((time.perf_counter() - started) * 1000)
+        print(f"serve /api/chat round trip: p50 {percentile(times, 50):.1f} ms, p99 {percentile(times, 99):.1f} ms")
+        workers = _children(server.pid)
+        print(f"memory: serve {_rss_kb(server.pid) / 1024:.0f} MB RSS; match workers "
+              + ", ".join(f"{_rss_kb(w) / 1024:.0f}" for w in workers) + " MB RSS each")
+        target = where / "intents" / "synthetic_010.yaml"
+        original = target.read_text(encoding="utf-8")
+        # Each edit adds a phrase unlike any example (and unlike each other): only the reload can answer it.
+        phrases = ("月亮上的房子归谁管呢", "潜水艇停车位怎么收费", "恐龙化石可以继承吗")
+        for attempt, text in enumerate(phrases):
+            edited = original.replace("  examples:\n", f"  examples:\n  - {text}\n", 1)  # one at a time
+            saved = time.perf_counter()
+            target.write_text(edited, encoding="utf-8")
+            while time.perf_counter() - saved < 120:
+                reply = _chat(port, text)
+                if reply.get("intent") and str(reply["intent"]).endswith("_x900"):
+                    break
+                time.sleep(0.05)
+            print(f"reload: saved edit served after {time.perf_counter() - saved:.2f} s (attempt {attempt + 1})")
+            time.sleep(1)
+        target.write_text(original, encoding="utf-8")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def validate(where: Path, env: dict[str, str]) -> None:
+    args = ["validate", "--intents", str(where / "intents"), "--content", str(where / "content")]
+    seconds, out = _run(args, env)
+    print(f"`legalbot validate` (warm cache): {seconds:.1f} s — {out.strip().splitlines()[-1] if out.strip() else ''}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=100_000)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--serve-only", action="store_true", help="only the running-server figures")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="legalbot-scale-") as temp:
+        where = Path(temp)
+        env = {**os.environ, "LEGALBOT_CACHE_DIR": str(where / "cache")}
+        env.pop("LEGALBOT_DB", None)
+        env["LEGALBOT_RATE_LIMIT"] = "1000000"  # one bench client sends far more than a citizen
+        shipped = where / "shipped"
+        shutil.copytree(ROOT / "intents", shipped / "intents")
+        shutil.copytree(ROOT / "content", shipped / "content")
+        if not args.serve_only:
+            startup(shipped, env, "shipped catalogue")
+        write_catalogue(where, args.examples)
+        print(f"synthetic catalogue: {args.examples} examples in {where / 'intents'}")
+        if not args.serve_only:
+            startup(where, env, f"{args.examples} examples")
+            latency(where, env, args.messages)
+            validate(where, env)
+        served(where, env, args.port)
+
+
+if __name__ == "__main__":
+    main()
