@@ -72,12 +72,16 @@ def read_yaml(path: Path, shown_as: str, problems: list[Problem]) -> Any:
         return None
     try:
         node = yaml.compose(text, Loader=_Composer)
-    except yaml.MarkedYAMLError as exc:
-        line, why = explain(exc, text)
-        problems.append(Problem(Source(shown_as, line), f"YAML 格式错误：{why}。{STOPPED}"))
-        return None
     except yaml.YAMLError:
-        problems.append(Problem(Source(shown_as), f"YAML 格式错误。{STOPPED}"))
+        try:  # the pure-Python parser names the mistake more precisely (a tab, say); errors are rare
+            yaml.compose(text, Loader=_Loader)
+        except yaml.MarkedYAMLError as exc:
+            line, why = explain(exc, text)
+            problems.append(Problem(Source(shown_as, line), f"YAML 格式错误：{why}。{STOPPED}"))
+        except yaml.YAMLError:
+            problems.append(Problem(Source(shown_as), f"YAML 格式错误。{STOPPED}"))
+        else:
+            problems.append(Problem(Source(shown_as), f"YAML 格式错误。{STOPPED}"))
         return None
     if node is None:
         return None
