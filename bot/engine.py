@@ -25,7 +25,7 @@ from bot.matching.ranking import Examined, examine
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
 from bot.matching.danger import assess
-from bot.reply import Button, Feedback, Kind, Reply, Turn
+from bot.reply import Button, Feedback, Kind, Reply, Turn, storable
 
 __all__ = ["Button", "Engine", "Feedback", "Kind", "Matcher", "Reply", "Turn"]  # the reply types live in bot.reply
 
@@ -41,11 +41,6 @@ class Matcher(Protocol):
     """Runs examine() somewhere else; must answer (falling back to inline matching) rather than raise."""
 
     async def examine(self, text: str, index: Index) -> Examined: ...
-
-
-def _storable(text: str) -> str:
-    """Lone surrogates (from broken clients) cannot be encoded, so they could not be logged or stored."""
-    return text.encode("utf-8", "replace").decode("utf-8") if isinstance(text, str) else ""
 
 
 @dataclass(slots=True)
@@ -100,7 +95,7 @@ class Engine:
         async with self.turn(user):
             if self.matcher is None:
                 return self.respond(user, text, channel)
-            text = _storable(text)
+            text = storable(text)
             pressed = self._pressed(user, text, channel)
             if pressed is not None:
                 return pressed
@@ -111,7 +106,7 @@ class Engine:
 
     def respond(self, user: str, text: str, channel: str = "api") -> Reply:
         """Synchronous reply(), matching inline: used by the CLI and the evaluation runner."""
-        text = _storable(text)
+        text = storable(text)
         pressed = self._pressed(user, text, channel)
         if pressed is not None:
             return pressed
@@ -161,6 +156,23 @@ class Engine:
         reply = Reply(None, 0.0, note.strip(), kind=Kind.NO_SUCH_NUMBER)
         self._record(user, channel, text, reply, started)  # the buttons shown stay pressable
         return reply
+
+    def subscribe(self, on_turn: Listener | None = None,
+                  on_feedback: FeedbackListener | None = None) -> Callable[[], None]:
+        """Let a listener (the event log, metrics, a test harness) see every handled turn and feedback;
+        returns the call that stops it."""
+        if on_turn is not None:
+            self.listeners.append(on_turn)
+        if on_feedback is not None:
+            self.feedback_listeners.append(on_feedback)
+
+        def unsubscribe() -> None:
+            if on_turn in self.listeners:
+                self.listeners.remove(on_turn)
+            if on_feedback in self.feedback_listeners:
+                self.feedback_listeners.remove(on_feedback)
+
+        return unsubscribe
 
     def feedback(self, user: str, intent_id: str, is_helpful: bool, channel: str = "api") -> str:
         """Record a 👍/👎 on an answer and return the thank-you text."""

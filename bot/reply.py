@@ -85,3 +85,9 @@ class Feedback:
     channel: str
     intent: str
     is_helpful: bool
+
+
+def storable(text: object) -> str:
+    """The text as UTF-8 can hold it, to log or store: a lone surrogate (valid in JSON from a broken
+    client, not in UTF-8) becomes "?"; anything but a string becomes ""."""
+    return text.encode("utf-8", "replace").decode("utf-8") if isinstance(text, str) else ""

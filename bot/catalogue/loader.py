@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,14 +16,14 @@ from bot.catalogue.danger import RawDanger, link_danger, read_danger
 from bot.catalogue.messages import MESSAGE_KEYS, read_messages
 from bot.catalogue.menu import RawMenu, link_menu, read_menu
 from bot.catalogue.plain import PlainLanguage, check_plain, read_plain_language
-from bot.catalogue.model import EMERGENCY, Answer, Danger, Intent, MatcherSettings, Menu, Role, Words
+from bot.catalogue.model import EMERGENCY, ID_PATTERN, Answer, Danger, Intent, MatcherSettings, Menu, Role, Words
 from bot.catalogue.roles import check_welcome, read_roles, with_topic_roles
 from bot.catalogue.settings import read_settings, read_words
 from bot.matching.normalize import normalize
 from bot.catalogue.collector import Collector, check_keys, did_you_mean, line_of, string_list, text_value
 from bot.catalogue.yamlfile import LineDict, LineList
 
-_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+_ID = ID_PATTERN
 _INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "words", "menu", "danger", "facets",
                      "plain_language"}
 _SECTIONS = ("facets", "plain_language")  # read by bot.catalogue.facets and bot.catalogue.plain

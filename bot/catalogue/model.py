@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import enum
 from dataclasses import dataclass
 
@@ -9,6 +11,8 @@ from bot.errors import Source
 
 # The one intent id the code must know: danger-now messages are checked before anything else.
 EMERGENCY = "emergency"
+# What an intent or answer id looks like: lower case words joined by _ and, for a finer intent, dots.
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 
 
 class Role(enum.StrEnum):

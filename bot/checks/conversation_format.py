@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.catalogue.model import ID_PATTERN
 from bot.engine import Kind
 from bot.errors import BotError, Problem, Source
 from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
@@ -17,7 +18,7 @@ FEEDBACK_BUTTONS = {"👍": True, "👎": False}
 # Reply.kind values, plus "feedback" for the thank-you after a 👍/👎.
 KINDS = (*(kind.value for kind in Kind), "feedback")
 
-_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+_ID = ID_PATTERN
 _FILE_KEYS = {"conversations"}
 _CONVERSATION_KEYS = {"name", "turns"}
 _TURN_KEYS = {"user", "press", "bot"}

@@ -171,7 +171,6 @@ async def conversation_harness(engine: Engine) -> AsyncIterator[Callable[[int], 
     """Citizens talking through PTB and the fake Bot API, each in a chat of their own."""
     turns: list[Turn] = []
     rated: list[Feedback] = []
-    engine.listeners.append(turns.append)
-    engine.feedback_listeners.append(rated.append)
+    engine.subscribe(turns.append, rated.append)
     async with TelegramHarness(engine) as tg:
         yield lambda n: TelegramCitizen(tg, 7_000_001 + n, turns, rated)

@@ -206,7 +206,6 @@ async def conversation_harness(engine: Engine) -> AsyncIterator[Callable[[int], 
     """Citizens talking to /wechat in safe mode, each under an openid of their own."""
     turns: list[Turn] = []
     rated: list[Feedback] = []
-    engine.listeners.append(turns.append)
-    engine.feedback_listeners.append(rated.append)
+    engine.subscribe(turns.append, rated.append)
     async with wechat_server(engine, wechat_settings(), limiter=RateLimiter(UNLIMITED)) as client:
         yield lambda n: WeChatCitizen(client, f"oConversationTest{n:06d}", turns, rated)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from html import escape
 
 from bot.report.clusters import Cluster
-from bot.report.summary import CST, KIND_NAMES, OUTCOME_NAMES, SAMPLES, Bucket, Report, refused_line
+from bot.report.summary import CST, KIND_NAMES, OUTCOME_NAMES, SAMPLES, Bucket, Report, pct, refused_line
 
 COLORS = {"answer": "#2f855a", "clarify": "#dd8a0e", "fallback": "#c53030"}
 INTENT_COLOR = "#2b6cb0"
@@ -36,10 +36,6 @@ details summary {{ cursor: pointer; }}
 
 def _e(value: object) -> str:
     return escape(str(value), quote=True)
-
-
-def _pct(part: float, whole: float) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
 def _svg(height: int, body: list[str], label: str, chart: str) -> str:
@@ -155,15 +151,15 @@ def render_page(report: Report) -> str:
     period = f"{report.start.astimezone(CST).strftime(fmt)} 至 {report.end.astimezone(CST).strftime(fmt)}（北京时间）"
     total = report.total
     cards = [("消息", total), ("群众", report.users),
-             ("直接回答", _pct(report.count("answer"), total)),
-             ("请群众选择", _pct(report.count("clarify"), total)),
-             ("未能回答", _pct(report.count("fallback"), total)),
+             ("直接回答", pct(report.count("answer"), total)),
+             ("请群众选择", pct(report.count("clarify"), total)),
+             ("未能回答", pct(report.count("fallback"), total)),
              ("被限流", report.refused)]
     outcomes = [(OUTCOME_NAMES.get(o, o), n, COLORS.get(o, INTENT_COLOR)) for o, n in report.outcomes]
     intents = [(i.title, i.count, INTENT_COLOR) for i in report.top_intents]
     feedback_rows = "".join(
         f'<tr><td>{_e(f.title)} <span class="muted">{_e(f.intent)}</span></td><td class="n">{f.helpful}</td>'
-        f'<td class="n">{f.unhelpful}</td><td class="n">{_pct(f.unhelpful, f.helpful + f.unhelpful)}</td>'
+        f'<td class="n">{f.unhelpful}</td><td class="n">{pct(f.unhelpful, f.helpful + f.unhelpful)}</td>'
         f"<td>{'<br>'.join(_e(s) for s in f.samples[:SAMPLES])}</td></tr>" for f in report.feedback)
     feedback_table = (
         "<table><thead><tr><th>意图</th><th>👍</th><th>👎</th><th>👎占比</th><th>得到 👎 的提问（举例）</th></tr>"

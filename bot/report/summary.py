@@ -238,7 +238,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], *, right: Se
     return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
 
 
-def _pct(part: int, whole: int) -> str:
+def pct(part: float, whole: float) -> str:
+    """part of whole as a percentage with one decimal; "-" of nothing."""
     return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
@@ -253,23 +254,23 @@ def format_terminal(report: Report) -> str:
         out.append("这段时间没有记录到消息。")
         return "\n".join(out)
     out += ["一、处理结果",
-            table(["结果", "条数", "占比"], [(OUTCOME_NAMES.get(o, o), n, _pct(n, report.total))
+            table(["结果", "条数", "占比"], [(OUTCOME_NAMES.get(o, o), n, pct(n, report.total))
                                             for o, n in report.outcomes], right=(1, 2)),
             "细分：" + "，".join(f"{KIND_NAMES.get(k, k)} {n}" for k, n in report.kinds),
             "渠道：" + "，".join(f"{c} {n}" for c, n in report.channels), ""]
     out += ["二、最常回答的问题（意图）",
             table(["意图", "标题", "次数", "占回答"],
-                  [(i.intent, i.title, i.count, _pct(i.count, report.count("answer"))) for i in report.top_intents],
+                  [(i.intent, i.title, i.count, pct(i.count, report.count("answer"))) for i in report.top_intents],
                   right=(2, 3)), ""]
     period = "周（从周一算起）" if report.weekly else "日"
     out += [f"三、请群众选择率和未能回答率（按{period}）",
             table(["日期", "消息", "请选择", "未能回答"],
-                  [(b.start.isoformat(), b.messages, _pct(b.clarify, b.messages), _pct(b.fallback, b.messages))
+                  [(b.start.isoformat(), b.messages, pct(b.clarify, b.messages), pct(b.fallback, b.messages))
                    for b in report.buckets if b.messages], right=(1, 2, 3)), ""]
     out.append("四、群众评价（按 👎 多少排列）")
     if report.feedback:
         out.append(table(["意图", "标题", "👍", "👎", "👎占比", "得到 👎 的提问（举例）"],
-                         [(f.intent, f.title, f.helpful, f.unhelpful, _pct(f.unhelpful, f.helpful + f.unhelpful),
+                         [(f.intent, f.title, f.helpful, f.unhelpful, pct(f.unhelpful, f.helpful + f.unhelpful),
                            _cut(" / ".join(f.samples), 40)) for f in report.feedback], right=(2, 3, 4)))
     else:
         out.append("这段时间没有收到评价。")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.engine import Feedback, Turn
+from bot.reply import storable
 from bot.errors import BotError
 from bot.service.redact import redact
 
@@ -133,15 +134,6 @@ def _stored_salt(conn: sqlite3.Connection) -> tuple[str, bool]:
     created = conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('hash_salt', ?)",
                            (secrets.token_hex(32),)).rowcount == 1
     return str(conn.execute("SELECT value FROM meta WHERE key = 'hash_salt'").fetchone()[0]), created
-
-
-def _storable(text: str) -> str:
-    """The text as SQLite can store it: a lone surrogate (valid in JSON, not in UTF-8) becomes "?"."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "replace").decode()
-    return text
 
 
 def _where(exc: BaseException) -> str:
@@ -345,7 +337,7 @@ class EventLog:
                     self._conn.execute(
                         "INSERT INTO refused (minute, channel, user_hash, count) VALUES (?, ?, ?, 1)"
                         " ON CONFLICT (minute, channel, user_hash) DO UPDATE SET count = count + 1",
-                        (int(item.at // 60), _storable(item.channel), self.user_hash(item.channel, item.user)))
+                        (int(item.at // 60), storable(item.channel), self.user_hash(item.channel, item.user)))
                 else:
                     self._insert_rating(self._rating_row(item))
         self.written += len(items)
@@ -353,19 +345,19 @@ class EventLog:
     def _turn_row(self, item: _Message) -> tuple[object, ...]:
         """The events columns, in INSERT order; the text redacted, every string storable."""
         turn, reply = item.turn, item.turn.reply
-        text = redact(_storable(turn.text))[:MAX_STORED_CHARS]
-        intent = _storable(reply.intent) if reply.intent is not None else None
-        runner_up = _storable(reply.runner_up.intent) if reply.runner_up else None
+        text = redact(storable(turn.text))[:MAX_STORED_CHARS]
+        intent = storable(reply.intent) if reply.intent is not None else None
+        runner_up = storable(reply.runner_up.intent) if reply.runner_up else None
         return (
-            item.at, _storable(turn.channel), self.user_hash(turn.channel, turn.user), text, intent,
-            float(reply.confidence), reply.outcome.value, _storable(reply.kind), runner_up,
-            _storable(",".join(c.intent for c in reply.candidates[:3])), round(turn.millis, 3),
+            item.at, storable(turn.channel), self.user_hash(turn.channel, turn.user), text, intent,
+            float(reply.confidence), reply.outcome.value, storable(reply.kind), runner_up,
+            storable(",".join(c.intent for c in reply.candidates[:3])), round(turn.millis, 3),
         )
 
     def _rating_row(self, item: _Rating) -> _RatingRow:
         fb = item.feedback
-        return _RatingRow(item.at, _storable(fb.channel), self.user_hash(fb.channel, fb.user),
-                          _storable(fb.intent), int(fb.is_helpful))
+        return _RatingRow(item.at, storable(fb.channel), self.user_hash(fb.channel, fb.user),
+                          storable(fb.intent), int(fb.is_helpful))
 
     def _insert_rating(self, row: _RatingRow) -> None:
         # The answer rated is the user's latest turn on that intent (buttons sit under that answer).

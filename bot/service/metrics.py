@@ -130,8 +130,7 @@ class Metrics:
         self.registry.register(_Health(engine, limiter, events, pool, delivery))
         self.events = events
         self._engine = engine
-        engine.listeners.append(self.on_turn)
-        engine.feedback_listeners.append(self.on_feedback)
+        self._unsubscribe = engine.subscribe(self.on_turn, self.on_feedback)
 
     def on_turn(self, turn: Turn) -> None:
         """Count one handled message and its latency."""
@@ -148,7 +147,4 @@ class Metrics:
 
     def close(self) -> None:
         """Stop listening to the engine (it may outlive this app, as in tests)."""
-        if self.on_turn in self._engine.listeners:
-            self._engine.listeners.remove(self.on_turn)
-        if self.on_feedback in self._engine.feedback_listeners:
-            self._engine.feedback_listeners.remove(self.on_feedback)
+        self._unsubscribe()

@@ -24,7 +24,8 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.config import safe_url
 from bot.engine import Feedback, Turn
 from bot.errors import BotError
-from bot.service.eventlog import DAY, MAX_STORED_CHARS, _storable
+from bot.reply import storable
+from bot.service.eventlog import DAY, MAX_STORED_CHARS
 from bot.service.redact import redact
 
 logger = logging.getLogger(__name__)
@@ -259,24 +260,24 @@ class PgEventLog:
             reply = what.reply
             return ("INSERT INTO events (at, channel, user_hash, text, intent, confidence, outcome, kind, runner_up,"
                     " candidates, millis) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    (item.at, _storable(what.channel), self.user_hash(what.channel, what.user),
-                     redact(_storable(what.text))[:MAX_STORED_CHARS],
-                     _storable(reply.intent) if reply.intent is not None else None, float(reply.confidence),
-                     reply.outcome.value, _storable(reply.kind),
-                     _storable(reply.runner_up.intent) if reply.runner_up else None,
-                     _storable(",".join(c.intent for c in reply.candidates[:3])), round(what.millis, 3)))
+                    (item.at, storable(what.channel), self.user_hash(what.channel, what.user),
+                     redact(storable(what.text))[:MAX_STORED_CHARS],
+                     storable(reply.intent) if reply.intent is not None else None, float(reply.confidence),
+                     reply.outcome.value, storable(reply.kind),
+                     storable(reply.runner_up.intent) if reply.runner_up else None,
+                     storable(",".join(c.intent for c in reply.candidates[:3])), round(what.millis, 3)))
         if isinstance(what, Feedback):
             user_hash = self.user_hash(what.channel, what.user)
             # The answer rated is the user's latest turn on that intent (buttons sit under that answer).
             return ("INSERT INTO feedback (at, channel, user_hash, intent, is_helpful, event_id) VALUES"
                     " (%s, %s, %s, %s, %s, (SELECT id FROM events WHERE user_hash = %s AND intent = %s"
                     " ORDER BY id DESC LIMIT 1))",
-                    (item.at, _storable(what.channel), user_hash, _storable(what.intent), int(what.is_helpful),
-                     user_hash, _storable(what.intent)))
+                    (item.at, storable(what.channel), user_hash, storable(what.intent), int(what.is_helpful),
+                     user_hash, storable(what.intent)))
         channel, user = what
         return ("INSERT INTO refused (minute, channel, user_hash, count) VALUES (%s, %s, %s, 1)"
                 " ON CONFLICT (minute, channel, user_hash) DO UPDATE SET count = refused.count + 1",
-                (int(item.at // 60), _storable(channel), self.user_hash(channel, user)))
+                (int(item.at // 60), storable(channel), self.user_hash(channel, user)))
 
     async def _purge_daily(self) -> None:
         now = self._clock()

@@ -48,9 +48,9 @@ async def services(engine: Engine, settings: Settings, *, watch: bool = True,
         events = await asyncio.to_thread(EventLog, settings.db_path, salt=settings.hash_salt,
                                          retention_days=settings.retention_days)
         logger.info("event log: %s (retention %d days)", settings.db_path, settings.retention_days)
+    unsubscribe = None
     if events is not None:
-        engine.listeners.append(events.record)
-        engine.feedback_listeners.append(events.record_feedback)
+        unsubscribe = engine.subscribe(events.record, events.record_feedback)
         if limiter is not None:
             limiter.listeners.append(events.record_refusal)
     watcher = CatalogueWatcher(engine) if watch and engine.intents_dir and engine.content_dir else None
@@ -72,8 +72,8 @@ async def services(engine: Engine, settings: Settings, *, watch: bool = True,
                 await pool.close()
         finally:
             if events is not None:
-                engine.listeners.remove(events.record)
-                engine.feedback_listeners.remove(events.record_feedback)
+                if unsubscribe is not None:
+                    unsubscribe()
                 if limiter is not None:
                     limiter.listeners.remove(events.record_refusal)
                 await _close(events)
