@@ -50,10 +50,12 @@ class LearnedModel:
         cols = [self.columns[f] for f in features(core, key) if f in self.columns]
         if not cols:
             return ()
-        scores = self.prior + len(cols) * self.default
-        for j in cols:
-            a, b = self.starts[j], self.starts[j + 1]
-            scores[self.posted[a:b]] += self.lift[a:b]
+        at = np.array(cols, np.int64)
+        begins, lengths = self.starts[at], self.starts[at + 1] - self.starts[at]
+        # Every posting of the message's n-grams at once: each run begins[k] .. begins[k] + lengths[k].
+        runs = np.arange(int(lengths.sum())) + np.repeat(begins - np.cumsum(lengths) + lengths, lengths)
+        lifted = np.bincount(self.posted[runs], weights=self.lift[runs], minlength=len(self.classes))
+        scores = self.prior + len(cols) * self.default + lifted
         best = np.argsort(-scores, kind="stable")[:top]
         return tuple(self.classes[int(i)] for i in best)
 
