@@ -300,7 +300,7 @@ class Engine:
         if len(query.key) > w.story_length:
             return False  # a story's 那 and 也 are narration
         last = query.breaks[-1] if query.breaks else 0
-        opens = [0] + ([last] if len(query.core) - last <= w.short_length else [])  # a last clause ("也可以吗")
+        opens = [0] + ([last] if query.syllables_from(last) <= w.short_length else [])  # a last clause ("也可以吗")
         # Fillers ("那个") are already gone from the core.
         if not any(query.core.startswith(index.settings.words.going_on_words, b) for b in opens):
             return False

@@ -124,3 +124,15 @@ def test_clause_breaks_locate_each_clause_in_the_core() -> None:
     query = replace(query, breaks=breaks)
     assert query.clause_start(query.core.find("打官司")) == query.core.find("我不")
     assert analyse(text, settings).clause_start(3) is None  # clauses unknown
+
+
+def test_lengths_are_syllables_and_a_story_tail_keeps_its_story_length() -> None:
+    from bot.matching.ranking import tail
+
+    typed = analyse("gongzheng要多少钱", SETTINGS)  # pinyin typed in letters: one syllable each
+    assert typed.length == 6 and len(typed.core) > typed.length
+    assert typed.syllables_from(typed.core.index("要")) == 4
+    story = analyse("我家隔壁邻居天天晚上在楼道里堆放杂物，我们说了好多次都没有用，物业也不管，现在该去哪里申请人民调解呢", SETTINGS)
+    end = tail(story, SETTINGS)
+    assert story.length > SETTINGS.weights.story_length
+    assert end is not None and len(end.key) < story.length and end.length == story.length

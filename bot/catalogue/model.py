@@ -174,12 +174,10 @@ class Weights:
     per pinyin syllable typed in Latin letters (the length of a sound key).
     """
 
-    # Lengths: the two cut-offs every rule about a message's length uses.
+    # Lengths: the two cut-offs every rule about a message's length uses, in syllables
+    # (bot.matching.index.Query.length); shorter lengths are fractions of `short_length`.
     short_length: int = 10  # up to here a message is a phrase, and each of its words counts
     story_length: int = 30  # past this a message is a story: background around a question
-    # A clause this short is a fragment ("有用吗" of "打了差评有用吗"): it lifts an intent alone only
-    # when it holds that intent's example. Not `short_length`: a short clause ("不想活了") speaks.
-    fragment_length: int = 3
     # Evidence from examples and topic words (bot.matching.scoring).
     keyword_weights: tuple[float, float, float] = (0.82, 0.88, 0.92)  # topic words of 2, 3, 4+ syllables: longer is surer
     homophone_discount: float = 0.93  # a match by sound only is worth this much of a match by characters
@@ -206,9 +204,7 @@ class Weights:
     # The decision (bot.matching.decision).
     clear_floor: float = 0.45  # a lead this faint is a guess however far ahead: the citizen is asked instead
     wholly: float = 0.9  # coverage at which a follow-up phrase accounts for the whole message
-    # Follow-ups (bot.engine). A message this short right after a topic leans towards that topic;
-    # not `short_length`: "也不知道该说什么" would lean too.
-    leaning_length: int = 6
+    # Follow-ups (bot.engine): a message of at most `leaning_length` right after a topic leans towards it.
     short_bonus: float = 0.15
     # The n-gram prefilter (bot.matching.index).
     candidates: int = 60  # examples scored in full per message
@@ -217,6 +213,19 @@ class Weights:
     common_gram_share: float = 0.05  # n-grams in more examples than this share are too common to prefilter on
     # Other places (bot.matching.places).
     place_window: int = 12  # characters after a place name in which a topic word makes it the service's place
+
+    @property
+    def fragment_length(self) -> int:
+        """A clause this short is a fragment ("有用吗" of "打了差评有用吗"): it lifts an intent alone
+        only when it holds that intent's example. A third of a short message: a short clause
+        ("不想活了") speaks for itself."""
+        return self.short_length // 3
+
+    @property
+    def leaning_length(self) -> int:
+        """A message this short right after a topic leans towards that topic ("那要多久"): half a
+        short message, since a whole one ("也不知道该说什么") would lean too."""
+        return self.short_length // 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,9 +50,22 @@ class Query:
     key: str
     exact_key: str = ""
     breaks: tuple[int, ...] = ()  # where in `core` each clause starts, when known (bot.matching.clauses)
+    whole: int = -1  # the whole message's length in syllables, kept by a story's tail (-1: len(key))
 
-    def __reduce__(self) -> tuple[type[Query], tuple[str, str, str, str, tuple[int, ...]]]:
-        return Query, (self.text, self.core, self.key, self.exact_key, self.breaks)
+    def __reduce__(self) -> tuple[type[Query], tuple[str, str, str, str, tuple[int, ...], int]]:
+        return Query, (self.text, self.core, self.key, self.exact_key, self.breaks, self.whole)
+
+    @property
+    def length(self) -> int:
+        """The whole message's length in syllables (the unit of every length cut-off): a story's
+        tail is still a story."""
+        return len(self.key) if self.whole < 0 else self.whole
+
+    def syllables_from(self, position: int) -> int:
+        """Syllables from `position` of `core` to its end; pinyin typed in letters is one per syllable."""
+        if len(self.core) == len(self.key):
+            return len(self.key) - position
+        return len(sound_keys(self.core[position:])[0])
 
     def clause_start(self, position: int) -> int | None:
         """Where the clause holding `position` of `core` starts; None when clauses are unknown."""

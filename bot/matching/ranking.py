@@ -40,7 +40,7 @@ def tail(query: Query, settings: MatcherSettings) -> Query | None:
         return None
     cut = len(query.core) - len(query.core) // settings.weights.tail_share
     breaks = (0, *(b - cut for b in query.breaks if b > cut)) if query.breaks else ()
-    return Query(query.text, query.core[cut:], query.key[cut:], query.exact_key[cut:], breaks)
+    return Query(query.text, query.core[cut:], query.key[cut:], query.exact_key[cut:], breaks, query.length)
 
 
 def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], index: Index) -> Ranking:

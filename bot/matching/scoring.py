@@ -154,10 +154,9 @@ def topic_word_score(query: Query, index: Index, i: int) -> float:
 def negation_discount(query: Query, start: int, settings: MatcherSettings) -> float:
     """In a story, a topic word right after a negation, or after "lest", "don't want" or a fear
     earlier in its clause, is background (还没闹矛盾, 不想跟政府打官司, 免得以后闹僵). A story's
-    tail is still a story: its `text` is the whole message."""
+    tail is still a story: its length is the whole message's."""
     w = settings.weights
-    # The whole message's length: `text` is never cut, so a story's tail counts as a story.
-    if len(query.text) <= w.story_length:
+    if query.length <= w.story_length:
         return 1.0  # in a short message "不想打官司" is the question itself
     text = query.core
     before = text[max(0, start - 2): start]
