@@ -304,7 +304,7 @@ class Engine:
         # Fillers ("那个") are already gone from the core.
         if not any(query.core.startswith(index.settings.words.going_on_words, b) for b in opens):
             return False
-        if not any(word in query.core for word in index.settings.words.service_details):
+        if not any(word in query.core for word in index.settings.words.detail_words):
             return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
         return not any(index.texts[i] in query.core and topic_of(index.owners[i]) != topic
                        for i in index.keywords_near(query))

@@ -194,3 +194,11 @@ def test_latin_words_keep_their_spaces_so_english_synonyms_still_apply(shipped_c
     examined = examine(text, shipped_catalogue.index)
     assert len(examined.query.breaks) == 3
     assert ask(shipped_catalogue, text).intent == "legal_aid"
+
+
+@pytest.mark.parametrize(("character", "starts"), [("吗", True), ("哪", True), ("啥", True), ("的", True), ("资", False)])
+def test_one_character_question_words_start_a_phrase_after_a_topic_word(shipped_catalogue: Catalogue,
+                                                                       character: str, starts: bool) -> None:
+    words = shipped_catalogue.settings.words
+    assert "吗" not in words.linking_words  # listed once, among the question words
+    assert words.starts_phrase(character) is starts

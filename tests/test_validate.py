@@ -779,6 +779,15 @@ def test_a_missing_empty_or_mistyped_word_list_is_reported_at_its_line(
     assert found[0].startswith(f"{where}: 错误: ")
 
 
+def test_a_question_word_repeated_among_linking_words_is_a_warning(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shipped = (SHIPPED_INTENTS / "words.yaml").read_text(encoding="utf-8")
+    words = shipped.replace("linking_words: [的,", "linking_words: [吗, 的,")
+    assert words != shipped
+    assert validate(root, {"intents/words.yaml": words}) == 0
+    found = [line for line in warnings(capsys.readouterr().out) if "'吗' 已经是问句词" in line]
+    assert found and found[0].startswith("intents/words.yaml:")
+
+
 def test_a_catalogue_without_word_lists_is_reported(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert validate(root, {"intents/words.yaml": None}) == 1
     assert any("words.yaml" in line and "词表" in line for line in errors(capsys.readouterr().out))

@@ -150,7 +150,7 @@ class Words:
     """The word lists the matcher reads from intents/words.yaml, which says what each one does."""
 
     question_words: tuple[str, ...] = ()  # a clause holding one asks (bot.matching.clauses)
-    service_details: tuple[str, ...] = ()  # what a question going on from the last answer asks (bot.engine)
+    detail_words: tuple[str, ...] = ()  # a question going on from the last answer asks about one (bot.engine); not question words
     going_on_words: tuple[str, ...] = ()  # a message opened with one goes on from the last answer
     negation_words: tuple[str, ...] = ()  # in a story, a topic word right after one is background
     lest_words: tuple[str, ...] = ()  # in a story, a topic word after one in its clause is feared, not asked
@@ -160,6 +160,11 @@ class Words:
     origin_words: tuple[str, ...] = ()  # right after a place: where the citizen comes from
     not_going_words: tuple[str, ...] = ()  # right before a place: the citizen need not go there
     across_words: tuple[str, ...] = ()  # two words that spell a place name across their boundary
+
+    def starts_phrase(self, character: str) -> bool:
+        """After a topic word, this character starts a new phrase: a linking word, or a question
+        word of one character (法律援助吗, 公证哪里办), kept in one list, question_words."""
+        return character in self.linking_words or character in self.question_words
 
 
 WORD_LISTS = tuple(Words.__dataclass_fields__)

@@ -88,5 +88,8 @@ def read_words(c: Collector, src: str, data: Any) -> Words | None:
             for word, line in items:
                 if len(normalize(word)) != 1:
                     c.error(src, line, f"词表 'linking_words' 里的 '{word}' 应该只有一个字")
+                elif normalize(word) in values.get("question_words", ()):
+                    c.warn(src, line, f"'{word}' 已经是问句词（question_words），单字的问句词本来就算虚词；"
+                                      "请从 linking_words 里删掉")
         values[key] = tuple(dict.fromkeys(w for w in (normalize(word) for word, _ in items) if w))
     return Words(**values)

@@ -118,7 +118,7 @@ def _modifier_discount(text: str, key: str, start: int, keyword_key: str, index:
     end = start + len(keyword_key)
     after = key[end: end + 2]
     # A linking word after the topic word starts a new phrase (法律援助还是法律咨询), not a compound.
-    if len(after) < 2 or text[end] in index.settings.words.linking_words or after in index.vocabulary:
+    if len(after) < 2 or index.settings.words.starts_phrase(text[end]) or after in index.vocabulary:
         return 1.0
     return w.modifier_discount
 
