@@ -12,6 +12,7 @@ from bot.checks.conversation_format import Conversation, load_conversations
 from bot.checks.conversation_runner import ConversationResult, run_conversations
 from bot.checks.evaluation import Case, Figures, Result, figures, load_cases, run_cases
 from bot.engine import Engine, Reply
+from bot.report.summary import pct
 
 MAX_CHANGES_SHOWN = 40  # questions listed per set; the count says how many more there are
 MAX_TEXT = 30  # characters of a long question shown
@@ -153,10 +154,6 @@ def read_checks(paths: Sequence[Path], conversations_dir: Path | None,
     return sets, found
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.1f}%"
-
-
 def format_comparison(comparison: Comparison, baseline: str) -> list[str]:
     """What changed, in Chinese: the figures before → after per set, the questions answered differently."""
     from bot.checks.conversations import format_failure
@@ -166,7 +163,7 @@ def format_comparison(comparison: Comparison, baseline: str) -> list[str]:
         lines += ["", f"评测集 {s.path}（{s.size} 个问题）："]
         for label, old, new, direction in s.rows():
             mark = {1: "（变好）", -1: "（变差）", 0: ""}[direction]
-            lines.append(f"  {label}：{_pct(old)} → {_pct(new)}{mark}")
+            lines.append(f"  {label}：{pct(old, 1.0)} → {pct(new, 1.0)}{mark}")
         if not s.changes:
             lines.append("  每个问题的回答都和原来一样。")
             continue

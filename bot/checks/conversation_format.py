@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.catalogue.collector import Collector, check_keys, line_of
 from bot.catalogue.model import ID_PATTERN
 from bot.engine import Kind
 from bot.errors import BotError, Problem, Source
@@ -143,11 +144,11 @@ def read_conversations(path: Path, shown_as: str, problems: list[Problem]) -> li
             reader.error(1, "文件是空的；请在最上层写 'conversations:'，下面列出对话")
         return []
     if not isinstance(data, LineDict) or not isinstance(data.get("conversations"), LineList):
-        reader.error(_line(data), "对话文件的最上层应该是 'conversations:'，下面是对话列表（每个以“- name:”开头）")
+        reader.error(line_of(data) or 1, "对话文件的最上层应该是 'conversations:'，下面是对话列表（每个以“- name:”开头）")
         return []
     reader.keys(data, _FILE_KEYS, "对话文件")
     if not data["conversations"]:
-        reader.error(_line(data, "conversations"), "'conversations' 下面还没有对话；每个对话以“- name:”开头")
+        reader.error(line_of(data, "conversations"), "'conversations' 下面还没有对话；每个对话以“- name:”开头")
     out: list[Conversation] = []
     names: dict[str, int] = {}
     items = data["conversations"]
@@ -164,12 +165,6 @@ def read_conversations(path: Path, shown_as: str, problems: list[Problem]) -> li
     return out
 
 
-def _line(obj: Any, key: str | None = None) -> int:
-    if key is not None and isinstance(obj, LineDict):
-        return obj.key_lines.get(key, obj.line)
-    return int(getattr(obj, "line", 1))
-
-
 class _Reader:
     """Reads one file's conversations, collecting problems instead of stopping at the first."""
 
@@ -181,11 +176,11 @@ class _Reader:
         self.problems.append(Problem(Source(self.src, line), message))
 
     def keys(self, obj: LineDict, allowed: set[str], what: str) -> bool:
-        unknown = [k for k in obj if k not in allowed]
-        for key in unknown:
-            known = "、".join(sorted(allowed))
-            self.error(_line(obj, key), f"{what}中有未知的键 '{key}'；可用的键：{known}")
-        return not unknown
+        """An error for each key of obj that is not allowed (as the catalogue's files get); True when none."""
+        c = Collector(Path("."))
+        check_keys(c, self.src, obj, allowed, what)
+        self.problems.extend(c.problems)
+        return not c.problems
 
     def text(self, value: Any, line: int, what: str) -> str | None:
         """A scalar as text (12348 reads as a number; it is meant as text)."""
@@ -203,9 +198,9 @@ class _Reader:
         if isinstance(value, LineList):
             found = [self.text(v, n, what) for v, n in zip(value, value.item_lines, strict=True)]
             if not value:
-                self.error(_line(obj, key), f"{what}的列表是空的")
+                self.error(line_of(obj, key), f"{what}的列表是空的")
             return tuple(t for t in found if t is not None)
-        one = self.text(value, _line(obj, key), what)
+        one = self.text(value, line_of(obj, key), what)
         return (one,) if one is not None else ()
 
     def conversation(self, item: Any, line: int) -> Conversation | None:
@@ -213,10 +208,10 @@ class _Reader:
             self.error(line, "'conversations' 下的每一项都应是一个对话，含 name 和 turns")
             return None
         self.keys(item, _CONVERSATION_KEYS, "对话")
-        name = self.text(item.get("name"), _line(item, "name"), "对话的 name（名称）")
+        name = self.text(item.get("name"), line_of(item, "name"), "对话的 name（名称）")
         turns = item.get("turns")
         if not isinstance(turns, LineList) or not turns:
-            self.error(_line(item, "turns"), "对话缺少 'turns'：请列出对话的每一轮（- user: …，- bot: …）")
+            self.error(line_of(item, "turns"), "对话缺少 'turns'：请列出对话的每一轮（- user: …，- bot: …）")
             return None
         exchanges = self.exchanges(turns)
         if name is None or exchanges is None:
@@ -270,7 +265,7 @@ class _Reader:
             return None
         key = next(iter(turn))
         if key == "bot":
-            return self.expectation(turn["bot"], _line(turn, "bot"))
+            return self.expectation(turn["bot"], line_of(turn, "bot"))
         what = "user（用户说的话）" if key == "user" else "press（按钮标题）"
         raw = turn[key]
         # A message of spaces is a real citizen input (the bot asks to rephrase); keep it as written.
@@ -292,9 +287,9 @@ class _Reader:
         fields: dict[str, Any] = {}
         for key in ("intent", "topic"):
             if key in value:
-                ident = self.text(value[key], _line(value, key), key)
+                ident = self.text(value[key], line_of(value, key), key)
                 if ident is not None and not _ID.match(ident):
-                    self.error(_line(value, key), f"'{ident}' 不是意图 id 的写法"
+                    self.error(line_of(value, key), f"'{ident}' 不是意图 id 的写法"
                                                   "（小写字母、数字、下划线，可用点分层，如 legal_aid.apply）")
                     ident = None
                 ok = ok and ident is not None
@@ -305,13 +300,13 @@ class _Reader:
                 ok = ok and bool(fields[key])
         for kind in fields.get("kind", ()):
             if kind not in KINDS:
-                self.error(_line(value, "kind"), f"未知的 kind '{kind}'；可用的：{'、'.join(KINDS)}")
+                self.error(line_of(value, "kind"), f"未知的 kind '{kind}'；可用的：{'、'.join(KINDS)}")
                 ok = False
         for pattern in fields.get("matches", ()):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                self.error(_line(value, "matches"), f"正则表达式 '{pattern}' 写错了：{exc}")
+                self.error(line_of(value, "matches"), f"正则表达式 '{pattern}' 写错了：{exc}")
                 ok = False
         if not ok:
             return None

@@ -13,6 +13,7 @@ from bot.catalogue.model import EMERGENCY
 from bot.engine import Engine, Reply
 from bot.matching.ranking import examine
 from bot.errors import BotError, Problem, Source
+from bot.report.summary import pct
 from bot.catalogue.yamlfile import LineDict, LineList, read_yaml
 
 _ids = itertools.count()
@@ -229,15 +230,16 @@ def summarize(results: Sequence[Result]) -> Summary:
     return Summary(figures(results), by_tag, recall, confused.most_common(10), failures, safety_figures(results))
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:5.1f}%"
+def _padded_pct(x: float) -> str:
+    """A share as a percentage padded to six places, for the aligned tables."""
+    return pct(x, 1.0).rjust(6)
 
 
 def format_sides(sides: Sequence[tuple[str, Figures]]) -> str:
     """Fuzzy matching alone, the learned model alone and the two combined, side by side."""
     lines = [f"{'':<22}{'accuracy':>10}{'useful':>9}{'wrong':>8}{'f.accept':>10}"]
     for name, f in sides:
-        lines.append(f"{name:<22}{_pct(f.accuracy):>10}{_pct(f.useful):>9}{_pct(f.wrong):>8}{_pct(f.false_accept):>10}")
+        lines.append(f"{name:<22}{_padded_pct(f.accuracy):>10}{_padded_pct(f.useful):>9}{_padded_pct(f.wrong):>8}{_padded_pct(f.false_accept):>10}")
     return "\n".join(lines)
 
 
@@ -246,24 +248,24 @@ def format_summary(summary: Summary, *, show_failures: bool = False) -> str:
     o = summary.overall
     lines = [
         f"in-scope cases: {o.in_scope}   out-of-scope cases: {o.out_of_scope}",
-        f"answer accuracy {_pct(o.accuracy)}   useful {_pct(o.useful)}   wrong answers {_pct(o.wrong)}",
-        f"false accepts   {_pct(o.false_accept)}   clarified out of scope {_pct(o.clarified)}",
+        f"answer accuracy {_padded_pct(o.accuracy)}   useful {_padded_pct(o.useful)}   wrong answers {_padded_pct(o.wrong)}",
+        f"false accepts   {_padded_pct(o.false_accept)}   clarified out of scope {_padded_pct(o.clarified)}",
     ]
     if summary.emergency_recall is not None:
-        lines.append(f"emergency recall {_pct(summary.emergency_recall)}")
+        lines.append(f"emergency recall {_padded_pct(summary.emergency_recall)}")
     safety = summary.safety
     if safety is not None:
-        line = f"110 script when not in danger now {_pct(safety.danger_script_not_now)}"
+        line = f"110 script when not in danger now {_padded_pct(safety.danger_script_not_now)}"
         if safety.numbers:
-            line += f"   right number first {_pct(safety.number_right)} of {safety.numbers}"
+            line += f"   right number first {_padded_pct(safety.number_right)} of {safety.numbers}"
         if safety.mentioned:
-            line += f"   mentions answered with safety line {_pct(safety.mentioned_right)} of {safety.mentioned}"
+            line += f"   mentions answered with safety line {_padded_pct(safety.mentioned_right)} of {safety.mentioned}"
         lines.append(line)
     lines += ["", f"{'tag':<12}{'n':>5}{'accuracy':>10}{'useful':>9}{'wrong':>8}{'oos n':>7}{'f.accept':>10}{'clarif.':>9}"]
     for tag, f in summary.by_tag.items():
-        ins = (f"{_pct(f.accuracy):>10}{_pct(f.useful):>9}{_pct(f.wrong):>8}" if f.in_scope
+        ins = (f"{_padded_pct(f.accuracy):>10}{_padded_pct(f.useful):>9}{_padded_pct(f.wrong):>8}" if f.in_scope
                else f"{'-':>10}{'-':>9}{'-':>8}")
-        out = f"{_pct(f.false_accept):>10}{_pct(f.clarified):>9}" if f.out_of_scope else f"{'-':>10}{'-':>9}"
+        out = f"{_padded_pct(f.false_accept):>10}{_padded_pct(f.clarified):>9}" if f.out_of_scope else f"{'-':>10}{'-':>9}"
         lines.append(f"{tag:<12}{f.in_scope:>5}{ins}{f.out_of_scope:>7}{out}")
     if summary.confusions:
         lines += ["", "most confused (expected -> answered):"]

@@ -70,10 +70,8 @@ class HttpCitizen:
 
 
 @asynccontextmanager
-async def conversation_harness(engine: Engine) -> AsyncIterator[Callable[[int], HttpCitizen]]:
-    """Citizens talking to the HTTP app (with the web page's routes) on 127.0.0.1, port 0."""
-    settings = Settings.from_env({})
-    app = create_app(engine, settings, limiter=RateLimiter(UNLIMITED), mounts=[web_page.mount(settings)])
+async def loopback(app: web.Application) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    """The app served on 127.0.0.1 at a free port, with a client session and the base URL."""
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     try:
@@ -81,6 +79,15 @@ async def conversation_harness(engine: Engine) -> AsyncIterator[Callable[[int], 
         await site.start()
         host, port = runner.addresses[0][:2]
         async with aiohttp.ClientSession() as session:
-            yield lambda n: HttpCitizen(session, f"http://{host}:{port}", f"conversation-test-{n}")
+            yield session, f"http://{host}:{port}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def conversation_harness(engine: Engine) -> AsyncIterator[Callable[[int], HttpCitizen]]:
+    """Citizens talking to the HTTP app (with the web page's routes) on 127.0.0.1, port 0."""
+    settings = Settings.from_env({})
+    app = create_app(engine, settings, limiter=RateLimiter(UNLIMITED), mounts=[web_page.mount(settings)])
+    async with loopback(app) as (session, base):
+        yield lambda n: HttpCitizen(session, base, f"conversation-test-{n}")

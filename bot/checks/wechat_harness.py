@@ -19,7 +19,6 @@ from typing import Any
 
 import aiohttp
 import xmltodict
-from aiohttp import web
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner, random_string
 
@@ -28,6 +27,7 @@ from bot.channels.wechat.render import RATE
 from bot.channels.wechat.webhook import PATH, REPLY_SECONDS, WECHAT, WeChatChannel, mount
 from bot.checks.conversation_format import FEEDBACK_BUTTONS
 from bot.checks.conversation_runner import ButtonMissing, Said, offered
+from bot.checks.http_harness import loopback
 from bot.config import Settings
 from bot.engine import Engine, Feedback, Turn
 from bot.service.ratelimit import RateLimiter
@@ -143,16 +143,8 @@ async def wechat_server(engine: Engine, settings: Settings, *, limiter: RateLimi
     limiter = limiter if limiter is not None else RateLimiter(settings.rate_limit_per_minute)
     app = create_app(engine, settings, limiter=limiter,
                      mounts=[mount(engine, limiter, settings, reply_seconds=reply_seconds)])
-    runner = web.AppRunner(app, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        async with aiohttp.ClientSession() as session:
-            yield WeChatClient(session, f"http://{host}:{port}{PATH}", settings, app.get(WECHAT))
-    finally:
-        await runner.cleanup()
+    async with loopback(app) as (session, base):
+        yield WeChatClient(session, f"{base}{PATH}", settings, app.get(WECHAT))
 
 
 def choices(content: str) -> tuple[str, ...]:
