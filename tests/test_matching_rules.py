@@ -70,7 +70,8 @@ def test_a_homophone_typo_costs_only_the_homophone_discount(shipped_catalogue: C
                                                             intent: str) -> None:
     # A verb after the topic word (管, 能) starts a new phrase whether the word was typed right or not.
     def score(text: str) -> float:
-        return rank(analyse(text, shipped_catalogue.settings), shipped_catalogue.index).score_of(intent)
+        ranked = rank(analyse(text, shipped_catalogue.settings), shipped_catalogue.index).intents
+        return next((s.score for s in ranked if s.intent == intent), 0.0)
 
     assert score(typo) >= 0.9 * score(right) > 0
 

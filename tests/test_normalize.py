@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.matching.normalize import has_han, normalize, strip_fillers, to_simplified
+from bot.matching.normalize import normalize, strip_fillers, to_simplified
 
 
 @pytest.mark.parametrize(
@@ -77,11 +77,3 @@ FILLERS = ("请问一下", "请问", "那个", "嗯嗯", "嗯", "啊")
 )
 def test_strip_fillers(text: str, expected: str) -> None:
     assert strip_fillers(text, FILLERS) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("法律援助", True), ("hello法", True), ("hello", False), ("12348", False), ("", False), ("😀", False)],
-)
-def test_has_han(text: str, expected: bool) -> None:
-    assert has_han(text) is expected

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from bot.catalogue.loader import Catalogue
 from bot.config import Settings
 from bot.engine import Engine
+from bot.service import redact as redact_module
 from bot.service.redact import (
     BANK_CARD,
     EMAIL,
@@ -24,7 +25,6 @@ from bot.service.redact import (
     MOBILE,
     NUMBER,
     PASSPORT,
-    PLACEHOLDERS,
     PLATE,
     QQ,
     WECHAT,
@@ -115,7 +115,8 @@ def test_keeps_text_without_personal_data(text: str) -> None:
 
 def test_placeholders_are_distinct_and_digit_free() -> None:
     placeholders = [ID_CARD, MOBILE, LANDLINE, BANK_CARD, EMAIL, PLATE, NUMBER, QQ, WECHAT, PASSPORT]
-    assert sorted(placeholders) == sorted(PLACEHOLDERS)
+    # Every placeholder the module defines is in the list above.
+    assert sorted(placeholders) == sorted(v for v in vars(redact_module).values() if isinstance(v, str) and v.startswith("〔"))
     assert len(set(placeholders)) == len(placeholders)
     assert all(p.startswith("〔") and p.endswith("〕") for p in placeholders)
     assert not any(ch.isdigit() for p in placeholders for ch in p)

@@ -16,7 +16,6 @@ from serve_process import legalbot_command
 from telegram import Update
 
 from bot.channels.telegram.app import build_application, poll, running
-from bot.channels.telegram.handlers import RecentKeys
 from bot.channels.telegram.render import HELPFUL, UNHELPFUL, split_text
 from bot.cli import main
 from bot.config import Settings
@@ -245,13 +244,6 @@ async def test_a_double_tap_on_feedback_counts_once(tg: TelegramHarness, caplog:
     [other] = await tg.send(OTHER, "公证")  # the same intent from someone else still counts
     await tg.press(OTHER, other, UNHELPFUL)
     assert events[1:] == [Feedback(f"tg:{OTHER}", "telegram", "notarization", False)]
-
-
-def test_recent_keys_remember_a_bounded_number() -> None:
-    recent: RecentKeys[str] = RecentKeys(2)
-    assert [recent.add(k) for k in ("a", "b", "a", "c")] == [True, True, False, True]
-    assert recent.add("a")  # forgotten: only the last two are kept
-    assert not recent.add("c")
 
 
 @pytest.mark.parametrize("kind", ["photo", "voice", "sticker", "document", "location"])

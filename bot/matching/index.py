@@ -123,7 +123,6 @@ class Index:
     triggers: tuple[Trigger, ...]
     vocabulary: frozenset[str]
     by_owner: Mapping[str, tuple[int, ...]]  # intent rows only
-    keyword_rows: tuple[int, ...]
     keyword_spread: Mapping[int, int]
     keyword_heads: Mapping[str, tuple[int, ...]]
     keyword_grams: Mapping[str, tuple[int, ...]]
@@ -270,7 +269,7 @@ def build_index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(kinds), tuple(flags),
         prefilter, triggers, vocabulary,
         MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}),
-        tuple(i for i, is_keyword in enumerate(flags) if is_keyword), MappingProxyType(keyword_spread),
+        MappingProxyType(keyword_spread),
         MappingProxyType({s: tuple(sorted(ix)) for s, ix in keyword_heads.items()}),
         MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,

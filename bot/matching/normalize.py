@@ -14,7 +14,6 @@ import opencc
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\u00ad\ud800-\udfff]")
 # Everything that is not a letter or digit of some script: punctuation, emoji, spaces, symbols.
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 @functools.lru_cache(maxsize=1)
@@ -88,8 +87,3 @@ def strip_fillers(text: str, fillers: tuple[str, ...]) -> str:
 def _fillers(fillers: tuple[str, ...]) -> re.Pattern[str]:
     # One pass, longest first: "请问一下" goes whole, not as "请问" and a stray "一下".
     return re.compile(longest_first(fillers, re.escape))
-
-
-def has_han(text: str) -> bool:
-    """True when the text holds at least one Chinese character."""
-    return _HAN.search(text) is not None

@@ -42,10 +42,6 @@ class Ranking:
     def __reduce__(self) -> tuple[type[Ranking], tuple[tuple[Scored, ...], float, float, float]]:
         return Ranking, (self.intents, self.out_of_scope, self.followup, self.followup_coverage)
 
-    def score_of(self, intent_id: str) -> float:
-        """The score of one intent, 0 when it was not among the candidates."""
-        return next((s.score for s in self.intents if s.intent == intent_id), 0.0)
-
 
 def _scores(query: str, choices: list[str], scorer: Callable[..., float]) -> list[float]:
     """scorer(query, choice) / 100 for every choice, computed in rapidfuzz's C loop."""

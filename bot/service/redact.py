@@ -17,7 +17,6 @@ NUMBER = "〔长数字〕"  # a long number of no known shape: still someone's a
 QQ = "〔QQ号〕"
 WECHAT = "〔微信号〕"
 PASSPORT = "〔护照号〕"
-PLACEHOLDERS = (ID_CARD, MOBILE, LANDLINE, BANK_CARD, EMAIL, PLATE, NUMBER, QQ, WECHAT, PASSPORT)
 
 # Digits written as Chinese numerals (一三八…, 幺 for 1, 两 for 2, the 大写 forms, 繁體 兩 陸 貳 參).
 _NUMERAL_DIGITS = {"0": "零〇", "1": "一幺壹", "2": "二两兩贰貳", "3": "三叁參", "4": "四肆", "5": "五伍",

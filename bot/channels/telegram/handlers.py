@@ -5,11 +5,8 @@ from __future__ import annotations
 import functools
 import logging
 import traceback
-from collections import OrderedDict
-from collections.abc import Hashable
 from contextvars import ContextVar
 from dataclasses import replace
-from typing import Generic, TypeVar
 
 from telegram import (
     CallbackQuery,
@@ -49,27 +46,9 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 Context = ContextTypes.DEFAULT_TYPE
-K = TypeVar("K", bound=Hashable)
 # The sends answering the update being handled. Each update runs in its own task (or, in tests, one
 # process_update call) and the error handler runs in the same one, so it sees what was sent.
 _EXCHANGE: ContextVar[Exchange | None] = ContextVar("telegram_exchange", default=None)
-
-
-class RecentKeys(Generic[K]):
-    """The last `size` keys seen, so something Telegram (or a citizen's double tap) sends twice counts once."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._keys: OrderedDict[K, None] = OrderedDict()
-        self._size = size
-
-    def add(self, key: K) -> bool:
-        """Remember key; False when it was already there."""
-        if key in self._keys:
-            return False
-        self._keys[key] = None
-        if len(self._keys) > self._size:
-            self._keys.popitem(last=False)
-        return True
 
 
 def without_token(text: str, token: str) -> str:
