@@ -25,6 +25,7 @@ from bot.matching.index import Index
 from bot.matching.ranking import Examined, examine
 from bot.service import matchpool
 from bot.service.matchpool import MatchPool
+from bot.service.metrics import Metrics
 from bot.service.runtime import services
 
 QUESTIONS = [
@@ -50,6 +51,15 @@ async def running(index: Index, workers: int) -> AsyncIterator[MatchPool]:
 async def pool(shipped_catalogue: Catalogue) -> AsyncIterator[MatchPool]:
     async with running(shipped_catalogue.index, 2) as started:
         yield started
+
+
+def _metrics(catalogue: Catalogue, pool: MatchPool) -> str:
+    """What /metrics shows about this pool."""
+    metrics = Metrics(Engine(catalogue), pool=pool)
+    try:
+        return metrics.render().decode()
+    finally:
+        metrics.close()
 
 
 def _alive(pool: MatchPool) -> list[int]:
@@ -97,10 +107,10 @@ async def test_a_killed_worker_loses_no_message_and_is_replaced(shipped_catalogu
     results = await asyncio.gather(*pending)
     assert results == [examine(q, index) for q in QUESTIONS * 4]  # some matched inline, none lost
     async with asyncio.timeout(30):
-        while pool.restarts < 1 or len(_alive(pool)) < 2:
-            await pool.examine("公证", index)
-            await asyncio.sleep(0.01)
+        await pool.wait_until(lambda: pool.restarts >= 1 and len(_alive(pool)) == 2)
     assert victim not in _alive(pool)
+    assert f"legalbot_match_worker_restarts_total {float(pool.restarts)}" in _metrics(shipped_catalogue, pool)
+    assert pool.restarts == 1
     before = pool.fallbacks
     assert await pool.examine("法律援助", index) == examine("法律援助", index)
     assert pool.fallbacks == before  # the replacement serves
@@ -112,6 +122,9 @@ async def test_a_task_failing_in_the_worker_is_matched_inline(shipped_catalogue:
     other = pickle.loads(pickle.dumps(shipped_catalogue.index))  # a reloaded catalogue: a new file
     assert await pool.examine("法律援助", other) == examine("法律援助", other)
     assert (pool.fallbacks, pool.restarts) == (1, 0)  # the worker reported the failure and lives on
+    shown = _metrics(shipped_catalogue, pool)
+    assert "legalbot_match_inline_fallbacks_total 1.0" in shown
+    assert "legalbot_match_worker_restarts_total 0.0" in shown
     assert len(_alive(pool)) == 2
 
 
@@ -172,8 +185,7 @@ async def test_workers_that_keep_dying_are_not_replaced_for_ever(shipped_catalog
     for pid in _alive(pool):
         os.kill(pid, signal.SIGKILL)
     async with asyncio.timeout(30):
-        while _alive(pool) or pool._workers:
-            await asyncio.sleep(0.01)
+        await pool.wait_until(lambda: not pool._workers)
     assert pool.restarts == 0
     assert await pool.examine("法律援助", index) == examine("法律援助", index)  # inline, still answered
     assert pool.fallbacks >= 1
@@ -232,8 +244,7 @@ async def test_cancelled_callers_keep_their_tasks_counted_until_answered(shipped
             worker = pool._workers[0]
             assert worker.queued <= matchpool._PIPE_BUDGET or len(worker.pending) == 1
         async with asyncio.timeout(60):
-            while pool._workers[0].pending:
-                await asyncio.sleep(0.01)
+            await pool.wait_until(lambda: not pool._workers[0].pending)
         assert pool._workers[0].queued == 0
         assert await pool.examine("法律援助", index) == examine("法律援助", index)
         assert pool.fallbacks == 0
@@ -284,8 +295,8 @@ async def test_a_dead_worker_is_reaped_and_a_missing_index_file_rewritten(shippe
     shutil.rmtree(pool._folder)  # a temporary-files cleaner at work
     os.kill(dead.pid or 0, signal.SIGKILL)
     async with asyncio.timeout(30):
-        while pool.restarts < 1 or dead.exitcode is None or len(_alive(pool)) < 2:
-            await asyncio.sleep(0.01)
+        await pool.wait_until(lambda: pool.restarts >= 1 and len(_alive(pool)) == 2)
+        await asyncio.to_thread(dead.join)  # the pool reaps it too; this waits for the same exit
     assert dead.exitcode == -signal.SIGKILL  # joined: no zombie left behind
     before = pool.fallbacks
     results = await asyncio.gather(*(pool.examine(q, index) for q in QUESTIONS * 2))

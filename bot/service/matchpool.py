@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -23,6 +24,7 @@ import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -84,11 +86,22 @@ class MatchPool:
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()  # for room, in order
         self._publishing = asyncio.Lock()
         self._closed = False
+        self._change = asyncio.Event()  # set, then replaced, whenever a worker answers, stops or is started
 
     @property
     def running(self) -> int:
         """Worker processes alive now."""
         return len(self._workers)
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until predicate() holds, checking it again each time a worker answers, stops or is
+        replaced (bound it with asyncio.timeout): what waits on the pool's workers waits on this."""
+        while not predicate():
+            await self._change.wait()
+
+    def _changed(self) -> None:
+        self._change.set()
+        self._change = asyncio.Event()
 
     async def start(self, index: Index) -> None:
         """Start the workers and have each load the index, so the first messages do not wait for it."""
@@ -194,6 +207,7 @@ class MatchPool:
         answer, size = worker.pending.pop(task, (None, 0))
         worker.queued -= size
         self._wake()
+        self._changed()
         if answer is not None and not answer.done():  # done: its caller was cancelled
             if ok:
                 answer.set_result(value)
@@ -208,6 +222,7 @@ class MatchPool:
         worker.tasks.close()
         worker.results.close()
         self._workers = [w for w in self._workers if w is not worker]
+        self._changed()
         pid = worker.process.pid
         reaped = asyncio.get_running_loop().run_in_executor(None, worker.process.join, 10)  # no zombie
         if self._closed:
@@ -223,6 +238,7 @@ class MatchPool:
         reaped.add_done_callback(lambda _: logger.error("match worker %s stopped (exit code %s); started another",
                                                         pid, worker.process.exitcode))
         self._workers.append(self._spawn())
+        self._changed()
 
     async def _publish(self, index: Index) -> Path:
         """The pickle file of this index, written (off the event loop) the first time it is seen, and
@@ -255,9 +271,9 @@ class MatchPool:
         for worker in workers:
             if worker.alive:
                 worker.tasks.close()  # end of tasks: the worker answers what it has, then exits
-        waiting = [answer for w in workers for answer, _ in w.pending.values() if not answer.done()]
-        if waiting:
-            await asyncio.wait(waiting, timeout=_CLOSE_WAIT)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_CLOSE_WAIT):
+                await self.wait_until(lambda: all(answer.done() for w in workers for answer, _ in w.pending.values()))
         loop = asyncio.get_running_loop()
         for worker in workers:
             _fail(worker, WorkerLost("the match pool closed"))  # whatever is left is matched inline
