@@ -31,16 +31,19 @@ class GatedMatcher:
 
     def __init__(self) -> None:
         self.open = asyncio.Event()
+        self.entered = asyncio.Event()  # a turn is matching
         self.calls = 0
 
     async def examine(self, text: str, index: Index) -> Examined:
         self.calls += 1
+        self.entered.set()
         await self.open.wait()
         return examine(text, index)
 
 
 async def until(condition: Callable[[], bool]) -> None:
-    """Return once condition() holds, letting the server's handlers run meanwhile."""
+    """Return once condition() holds, letting the server's handlers run meanwhile (no timed waits:
+    each check yields to the event loop once; the resend counter has no event of its own)."""
     while not condition():
         await asyncio.sleep(0)
 
@@ -86,7 +89,7 @@ async def test_a_resend_while_the_first_is_answered_awaits_the_same_reply(engine
     assert wx.channel is not None
     replies = wx.channel.replies
     first = asyncio.create_task(wx.send_text(OPENID, "法律援助怎么申请", msg_id))
-    await asyncio.wait_for(until(lambda: gate.calls == 1), 10)
+    await asyncio.wait_for(gate.entered.wait(), 10)
     second = asyncio.create_task(wx.send_text(OPENID, "法律援助怎么申请", msg_id))
     await asyncio.wait_for(until(lambda: replies.resends == 1), 10)
     assert not first.done() and not second.done()  # both wait on the one turn
