@@ -122,9 +122,10 @@ async def test_redis_away_answers_statelessly_and_recovers(replicas: tuple[Engin
     assert not health.is_up and "unreachable" in health.reason and health.outages == 1
     assert "answering without shared context" in caplog.text
     redis_server.start()
+    assert isinstance(a.conversations, RedisConversations)
     async with asyncio.timeout(10):
-        while not a.conversations.health().is_up:
-            await asyncio.sleep(0.1)
+        await a.conversations.reconnected()
+    assert a.conversations.health().is_up
     assert (await a.reply("u5", "法律援助怎么申请")).intent == "legal_aid"
     assert (await a.reply("u5", "那要多久?")).kind == "followup"
 

@@ -227,6 +227,11 @@ class RedisConversations:
     def health(self) -> StoreHealth:
         return StoreHealth("redis", self._is_up, self._reason, self._failures, self._outages, self._round_trips)
 
+    async def reconnected(self) -> None:
+        """Return once Redis answers again after an outage (at once while it is up): the probe's end."""
+        if self._probe is not None and not self._is_up:
+            await asyncio.shield(self._probe)
+
     async def close(self) -> None:
         if self._probe is not None:
             self._probe.cancel()
