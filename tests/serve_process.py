@@ -35,10 +35,21 @@ class Served:
     pid: int = 0
     returncode: int | None = None
     rest: str = field(default="")
+    stderr: asyncio.StreamReader | None = field(default=None, repr=False)
 
     @property
     def log(self) -> str:
         return "".join(self.lines) + self.rest
+
+    async def logged(self, pattern: str) -> str:
+        """Read the server's log up to the next line matching `pattern` (bound it with asyncio.timeout)."""
+        assert self.stderr is not None
+        while True:
+            line = (await self.stderr.readline()).decode()
+            assert line, "serve exited:\n" + self.log
+            self.lines.append(line)
+            if re.search(pattern, line):
+                return line
 
 
 @asynccontextmanager
@@ -54,7 +65,7 @@ async def serving(env: Mapping[str, str], cwd: Path, *, stop_within: float = 15)
                 line = (await process.stderr.readline()).decode()
                 assert line, "serve exited early:\n" + "".join(lines)
                 lines.append(line)
-        served = Served(found[1], lines, process.pid)
+        served = Served(found[1], lines, process.pid, stderr=process.stderr)
         yield served
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError):  # a test may have killed it

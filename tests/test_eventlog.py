@@ -7,7 +7,6 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -123,23 +122,22 @@ def test_close_flushes_everything_accepted(shipped_catalogue: Catalogue, tmp_pat
 
 
 def test_recording_never_waits_for_the_disk(shipped_catalogue: Catalogue, tmp_path: Path) -> None:
-    """While another process holds the write lock, record() still returns at once and nothing is lost."""
+    """While another process holds the write lock, record() still returns and nothing is lost.
+
+    Not timed (performance is bench/'s): a record() that wrote itself would wait out SQLite's busy
+    timeout behind the lock and then raise "database is locked" here."""
     db = tmp_path / "events.db"
     log = EventLog(db)
     engine = _subscribed(shipped_catalogue, log)
     blocker = sqlite3.connect(db, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
-        started = time.perf_counter()
-        for n in range(500):
-            engine.respond(f"u{n}", "法律援助怎么申请", channel="api")
-        elapsed = time.perf_counter() - started
-        assert not log.flush(timeout=0.05)  # the writer is stuck behind the lock...
+        replies = [engine.respond(f"u{n}", "法律援助怎么申请", channel="api") for n in range(500)]
+        assert all(r.intent == "legal_aid" for r in replies)  # answered while the writer is stuck behind the lock
         assert log.written == 0
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
-    assert elapsed < 2.0  # ...yet 500 messages were answered meanwhile (about a millisecond each)
     assert log.flush(timeout=30)
     log.close()
     assert _rows(db, "SELECT count(*) FROM events") == [(500,)]

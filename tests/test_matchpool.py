@@ -219,8 +219,8 @@ async def test_legalbot_serve_matches_in_workers_and_serves_an_edit(tmp_path: Pa
         assert (await ask(NEW_EXAMPLE))["confidence"] != 1.0
         copy.add_example()
         async with asyncio.timeout(30):
-            while (await ask(NEW_EXAMPLE))["confidence"] != 1.0:  # matched as the new example, in a worker
-                await asyncio.sleep(0.05)
+            await served.logged("catalogue reloaded")
+        assert (await ask(NEW_EXAMPLE))["confidence"] == 1.0  # matched as the new example, in a worker
         async with session.get(f"{served.url}/metrics") as response:
             metrics = await response.text()
         assert "legalbot_match_workers 2.0" in metrics
@@ -260,7 +260,8 @@ async def test_close_does_not_wait_for_ever_on_a_stalled_worker(shipped_catalogu
     os.kill(stalled.pid or 0, signal.SIGSTOP)
     try:
         calls = [asyncio.ensure_future(pool.examine(f"第{n}问：法律援助怎么申请", index)) for n in range(20)]
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # one turn of the loop: each call is sent, or waits for room
+        assert pool._workers[0].pending
         await pool.close()
         answers = await asyncio.gather(*calls)  # every caller answered, inline
         assert answers == [examine(f"第{n}问：法律援助怎么申请", index) for n in range(20)]
