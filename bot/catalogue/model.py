@@ -228,9 +228,9 @@ class Weights:
 
     @property
     def leaning_length(self) -> int:
-        """A message this short right after a topic leans towards that topic ("那要多久"): half a
-        short message, since a whole one ("也不知道该说什么") would lean too."""
-        return self.short_length // 2
+        """A message this short right after a topic leans towards that topic ("那要多久"): two thirds
+        of a short message, since a whole one ("也不知道该说什么") would lean too."""
+        return self.short_length * 2 // 3
 
 
 @dataclass(frozen=True, slots=True)
