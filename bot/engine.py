@@ -20,7 +20,7 @@ from bot.facets import shape
 from bot.matching.index import Index, Query
 from bot.service.conversations import ConversationStore, MemoryConversations
 from bot.service.keyedlocks import KeyedLocks
-from bot.matching.decision import Match, Outcome, decide, vetoed
+from bot.matching.decision import Match, Outcome, combined, decide
 from bot.matching.ranking import Examined, examine
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
@@ -56,7 +56,7 @@ class Engine:
     last_reload_problems: tuple[Problem, ...] = ()
     reload_failures: int = 0
     matcher: Matcher | None = None  # where reply() matches (bot.service.matchpool); None: inline
-    learned_veto: bool = True  # the learned model may veto answers (off: fuzzy matching alone, for `legalbot eval`)
+    learned_veto: bool = True  # the learned model's opinion weighs in (off: fuzzy matching alone, for `legalbot eval`)
     conversations: ConversationStore = field(default_factory=MemoryConversations)  # Redis for replicas
     loader: Callable[[Path, Path], Catalogue] = load_catalogue  # how reload() loads (bot.catalogue.cache: cached)
     _turns: KeyedLocks = field(default_factory=KeyedLocks, init=False, repr=False)
@@ -215,8 +215,6 @@ class Engine:
                                        group.answer if group else None)
             return self._mentioned(user, cat, cat.intents[call.service.intent], call.service.score, ranking)
         match = decide(ranking, settings)
-        if self.learned_veto:
-            match = vetoed(match, examined.learned)
         place = examined.place
         # Another city's service, or another country's anything: Jiangshan's answer would mislead.
         # A personal legal question asked from another Chinese city still gets the advice channels.
@@ -229,6 +227,9 @@ class Engine:
         followed = self._follow_up(user, cat, text, query, ranking, match)
         if followed is not None:
             return followed
+        if self.learned_veto:
+            # After the follow-ups: the model reads the message alone, without the conversation.
+            match = combined(match, ranking, examined.learned, settings)
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             intent = cat.intents[match.intent]
             if Role.ENDS_CONTEXT in intent.roles:

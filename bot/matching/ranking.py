@@ -18,6 +18,7 @@ from bot.matching.index import (
     candidates,
     clause_breaks,
 )
+from bot.matching.learned import Opinion
 from bot.matching.normalize import prepare
 from bot.matching.places import Place, elsewhere
 from bot.matching.scoring import (
@@ -191,9 +192,9 @@ class Examined:
     trigger: Trigger | None
     ranking: Ranking
     place: Place | None = None  # another city or country whose service the message asks about
-    learned: tuple[str, ...] = ()  # the learned model's first two guesses ("" is out of scope)
+    learned: Opinion = Opinion()  # the learned model's first two guesses ("" is out of scope) and margins
 
-    def __reduce__(self) -> tuple[type[Examined], tuple[Query, Trigger | None, Ranking, Place | None, tuple[str, ...]]]:
+    def __reduce__(self) -> tuple[type[Examined], tuple[Query, Trigger | None, Ranking, Place | None, Opinion]]:
         return Examined, (self.query, self.trigger, self.ranking, self.place, self.learned)
 
 
@@ -208,5 +209,5 @@ def examine(text: str, index: Index) -> Examined:
     trigger = find_trigger(f"{query.text}\n{query.core}", query.key, index.triggers_near(query))
     clauses = split(prepared[: index.settings.max_message_chars * 4], index.settings.words.question_words)  # the slice the core is made of
     query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
-    learned = index.learned.guesses(query.core, query.key) if index.learned is not None else ()
+    learned = index.learned.opinion(query.core, query.key) if index.learned is not None else Opinion()
     return Examined(query, trigger, rank(query, index, clauses), elsewhere(clauses, index), learned)
