@@ -15,6 +15,7 @@ bot.matching.decision.combined against what the fuzzy matcher decided.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -23,11 +24,15 @@ import numpy.typing as npt
 
 OUT_OF_SCOPE = ""  # the class of the out-of-scope phrases
 _SMOOTHING = 0.3  # additive smoothing of n-gram counts
+_LATIN = re.compile("[a-z]")
 
 
 def features(core: str, key: str) -> set[str]:
-    """Character 1-3-grams of the canonical text and sound 1-2-grams of its key."""
-    grams = {"c" + core[i:i + n] for n in (1, 2, 3) for i in range(len(core) - n + 1)}
+    """Character 1-3-grams of the canonical text and sound 1-2-grams of its key. Latin letters
+    (typed pinyin, 'xingzheng fuyi') are read by their sound only: as characters they would tie a
+    message to whichever intent's few examples happen to hold Latin letters."""
+    grams = {"c" + gram for n in (1, 2, 3) for i in range(len(core) - n + 1)
+             if not _LATIN.search(gram := core[i:i + n])}
     grams |= {"k" + key[i:i + n] for n in (1, 2) for i in range(len(key) - n + 1)}
     return grams
 
