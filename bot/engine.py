@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.catalogue.facets import Facets
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
@@ -270,12 +271,13 @@ class Engine:
         if len(query.key) <= settings.weights.leaning_length:
             in_context += settings.weights.short_bonus  # a short message right after a topic is most likely about it
         if match.outcome is Outcome.ANSWER and match.intent is not None:
-            if topic_of(match.intent) == topic or in_context <= match.score:
+            # Said as going on (那能在网上弄吗), a message stays in the topic unless it names another.
+            if topic_of(match.intent) == topic or (in_context <= match.score and not self._goes_on(query, cat, topic)):
                 return None
         # Said as going on and not clear on its own, a message is about the last topic even with
         # little in common with it, unless it is likelier out of scope ("那明天天气怎么样").
         elif in_context <= ranking.out_of_scope or (
-                in_context < settings.clarify_threshold and not self._goes_on(query, cat.index, topic)):
+                in_context < settings.clarify_threshold and not self._goes_on(query, cat, topic)):
             return None
         chosen = family[0].intent if family and family[0].score >= settings.answer_threshold else ctx.intent
         intent = cat.intents[chosen]
@@ -293,10 +295,12 @@ class Engine:
         return replace(reply, text=shaped.text)
 
     @staticmethod
-    def _goes_on(query: Query, index: Index, topic: str) -> bool:
+    def _goes_on(query: Query, cat: Catalogue, topic: str) -> bool:
         """Said as going on from the last answer: its first clause, or a short last one, opens
         with 那, 也 or 如果 ("那去年办了多少件", "我不是本地人，也能申请吗"). Not a story, whose 也 and
-        还有 are narration, and not a message naming a topic of its own ("那律师费谁出")."""
+        还有 are narration, and not a message naming a topic of its own ("那公证呢"): a topic word
+        made of the words that ask for a part of an answer (网上办: 网上 asks how) names none."""
+        index = cat.index
         w = index.settings.weights
         if len(query.key) > w.story_length:
             return False  # a story's 那 and 也 are narration
@@ -308,6 +312,7 @@ class Engine:
         if not any(word in query.core for word in index.settings.words.service_details):
             return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
         return not any(index.texts[i] in query.core and topic_of(index.owners[i]) != topic
+                       and _names_topic(index.texts[i], cat.facets)
                        for i in index.keywords_near(query))
 
     def _answer(self, cat: Catalogue, intent: Intent, score: float,
@@ -371,3 +376,11 @@ class Engine:
         self.last_reload_problems = problems
         self.reload_failures += 1
         return problems
+
+
+def _names_topic(word: str, facets: Facets) -> bool:
+    """A topic word names its topic unless it is mostly words asking for a part of an answer."""
+    for kind in facets.kinds:
+        for part in kind.words:
+            word = word.replace(part, "")
+    return len(word) >= 2
