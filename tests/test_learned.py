@@ -66,9 +66,11 @@ def test_a_sure_model_settles_a_question_between_the_intents_offered_and_not_oth
 
 def test_a_fallback_offers_the_guess_fuzzy_matching_ranked_first_or_second() -> None:
     fallback = Match(Outcome.FALLBACK, None, 0.3, None, ())
-    offered = combined(fallback, RANKING, Opinion(("online_gov_services", "legal_aid"), 30.0, 30.0), SETTINGS)
+    offered = combined(fallback, RANKING, Opinion(("online_gov_services", "legal_aid"), 30.0, 50.0), SETTINGS)
     assert (offered.outcome, [s.intent for s in offered.candidates]) == (Outcome.CLARIFY, ["online_gov_services"])
-    assert combined(fallback, RANKING, Opinion(("legal_aid", "notarization"), 30.0, 30.0), SETTINGS) is fallback
+    assert combined(fallback, RANKING, Opinion(("legal_aid", "notarization"), 30.0, 50.0), SETTINGS) is fallback
+    near_out_of_scope = Opinion(("online_gov_services", "legal_aid"), 30.0, 30.0)
+    assert combined(fallback, RANKING, near_out_of_scope, SETTINGS) is fallback
 
 
 def test_the_shipped_catalogue_trains_it_and_workers_get_its_guesses(shipped_catalogue: Catalogue) -> None:

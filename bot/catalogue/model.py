@@ -210,7 +210,7 @@ class Weights:
     # fitted on holdout.yml and jiangshan.yml: past these it is right four times in five.
     model_settles: float = 20.0  # over the second guess and over out of scope: it picks among offered intents
     model_disagrees: float = 10.0  # over the second guess: an answer of another topic becomes a question
-    model_suggests: float = 10.0  # a fallback offers its guess, when fuzzy matching ranked it first or second
+    model_suggests: float = 40.0  # over out of scope: a fallback offers its guess, when fuzzy matching ranked it first or second
     # Follow-ups (bot.engine). A message this short right after a topic leans towards that topic;
     # not `short_length`: "也不知道该说什么" would lean too.
     leaning_length: int = 6

@@ -128,7 +128,8 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
             return match
         return Match(Outcome.ANSWER, first, chosen.score, match.runner_up, (chosen,))
     guessed = next((s for s in ranking.intents[:2] if s.intent == first), None)
-    if guessed is None or opinion.margin < w.model_suggests or not sure or ranking.out_of_scope >= guessed.score:
+    if (guessed is None or opinion.margin < w.model_disagrees or opinion.over_out_of_scope < w.model_suggests
+            or ranking.out_of_scope >= guessed.score):
         return match
     return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (guessed,))
 
