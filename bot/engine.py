@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.catalogue.facets import Facets
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
@@ -22,7 +21,7 @@ from bot.matching.index import Index, Query
 from bot.service.conversations import ConversationStore, MemoryConversations
 from bot.service.keyedlocks import KeyedLocks
 from bot.matching.decision import Match, Outcome, combined, decide
-from bot.matching.ranking import Examined, examine
+from bot.matching.ranking import Examined, examine, names_another_topic
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
 from bot.matching.danger import assess
@@ -298,8 +297,8 @@ class Engine:
     def _goes_on(query: Query, cat: Catalogue, topic: str) -> bool:
         """Said as going on from the last answer: its first clause, or a short last one, opens
         with 那, 也 or 如果 ("那去年办了多少件", "我不是本地人，也能申请吗"). Not a story, whose 也 and
-        还有 are narration, and not a message naming a topic of its own ("那公证呢"): a topic word
-        made of the words that ask for a part of an answer (网上办: 网上 asks how) names none."""
+        还有 are narration, and not a message asking about a topic of its own ("那我还能去法院告吗");
+        a weak word of another topic (那能在网上弄吗: 网上 asks how) asks about none."""
         index = cat.index
         w = index.settings.weights
         if len(query.key) > w.story_length:
@@ -311,9 +310,7 @@ class Engine:
             return False
         if not any(word in query.core for word in index.settings.words.service_details):
             return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
-        return not any(index.texts[i] in query.core and topic_of(index.owners[i]) != topic
-                       and _names_topic(index.texts[i], cat.facets)
-                       for i in index.keywords_near(query))
+        return not names_another_topic(query, index, topic, cat.facets.words)
 
     def _answer(self, cat: Catalogue, intent: Intent, score: float,
                 runner_up: Scored | None, candidates: tuple[Scored, ...], answer: Answer | None = None) -> Reply:
@@ -377,10 +374,3 @@ class Engine:
         self.reload_failures += 1
         return problems
 
-
-def _names_topic(word: str, facets: Facets) -> bool:
-    """A topic word names its topic unless it is mostly words asking for a part of an answer."""
-    for kind in facets.kinds:
-        for part in kind.words:
-            word = word.replace(part, "")
-    return len(word) >= 2

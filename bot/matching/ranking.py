@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
-from bot.catalogue.model import MatcherSettings
+from bot.catalogue.model import MatcherSettings, topic_of
 from bot.matching.clauses import Clause, split
 from bot.matching.decision import clear_answer, is_answered
 from bot.matching.index import (
@@ -181,6 +182,26 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
         scored.append(Scored(owner, round(score * factor, 4), example, round(covered, 4)))
     ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
     return Ranking(tuple(ranked), round(oos, 4), round(followup, 4), round(followup_coverage, 4)), pool
+
+
+def names_another_topic(query: Query, index: Index, topic: str, asking: Collection[str]) -> bool:
+    """Whether a message going on from `topic` ("那我还能去法院告吗") asks about another topic on its
+    own: with its opening word (那, 也) and the words asking for a part of an answer (`asking`:
+    网上, 多久, 要钱) taken out, what is left is clearly answered with another topic. A weak word of
+    another topic (那能在网上弄吗, 那一般多久有结果) leaves nothing that clear. Clear means both
+    matchers agree: the fuzzy matcher answers it outright, and the learned model is sure of it."""
+    rest = query.core
+    for word in sorted(asking, key=len, reverse=True):
+        rest = rest.replace(word, "")
+    rest = rest.removeprefix(next((w for w in index.settings.words.going_on_words if rest.startswith(w)), ""))
+    part = analyse(rest, index.settings)
+    if len(part.key) < 2:
+        return False
+    top = clear_answer(_rank(part, index)[0], index.settings, index.whole_message)
+    if top is None or topic_of(top.intent) == topic or index.learned is None:
+        return False
+    opinion = index.learned.opinion(part.core, part.key)
+    return opinion.guesses[:1] == (topic_of(top.intent),) and opinion.margin >= index.settings.weights.model_disagrees
 
 
 @dataclass(frozen=True, slots=True)
