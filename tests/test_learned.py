@@ -10,6 +10,7 @@ from bot.engine import Engine
 from bot.catalogue.model import MatcherSettings
 from bot.matching.decision import Match, Outcome, combined
 from bot.matching.learned import OUT_OF_SCOPE, Opinion, train
+from bot.matching.lexicon import foreign_words
 from bot.matching.scoring import Ranking, Scored
 from bot.matching.phonetic import sound_keys
 from bot.matching.ranking import examine
@@ -41,7 +42,7 @@ RANKING = Ranking((PAO, ONLINE))
 def test_an_answer_the_model_takes_for_out_of_scope_without_its_topic_falls_back() -> None:
     answer = Match(Outcome.ANSWER, "zuiduo_paoyici", 0.7, ONLINE, (PAO,))
     assert combined(answer, RANKING, Opinion((OUT_OF_SCOPE, "online_gov_services"), 5.0), SETTINGS).outcome is Outcome.FALLBACK
-    assert combined(answer, RANKING, Opinion((OUT_OF_SCOPE, "zuiduo_paoyici"), 5.0), SETTINGS) is answer
+    assert combined(answer, RANKING, Opinion((OUT_OF_SCOPE, "zuiduo_paoyici"), 3.0), SETTINGS) is answer
     assert combined(answer, RANKING, Opinion(("zuiduo_paoyici", OUT_OF_SCOPE), 30.0, 30.0), SETTINGS) is answer
     assert combined(answer, RANKING, Opinion(), SETTINGS) is answer
 
@@ -92,3 +93,23 @@ def test_eval_prints_fuzzy_model_and_combined_side_by_side(tmp_path, capsys) -> 
     out = capsys.readouterr().out
     for side in ("fuzzy matching alone", "learned model alone", "combined (the bot)"):
         assert side in out
+
+
+def test_everyday_nouns_the_catalogue_never_uses_are_negative_evidence() -> None:
+    foreign = foreign_words(["便民服务中心在哪", "律师怎么请"])
+    assert "世界" in foreign and "交通" in foreign  # nouns of jieba's dictionary no text uses
+    assert "中心" not in foreign and "律师" not in foreign  # used by the known texts
+    assert all(2 <= len(word) <= 4 for word in foreign)
+
+
+def test_the_shipped_model_takes_look_alikes_made_of_everyday_nouns_for_out_of_scope(
+        shipped_catalogue: Catalogue) -> None:
+    examined = examine("公租房装修成什么风格好看", shipped_catalogue.index)
+    assert examined.learned.guesses[0] == OUT_OF_SCOPE
+    assert examine("公租房怎么申请", shipped_catalogue.index).learned.guesses[0] == "public_rental_housing"
+    assert Engine(shipped_catalogue).respond("u", "公租房装修成什么风格好看").intent is None
+
+
+def test_a_clear_out_of_scope_opinion_vetoes_even_with_the_topic_second() -> None:
+    answer = Match(Outcome.ANSWER, "zuiduo_paoyici", 0.7, ONLINE, (PAO,))
+    assert combined(answer, RANKING, Opinion((OUT_OF_SCOPE, "zuiduo_paoyici"), 8.0), SETTINGS).outcome is Outcome.FALLBACK

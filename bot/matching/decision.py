@@ -98,7 +98,8 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     Measured on the held-out sets: the model's first guess is right more often than fuzzy matching,
     but it answers look-alikes too. So it never answers alone; it moves a decision one step:
     - an answer it takes for out of scope, without the answer's topic among its first two
-      guesses, falls back (跑一次五公里, 玉石鉴定: look-alikes more often than questions);
+      guesses or by a clear margin, falls back (跑一次五公里, 玉石鉴定: look-alikes more often
+      than questions);
     - an answer it is sure is of another topic, which fuzzy matching also ranked, becomes a
       question offering both: disagreement is where wrong answers come from;
     - a question between close intents is answered when it is sure of one of those offered,
@@ -112,7 +113,7 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     sure = opinion.over_out_of_scope >= w.model_settles
     if match.outcome is Outcome.ANSWER and match.intent is not None:
         if first == OUT_OF_SCOPE:
-            if topic_of(match.intent) in guesses[:2]:
+            if topic_of(match.intent) in guesses[:2] and opinion.margin < w.model_vetoes:
                 return match
             return Match(Outcome.FALLBACK, None, match.score, match.runner_up, match.candidates)
         other = _ranked(ranking, first)
