@@ -20,8 +20,8 @@ from bot.facets import shape
 from bot.matching.index import Index, Query
 from bot.service.conversations import ConversationStore, MemoryConversations
 from bot.service.keyedlocks import KeyedLocks
-from bot.matching.decision import Match, Outcome, decide, vetoed
-from bot.matching.ranking import Examined, examine
+from bot.matching.decision import Match, Outcome, combined, decide
+from bot.matching.ranking import Examined, examine, names_another_topic
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
 from bot.matching.danger import assess
@@ -56,7 +56,7 @@ class Engine:
     last_reload_problems: tuple[Problem, ...] = ()
     reload_failures: int = 0
     matcher: Matcher | None = None  # where reply() matches (bot.service.matchpool); None: inline
-    learned_veto: bool = True  # the learned model may veto answers (off: fuzzy matching alone, for `legalbot eval`)
+    learned_veto: bool = True  # the learned model's opinion weighs in (off: fuzzy matching alone, for `legalbot eval`)
     conversations: ConversationStore = field(default_factory=MemoryConversations)  # Redis for replicas
     loader: Callable[[Path, Path], Catalogue] = load_catalogue  # how reload() loads (bot.catalogue.cache: cached)
     _turns: KeyedLocks = field(default_factory=KeyedLocks, init=False, repr=False)
@@ -215,8 +215,6 @@ class Engine:
                                        group.answer if group else None)
             return self._mentioned(user, cat, cat.intents[call.service.intent], call.service.score, ranking)
         match = decide(ranking, settings)
-        if self.learned_veto:
-            match = vetoed(match, examined.learned)
         place = examined.place
         # Another city's service, or another country's anything: Jiangshan's answer would mislead.
         # A personal legal question asked from another Chinese city still gets the advice channels.
@@ -229,6 +227,9 @@ class Engine:
         followed = self._follow_up(user, cat, text, query, ranking, match)
         if followed is not None:
             return followed
+        if self.learned_veto:
+            # After the follow-ups: the model reads the message alone, without the conversation.
+            match = combined(match, ranking, examined.learned, settings)
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             intent = cat.intents[match.intent]
             if Role.ENDS_CONTEXT in intent.roles:
@@ -269,12 +270,13 @@ class Engine:
         if len(query.key) <= settings.weights.leaning_length:
             in_context += settings.weights.short_bonus  # a short message right after a topic is most likely about it
         if match.outcome is Outcome.ANSWER and match.intent is not None:
-            if topic_of(match.intent) == topic or in_context <= match.score:
+            # Said as going on (那能在网上弄吗), a message stays in the topic unless it names another.
+            if topic_of(match.intent) == topic or (in_context <= match.score and not self._goes_on(query, cat, topic)):
                 return None
         # Said as going on and not clear on its own, a message is about the last topic even with
         # little in common with it, unless it is likelier out of scope ("那明天天气怎么样").
         elif in_context <= ranking.out_of_scope or (
-                in_context < settings.clarify_threshold and not self._goes_on(query, cat.index, topic)):
+                in_context < settings.clarify_threshold and not self._goes_on(query, cat, topic)):
             return None
         chosen = family[0].intent if family and family[0].score >= settings.answer_threshold else ctx.intent
         intent = cat.intents[chosen]
@@ -292,10 +294,12 @@ class Engine:
         return replace(reply, text=shaped.text)
 
     @staticmethod
-    def _goes_on(query: Query, index: Index, topic: str) -> bool:
+    def _goes_on(query: Query, cat: Catalogue, topic: str) -> bool:
         """Said as going on from the last answer: its first clause, or a short last one, opens
         with 那, 也 or 如果 ("那去年办了多少件", "我不是本地人，也能申请吗"). Not a story, whose 也 and
-        还有 are narration, and not a message naming a topic of its own ("那律师费谁出")."""
+        还有 are narration, and not a message asking about a topic of its own ("那我还能去法院告吗");
+        a weak word of another topic (那能在网上弄吗: 网上 asks how) asks about none."""
+        index = cat.index
         w = index.settings.weights
         if len(query.key) > w.story_length:
             return False  # a story's 那 and 也 are narration
@@ -306,8 +310,7 @@ class Engine:
             return False
         if not any(word in query.core for word in index.settings.words.detail_words):
             return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
-        return not any(index.texts[i] in query.core and topic_of(index.owners[i]) != topic
-                       for i in index.keywords_near(query))
+        return not names_another_topic(query, index, topic, cat.facets.words)
 
     def _answer(self, cat: Catalogue, intent: Intent, score: float,
                 runner_up: Scored | None, candidates: tuple[Scored, ...], answer: Answer | None = None) -> Reply:
@@ -370,3 +373,4 @@ class Engine:
         self.last_reload_problems = problems
         self.reload_failures += 1
         return problems
+

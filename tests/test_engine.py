@@ -523,3 +523,18 @@ def test_the_anywhere_role_answers_a_message_about_another_city(tmp_path: Path, 
     assert reply.intent == answered
     if answered is None:
         assert reply.text == MESSAGE_TEXTS["elsewhere"].format(place="杭州")
+
+
+@pytest.mark.parametrize(("first", "topic", "then", "stays"), [
+    ("公证怎么办", "notarization", "那能在网上弄吗", True),  # 网上 asks how: no topic of its own
+    ("营业执照怎么办", "license_reform", "那可以网上办吗", True),
+    ("投诉律师去哪", "lawyer_complaint", "那一般多久有结果", True),
+    ("法律援助怎么申请", "legal_aid", "那公证要多久", False),  # names another topic: it switches
+])
+def test_a_follow_up_with_a_weak_word_of_another_topic_stays_in_the_topic(
+        shipped_catalogue: Catalogue, first: str, topic: str, then: str, stays: bool) -> None:
+    engine = Engine(shipped_catalogue)
+    assert engine.respond("u", first).intent == topic
+    reply = engine.respond("u", then)
+    assert (reply.intent == topic) is stays
+    assert reply.intent is not None

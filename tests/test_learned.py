@@ -1,4 +1,4 @@
-"""The learned second opinion: trained from the catalogue when it loads, and only ever a veto."""
+"""The learned second opinion: trained from the catalogue when it loads, weighed with fuzzy matching, never answering alone."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import pickle
 from bot.catalogue.loader import Catalogue
 from bot.cli import main
 from bot.engine import Engine
-from bot.matching.decision import Match, Outcome, vetoed
-from bot.matching.learned import OUT_OF_SCOPE, train
+from bot.catalogue.model import MatcherSettings
+from bot.matching.decision import Match, Outcome, combined
+from bot.matching.learned import OUT_OF_SCOPE, Opinion, train
+from bot.matching.lexicon import foreign_words
+from bot.matching.scoring import Ranking, Scored
 from bot.matching.phonetic import sound_keys
 from bot.matching.ranking import examine
 
@@ -31,20 +34,50 @@ def test_one_class_is_nothing_to_learn() -> None:
     assert train([_doc("legal_aid", "法律援助")]) is None
 
 
-def test_the_veto_drops_an_answer_only_when_the_model_says_out_of_scope_without_its_topic() -> None:
-    answer = Match(Outcome.ANSWER, "zuiduo_paoyici", 0.7, None, ())
-    assert vetoed(answer, (OUT_OF_SCOPE, "online_gov_services")).outcome is Outcome.FALLBACK
-    assert vetoed(answer, (OUT_OF_SCOPE, "zuiduo_paoyici")) is answer
-    assert vetoed(answer, ("zuiduo_paoyici", OUT_OF_SCOPE)) is answer
-    assert vetoed(answer, ()) is answer
-    clarify = Match(Outcome.CLARIFY, None, 0.5, None, ())
-    assert vetoed(clarify, (OUT_OF_SCOPE,)) is clarify
+SETTINGS = MatcherSettings()
+PAO, ONLINE = Scored("zuiduo_paoyici", 0.7, "跑一次"), Scored("online_gov_services", 0.66, "网上办")
+RANKING = Ranking((PAO, ONLINE))
+
+
+def test_an_answer_the_model_takes_for_out_of_scope_without_its_topic_falls_back() -> None:
+    answer = Match(Outcome.ANSWER, "zuiduo_paoyici", 0.7, ONLINE, (PAO,))
+    assert combined(answer, RANKING, Opinion((OUT_OF_SCOPE, "online_gov_services"), 5.0), SETTINGS).outcome is Outcome.FALLBACK
+    assert combined(answer, RANKING, Opinion((OUT_OF_SCOPE, "zuiduo_paoyici"), 3.0), SETTINGS) is answer
+    assert combined(answer, RANKING, Opinion(("zuiduo_paoyici", OUT_OF_SCOPE), 30.0, 30.0), SETTINGS) is answer
+    assert combined(answer, RANKING, Opinion(), SETTINGS) is answer
+
+
+def test_a_sure_disagreement_turns_an_answer_into_a_question_offering_both() -> None:
+    answer = Match(Outcome.ANSWER, "zuiduo_paoyici", 0.7, ONLINE, (PAO,))
+    asked = combined(answer, RANKING, Opinion(("online_gov_services", "zuiduo_paoyici"), 15.0, 15.0), SETTINGS)
+    assert asked.outcome is Outcome.CLARIFY
+    assert [s.intent for s in asked.candidates] == ["zuiduo_paoyici", "online_gov_services"]
+    unsure = Opinion(("online_gov_services", "zuiduo_paoyici"), 5.0, 15.0)
+    assert combined(answer, RANKING, unsure, SETTINGS) is answer
+
+
+def test_a_sure_model_settles_a_question_between_the_intents_offered_and_not_others() -> None:
+    clarify = Match(Outcome.CLARIFY, None, 0.55, ONLINE, (PAO, ONLINE))
+    settled = combined(clarify, RANKING, Opinion(("online_gov_services", "zuiduo_paoyici"), 25.0, 25.0), SETTINGS)
+    assert (settled.outcome, settled.intent) == (Outcome.ANSWER, "online_gov_services")
+    near_out_of_scope = Opinion(("online_gov_services", OUT_OF_SCOPE), 25.0, 5.0)
+    assert combined(clarify, RANKING, near_out_of_scope, SETTINGS) is clarify
+    assert combined(clarify, RANKING, Opinion(("legal_aid", "notarization"), 40.0, 40.0), SETTINGS) is clarify
+
+
+def test_a_fallback_offers_the_guess_fuzzy_matching_ranked_first_or_second() -> None:
+    fallback = Match(Outcome.FALLBACK, None, 0.3, None, ())
+    offered = combined(fallback, RANKING, Opinion(("online_gov_services", "legal_aid"), 30.0, 50.0), SETTINGS)
+    assert (offered.outcome, [s.intent for s in offered.candidates]) == (Outcome.CLARIFY, ["online_gov_services"])
+    assert combined(fallback, RANKING, Opinion(("legal_aid", "notarization"), 30.0, 50.0), SETTINGS) is fallback
+    near_out_of_scope = Opinion(("online_gov_services", "legal_aid"), 30.0, 30.0)
+    assert combined(fallback, RANKING, near_out_of_scope, SETTINGS) is fallback
 
 
 def test_the_shipped_catalogue_trains_it_and_workers_get_its_guesses(shipped_catalogue: Catalogue) -> None:
     assert shipped_catalogue.index.learned is not None
     examined = examine("法律援助怎么申请", shipped_catalogue.index)
-    assert examined.learned[0] == "legal_aid"
+    assert examined.learned.guesses[0] == "legal_aid"
     assert pickle.loads(pickle.dumps(examined)) == examined  # match workers send it back
 
 
@@ -60,3 +93,23 @@ def test_eval_prints_fuzzy_model_and_combined_side_by_side(tmp_path, capsys) -> 
     out = capsys.readouterr().out
     for side in ("fuzzy matching alone", "learned model alone", "combined (the bot)"):
         assert side in out
+
+
+def test_everyday_nouns_the_catalogue_never_uses_are_negative_evidence() -> None:
+    foreign = foreign_words(["便民服务中心在哪", "律师怎么请"])
+    assert "世界" in foreign and "交通" in foreign  # nouns of jieba's dictionary no text uses
+    assert "中心" not in foreign and "律师" not in foreign  # used by the known texts
+    assert all(2 <= len(word) <= 4 for word in foreign)
+
+
+def test_the_shipped_model_takes_look_alikes_made_of_everyday_nouns_for_out_of_scope(
+        shipped_catalogue: Catalogue) -> None:
+    examined = examine("公租房装修成什么风格好看", shipped_catalogue.index)
+    assert examined.learned.guesses[0] == OUT_OF_SCOPE
+    assert examine("公租房怎么申请", shipped_catalogue.index).learned.guesses[0] == "public_rental_housing"
+    assert Engine(shipped_catalogue).respond("u", "公租房装修成什么风格好看").intent is None
+
+
+def test_a_clear_out_of_scope_opinion_vetoes_even_with_the_topic_second() -> None:
+    answer = Match(Outcome.ANSWER, "zuiduo_paoyici", 0.7, ONLINE, (PAO,))
+    assert combined(answer, RANKING, Opinion((OUT_OF_SCOPE, "zuiduo_paoyici"), 8.0), SETTINGS).outcome is Outcome.FALLBACK

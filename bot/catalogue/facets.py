@@ -39,6 +39,11 @@ class Facets:
     ask: str = ""  # whom to ask, for answers that name no one (`ask:` in an answer)
     repeat_words: tuple[str, ...] = ()  # "再说一遍": the citizen asks for a part again
 
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Every word that asks for a part of an answer (网上, 多久, 要钱…)."""
+        return tuple(word for kind in self.kinds for word in kind.words)
+
     def kind(self, facet: Facet) -> FacetKind | None:
         """The definition of a facet, or None when the catalogue has none."""
         return next((k for k in self.kinds if k.facet is facet), None)

@@ -143,7 +143,7 @@ def run_model_alone(engine: Engine, cases: Iterable[Case]) -> list[Result]:
     index = engine.catalogue.index
     results = []
     for case in cases:
-        guesses = examine(case.text, index).learned
+        guesses = examine(case.text, index).learned.guesses
         intent = guesses[0] if guesses and guesses[0] else None
         results.append(Result(case, Reply(intent, 1.0 if intent else 0.0, "")))
     return results

@@ -18,6 +18,7 @@ from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings, Role, topic_
 from bot.matching.normalize import prepare, rewrite, squash, strip_fillers
 from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 from bot.matching.learned import LearnedModel, train
+from bot.matching.lexicon import foreign_words
 from bot.matching.phonetic import sound_keys
 from bot.matching.triggers import Trigger
 
@@ -274,9 +275,12 @@ def build_index(
         MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
         frozenset(intent.id for intent in intents if Role.WHOLE_MESSAGE in intent.roles),
-        train((topic_of(owner) if kind is RowKind.INTENT else OUT_OF_SCOPE_CLASS, text, key)
-              for kind, owner, text, key in zip(kinds, owners, texts, keys, strict=True)
-              if kind is not RowKind.FOLLOWUP),
+        train([*((topic_of(owner) if kind is RowKind.INTENT else OUT_OF_SCOPE_CLASS, text, key)
+                 for kind, owner, text, key in zip(kinds, owners, texts, keys, strict=True)
+                 if kind is not RowKind.FOLLOWUP),
+               # Everyday nouns no intent uses: what look-alikes are about (bot.matching.lexicon).
+               *((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0])
+                 for word in foreign_words(t for t, kind in zip(texts, kinds, strict=True) if kind is RowKind.INTENT))]),
     )
 
 

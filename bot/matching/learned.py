@@ -8,13 +8,14 @@ and the weights are stored sparse, so a province's catalogue costs memory in pro
 examples.
 
 Measured on the project's sets (README, Evaluation): alone, its first guess is right more often
-than the fuzzy matcher's answers, but it answers nearly every look-alike. So it only vetoes: an
-answer the fuzzy matcher would give is dropped when the model takes the message for out of scope
-and does not have that topic among its first two guesses.
+than the fuzzy matcher's answers, but it answers nearly every look-alike. So it never answers on
+its own: its `Opinion` (first guesses and how far ahead the first is) is weighed by
+bot.matching.decision.combined against what the fuzzy matcher decided.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -23,13 +24,29 @@ import numpy.typing as npt
 
 OUT_OF_SCOPE = ""  # the class of the out-of-scope phrases
 _SMOOTHING = 0.3  # additive smoothing of n-gram counts
+_LATIN = re.compile("[a-z]")
 
 
 def features(core: str, key: str) -> set[str]:
-    """Character 1-3-grams of the canonical text and sound 1-2-grams of its key."""
-    grams = {"c" + core[i:i + n] for n in (1, 2, 3) for i in range(len(core) - n + 1)}
+    """Character 1-3-grams of the canonical text and sound 1-2-grams of its key. Latin letters
+    (typed pinyin, 'xingzheng fuyi') are read by their sound only: as characters they would tie a
+    message to whichever intent's few examples happen to hold Latin letters."""
+    grams = {"c" + gram for n in (1, 2, 3) for i in range(len(core) - n + 1)
+             if not _LATIN.search(gram := core[i:i + n])}
     grams |= {"k" + key[i:i + n] for n in (1, 2) for i in range(len(key) - n + 1)}
     return grams
+
+
+@dataclass(frozen=True, slots=True)
+class Opinion:
+    """The model's view of one message: its first two classes and how sure it is of the first."""
+
+    guesses: tuple[str, ...] = ()  # best first; "" is out of scope; () when it shares no n-gram
+    margin: float = 0.0  # log-odds of the first guess over the second
+    over_out_of_scope: float = 0.0  # log-odds of the first guess over out of scope (0 when it is that)
+
+    def __reduce__(self) -> tuple[type[Opinion], tuple[tuple[str, ...], float, float]]:
+        return Opinion, (self.guesses, self.margin, self.over_out_of_scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,19 +62,25 @@ class LearnedModel:
     default: npt.NDArray[np.float32] = field(repr=False)  # log-probability of an n-gram a class never saw
     prior: npt.NDArray[np.float32] = field(repr=False)
 
-    def guesses(self, core: str, key: str, top: int = 2) -> tuple[str, ...]:
-        """The model's first `top` classes for a message, best first; () when it shares no n-gram."""
+    def guesses(self, core: str, key: str) -> tuple[str, ...]:
+        """The model's first two classes for a message, best first; () when it shares no n-gram."""
+        return self.opinion(core, key).guesses
+
+    def opinion(self, core: str, key: str) -> Opinion:
+        """The model's first two classes for a message and its margins (log-odds)."""
         cols = [self.columns[f] for f in features(core, key) if f in self.columns]
         if not cols:
-            return ()
+            return Opinion()
         at = np.array(cols, np.int64)
         begins, lengths = self.starts[at], self.starts[at + 1] - self.starts[at]
         # Every posting of the message's n-grams at once: each run begins[k] .. begins[k] + lengths[k].
         runs = np.arange(int(lengths.sum())) + np.repeat(begins - np.cumsum(lengths) + lengths, lengths)
         lifted = np.bincount(self.posted[runs], weights=self.lift[runs], minlength=len(self.classes))
         scores = self.prior + len(cols) * self.default + lifted
-        best = np.argsort(-scores, kind="stable")[:top]
-        return tuple(self.classes[int(i)] for i in best)
+        first, second = (int(i) for i in np.argsort(-scores, kind="stable")[:2])
+        out_of_scope = self.classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.classes else first
+        return Opinion((self.classes[first], self.classes[second]), float(scores[first] - scores[second]),
+                       float(scores[first] - scores[out_of_scope]))
 
 
 def train(documents: Iterable[tuple[str, str, str]]) -> LearnedModel | None:

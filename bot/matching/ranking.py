@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
-from bot.catalogue.model import MatcherSettings
+from bot.catalogue.model import MatcherSettings, topic_of
 from bot.matching.clauses import Clause, split
 from bot.matching.decision import clear_answer, is_answered
 from bot.matching.index import (
@@ -18,6 +19,7 @@ from bot.matching.index import (
     candidates,
     clause_breaks,
 )
+from bot.matching.learned import Opinion
 from bot.matching.normalize import prepare
 from bot.matching.places import Place, elsewhere
 from bot.matching.scoring import (
@@ -182,6 +184,26 @@ def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[R
     return Ranking(tuple(ranked), round(oos, 4), round(followup, 4), round(followup_coverage, 4)), pool
 
 
+def names_another_topic(query: Query, index: Index, topic: str, asking: Collection[str]) -> bool:
+    """Whether a message going on from `topic` ("那我还能去法院告吗") asks about another topic on its
+    own: with its opening word (那, 也) and the words asking for a part of an answer (`asking`:
+    网上, 多久, 要钱) taken out, what is left is clearly answered with another topic. A weak word of
+    another topic (那能在网上弄吗, 那一般多久有结果) leaves nothing that clear. Clear means both
+    matchers agree: the fuzzy matcher answers it outright, and the learned model is sure of it."""
+    rest = query.core
+    for word in sorted(asking, key=len, reverse=True):
+        rest = rest.replace(word, "")
+    rest = rest.removeprefix(next((w for w in index.settings.words.going_on_words if rest.startswith(w)), ""))
+    part = analyse(rest, index.settings)
+    if len(part.key) < 2:
+        return False
+    top = clear_answer(_rank(part, index)[0], index.settings, index.whole_message)
+    if top is None or topic_of(top.intent) == topic or index.learned is None:
+        return False
+    opinion = index.learned.opinion(part.core, part.key)
+    return opinion.guesses[:1] == (topic_of(top.intent),) and opinion.margin >= index.settings.weights.model_disagrees
+
+
 @dataclass(frozen=True, slots=True)
 class Examined:
     """Everything matching finds in a message. It depends only on the text and the index, so it can
@@ -191,9 +213,9 @@ class Examined:
     trigger: Trigger | None
     ranking: Ranking
     place: Place | None = None  # another city or country whose service the message asks about
-    learned: tuple[str, ...] = ()  # the learned model's first two guesses ("" is out of scope)
+    learned: Opinion = Opinion()  # the learned model's first two guesses ("" is out of scope) and margins
 
-    def __reduce__(self) -> tuple[type[Examined], tuple[Query, Trigger | None, Ranking, Place | None, tuple[str, ...]]]:
+    def __reduce__(self) -> tuple[type[Examined], tuple[Query, Trigger | None, Ranking, Place | None, Opinion]]:
         return Examined, (self.query, self.trigger, self.ranking, self.place, self.learned)
 
 
@@ -208,5 +230,5 @@ def examine(text: str, index: Index) -> Examined:
     trigger = find_trigger(f"{query.text}\n{query.core}", query.key, index.triggers_near(query))
     clauses = split(prepared[: index.settings.max_message_chars * 4], index.settings.words.question_words)  # the slice the core is made of
     query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
-    learned = index.learned.guesses(query.core, query.key) if index.learned is not None else ()
+    learned = index.learned.opinion(query.core, query.key) if index.learned is not None else Opinion()
     return Examined(query, trigger, rank(query, index, clauses), elsewhere(clauses, index), learned)
