@@ -8,7 +8,6 @@ import logging
 import re
 import shutil
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -170,7 +169,6 @@ async def test_5000_messages_through_the_api_leave_5000_rows(aiohttp_client: Cli
     settings = Settings(tmp_path, tmp_path, db_path=db, rate_limit_per_minute=1_000_000)
     total, workers = 5000, 8
     statuses: list[int] = []
-    started = time.perf_counter()
     async with services(engine, settings, watch=False):
         client = await aiohttp_client(create_app(engine, settings))
 
@@ -183,14 +181,12 @@ async def test_5000_messages_through_the_api_leave_5000_rows(aiohttp_client: Cli
 
         await asyncio.gather(*(worker(k) for k in range(workers)))
         await client.close()
-    elapsed = time.perf_counter() - started
 
     assert statuses.count(200) == total == len(statuses)
     with sqlite3.connect(db) as conn:
         rows, distinct, leaked = conn.execute(
             "SELECT count(*), count(DISTINCT text), sum(text LIKE '%13812345678%') FROM events").fetchone()
     assert (rows, distinct, leaked) == (total, total, 0)
-    assert elapsed < 60  # a few seconds on a laptop; the bound only catches a writer that blocks the loop
 
 
 async def test_a_lone_surrogate_through_the_api_does_not_stop_the_event_log(

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import re
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -387,17 +386,13 @@ def test_generated_numerals_qq_wechat_and_passports_never_survive_among_other_nu
             assert _comparable(value) not in kept, (written, text)
 
 
-def test_redaction_stays_cheap_on_a_long_chinese_message() -> None:
-    """A 4,000-character story full of Chinese numerals and context words: redacted in a few milliseconds."""
+def test_a_long_chinese_message_is_redacted_throughout() -> None:
+    """A 4,000-character story full of Chinese numerals and context words: every number is redacted
+    (its cost is measured by bench/bench_redact.py, not here)."""
     story = ("我一九九八年来的江山，两个孩子，一三八一二三四五六七八是我电话，QQ 123456789 微信号 abc_12345，"
              "护照E12345678，三三两两的邻居，第一次找法律援助。") * 50
     out = redact(story)
     assert out.count(MOBILE) == out.count(QQ) == out.count(WECHAT) == out.count(PASSPORT) == 50
-    started = time.perf_counter()
-    for _ in range(20):
-        redact(story)
-    per_message = (time.perf_counter() - started) / 20
-    assert per_message < 0.05  # about 1-2 ms here; the bound only catches a quadratic pattern
 
 
 # ---------------------------------------------------------------- through the engine and event log
