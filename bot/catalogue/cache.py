@@ -125,6 +125,7 @@ class CatalogueLoader:
         self._warned_unwritable = False
         self._writer: threading.Thread | None = None
         self._readings = False  # the stored character readings are installed (bot.matching.phonetic)
+        self._last: Catalogue | None = None  # the catalogue loaded last: a rebuild updates its learned model
 
     def __call__(self, intents_dir: Path, content_dir: Path) -> Catalogue:
         with self._lock:
@@ -143,6 +144,7 @@ class CatalogueLoader:
                         self._writer = threading.Thread(target=self._store_readings, args=(version,),
                                                         name="legalbot-cache-writer")
                         self._writer.start()
+                    self._last = cached
                     return cached
             rows_path = self._rows_path(intents_dir, content_dir, root) if self.folder is not None else None
             catalogue = self._build(intents_dir, content_dir, root, rows_path, version)
@@ -212,7 +214,8 @@ class CatalogueLoader:
             if isinstance(stored, tuple) and len(stored) == 2 and isinstance(stored[1], dict):
                 self._rows = stored
         started = time.perf_counter()
-        catalogue = load_catalogue(intents_dir, content_dir, root=root, prepared=self._prepared)
+        previous = self._last.index if self._last is not None else None
+        catalogue = load_catalogue(intents_dir, content_dir, root=root, prepared=self._prepared, previous=previous)
         for step in self.steps:
             catalogue = step(catalogue)
         self.builds += 1
@@ -222,6 +225,7 @@ class CatalogueLoader:
             self._rows, self._pending = (settings, dict(rows)), None
         logger.info("catalogue built in %.1f s (%d example rows reused)",
                     time.perf_counter() - started, self.reused_rows)
+        self._last = catalogue
         return catalogue
 
     def _prepared(self, settings: MatcherSettings) -> MutableMapping[str, tuple[str, str, str]]:

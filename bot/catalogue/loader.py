@@ -316,10 +316,11 @@ def _link(c: Collector, raws: list[_RawIntent], answers: dict[str, Answer],
 
 def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = None,
                    prepared: Callable[[MatcherSettings], MutableMapping[str, tuple[str, str, str]]] | None = None,
-                   ) -> Catalogue:
+                   previous: Index | None = None) -> Catalogue:
     """Read and check every file; raise CatalogueError listing all problems, or return the Catalogue.
 
-    `prepared(settings)` gives the example rows the index may reuse (bot.catalogue.cache)."""
+    `prepared(settings)` gives the example rows the index may reuse, `previous` the index loaded
+    before, whose learned model is updated rather than trained afresh (bot.catalogue.cache)."""
     c = Collector(root or Path.cwd())
     missing = [(d, flag) for d, flag in ((intents_dir, "--intents / LEGALBOT_INTENTS"),
                                          (content_dir, "--content / LEGALBOT_CONTENT")) if not d.is_dir()]
@@ -347,7 +348,8 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
         intents[EMERGENCY] = replace(own, triggers=tuple(dict.fromkeys((*own.triggers, *grouped))))
     if any(not p.is_warning for p in c.problems):
         raise CatalogueError(c.problems)
-    index = build_index(tuple(intents.values()), oos, followups, settings, prepared(settings) if prepared else None)
+    index = build_index(tuple(intents.values()), oos, followups, settings, prepared(settings) if prepared else None,
+                        previous)
     return Catalogue(
         MappingProxyType(intents), tuple(oos), tuple(followups), settings,
         MappingProxyType(messages), index,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copyreg
 import enum
+import itertools
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, MutableMapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -19,6 +20,7 @@ from bot.matching.normalize import prepare, rewrite, squash, strip_fillers
 from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 from bot.matching.learned import LearnedModel, train
 from bot.matching.phonetic import sound_keys
+from bot.matching.retrain import retrain
 from bot.matching.triggers import Trigger
 
 
@@ -60,6 +62,51 @@ class Query:
         return starts[-1] if starts else None
 
 
+class Postings(Mapping[str, "npt.NDArray[np.intp]"]):
+    """The rows holding each n-gram, all in one array (a gram's rows are a slice of it).
+
+    One array, not one per gram, so that building, pickling (to the cache and the match workers)
+    and unpickling cost a few numpy calls rather than one per gram (~100,000 at a province's size).
+    """
+
+    __slots__ = ("_slot", "_starts", "_rows")
+
+    def __init__(self, slot: dict[str, int], starts: npt.NDArray[np.intp], rows: npt.NDArray[np.intp]) -> None:
+        self._slot = slot  # gram -> its number; its rows are rows[starts[n]:starts[n + 1]]
+        self._starts = starts
+        self._rows = rows
+
+    @classmethod
+    def of(cls, grams: list[Iterable[str]]) -> tuple[Postings, list[int]]:
+        """The postings of rows whose n-grams are `grams` (row by row), and each gram's row count."""
+        lengths = [len(g) for g in grams]  # type: ignore[arg-type]
+        flat = list(itertools.chain.from_iterable(grams))
+        slot = {g: n for n, g in enumerate(dict.fromkeys(flat))}  # grams in the order rows first hold them
+        numbers = np.fromiter(map(slot.__getitem__, flat), np.intp, len(flat))
+        counts = np.bincount(numbers, minlength=len(slot))
+        starts = np.zeros(len(slot) + 1, np.intp)
+        np.cumsum(counts, out=starts[1:])
+        # A stable sort by gram keeps each gram's rows in row order.
+        rows = np.repeat(np.arange(len(grams), dtype=np.intp), lengths)[np.argsort(numbers, kind="stable")]
+        return cls(slot, starts, rows), counts.tolist()
+
+    def __getitem__(self, gram: str) -> npt.NDArray[np.intp]:
+        n = self._slot[gram]
+        return self._rows[self._starts[n]: self._starts[n + 1]]
+
+    def __contains__(self, gram: object) -> bool:
+        return gram in self._slot
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._slot)
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __reduce__(self) -> tuple[type[Postings], tuple[dict[str, int], npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
+        return Postings, (self._slot, self._starts, self._rows)
+
+
 @dataclass(frozen=True, slots=True)
 class Prefilter:
     """The example rows (not topic words, which are looked up directly) holding each n-gram of sound keys.
@@ -79,20 +126,14 @@ class Prefilter:
 
     @classmethod
     def build(cls, keys: list[str], flags: list[bool], is_reserved: list[bool]) -> Prefilter:
-        postings: dict[str, list[int]] = defaultdict(list)
-        reserved: dict[str, list[int]] = defaultdict(list)
-        for i, key in enumerate(keys):
-            if not flags[i]:
-                for gram in _grams(key):
-                    postings[gram].append(i)
-                    if is_reserved[i]:
-                        reserved[gram].append(i)
+        grams = [_grams(key) if not flags[i] else set() for i, key in enumerate(keys)]
+        rows, counts = Postings.of(grams)
+        reserved, _ = Postings.of([g if is_reserved[i] else set() for i, g in enumerate(grams)])
         examples = flags.count(False)
         return cls(
-            MappingProxyType({g: np.array(ix, dtype=np.intp) for g, ix in postings.items()}),
-            MappingProxyType({g: math.log(examples / len(ix)) * len(g) for g, ix in postings.items()}),
-            len(keys), examples,
-            MappingProxyType({g: np.array(ix, dtype=np.intp) for g, ix in reserved.items()}),
+            rows,
+            MappingProxyType({g: math.log(examples / count) * len(g) for g, count in zip(rows, counts, strict=True)}),
+            len(keys), examples, reserved,
         )
 
 
@@ -181,12 +222,13 @@ def _grams(key: str) -> set[str]:
 
 def build_index(
     intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str], settings: MatcherSettings,
-    prepared: MutableMapping[str, tuple[str, str, str]] | None = None,
+    prepared: MutableMapping[str, tuple[str, str, str]] | None = None, previous: Index | None = None,
 ) -> Index:
     """Prepare every example for matching; done once when a catalogue loads.
 
     `prepared` maps an example to its (core, sound key, exact sound key) under these settings: rows
-    found there are reused (a reload after one file changed), and every row is written back.
+    found there are reused (a reload after one file changed), and every row is written back. The
+    learned model is retrained from the `previous` index's (bot.matching.retrain), if there is one.
     """
     rows: dict[tuple[RowKind, str, str], bool] = {}
     for intent in intents:
@@ -262,10 +304,18 @@ def build_index(
         MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
         frozenset(intent.id for intent in intents if Role.WHOLE_MESSAGE in intent.roles),
-        train((topic_of(owner) if kind is RowKind.INTENT else OUT_OF_SCOPE_CLASS, text, key)
-              for kind, owner, text, key in zip(kinds, owners, texts, keys, strict=True)
-              if kind is not RowKind.FOLLOWUP),
+        retrain(previous.learned, _documents(previous.kinds, previous.owners, previous.texts, previous.keys),
+                _documents(kinds, owners, texts, keys))
+        if previous is not None else train(_documents(kinds, owners, texts, keys)),
     )
+
+
+def _documents(kinds: Iterable[RowKind], owners: Iterable[str], texts: Iterable[str],
+               keys: Iterable[str]) -> Iterable[tuple[str, str, str]]:
+    """What the learned model learns from: (class, core, key) of each row but follow-up phrases."""
+    return ((topic_of(owner) if kind is RowKind.INTENT else OUT_OF_SCOPE_CLASS, text, key)
+            for kind, owner, text, key in zip(kinds, owners, texts, keys, strict=True)
+            if kind is not RowKind.FOLLOWUP)
 
 
 def candidates(key: str, index: Index) -> list[int]:
