@@ -328,16 +328,17 @@ def candidates(key: str, index: Index) -> list[int]:
         return [i for i in range(len(index)) if not index.is_keyword[i]]
     common = max(50, int(prefilter.examples * w.common_gram_share))
     rows = prefilter.rows
-    grams = sorted((g for g in _grams(key) if g in rows), key=lambda g: len(rows[g]))
+    # Each gram's rows looked up once (a slice of the postings), rarest gram first.
+    grams = sorted(((g, rows[g]) for g in _grams(key) if g in rows), key=lambda posting: len(posting[1]))
     used = []
-    for n, gram in enumerate(grams):
-        if len(rows[gram]) > common and n >= 3:
+    for n, (gram, held) in enumerate(grams):
+        if len(held) > common and n >= 3:
             break  # rarer grams already found the candidates; the common ones only add noise
-        used.append(gram)
+        used.append((gram, held))
     if not used:
         return []
-    hits = np.concatenate([rows[g] for g in used])
-    per_hit = np.array([prefilter.weights[g] for g in used]).repeat([len(rows[g]) for g in used])
+    hits = np.concatenate([held for _, held in used])
+    per_hit = np.array([prefilter.weights[g] for g, _ in used]).repeat([len(held) for _, held in used])
     weights = np.bincount(hits, weights=per_hit, minlength=prefilter.size)
     found = weights.nonzero()[0]
     if len(found) > limit:

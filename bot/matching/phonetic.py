@@ -177,9 +177,25 @@ def installed_readings() -> Mapping[str, str] | None:
     return _table
 
 
+_symbols_of: dict[str, tuple[str, str]] = {}  # each character's (folded, exact) key symbol
+
+
+def _symbols(ch: str) -> tuple[str, str]:
+    symbols = _symbols_of.get(ch)
+    if symbols is None:
+        part, is_syllable = _char_token(ch)
+        symbols = (_code(fold(part)), _code(part)) if is_syllable else (part, part)
+        if len(_symbols_of) < _REMEMBERED:
+            _symbols_of[ch] = symbols
+    return symbols
+
+
 def sound_keys(text: str) -> tuple[str, str]:
     """The folded and the exact sound key of normalised text (see sound_key)."""
-    tokens = _tokens(text) if text else []
+    if not _LATIN_RUN.search(text):  # no typed pinyin: each character alone, its symbols looked up
+        symbols = [_symbols(ch) for ch in text]
+        return "".join([s[0] for s in symbols]), "".join([s[1] for s in symbols])
+    tokens = _tokens(text)
     folded = "".join(_code(fold(t)) if is_syllable else t for t, is_syllable in tokens)
     exact = "".join(_code(t) if is_syllable else t for t, is_syllable in tokens)
     return folded, exact
