@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from bot.catalogue.yamlsyntax import explain, parser_line
 from bot.errors import Problem, Source
+
+if TYPE_CHECKING:
+    import yaml
 
 STOPPED = "这个文件没有读进来，里面的内容这次都没有检查；改好这一处后再运行 legalbot validate"
 
@@ -27,18 +28,24 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
-    """SafeLoader kept separate so nothing is registered on the global one."""
+@functools.cache
+def _loaders() -> tuple[Any, Any]:
+    """PyYAML's loaders, imported on the first parse: a command that reads its catalogue from the
+    cache (bot.catalogue.cache) parses no YAML, and importing PyYAML is a tenth of its start-up."""
+    import yaml
+
+    class _Loader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no type hints
+        """SafeLoader kept separate so nothing is registered on the global one."""
+
+    # libyaml's parser (when PyYAML was built with it) composes a 100,000-example catalogue ~10x
+    # faster than the pure-Python one, with the same nodes, marks and errors.
+    composer = type("_Composer", (yaml.CSafeLoader,), {}) if getattr(yaml, "__with_libyaml__", False) else _Loader
+    return _Loader, composer
 
 
-# libyaml's parser (when PyYAML was built with it) composes a 100,000-example catalogue ~10x faster
-# than the pure-Python one, with the same nodes, marks and errors.
-_Composer = type("_Composer", (yaml.CSafeLoader,), {}) if getattr(yaml, "__with_libyaml__", False) else _Loader
-
-
-def _convert(node: yaml.Node, src: str, problems: list[Problem], loader: _Loader) -> Any:
+def _convert(node: yaml.Node, src: str, problems: list[Problem], loader: yaml.SafeLoader) -> Any:
     line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+    if node.id == "mapping":  # yaml.MappingNode
         out = LineDict()
         out.line, out.key_lines = line, {}
         for key_node, value_node in node.value:
@@ -50,7 +57,7 @@ def _convert(node: yaml.Node, src: str, problems: list[Problem], loader: _Loader
             out[key_text] = _convert(value_node, src, problems, loader)
             out.key_lines[key_text] = key_node.start_mark.line + 1
         return out
-    if isinstance(node, yaml.SequenceNode):
+    if node.id == "sequence":  # yaml.SequenceNode
         seq = LineList()
         seq.line, seq.item_lines = line, []
         for item in node.value:
@@ -92,11 +99,16 @@ def read_yaml(path: Path, shown_as: str, problems: list[Problem]) -> Any:
 
 
 def _parse(text: str, shown_as: str, problems: list[Problem]) -> Any:
+    import yaml
+
+    from bot.catalogue.yamlsyntax import explain, parser_line
+
+    plain_loader, composer = _loaders()
     try:
-        node = yaml.compose(text, Loader=_Composer)
+        node = yaml.compose(text, Loader=composer)
     except yaml.YAMLError:
         try:  # the pure-Python parser names the mistake more precisely (a tab, say); errors are rare
-            yaml.compose(text, Loader=_Loader)
+            yaml.compose(text, Loader=plain_loader)
         except yaml.MarkedYAMLError as exc:
             line, why = explain(exc, text)
             problems.append(Problem(Source(shown_as, line), f"YAML 格式错误：{why}。{STOPPED}"))
@@ -107,7 +119,7 @@ def _parse(text: str, shown_as: str, problems: list[Problem]) -> Any:
         return None
     if node is None:
         return None
-    loader = _Loader("")
+    loader = plain_loader("")
     try:
         return _convert(node, shown_as, problems, loader)
     except yaml.YAMLError as exc:
