@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from bot.catalogue.cache import CatalogueLoader
 from bot.catalogue.loader import load_catalogue
 from bot.catalogue.yamlfile import read_yaml
 from bot.errors import Problem
@@ -55,3 +59,32 @@ def test_postings_hold_each_grams_rows_in_order() -> None:
         kept = [i for i in want if reserved[i]]
         assert (prefilter.reserved[gram].tolist() if gram in prefilter.reserved else []) == kept
     assert len(Postings.of([])[0]) == 0
+
+
+def _reload_in_a_process(folder: Path, copy: CatalogueCopy, seed: str) -> int:
+    """A fresh process (its own string hashing) that starts from the cache, then reloads after an edit."""
+    script = (
+        "import sys\nfrom pathlib import Path\nsys.path.insert(0, 'tests')\n"
+        "from bot.catalogue.cache import CatalogueLoader\nfrom catalogue_copy import NEW_EXAMPLE\n"
+        f"folder, intents, content = Path({str(folder)!r}), Path({str(copy.intents)!r}), Path({str(copy.content)!r})\n"
+        "loader = CatalogueLoader(folder)\nloader(intents, content)\nassert loader.hits == 1\n"
+        "legal = intents / 'public_legal_services.yaml'\noriginal = legal.read_text(encoding='utf-8')\n"
+        "legal.write_text(original.replace('    examples:\\n', f'    examples:\\n      - {NEW_EXAMPLE}' + sys.argv[1] + '\\n', 1), encoding='utf-8')\n"
+        "try:\n    loader(intents, content)\nfinally:\n    legal.write_text(original, encoding='utf-8')\n"
+        "loader.flush()\nassert loader.builds == 1\nprint(loader.reused_rows)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", script, seed], cwd=root, capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": seed})
+    return int(done.stdout.strip())
+
+
+def test_a_new_process_reuses_the_cached_rows_on_reload(tmp_path: Path) -> None:
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    loader = CatalogueLoader(tmp_path / "cache")
+    built = loader(copy.intents, copy.content)
+    loader.flush()
+    rows = len(built.index)
+    # Other hash seeds than this process's: the matcher settings must still compare equal.
+    for seed in ("1", "2"):
+        assert _reload_in_a_process(tmp_path / "cache", copy, seed) >= rows - 1
