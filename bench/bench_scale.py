@@ -1,8 +1,9 @@
 """Scale benchmark on a ~100,000-example catalogue: start-up (cold and warm cache), latency, reload, validate, memory.
 
-Run: .venv/bin/python bench/bench_scale.py [--examples 100000] [--port 8765]
-Writes the catalogue (bench/scale_catalogue.py) to a temporary folder; every figure is wall time of
-a real `legalbot` process, so the shared machine's noise shows in them: compare within one run.
+Run: .venv/bin/python bench/bench_scale.py [--examples 100000] [--port 8765] [--dir DIR] [--runs 5]
+Writes the catalogue (bench/scale_catalogue.py) to a temporary folder (or DIR, kept with its cache
+for the next run); every figure is wall time of a real `legalbot` process, so the shared machine's
+noise shows in them: each start-up and reload is repeated and reported as a range.
 """
 
 from __future__ import annotations
@@ -58,13 +59,14 @@ def _chat(port: int, text: str) -> dict[str, object]:
         return json.loads(answer.read())  # type: ignore[no-any-return]
 
 
-def startup(where: Path, env: dict[str, str], label: str) -> None:
+def startup(where: Path, env: dict[str, str], label: str, runs: int, cold: bool = True) -> None:
     args = ["ask", "--intents", str(where / "intents"), "--content", str(where / "content"), QUESTION]
-    cache = Path(env["LEGALBOT_CACHE_DIR"])
-    shutil.rmtree(cache, ignore_errors=True)
-    cold, _ = _run(args, env)
-    warm = statistics.median(_run(args, env)[0] for _ in range(5))
-    print(f"{label}: `legalbot ask` launch to answer: cold cache {cold:.2f} s, warm cache {warm:.2f} s (median of 5)")
+    if cold:
+        shutil.rmtree(Path(env["LEGALBOT_CACHE_DIR"]), ignore_errors=True)
+    first, _ = _run(args, env)
+    warm = sorted(_run(args, env)[0] for _ in range(runs))
+    print(f"{label}: `legalbot ask` launch to answer: {'cold' if cold else 'first'} {first:.2f} s, warm cache "
+          f"{warm[0]:.2f}–{warm[-1]:.2f} s (median {statistics.median(warm):.2f} s of {runs})")
 
 
 def latency(where: Path, env: dict[str, str], n: int) -> None:
@@ -78,11 +80,11 @@ def latency(where: Path, env: dict[str, str], n: int) -> None:
     print(f"per message (`legalbot ask --jsonl`, {n} messages, start-up subtracted): {(total - base) / n * 1000:.1f} ms")
 
 
-def served(where: Path, env: dict[str, str], port: int) -> None:
+def served(where: Path, env: dict[str, str], port: int, runs: int) -> None:
     args = [LEGALBOT, "serve", "--port", str(port), "--intents", str(where / "intents"), "--content", str(where / "content")]
     server = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 900  # a cold cache on a busy machine
         while time.time() < deadline:
             try:
                 _chat(port, QUESTION)
@@ -102,8 +104,9 @@ def served(where: Path, env: dict[str, str], port: int) -> None:
         target = where / "intents" / "synthetic_010.yaml"
         original = target.read_text(encoding="utf-8")
         # Each edit adds a phrase unlike any example (and unlike each other): only the reload can answer it.
-        phrases = ("月亮上的房子归谁管呢", "潜水艇停车位怎么收费", "恐龙化石可以继承吗")
-        for attempt, text in enumerate(phrases):
+        phrases = ("月亮上的房子归谁管呢", "潜水艇停车位怎么收费", "恐龙化石可以继承吗", "火星上的果园怎么承包",
+                   "彩虹的颜色可以注册吗", "企鹅能不能办暂住证", "云朵的影子算谁的地", "外星人的邻居纠纷找谁")
+        for attempt, text in enumerate(phrases[:runs]):
             edited = original.replace("  examples:\n", f"  examples:\n  - {text}\n", 1)  # one at a time
             saved = time.perf_counter()
             target.write_text(edited, encoding="utf-8")
@@ -115,6 +118,8 @@ def served(where: Path, env: dict[str, str], port: int) -> None:
             print(f"reload: saved edit served after {time.perf_counter() - saved:.2f} s (attempt {attempt + 1})")
             time.sleep(1)
         target.write_text(original, encoding="utf-8")
+        print(f"memory after the reloads: serve {_rss_kb(server.pid) / 1024:.0f} MB RSS; match workers "
+              + ", ".join(f"{_rss_kb(w) / 1024:.0f}" for w in _children(server.pid)) + " MB RSS each")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -132,24 +137,29 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--serve-only", action="store_true", help="only the running-server figures")
+    parser.add_argument("--dir", type=Path, help="write the catalogue here and keep it (and its cache) for the next run")
+    parser.add_argument("--runs", type=int, default=5, help="warm start-ups and reloads measured")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="legalbot-scale-") as temp:
-        where = Path(temp)
+        where = args.dir or Path(temp)
         env = {**os.environ, "LEGALBOT_CACHE_DIR": str(where / "cache")}
         env.pop("LEGALBOT_DB", None)
         env["LEGALBOT_RATE_LIMIT"] = "1000000"  # one bench client sends far more than a citizen
         shipped = where / "shipped"
+        shutil.rmtree(shipped, ignore_errors=True)
         shutil.copytree(ROOT / "intents", shipped / "intents")
         shutil.copytree(ROOT / "content", shipped / "content")
+        kept = args.dir is not None and (where / "intents" / "synthetic_010.yaml").is_file()
         if not args.serve_only:
-            startup(shipped, env, "shipped catalogue")
-        write_catalogue(where, args.examples)
+            startup(shipped, env, "shipped catalogue", args.runs, cold=not kept)
+        if not kept:
+            write_catalogue(where, args.examples)
         print(f"synthetic catalogue: {args.examples} examples in {where / 'intents'}")
         if not args.serve_only:
-            startup(where, env, f"{args.examples} examples")
+            startup(where, env, f"{args.examples} examples", args.runs, cold=not kept)
             latency(where, env, args.messages)
             validate(where, env)
-        served(where, env, args.port)
+        served(where, env, args.port, args.runs)
 
 
 if __name__ == "__main__":

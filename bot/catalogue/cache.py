@@ -13,6 +13,10 @@ A rebuild (a reload after an operator saved one file) reuses every example row p
 build before (sound keys are most of the index's cost): the loader keeps them in memory and in a
 "rows" file beside the catalogues, so a process that started from the cache reuses them too.
 
+Beside them, a "sounds" file (keyed by the code version) holds pypinyin's reading of every common
+character (bot.matching.phonetic.reading_table), so a process that reads its catalogue from the
+cache keys messages without importing pypinyin, most of a short command's start-up.
+
 Extension point: DERIVED_STEPS run on each freshly built catalogue before it is cached; a step
 returns the catalogue with something computed from it attached (a learned model, say). Whatever it
 attaches must pickle, and big numpy arrays in it are memory-mapped when the cache is read. If that
@@ -22,6 +26,7 @@ code lives outside LOADING_SOURCES, add its module there so a change to it inval
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import logging
 import sys
 import threading
@@ -34,6 +39,7 @@ from bot.catalogue import cachefile
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.catalogue.model import MatcherSettings
 from bot.config import Settings
+from bot.matching import phonetic
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,9 @@ CACHE_DIR_NAME = ".legalbot-cache"
 # bot/ files and folders whose code decides what a loaded catalogue holds.
 LOADING_SOURCES = ("__init__.py", "errors.py", "catalogue", "matching")
 NOT_LOADING = frozenset({"catalogue/confusables.py"})  # in those folders, but run after loading
+# Libraries whose data decides normalised text, sound keys and the learned model's out-of-scope
+# nouns (jieba's dictionary): a new version is a new code version.
+DEPENDENCIES = ("pypinyin", "opencc", "jieba")
 # Steps computed from a freshly loaded catalogue and cached with it (see the module docstring).
 DERIVED_STEPS: tuple[Callable[[Catalogue], Catalogue], ...] = ()
 KEPT = 3  # catalogue files kept per folder, newest first: a few edits back, not every one
@@ -61,6 +70,10 @@ def code_version() -> str:
                 continue
             digest.update(str(source.relative_to(package)).encode() + b"\0")
             digest.update(source.read_bytes())
+    for name in DEPENDENCIES:  # their __init__ holds their version; found without importing them
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin is not None:
+            digest.update(name.encode() + b"\0" + Path(spec.origin).read_bytes())
     return digest.hexdigest()
 
 
@@ -112,6 +125,8 @@ class CatalogueLoader:
         self._lock = threading.Lock()  # one load at a time per loader: the rows are shared
         self._warned_unwritable = False
         self._writer: threading.Thread | None = None
+        self._readings = False  # the stored character readings are installed (bot.matching.phonetic)
+        self._last: Catalogue | None = None  # the catalogue loaded last: a rebuild updates its learned model
 
     def __call__(self, intents_dir: Path, content_dir: Path) -> Catalogue:
         with self._lock:
@@ -120,18 +135,25 @@ class CatalogueLoader:
             version = code_version() if self.folder is not None else ""
             key = self._key(intents_dir, content_dir, root, version)
             path = self.folder / f"catalogue-{key}.bin" if self.folder and key else None
+            store_readings = self._install_readings(version)
             if path is not None and key is not None:
                 cached = self._read(path, key)
                 if isinstance(cached, Catalogue):
                     self.hits += 1
                     logger.debug("catalogue read from the cache %s", path)
+                    if store_readings:
+                        self._writer = threading.Thread(target=self._store_readings, args=(version,),
+                                                        name="legalbot-cache-writer")
+                        self._writer.start()
+                    self._last = cached
                     return cached
             rows_path = self._rows_path(intents_dir, content_dir, root) if self.folder is not None else None
             catalogue = self._build(intents_dir, content_dir, root, rows_path, version)
             if path is not None and key is not None and rows_path is not None:
                 # Written in the background: a reload serves the new catalogue without waiting for it.
                 self._writer = threading.Thread(target=self._store, name="legalbot-cache-writer",
-                                                args=(path, key, catalogue, rows_path, version, self._rows))
+                                                args=(path, key, catalogue, rows_path, version, self._rows,
+                                                      store_readings))
                 self._writer.start()
             return catalogue
 
@@ -142,9 +164,34 @@ class CatalogueLoader:
             writer.join()
 
     def _store(self, path: Path, key: str, catalogue: Catalogue, rows_path: Path, version: str,
-               rows: tuple[MatcherSettings, Rows] | None) -> None:
+               rows: tuple[MatcherSettings, Rows] | None, store_readings: bool) -> None:
         self._write(path, key, catalogue)
         self._write(rows_path, version, rows)
+        if store_readings:
+            self._store_readings(version)
+        else:
+            self._prune()
+
+    def _readings_path(self, version: str) -> Path:
+        assert self.folder is not None
+        return self.folder / f"sounds-{version}.bin"
+
+    def _install_readings(self, version: str) -> bool:
+        """Key characters by the stored readings from now on; True if they must be (re)stored."""
+        if self.folder is None or self._readings:
+            return False
+        table = self._read(self._readings_path(version), version)
+        if not isinstance(table, dict):
+            return True
+        phonetic.use_readings(table)
+        self._readings = True
+        return False
+
+    def _store_readings(self, version: str) -> None:
+        table = phonetic.reading_table()
+        phonetic.use_readings(table)
+        self._readings = True
+        self._write(self._readings_path(version), version, table)
         self._prune()
 
     def _key(self, intents_dir: Path, content_dir: Path, root: Path, version: str) -> str | None:
@@ -168,7 +215,8 @@ class CatalogueLoader:
             if isinstance(stored, tuple) and len(stored) == 2 and isinstance(stored[1], dict):
                 self._rows = stored
         started = time.perf_counter()
-        catalogue = load_catalogue(intents_dir, content_dir, root=root, prepared=self._prepared)
+        previous = self._last.index if self._last is not None else None
+        catalogue = load_catalogue(intents_dir, content_dir, root=root, prepared=self._prepared, previous=previous)
         for step in self.steps:
             catalogue = step(catalogue)
         self.builds += 1
@@ -178,6 +226,7 @@ class CatalogueLoader:
             self._rows, self._pending = (settings, dict(rows)), None
         logger.info("catalogue built in %.1f s (%d example rows reused)",
                     time.perf_counter() - started, self.reused_rows)
+        self._last = catalogue
         return catalogue
 
     def _prepared(self, settings: MatcherSettings) -> MutableMapping[str, tuple[str, str, str]]:
@@ -216,9 +265,10 @@ class CatalogueLoader:
         """Keep the KEPT newest catalogue files and remove temporary files left by dead writers."""
         assert self.folder is not None
         try:
-            files = sorted(self.folder.glob("catalogue-*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
-            for old in files[KEPT:]:
-                old.unlink(missing_ok=True)
+            for pattern, kept in (("catalogue-*.bin", KEPT), ("sounds-*.bin", 1)):
+                files = sorted(self.folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+                for old in files[kept:]:
+                    old.unlink(missing_ok=True)
             for temp in self.folder.glob(f"{cachefile.TEMP_PREFIX}*"):
                 if time.time() - temp.stat().st_mtime > _STALE_TEMP_SECONDS:
                     temp.unlink(missing_ok=True)

@@ -35,11 +35,13 @@ def read_settings(c: Collector, src: str, data: Any) -> MatcherSettings | None:
             continue
         values[key] = value
     fillers = [normalize(f) for f, _ in string_list(c, src, data, "fillers", "matcher 设置")]
-    values["fillers"] = tuple(sorted({f for f in fillers if f}, key=len, reverse=True))
+    # Longest first; equal lengths in character order, not a set's (which varies by process): settings
+    # must compare equal across processes for a reload to reuse the cached example rows.
+    values["fillers"] = tuple(sorted({f for f in fillers if f}, key=lambda f: (-len(f), f)))
     values["synonyms"] = read_synonyms(c, src, data)
     for key in PLACE_LISTS:
         names = [normalize(name) for name, _ in string_list(c, src, data, key, "matcher 设置")]
-        values[key] = tuple(sorted({n for n in names if n}, key=len, reverse=True))
+        values[key] = tuple(sorted({n for n in names if n}, key=lambda n: (-len(n), n)))
     settings = MatcherSettings(**values)
     if settings.clarify_threshold > settings.answer_threshold:
         c.error(src, line_of(data, "clarify_threshold"), "clarify_threshold 不能大于 answer_threshold")

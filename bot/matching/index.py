@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copyreg
 import enum
+import itertools
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, MutableMapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -20,6 +21,7 @@ from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 from bot.matching.learned import LearnedModel, train
 from bot.matching.lexicon import foreign_words
 from bot.matching.phonetic import sound_keys
+from bot.matching.retrain import retrain
 from bot.matching.triggers import Trigger
 
 
@@ -74,6 +76,51 @@ class Query:
         return starts[-1] if starts else None
 
 
+class Postings(Mapping[str, "npt.NDArray[np.intp]"]):
+    """The rows holding each n-gram, all in one array (a gram's rows are a slice of it).
+
+    One array, not one per gram, so that building, pickling (to the cache and the match workers)
+    and unpickling cost a few numpy calls rather than one per gram (~100,000 at a province's size).
+    """
+
+    __slots__ = ("_slot", "_starts", "_rows")
+
+    def __init__(self, slot: dict[str, int], starts: npt.NDArray[np.intp], rows: npt.NDArray[np.intp]) -> None:
+        self._slot = slot  # gram -> its number; its rows are rows[starts[n]:starts[n + 1]]
+        self._starts = starts
+        self._rows = rows
+
+    @classmethod
+    def of(cls, grams: list[Iterable[str]]) -> tuple[Postings, list[int]]:
+        """The postings of rows whose n-grams are `grams` (row by row), and each gram's row count."""
+        lengths = [len(g) for g in grams]  # type: ignore[arg-type]
+        flat = list(itertools.chain.from_iterable(grams))
+        slot = {g: n for n, g in enumerate(dict.fromkeys(flat))}  # grams in the order rows first hold them
+        numbers = np.fromiter(map(slot.__getitem__, flat), np.intp, len(flat))
+        counts = np.bincount(numbers, minlength=len(slot))
+        starts = np.zeros(len(slot) + 1, np.intp)
+        np.cumsum(counts, out=starts[1:])
+        # A stable sort by gram keeps each gram's rows in row order.
+        rows = np.repeat(np.arange(len(grams), dtype=np.intp), lengths)[np.argsort(numbers, kind="stable")]
+        return cls(slot, starts, rows), counts.tolist()
+
+    def __getitem__(self, gram: str) -> npt.NDArray[np.intp]:
+        n = self._slot[gram]
+        return self._rows[self._starts[n]: self._starts[n + 1]]
+
+    def __contains__(self, gram: object) -> bool:
+        return gram in self._slot
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._slot)
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __reduce__(self) -> tuple[type[Postings], tuple[dict[str, int], npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
+        return Postings, (self._slot, self._starts, self._rows)
+
+
 @dataclass(frozen=True, slots=True)
 class Prefilter:
     """The example rows (not topic words, which are looked up directly) holding each n-gram of sound keys.
@@ -93,20 +140,14 @@ class Prefilter:
 
     @classmethod
     def build(cls, keys: list[str], flags: list[bool], is_reserved: list[bool]) -> Prefilter:
-        postings: dict[str, list[int]] = defaultdict(list)
-        reserved: dict[str, list[int]] = defaultdict(list)
-        for i, key in enumerate(keys):
-            if not flags[i]:
-                for gram in _grams(key):
-                    postings[gram].append(i)
-                    if is_reserved[i]:
-                        reserved[gram].append(i)
+        grams = [_grams(key) if not flags[i] else set() for i, key in enumerate(keys)]
+        rows, counts = Postings.of(grams)
+        reserved, _ = Postings.of([g if is_reserved[i] else set() for i, g in enumerate(grams)])
         examples = flags.count(False)
         return cls(
-            MappingProxyType({g: np.array(ix, dtype=np.intp) for g, ix in postings.items()}),
-            MappingProxyType({g: math.log(examples / len(ix)) * len(g) for g, ix in postings.items()}),
-            len(keys), examples,
-            MappingProxyType({g: np.array(ix, dtype=np.intp) for g, ix in reserved.items()}),
+            rows,
+            MappingProxyType({g: math.log(examples / count) * len(g) for g, count in zip(rows, counts, strict=True)}),
+            len(keys), examples, reserved,
         )
 
 
@@ -194,12 +235,13 @@ def _grams(key: str) -> set[str]:
 
 def build_index(
     intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str], settings: MatcherSettings,
-    prepared: MutableMapping[str, tuple[str, str, str]] | None = None,
+    prepared: MutableMapping[str, tuple[str, str, str]] | None = None, previous: Index | None = None,
 ) -> Index:
     """Prepare every example for matching; done once when a catalogue loads.
 
     `prepared` maps an example to its (core, sound key, exact sound key) under these settings: rows
-    found there are reused (a reload after one file changed), and every row is written back.
+    found there are reused (a reload after one file changed), and every row is written back. The
+    learned model is retrained from the `previous` index's (bot.matching.retrain), if there is one.
     """
     rows: dict[tuple[RowKind, str, str], bool] = {}
     for intent in intents:
@@ -275,13 +317,22 @@ def build_index(
         MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
         frozenset(intent.id for intent in intents if Role.WHOLE_MESSAGE in intent.roles),
-        train([*((topic_of(owner) if kind is RowKind.INTENT else OUT_OF_SCOPE_CLASS, text, key)
-                 for kind, owner, text, key in zip(kinds, owners, texts, keys, strict=True)
-                 if kind is not RowKind.FOLLOWUP),
-               # Everyday nouns no intent uses: what look-alikes are about (bot.matching.lexicon).
-               *((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0])
-                 for word in foreign_words(t for t, kind in zip(texts, kinds, strict=True) if kind is RowKind.INTENT))]),
+        retrain(previous.learned, _documents(previous.kinds, previous.owners, previous.texts, previous.keys),
+                _documents(kinds, owners, texts, keys))
+        if previous is not None else train(_documents(kinds, owners, texts, keys)),
     )
+
+
+def _documents(kinds: Iterable[RowKind], owners: Iterable[str], texts: Iterable[str],
+               keys: Iterable[str]) -> Iterable[tuple[str, str, str]]:
+    """What the learned model learns from: (class, core, key) of each row but follow-up phrases, and
+    everyday nouns no intent uses as out of scope: what look-alikes are about (bot.matching.lexicon)."""
+    kinds, texts = list(kinds), list(texts)
+    rows = [(topic_of(owner) if kind is RowKind.INTENT else OUT_OF_SCOPE_CLASS, text, key)
+            for kind, owner, text, key in zip(kinds, owners, texts, keys, strict=True)
+            if kind is not RowKind.FOLLOWUP]
+    known = (text for text, kind in zip(texts, kinds, strict=True) if kind is RowKind.INTENT)
+    return [*rows, *((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0]) for word in foreign_words(known))]
 
 
 def candidates(key: str, index: Index) -> list[int]:
@@ -294,16 +345,17 @@ def candidates(key: str, index: Index) -> list[int]:
         return [i for i in range(len(index)) if not index.is_keyword[i]]
     common = max(50, int(prefilter.examples * w.common_gram_share))
     rows = prefilter.rows
-    grams = sorted((g for g in _grams(key) if g in rows), key=lambda g: len(rows[g]))
+    # Each gram's rows looked up once (a slice of the postings), rarest gram first.
+    grams = sorted(((g, rows[g]) for g in _grams(key) if g in rows), key=lambda posting: len(posting[1]))
     used = []
-    for n, gram in enumerate(grams):
-        if len(rows[gram]) > common and n >= 3:
+    for n, (gram, held) in enumerate(grams):
+        if len(held) > common and n >= 3:
             break  # rarer grams already found the candidates; the common ones only add noise
-        used.append(gram)
+        used.append((gram, held))
     if not used:
         return []
-    hits = np.concatenate([rows[g] for g in used])
-    per_hit = np.array([prefilter.weights[g] for g in used]).repeat([len(rows[g]) for g in used])
+    hits = np.concatenate([held for _, held in used])
+    per_hit = np.array([prefilter.weights[g] for g, _ in used]).repeat([len(held) for _, held in used])
     weights = np.bincount(hits, weights=per_hit, minlength=prefilter.size)
     found = weights.nonzero()[0]
     if len(found) > limit:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-from pypinyin import Style, lazy_pinyin
 
 # Folds that pinyin input on a phone confuses most (southern accents drop the retroflex and
 # the final -g), so 申请/森请 and 公正/公证 land on the same key.
@@ -121,15 +119,83 @@ def _one_per_character(chunk: str) -> Any:
     return list(chunk)
 
 
-@functools.lru_cache(maxsize=32768)  # every CJK character in common use
-def _char_token(ch: str) -> tuple[str, bool]:
-    part = lazy_pinyin(ch, style=Style.NORMAL, errors=_one_per_character)[0]
+# Importing pypinyin costs ~0.7 s, most of a short command's start-up, so its readings of every
+# character in TABLE_RANGES are stored in the catalogue cache (bot.catalogue.cache) and installed
+# with use_readings(); pypinyin is then imported only for a character outside them. Either way a
+# character gets the token pypinyin gives it.
+TABLE_RANGES = ((0x0000, 0xD800), (0xE000, 0x10000), (0x1F000, 0x1FB00))  # the BMP and the emoji blocks
+_table: Mapping[str, str] | None = None  # the installed readings; a character missing reads as itself
+_tokens_of: dict[str, tuple[str, bool]] = {}
+_REMEMBERED = 65536  # tokens kept: every character in common use, not every code point a stranger sends
+
+
+def _token(part: str) -> tuple[str, bool]:
     return part, part.isascii() and part.isalpha() and len(part) > 1
+
+
+def _in_table(ch: str) -> bool:
+    code = ord(ch)
+    return any(start <= code < end for start, end in TABLE_RANGES)
+
+
+def _char_token(ch: str) -> tuple[str, bool]:
+    token = _tokens_of.get(ch)
+    if token is None:
+        table = _table
+        if table is not None and _in_table(ch):
+            token = _token(table.get(ch, ch))
+        else:
+            from pypinyin import Style, lazy_pinyin  # only for a character the table lacks
+
+            token = _token(lazy_pinyin(ch, style=Style.NORMAL, errors=_one_per_character)[0])
+        if len(_tokens_of) < _REMEMBERED:
+            _tokens_of[ch] = token
+    return token
+
+
+def reading_table() -> dict[str, str]:
+    """pypinyin's reading of each character in TABLE_RANGES that does not read as itself, for
+    use_readings() in this or a later process (imports pypinyin: ~1 s)."""
+    from pypinyin import Style, lazy_pinyin
+
+    chars = [chr(c) for start, end in TABLE_RANGES for c in range(start, end)]
+    # Each item of a list is read alone, as _char_token reads one character (tests/test_phonetic_table.py).
+    parts = lazy_pinyin(chars, style=Style.NORMAL, errors=_one_per_character)
+    if len(parts) != len(chars):
+        raise RuntimeError("pypinyin did not give one reading per character")
+    return {ch: part for ch, part in zip(chars, parts, strict=True) if part != ch}
+
+
+def use_readings(table: Mapping[str, str]) -> None:
+    """Key characters in TABLE_RANGES by `table` (a reading_table()) instead of importing pypinyin."""
+    global _table
+    _table = table
+
+
+def installed_readings() -> Mapping[str, str] | None:
+    """The table use_readings() installed, to hand to match workers; None if there is none."""
+    return _table
+
+
+_symbols_of: dict[str, tuple[str, str]] = {}  # each character's (folded, exact) key symbol
+
+
+def _symbols(ch: str) -> tuple[str, str]:
+    symbols = _symbols_of.get(ch)
+    if symbols is None:
+        part, is_syllable = _char_token(ch)
+        symbols = (_code(fold(part)), _code(part)) if is_syllable else (part, part)
+        if len(_symbols_of) < _REMEMBERED:
+            _symbols_of[ch] = symbols
+    return symbols
 
 
 def sound_keys(text: str) -> tuple[str, str]:
     """The folded and the exact sound key of normalised text (see sound_key)."""
-    tokens = _tokens(text) if text else []
+    if not _LATIN_RUN.search(text):  # no typed pinyin: each character alone, its symbols looked up
+        symbols = [_symbols(ch) for ch in text]
+        return "".join([s[0] for s in symbols]), "".join([s[1] for s in symbols])
+    tokens = _tokens(text)
     folded = "".join(_code(fold(t)) if is_syllable else t for t, is_syllable in tokens)
     exact = "".join(_code(t) if is_syllable else t for t, is_syllable in tokens)
     return folded, exact

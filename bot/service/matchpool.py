@@ -24,13 +24,14 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from bot.matching.index import Index
+from bot.matching.phonetic import installed_readings, sound_keys, use_readings
 from bot.matching.ranking import Examined, examine
 
 logger = logging.getLogger(__name__)
@@ -188,7 +189,8 @@ class MatchPool:
     def _spawn(self) -> _Worker:
         task_reader, task_writer = self._context.Pipe(duplex=False)
         result_reader, result_writer = self._context.Pipe(duplex=False)
-        process = self._context.Process(target=_serve, args=(task_reader, result_writer), daemon=True,
+        process = self._context.Process(target=_serve, args=(task_reader, result_writer, installed_readings()),
+                                        daemon=True,
                                         name="legalbot-match")
         process.start()
         task_reader.close()  # the worker's ends: closing ours lets either side see the other stop
@@ -309,9 +311,13 @@ def _write(index: Index, path: Path) -> None:
     partial.replace(path)
 
 
-def _serve(tasks: Connection, results: Connection) -> None:
+def _serve(tasks: Connection, results: Connection, readings: Mapping[str, str] | None) -> None:
     """A worker: answer tasks until the serving process closes the task pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server decides
+    if readings is not None:
+        use_readings(readings)  # the serving process's character readings: no pypinyin import here
+    else:
+        sound_keys("中")  # reads pypinyin now, not on the first message
     loaded: tuple[str, Index] | None = None
     answer: tuple[int, bool, Examined | str]
     while True:

@@ -1,0 +1,90 @@
+"""What a reload reuses: the parse of every YAML file not saved since, and the prefilter's postings."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from bot.catalogue.cache import CatalogueLoader
+from bot.catalogue.loader import load_catalogue
+from bot.catalogue.yamlfile import read_yaml
+from bot.errors import Problem
+from bot.matching.index import Postings, Prefilter, _grams
+from catalogue_copy import NEW_EXAMPLE, CatalogueCopy
+
+
+def test_an_unchanged_file_is_not_parsed_again(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("intents:\n  - id: a\n    id: b\n", encoding="utf-8")
+    first: list[Problem] = []
+    parsed = read_yaml(path, "a.yaml", first)
+    again: list[Problem] = []
+    assert read_yaml(path, "a.yaml", again) is parsed
+    assert again == first and len(first) == 1  # the duplicate key is reported every time
+    path.write_text("intents:\n  - id: c\n", encoding="utf-8")
+    edited: list[Problem] = []
+    changed = read_yaml(path, "a.yaml", edited)
+    assert changed is not parsed and changed["intents"][0]["id"] == "c" and not edited
+    assert changed["intents"].line == 2
+
+
+def test_reload_after_an_edit_sees_the_edit(tmp_path: Path) -> None:
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    before = load_catalogue(copy.intents, copy.content)
+    copy.add_example()
+    after = load_catalogue(copy.intents, copy.content)
+    assert NEW_EXAMPLE in after.intents["legal_aid"].examples
+    assert NEW_EXAMPLE not in before.intents["legal_aid"].examples
+    copy.restore()
+    assert load_catalogue(copy.intents, copy.content).intents["legal_aid"].examples == before.intents["legal_aid"].examples
+
+
+def test_postings_hold_each_grams_rows_in_order() -> None:
+    keys = ["法律援助", "援助", "", "法律", "律师费用", "援助"]
+    flags = [False, False, False, True, False, False]
+    reserved = [False, True, False, False, False, True]
+    prefilter = Prefilter.build(keys, flags, reserved)
+    for gram in {g for k in keys for g in _grams(k)}:
+        want = [i for i, k in enumerate(keys) if not flags[i] and gram in _grams(k)]
+        if want:
+            assert prefilter.rows[gram].tolist() == want
+            assert prefilter.weights[gram] == math.log(prefilter.examples / len(want)) * len(gram)
+        else:
+            assert gram not in prefilter.rows
+        kept = [i for i in want if reserved[i]]
+        assert (prefilter.reserved[gram].tolist() if gram in prefilter.reserved else []) == kept
+    assert len(Postings.of([])[0]) == 0
+
+
+def _reload_in_a_process(folder: Path, copy: CatalogueCopy, seed: str) -> int:
+    """A fresh process (its own string hashing) that starts from the cache, then reloads after an edit."""
+    script = (
+        "import sys\nfrom pathlib import Path\nsys.path.insert(0, 'tests')\n"
+        "from bot.catalogue.cache import CatalogueLoader\nfrom catalogue_copy import NEW_EXAMPLE\n"
+        f"folder, intents, content = Path({str(folder)!r}), Path({str(copy.intents)!r}), Path({str(copy.content)!r})\n"
+        "loader = CatalogueLoader(folder)\nloader(intents, content)\nassert loader.hits == 1\n"
+        "legal = intents / 'public_legal_services.yaml'\noriginal = legal.read_text(encoding='utf-8')\n"
+        "legal.write_text(original.replace('    examples:\\n', f'    examples:\\n      - {NEW_EXAMPLE}' + sys.argv[1] + '\\n', 1), encoding='utf-8')\n"
+        "try:\n    loader(intents, content)\nfinally:\n    legal.write_text(original, encoding='utf-8')\n"
+        "loader.flush()\nassert loader.builds == 1\nprint(loader.reused_rows)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", script, seed], cwd=root, capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": seed})
+    return int(done.stdout.strip())
+
+
+def test_a_new_process_reuses_the_cached_rows_on_reload(tmp_path: Path) -> None:
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    loader = CatalogueLoader(tmp_path / "cache")
+    built = loader(copy.intents, copy.content)
+    loader.flush()
+    rows = len(built.index)
+    # Other hash seeds than this process's: the matcher settings must still compare equal.
+    for seed in ("1", "2"):
+        assert _reload_in_a_process(tmp_path / "cache", copy, seed) >= rows - 1
