@@ -29,7 +29,7 @@ class TuneError(BotError):
     """The thresholds cannot be fitted or written; the message says why, in Chinese, for operators."""
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class Thresholds:
     """The four numbers of intents/matcher.yaml that `legalbot tune` fits."""
 
@@ -50,9 +50,8 @@ class Thresholds:
         return replace(self, **{name: round(value, 2)})
 
     def is_valid(self) -> bool:
-        """What `legalbot validate` accepts: values in their ranges, clarify_threshold ≤ answer_threshold."""
-        return all(RANGES[n][0] <= v <= RANGES[n][1] + 1e-9 for n, v in self.values().items()) \
-            and self.clarify_threshold <= self.answer_threshold
+        """What `legalbot validate` accepts: values from 0 to 1, clarify_threshold ≤ answer_threshold."""
+        return all(0.0 <= v <= 1.0 for v in self.values().values()) and self.clarify_threshold <= self.answer_threshold
 
     def distance(self, other: Thresholds) -> float:
         """How far apart, in fine steps: ties go to the candidate nearest the current values."""
@@ -71,14 +70,15 @@ NAMES = tuple(RANGES)
 
 
 def grid(name: str, around: float, step: float) -> list[float]:
-    """The values tried for one threshold: its whole range by the coarse step, or ±one coarse step by FINE."""
+    """The values tried for one threshold: its usual range by the coarse step, or, by FINE, one coarse
+    step either side of `around` (which may leave the usual range)."""
     low, high, coarse = RANGES[name]
     if step >= coarse:
         count = round((high - low) / coarse)
         return [round(low + k * coarse, 2) for k in range(count + 1)]
     count = round(coarse / step)
     values = (round(around + k * step, 2) for k in range(-count, count + 1))
-    return [v for v in values if low <= v <= high + 1e-9]
+    return [v for v in values if 0.0 <= v <= 1.0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +194,7 @@ class Tuner:
     def _fitting(self, t: Thresholds) -> Tally:
         return sum((self.score(t, s) for s in self.sets if s.role == "fit"), Tally())
 
-    def _keeps_recall(self, t: Thresholds) -> bool:
+    def keeps_recall(self, t: Thresholds) -> bool:
         """Danger found with the current values is found with these, on every fitting and guard set."""
         for s in self.sets:
             if s.role == "holdout":
@@ -212,7 +212,7 @@ class Tuner:
 
     def _better(self, t: Thresholds, best: Thresholds) -> bool:
         # Guard sets are scored only for a candidate that would win: most never get that far.
-        return t.is_valid() and self._key(t) > self._key(best) and self._keeps_recall(t)
+        return t.is_valid() and self._key(t) > self._key(best) and self.keeps_recall(t)
 
     def search(self) -> Fit:
         """Coordinate search: each threshold over its range by a coarse step, in turn, until nothing
