@@ -89,8 +89,24 @@ def test_the_fitted_answer_threshold_is_the_lowest_that_declines_every_lookalike
     assert (after.right, after.wrong_total) == (len(IN_SCOPE) + len(LOOKALIKES), 0)
 
 
+DIALOGUE = """\
+- dialogue: 追问接着上一个话题
+  turns:
+    - text: 我想办公证
+      expect: notarization
+    - text: 那要多久
+      expect: notarization
+    - text: 请不起律师
+      expect: legal_aid
+"""
+
+
 def test_the_figures_are_those_of_the_engine_replaying_every_case(catalogue: Catalogue, tmp_path: Path) -> None:
-    evalset = fit_set(tmp_path)
+    singles = fit_set(tmp_path).path.read_text(encoding="utf-8")
+    path = tmp_path / "with_dialogue.yml"
+    path.write_text(singles + DIALOGUE, encoding="utf-8")
+    evalset = EvalSet(path, tuple(load_cases(path)), "fit")
+    assert sum(c.dialogue is not None for c in evalset.cases) == 3
     tuner = Tuner(catalogue, [evalset])
     tuner.search()  # the memo now holds the work of many candidates
     for t in (Thresholds(0.15, 0.1, 0.0, 0.04), Thresholds(0.7, 0.6, 0.1, 0.3), Thresholds(0.5, 0.45, 0.16, 0.04)):
@@ -177,3 +193,14 @@ def test_cases_are_scored_as_spec_evaluation_defines_them(catalogue: Catalogue, 
              Case("公证员考试", None, frozenset(), load_cases(fit_set(tmp_path).path)[0].source)]
     counted = tally(run_cases(Engine(catalogue), cases))
     assert (counted.cases, counted.right, counted.false_accepts, counted.wrong_rate) == (2, 1, 1, 0.5)
+
+
+def test_when_no_values_meet_the_bound_the_fewest_wrong_are_suggested(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    intents, content = catalogue_dirs(tmp_path / "cat")
+    # Labelled out of scope, every one of these is a wrong answer whenever it is answered at all.
+    fit = eval_file(tmp_path / "fit.yml", {**IN_SCOPE, "法律援助怎么申请": None, "公证怎么办": None})
+    argv = ["tune", str(fit), "--intents", str(intents), "--content", str(content)]
+    assert main(argv, environ={"LEGALBOT_CACHE_DIR": "off"}) == 0
+    out = capsys.readouterr().out
+    assert "试过的阈值都不能让答错率降到 1.0% 以内" in out

@@ -65,6 +65,9 @@ def format_fit(fit: Fit, seconds: float | None = None) -> str:
 
 
 def _verdict(fit: Fit) -> str:
+    if fit.pooled(fit.after, "fit").wrong_rate > fit.max_wrong:
+        return (f"结论：试过的阈值都不能让答错率降到 {_pct(fit.max_wrong)} 以内；建议的是答错最少的一组。"
+                "答错多半要靠改例句来减少，请用 legalbot eval --failures 看看答错的问题。")
     if fit.fitted == fit.current:
         return "结论：现在的阈值已经是最好的，不用改。"
     held = [s for s in fit.sets if s.role == "holdout"]
