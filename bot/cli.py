@@ -1,4 +1,4 @@
-"""The `legalbot` command: chat, ask, validate, check, eval, test, telegram, serve, report."""
+"""The `legalbot` command: chat, ask, validate, check, eval, tune, test, telegram, serve, report."""
 
 from __future__ import annotations
 
@@ -53,6 +53,17 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common],
                            help="validate, then compare the evaluation sets and conversation tests with the last commit")
     check.add_argument("files", nargs="*", type=Path, help="evaluation sets (default: tests/eval/*.yml)")
+
+    tune = sub.add_parser("tune", parents=[common],
+                          help="fit answer_threshold, clarify_threshold and the gaps on evaluation sets")
+    tune.add_argument("files", nargs="+", type=Path, help="evaluation sets to fit on")
+    tune.add_argument("--holdout", action="append", type=Path, default=[],
+                      help="an evaluation set scored with the fitted values but not fitted on (repeatable)")
+    tune.add_argument("--guard", action="append", type=Path, default=[],
+                      help="an evaluation set whose emergency recall may not drop (repeatable), e.g. tests/eval/safety.yml")
+    tune.add_argument("--max-wrong", type=float, default=0.01,
+                      help="the most wrong answers plus false accepts allowed, as a share of the cases (default 0.01)")
+    tune.add_argument("--write", action="store_true", help="write the fitted values into matcher.yaml")
 
     test = sub.add_parser("test", parents=[common], help="run conversation tests (default: tests/conversations)")
     test.add_argument("paths", nargs="*", type=Path)
@@ -204,6 +215,11 @@ def _run(args: argparse.Namespace, environ: dict[str, str]) -> int:
         from bot.checks.check_command import run_check
 
         return run_check(settings, args.files)
+    if command == "tune":
+        from bot.checks.tune_command import run_tune
+
+        return run_tune(settings, args.files, holdout=args.holdout, guards=args.guard,
+                        max_wrong=args.max_wrong, write=args.write)
     if command == "test":
         from bot.checks.conversations import run_cli
 

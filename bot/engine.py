@@ -57,6 +57,7 @@ class Engine:
     reload_failures: int = 0
     matcher: Matcher | None = None  # where reply() matches (bot.service.matchpool); None: inline
     learned_veto: bool = True  # the learned model's opinion weighs in (off: fuzzy matching alone, for `legalbot eval`)
+    examiner: Callable[[str, Index], Examined] = examine  # how respond() matches inline (`legalbot tune`: with a memo)
     conversations: ConversationStore = field(default_factory=MemoryConversations)  # Redis for replicas
     loader: Callable[[Path, Path], Catalogue] = load_catalogue  # how reload() loads (bot.catalogue.cache: cached)
     _turns: KeyedLocks = field(default_factory=KeyedLocks, init=False, repr=False)
@@ -112,7 +113,7 @@ class Engine:
             return pressed
         started = time.perf_counter()
         cat = self.catalogue
-        return self._finish(user, channel, text, cat, examine(text, cat.index), started)
+        return self._finish(user, channel, text, cat, self.examiner(text, cat.index), started)
 
     def _finish(self, user: str, channel: str, text: str, cat: Catalogue, examined: Examined,
                 started: float) -> Reply:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.matching.normalize import normalize, strip_fillers, to_simplified
+from bot.matching.normalize import drop_latin_fillers, normalize, strip_fillers, to_simplified
 
 
 @pytest.mark.parametrize(
@@ -77,3 +77,19 @@ FILLERS = ("请问一下", "请问", "那个", "嗯嗯", "嗯", "啊")
 )
 def test_strip_fillers(text: str, expected: str) -> None:
     assert strip_fillers(text, FILLERS) == expected
+
+
+
+@pytest.mark.parametrize(
+    ("prepared", "expected"),
+    [
+        ("can i talk to a human", "talk human"),  # Latin fillers go as whole words
+        ("a lawyer for my family", "lawyer family"),  # never out of other words ("a" in "lawyer")
+        ("hi", "hi"),  # nothing but fillers: the text stays
+        ("请问 can 法律援助", "请问 法律援助"),  # Chinese fillers are left to strip_fillers
+    ],
+)
+def test_latin_fillers_are_dropped_as_whole_words(prepared: str, expected: str) -> None:
+    fillers = ("can", "i", "to", "a", "for", "my", "hi", "请问")
+    assert " ".join(drop_latin_fillers(prepared, fillers).split()) == expected
+    assert strip_fillers("alawyer", fillers) == "alawyer"  # squashed text keeps its Latin letters

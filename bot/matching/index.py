@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings, Role, topic_of
-from bot.matching.normalize import prepare, rewrite, squash, strip_fillers
+from bot.matching.normalize import drop_latin_fillers, prepare, rewrite, squash, strip_fillers
 from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 from bot.matching.learned import LearnedModel, train
 from bot.matching.lexicon import foreign_words
@@ -209,7 +209,7 @@ def clause_breaks(core: str, clauses: Iterable[str], settings: MatcherSettings) 
     breaks, position = [], 0
     # One rewrite for all clauses (a story has dozens); clause texts hold no line breaks.
     for clause in rewrite("\n".join(clauses), settings.synonyms).split("\n"):
-        part = strip_fillers(squash(clause), settings.fillers)
+        part = strip_fillers(squash(drop_latin_fillers(clause, settings.fillers)), settings.fillers)
         found = core.find(part, position) if part else -1
         if found >= 0:
             breaks.append(found)
@@ -219,7 +219,7 @@ def clause_breaks(core: str, clauses: Iterable[str], settings: MatcherSettings) 
 
 def canonical(prepared: str, settings: MatcherSettings) -> str:
     """Prepared text with synonyms mapped to their canonical words, squashed, fillers removed."""
-    return strip_fillers(squash(rewrite(prepared, settings.synonyms)), settings.fillers)
+    return strip_fillers(squash(drop_latin_fillers(rewrite(prepared, settings.synonyms), settings.fillers)), settings.fillers)
 
 
 def _heads(text: str) -> set[str]:

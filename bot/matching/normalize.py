@@ -45,9 +45,14 @@ def normalize(text: str) -> str:
     return squash(prepare(text))
 
 
+def is_latin_word(word: str) -> bool:
+    """A word of Latin letters or digits ("lawyer", "law"), matched only whole."""
+    return word.isascii() and word.isalnum()
+
+
 def _alternative(word: str) -> str:
     # Latin words only match whole ("law" must not rewrite inside "lawyer" or "flaw").
-    if word.isascii() and word.isalnum():
+    if is_latin_word(word):
         return rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])"
     return re.escape(word)
 
@@ -77,13 +82,32 @@ def rewrite(text: str, synonyms: tuple[tuple[str, str], ...]) -> str:
 
 
 def strip_fillers(text: str, fillers: tuple[str, ...]) -> str:
-    """Remove filler words ("请问", "那个", "嗯") from normalised text, keeping it non-empty."""
-    if not fillers:
-        return text
-    return _fillers(fillers).sub("", text) or text
+    """Remove filler words ("请问", "那个", "嗯") from normalised text, keeping it non-empty.
+    Latin fillers ("please", "the") are not removed here: without spaces they would be cut out of
+    other words; drop_latin_fillers() removes them before the text is squashed."""
+    pattern = _fillers(fillers)
+    return (pattern.sub("", text) or text) if pattern is not None else text
+
+
+def drop_latin_fillers(prepared: str, fillers: tuple[str, ...]) -> str:
+    """Remove the Latin filler words ("can", "i", "the") of prepare()d text, whole words only,
+    keeping the text when nothing else is left ("hi", "thanks" stay)."""
+    pattern = _latin_fillers(fillers)
+    if pattern is None:
+        return prepared
+    dropped = pattern.sub(" ", prepared)
+    return dropped if squash(dropped) else prepared
 
 
 @functools.lru_cache(maxsize=8)
-def _fillers(fillers: tuple[str, ...]) -> re.Pattern[str]:
+def _fillers(fillers: tuple[str, ...]) -> re.Pattern[str] | None:
     # One pass, longest first: "请问一下" goes whole, not as "请问" and a stray "一下".
-    return re.compile(longest_first(fillers, re.escape))
+    others = [f for f in fillers if not is_latin_word(f)]
+    return re.compile(longest_first(others, re.escape)) if others else None
+
+
+@functools.lru_cache(maxsize=8)
+def _latin_fillers(fillers: tuple[str, ...]) -> re.Pattern[str] | None:
+    latin = [f for f in fillers if is_latin_word(f)]
+    return re.compile(longest_first(latin, _alternative)) if latin else None
+

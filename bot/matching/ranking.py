@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from bot.catalogue.model import MatcherSettings, topic_of
 from bot.matching.clauses import Clause, split
@@ -45,7 +45,20 @@ def tail(query: Query, settings: MatcherSettings) -> Query | None:
     return Query(query.text, query.core[cut:], query.key[cut:], query.exact_key[cut:], breaks, query.length)
 
 
-def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], index: Index) -> Ranking:
+@dataclass(slots=True)
+class Memo:
+    """Work on messages that no threshold changes, kept for the next call: `legalbot tune`
+    (bot.checks.tune) decides the same messages under many thresholds, and only the decisions
+    differ. Valid for one catalogue's rows, words and weights; catalogues that differ in their
+    thresholds alone may share it."""
+
+    observed: dict[str, tuple[Query, Trigger | None, tuple[Clause, ...], Place | None, Opinion]] = field(
+        default_factory=dict)
+    ranked: dict[tuple[Query, tuple[int, ...] | None], tuple[Ranking, list[int]]] = field(default_factory=dict)
+
+
+def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], index: Index,
+                memo: Memo | None = None) -> Ranking:
     """Lift the intents that single clauses would be answered with on their own.
 
     A question next to background or a remark ("房东不退押金，人民调解管不管", "手机上能续执照吗？？
@@ -63,7 +76,7 @@ def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], ind
         part = analyse(clause.text, index.settings)
         if len(part.key) < 2 or part.key == query.key:
             continue
-        found, _ = _rank(part, index)
+        found, _ = _rank(part, index, memo=memo)
         top = clear_answer(found, index.settings, index.whole_message)
         if top is None:
             continue
@@ -86,10 +99,10 @@ def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], ind
     return Ranking(tuple(ranked), ranking.out_of_scope, ranking.followup, ranking.followup_coverage)
 
 
-def rank(query: Query, index: Index, clauses: tuple[Clause, ...] = ()) -> Ranking:
+def rank(query: Query, index: Index, clauses: tuple[Clause, ...] = (), memo: Memo | None = None) -> Ranking:
     """Score every intent against the message; when that leaves it unclear, also by its clauses
     (bot.matching.clauses.split); stories also by their last part. Best first."""
-    return _off_topic(_ranked(query, index, clauses), query, index)
+    return _off_topic(_ranked(query, index, clauses, memo), query, index)
 
 
 def _off_topic(ranking: Ranking, query: Query, index: Index) -> Ranking:
@@ -106,11 +119,11 @@ def _off_topic(ranking: Ranking, query: Query, index: Index) -> Ranking:
     return ranking
 
 
-def _ranked(query: Query, index: Index, clauses: tuple[Clause, ...]) -> Ranking:
+def _ranked(query: Query, index: Index, clauses: tuple[Clause, ...], memo: Memo | None) -> Ranking:
     w = index.settings.weights
-    ranking, pool = _rank(query, index)
+    ranking, pool = _rank(query, index, memo=memo)
     if 2 <= len(clauses) <= w.max_clauses and not is_answered(ranking, index.settings):
-        ranking = _by_clauses(ranking, query, clauses, index)
+        ranking = _by_clauses(ranking, query, clauses, index, memo)
     end = tail(query, index.settings)
     if end is None or not ranking.intents:
         return ranking
@@ -118,7 +131,8 @@ def _ranked(query: Query, index: Index, clauses: tuple[Clause, ...]) -> Ranking:
     # topic ("去哪申请?") says nothing, and leaves the story's own scores. The tail is scored
     # only against the leading intents' candidate examples: the others cannot catch up.
     leading = {s.intent for s in ranking.intents[:w.rescored]}
-    at_end = {s.intent: s.score for s in _rank(end, index, [i for i in pool if index.owners[i] in leading])[0].intents}
+    among = [i for i in pool if index.owners[i] in leading]
+    at_end = {s.intent: s.score for s in _rank(end, index, among, memo)[0].intents}
     if max(at_end.values(), default=0.0) < index.settings.clarify_threshold:
         return ranking
     scored = [replace(s, score=round((1 - w.tail_weight) * s.score + w.tail_weight * at_end.get(s.intent, 0.0), 4))
@@ -127,8 +141,18 @@ def _ranked(query: Query, index: Index, clauses: tuple[Clause, ...]) -> Ranking:
     return Ranking(tuple(ranked), ranking.out_of_scope, ranking.followup, ranking.followup_coverage)
 
 
-def _rank(query: Query, index: Index, among: list[int] | None = None) -> tuple[Ranking, list[int]]:
+def _rank(query: Query, index: Index, among: list[int] | None = None,
+          memo: Memo | None = None) -> tuple[Ranking, list[int]]:
     """The ranking, and the example and topic word rows it considered (`among`, when given)."""
+    if memo is None:
+        return _rank_afresh(query, index, among)
+    key = (query, None if among is None else tuple(among))
+    if key not in memo.ranked:
+        memo.ranked[key] = _rank_afresh(query, index, among)
+    return memo.ranked[key]
+
+
+def _rank_afresh(query: Query, index: Index, among: list[int] | None) -> tuple[Ranking, list[int]]:
     if not query.key:
         return Ranking(()), []
     w = index.settings.weights
@@ -219,16 +243,29 @@ class Examined:
         return Examined, (self.query, self.trigger, self.ranking, self.place, self.learned)
 
 
-def examine(text: str, index: Index) -> Examined:
+def examine(text: str, index: Index, memo: Memo | None = None) -> Examined:
     """Normalise a message, look for danger triggers and other places, and rank the intents
     (nothing to rank in an empty message: spaces, punctuation or emoji only)."""
+    observed = memo.observed.get(text) if memo is not None else None
+    if observed is None:
+        observed = _observe(text, index)
+        if memo is not None:
+            memo.observed[text] = observed
+    query, trigger, clauses, place, learned = observed
+    if not query.text:
+        return Examined(query, None, Ranking(()))
+    return Examined(query, trigger, rank(query, index, clauses, memo), place, learned)
+
+
+def _observe(text: str, index: Index) -> tuple[Query, Trigger | None, tuple[Clause, ...], Place | None, Opinion]:
+    """What examine() finds whatever the thresholds: the query, a danger trigger, clauses, another place, guesses."""
     prepared = prepare(text[:SCANNED_CHARS])
     query = analyse_prepared(prepared, index.settings)
     if not query.text:
-        return Examined(query, None, Ranking(()))
+        return query, None, (), None, Opinion()
     # As written, and with dialect and short forms rewritten (弗 is 不, 法援 is 法律援助).
     trigger = find_trigger(f"{query.text}\n{query.core}", query.key, index.triggers_near(query))
     clauses = split(prepared[: index.settings.max_message_chars * 4], index.settings.words.question_words)  # the slice the core is made of
     query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
     learned = index.learned.opinion(query.core, query.key) if index.learned is not None else Opinion()
-    return Examined(query, trigger, rank(query, index, clauses), elsewhere(clauses, index), learned)
+    return query, trigger, clauses, elsewhere(clauses, index), learned
