@@ -207,7 +207,7 @@ class Engine:
         if not query.text:  # nothing but spaces, punctuation or emoji
             return Reply(None, 0.0, cat.messages["rephrase"], kind=Kind.REPHRASE)
         if trigger is not None and trigger.intent in cat.intents:
-            call = assess(f"{query.text}\n{query.core}", trigger, ranking.intents, cat.danger, settings.clarify_threshold,
+            call = assess(query, trigger, cat.index, ranking.intents, cat.danger, settings.clarify_threshold,
                           lambda intent_id: not cat.has_role(intent_id, Role.SMALL_TALK))
             if call.is_now or call.service is None:
                 group = cat.danger.group_of(trigger.text)
