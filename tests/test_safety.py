@@ -249,3 +249,28 @@ def test_each_place_naming_danger_gets_a_time(shipped_catalogue: Catalogue, text
     # Danger now anywhere decides; otherwise every place must be past for the message to be past.
     decided = "now" if "now" in found else "past" if found == {"past"} else "unsaid"
     assert decided == when, (text, found)
+
+
+def test_the_learned_second_opinion_stands_for_a_trigger_only_when_its_first_guess_is_emergency() -> None:
+    from bot.matching.danger import learned_danger
+    from bot.matching.scoring import Scored
+    alike = (Scored("emergency", 0.3, "他又在打我"),)
+    found = learned_danger(("emergency", "legal_aid"), alike, 0.2)
+    assert found is not None and found.intent == "emergency"
+    assert learned_danger(("legal_aid", "emergency"), alike, 0.2) is None
+    assert learned_danger((), alike, 0.2) is None
+    # Fuzzy matching finds the emergency examples hardly alike: a weak model's guess is not enough.
+    assert learned_danger(("emergency", "legal_aid"), (Scored("emergency", 0.08, "他又在打我"),), 0.2) is None
+
+
+@pytest.mark.parametrize("text", ["我男人喝了酒又在屋里达我", "他喝醉了在家里打孩子"])
+def test_danger_no_trigger_names_is_found_by_the_learned_second_opinion(shipped_engine: Engine, text: str) -> None:
+    from bot.matching.ranking import examine
+    assert examine(text, shipped_engine.catalogue.index).trigger is None  # no phrase or combination names it
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent == "emergency" and reply.text.index("110") >= 0
+
+
+def test_without_the_learned_model_the_second_opinion_is_silent(shipped_catalogue: Catalogue) -> None:
+    engine = Engine(shipped_catalogue, learned_veto=False)
+    assert engine.respond("citizen", "我男人喝了酒又在屋里达我").intent != "emergency"

@@ -42,6 +42,20 @@ class When(enum.Enum):
     UNSAID = "unsaid"
 
 
+LEARNED = "(learned)"  # the text of the trigger standing for the learned model's second opinion
+
+
+def learned_danger(guesses: Sequence[str], intents: Sequence[Scored], floor: float) -> Trigger | None:
+    """Danger by the learned second opinion: no trigger was found, but the model's first guess for
+    the message is the emergency topic and fuzzy matching finds the emergency examples at least
+    `floor` alike (a model trained on a small catalogue guesses emergency for "打官司": its score
+    there is a tenth). It only adds recall; whether now or mentioned is assessed as for a trigger."""
+    if guesses[:1] != (EMERGENCY,):
+        return None
+    score = next((s.score for s in intents if s.intent == EMERGENCY), 0.0)
+    return Trigger(EMERGENCY, LEARNED, "") if score >= floor else None
+
+
 @dataclass(frozen=True, slots=True)
 class DangerCall:
     """What a message with a danger trigger gets: the emergency answer, or a service with a safety line."""
