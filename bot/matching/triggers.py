@@ -46,8 +46,18 @@ def find_trigger(text: str, key: str, triggers: Iterable[Trigger]) -> Trigger | 
     """
     best: tuple[int, bool, int] | None = None
     found = None
+    symbols: set[str] | None = None
     for trigger in triggers:
-        at, by_sound = trigger_at(text, key, trigger)
+        phrase = trigger.text
+        if SPREAD in phrase or ALTERNATIVE in phrase:
+            symbols = symbols if symbols is not None else set(text) | set(key)
+            if symbols.isdisjoint(_last_starts(phrase, trigger.key)):
+                continue  # no word of its last part can start anywhere: the usual case, and cheap
+            at, by_sound = trigger_at(text, key, trigger)
+        else:  # inline: most triggers are plain phrases, and this loop runs on every message
+            at, by_sound = text.find(phrase), False
+            if at < 0 and len(trigger.key) >= 3:
+                at, by_sound = key.find(trigger.key), True
         # At one place, the phrase written out beats its homophone (大出血 is not 打出血).
         rank = (at, by_sound, -len(trigger.text))
         if at >= 0 and (best is None or rank < best):
@@ -85,6 +95,13 @@ def spans(text: str, key: str, trigger: Trigger) -> list[tuple[int, int]]:
 
 
 @functools.lru_cache(maxsize=4096)
+def _last_starts(text: str, key: str) -> frozenset[str]:
+    """The characters and sounds the words of a pattern's last part begin with."""
+    words = text.split(SPREAD)[-1].split(ALTERNATIVE) + key.split(SPREAD)[-1].split(ALTERNATIVE)
+    return frozenset(word[0] for word in words if word)
+
+
+@functools.lru_cache(maxsize=4096)
 def _patterns(text: str, key: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
     """A spread or combination as a regular expression over the text, and over the sound key
     (only its words of two syllables or more: a single sound is too often another word)."""
@@ -97,4 +114,6 @@ def _joined(parts: list[list[str]]) -> re.Pattern[str]:
     # Lazy gaps: the parts as close together as they come; a gap never crosses a line break.
     alternations = ["(?:" + "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True) if w) + ")"
                     for words in parts]
-    return re.compile(f".{{0,{SPREAD_GAP}}}?".join(alternations))
+    # A look at the first character lets the regex engine skip the many places no first word starts at.
+    firsts = "".join(sorted({re.escape(w[0]) for w in parts[0] if w}))
+    return re.compile(f"(?=[{firsts}])" + f".{{0,{SPREAD_GAP}}}?".join(alternations))
