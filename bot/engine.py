@@ -24,7 +24,7 @@ from bot.matching.decision import Match, Outcome, decide, vetoed
 from bot.matching.ranking import Examined, examine
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
-from bot.matching.danger import assess, learned_danger
+from bot.matching.danger import assess, deciding, learned_danger
 from bot.reply import Button, Feedback, Kind, Reply, Turn, storable
 
 __all__ = ["Button", "Engine", "Feedback", "Kind", "Matcher", "Reply", "Turn"]  # the reply types live in bot.reply
@@ -213,7 +213,7 @@ class Engine:
             call = assess(query, trigger, cat.index, ranking.intents, cat.danger, settings.clarify_threshold,
                           lambda intent_id: not cat.has_role(intent_id, Role.SMALL_TALK))
             if call.is_now or call.service is None:
-                group = cat.danger.group_of(trigger.text)
+                group = cat.danger.group_of(deciding(query, trigger, cat.index, cat.danger).text)
                 return self._emergency(user, cat, cat.intents[trigger.intent], ranking,
                                        group.answer if group else None)
             return self._mentioned(user, cat, cat.intents[call.service.intent], call.service.score, ranking)

@@ -160,6 +160,9 @@ def test_danger_mentioned_gets_the_service_with_one_safety_line(shipped_engine: 
         ("闻到好大的煤气味", "119"),
         ("他拿刀砍我，流了好多血", "110"),
         ("孩子在超市门口不见了", "110"),  # a spread trigger: 孩子…不见
+        ("快来人，我爸晕倒了", "120"),  # a cry for help gives way to the danger named after it
+        ("救命啊，厨房着火了", "119"),
+        ("救命", "110"),  # a cry alone: 110
     ],
 )
 def test_the_right_number_comes_first(shipped_engine: Engine, text: str, number: str) -> None:

@@ -860,3 +860,15 @@ def test_a_word_both_of_danger_now_and_of_the_past_is_an_error(root: Path, capsy
     assert errors(capsys.readouterr().out) == [
         "intents/safety.yaml:4: 错误: '今天' 同时写在 danger 的 now_times 和 past_times 里，意思相反；请删掉一处",
         "intents/safety.yaml:6: 错误: '去年' 同时写在 danger 的 past_times 和 mention_words 里，意思相反；请删掉一处"]
+
+
+def test_a_cry_that_is_not_true_or_false_is_an_error(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\
+    - name: 呼救
+      answer: emergency
+      cry: 是
+      triggers: [救命]
+"""
+    assert validate(root, {SAFETY: text}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/safety.yaml:11: 错误: 危险分组 '呼救' 的 'cry' 应该写 true（只是呼救）或 false"]

@@ -17,7 +17,7 @@ from bot.matching.triggers import ALTERNATIVE, SPREAD
 _MEANINGS = {"now_words": "now", "now_times": "now", "now_before": "now", "past_times": "past",
              "mention_words": "mention", "help_words": "help"}
 _DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups"}
-_GROUP_KEYS = {"name", "answer", "triggers", "combos"}
+_GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry"}
 _COMBO_KEYS = {"first", "then"}
 
 
@@ -35,7 +35,7 @@ class RawDanger:
     now_before: list[tuple[str, int]] = field(default_factory=list)
     help_words: list[tuple[str, int]] = field(default_factory=list)
     mention_intent: tuple[str, int] | None = None
-    groups: list[tuple[str, str, int, list[tuple[str, int]], int]] = field(default_factory=list)
+    groups: list[tuple[str, str, int, list[tuple[str, int]], int, bool]] = field(default_factory=list)
 
 
 def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
@@ -74,8 +74,12 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
         triggers = string_list(c, src, item, "triggers", label) + _combos(c, src, item, label)
         if not triggers:
             c.error(src, line_of(item, "triggers"), f"{label}没有 triggers 或 combos；至少写一个说法")
+        is_cry = item.get("cry", False)
+        if not isinstance(is_cry, bool):
+            c.error(src, line_of(item, "cry"), f"{label}的 'cry' 应该写 true（只是呼救）或 false")
+            is_cry = False
         if answer is not None:
-            raw.groups.append((name, answer, line_of(item, "answer"), triggers, line))
+            raw.groups.append((name, answer, line_of(item, "answer"), triggers, line, is_cry))
     if raw.groups and not raw.now_words:
         c.warn(src, line_of(data), "'danger' 没有 now_words：提到危险的问题都会被当作危险就在眼前")
     return raw
@@ -145,7 +149,7 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
             c.error(raw.src, line, f"'mention_intent' 写的意图 '{mention_intent}' 不存在{did_you_mean(mention_intent, intent_ids)}")
     groups = []
     seen: dict[str, str] = {}
-    for name, answer_id, answer_line, triggers, line in raw.groups:
+    for name, answer_id, answer_line, triggers, line, is_cry in raw.groups:
         answer = answers.get(answer_id)
         if answer is None:
             c.error(raw.src, answer_line or line,
@@ -161,7 +165,7 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
             else:
                 seen.setdefault(key, name)
                 words.append(key)
-        groups.append(DangerGroup(name, answer, tuple(dict.fromkeys(words))))
+        groups.append(DangerGroup(name, answer, tuple(dict.fromkeys(words)), is_cry))
     return Danger(tuple(groups), _words(raw.now_words), _words(raw.mention_words), mention_intent,
                   _words(raw.now_times), _words(raw.past_times), _words(raw.time_units), _words(raw.help_words),
                   _words(raw.now_before))

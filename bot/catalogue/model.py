@@ -87,6 +87,7 @@ class DangerGroup:
     name: str
     answer: Answer
     triggers: tuple[str, ...]
+    is_cry: bool = False  # a cry for help (救命): another danger named in the message decides the number
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from bot.matching.clauses import asks
 from bot.matching.index import Index, Query, analyse
 from bot.matching.ranking import rank
 from bot.matching.scoring import Scored
-from bot.matching.triggers import Trigger, spans
+from bot.matching.triggers import Trigger, find_trigger, spans
 
 # Counted time before now: "三年前", "两个多月以前", "十几天之前". Shorter spans (小时, 分钟) are left
 # out on purpose: "十分钟前被打了" may still be danger now.
@@ -91,6 +91,17 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     if danger.mention_intent is not None:  # a question about the law that names no service
         return DangerCall(trigger, is_now=False, service=Scored(danger.mention_intent, floor, ""))
     return now
+
+
+def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Trigger:
+    """The trigger whose group decides the number first: a cry for help (救命, a group with `cry`)
+    gives way to the danger the message names as well ("快来人，我爸晕倒了": 120)."""
+    group = danger.group_of(trigger.text)
+    if group is None or not group.is_cry:
+        return trigger
+    cries = {t for g in danger.groups if g.is_cry for t in g.triggers}
+    named = [t for t in index.triggers_near(query) if t.text not in cries]
+    return find_trigger(f"{query.text}\n{query.core}", query.key, named) or trigger
 
 
 def _service(intents: Sequence[Scored], floor: float, is_service: Callable[[str], bool]) -> Scored | None:
