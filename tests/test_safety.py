@@ -240,6 +240,7 @@ def test_danger_now_by_evidence_and_by_combinations(shipped_engine: Engine, text
         ("他现在打我", "now"),
         ("他在打我", "now"),
         ("如果被家暴", "past"),  # supposed: not now
+        ("我割过腕", "past"),  # 过 inside the phrase: done once
         ("去年，他把我打伤了", "past"),  # a clause that is only a time sets the next one's
         ("家暴", "unsaid"),
     ],

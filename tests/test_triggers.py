@@ -60,3 +60,8 @@ def test_a_combination_finds_words_of_two_syllables_by_sound_but_not_single_ones
 def test_the_first_words_of_a_combination_are_where_the_index_looks() -> None:
     assert {"孩", "闺"} <= starts(_combo("孩子|闺女…不见"))
     assert starts(_combo("救命")) == {"救", sound_keys("救命")[0][0]}
+
+
+def test_a_phrase_is_also_found_with_the_experienced_aspect_inside() -> None:
+    assert _find("以前割过腕", "割腕") == "割腕"  # 割腕 said as done once: 割过腕
+    assert _find("割过的腕", "割腕") is None

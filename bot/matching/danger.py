@@ -5,7 +5,7 @@ of danger now wherever they stand (`now_words`: 救命, 快来人, 拿刀, 要�
 Otherwise each place the message names danger gets a time from the words around it, in its own
 clause: said after `now_times` (正在, 现在, 今天, 刚才) or right after `now_before` (在, 要, 想:
 "他在打我", "要杀我", "想自杀") it is now; after `past_times` (去年, 以前, 如果, 打过) or a date
-("三年前", "两个月以前", "2019年", "5月3号"), or followed by 过 ("被他打过") it is past or supposed.
+("三年前", "两个月以前", "2019年", "5月3号"), or followed by 过 ("被他打过", "割过腕") it is past or supposed.
 Danger now anywhere makes the message danger now. When every place is past or supposed, or the
 message asks about a service or the law (the ranking finds a service above `floor` and a clause
 asks, or it holds `mention_words`: 怎么规定, 算不算…), danger is only mentioned: the service asked
@@ -154,7 +154,7 @@ def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], c
           danger: Danger) -> When:
     """Danger named at core[start:end]: followed by 过 it is past; otherwise the nearest time word of
     its clause before it (after it when none is before) says when; right after `now_before` it is now."""
-    if _EXPERIENCED.match(core, end):
+    if _EXPERIENCED.match(core, end) or _EXPERIENCED.match(core, start + 1):  # 被他打过, 割过腕
         return When.PAST
     first, last = clause
     inside = [m for m in marks if first <= m[0] < last]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 SPREAD = "…"  # "孩子…不见": the parts in this order, each within SPREAD_GAP characters of the one before
 ALTERNATIVE = "|"  # "孩子|儿子…不见|丢了": any word of a part (a combination of safety.yaml's `combos`)
 SPREAD_GAP = 8
+EXPERIENCED = "过"  # the aspect of having done something once: a phrase is also found with it inside
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ def find_trigger(text: str, key: str, triggers: Iterable[Trigger]) -> Trigger | 
     best: tuple[int, bool, int] | None = None
     found = None
     symbols: set[str] | None = None
+    has_experienced = EXPERIENCED in text
     for trigger in triggers:
         phrase = trigger.text
         if SPREAD in phrase or ALTERNATIVE in phrase:
@@ -56,6 +58,8 @@ def find_trigger(text: str, key: str, triggers: Iterable[Trigger]) -> Trigger | 
             at, by_sound = trigger_at(text, key, trigger)
         else:  # inline: most triggers are plain phrases, and this loop runs on every message
             at, by_sound = text.find(phrase), False
+            if at < 0 and has_experienced and len(phrase) >= 2:
+                at = text.find(experienced(phrase))
             if at < 0 and len(trigger.key) >= 3:
                 at, by_sound = key.find(trigger.key), True
         # At one place, the phrase written out beats its homophone (大出血 is not 打出血).
@@ -65,10 +69,17 @@ def find_trigger(text: str, key: str, triggers: Iterable[Trigger]) -> Trigger | 
     return found
 
 
+def experienced(phrase: str) -> str:
+    """A phrase with 过 after its first character: what was done once (割腕: 割过腕, 跳楼: 跳过楼)."""
+    return phrase[0] + EXPERIENCED + phrase[1:]
+
+
 def trigger_at(text: str, key: str, trigger: Trigger) -> tuple[int, bool]:
     """Where the trigger starts in text (or, failing that, in the sound key), and whether by sound; -1 if absent."""
     if not is_pattern(trigger.text):
         at = text.find(trigger.text)
+        if at < 0 and len(trigger.text) >= 2 and EXPERIENCED in text:
+            at = text.find(experienced(trigger.text))
         if at < 0 and len(trigger.key) >= 3:
             return key.find(trigger.key), True  # one symbol a syllable: about the same place as in the text
         return at, False
@@ -84,6 +95,8 @@ def spans(text: str, key: str, trigger: Trigger) -> list[tuple[int, int]]:
     """Every place (start, end) the trigger is found in text, or when nowhere there, in the sound key."""
     if not is_pattern(trigger.text):
         found = [(m.start(), m.end()) for m in re.finditer(re.escape(trigger.text), text)]
+        if len(trigger.text) >= 2 and EXPERIENCED in text:
+            found += [(m.start(), m.end()) for m in re.finditer(re.escape(experienced(trigger.text)), text)]
         if not found and len(trigger.key) >= 3:
             found = [(m.start(), m.end()) for m in re.finditer(re.escape(trigger.key), key)]
         return found
