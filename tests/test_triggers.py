@@ -65,3 +65,10 @@ def test_the_first_words_of_a_combination_are_where_the_index_looks() -> None:
 def test_a_phrase_is_also_found_with_the_experienced_aspect_inside() -> None:
     assert _find("以前割过腕", "割腕") == "割腕"  # 割腕 said as done once: 割过腕
     assert _find("割过的腕", "割腕") is None
+
+
+def test_a_combination_can_bar_characters_between_its_parts() -> None:
+    combo = "孩子|儿子…找不到|不见¦的"  # combos' not_between: [的]
+    assert _find_combo("孩子在商场找不到了", combo)
+    assert not _find_combo("孩子的出生证明找不到了", combo)  # about a paper, not a child
+    assert not _find_combo("孩子的出生证明找不倒了", combo)  # by sound too

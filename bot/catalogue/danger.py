@@ -11,14 +11,14 @@ from bot.catalogue.collector import Collector, check_keys, did_you_mean, line_of
 from bot.catalogue.model import Answer, Danger, DangerGroup
 from bot.catalogue.yamlfile import LineDict, LineList
 from bot.matching.normalize import normalize
-from bot.matching.triggers import ALTERNATIVE, SPREAD
+from bot.matching.triggers import ALTERNATIVE, NOT_BETWEEN, SPREAD
 
 # What each word list says: a word in two lists that say different things would mean both.
 _MEANINGS = {"now_words": "now", "now_times": "now", "now_before": "now", "past_times": "past",
              "mention_words": "mention", "help_words": "help"}
 _DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups"}
 _GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry"}
-_COMBO_KEYS = {"first", "then"}
+_COMBO_KEYS = {"first", "then", "not_between"}
 
 
 @dataclass
@@ -111,8 +111,10 @@ def _combos(c: Collector, src: str, group: LineDict, label: str) -> list[tuple[s
         first, then = parts
         for word in sorted(set(map(normalize, first)) & set(map(normalize, then))):
             c.error(src, line, f"{label}的组合里 '{word}' 同时写在 first 和 then；一个词只能写在一边")
+        barred = "".join(normalize(w) for w, _ in string_list(c, src, combo, "not_between", f"{label}的组合"))
         if first and then:
-            out.append((ALTERNATIVE.join(first) + SPREAD + ALTERNATIVE.join(then), line))
+            out.append((ALTERNATIVE.join(first) + SPREAD + ALTERNATIVE.join(then)
+                        + (NOT_BETWEEN + barred if barred else ""), line))
     return out
 
 
@@ -131,10 +133,11 @@ def _check_word_lists(c: Collector, src: str, raw: RawDanger) -> None:
 def _trigger_key(text: str) -> str:
     """A trigger normalised like messages are; a spread ("孩子…不见") or combination ("孩子|娃…不见")
     word by word."""
+    text, mark, barred = text.partition(NOT_BETWEEN)
     parts = [[normalize(word) for word in part.split(ALTERNATIVE)] for part in text.split(SPREAD)]
     if not all(all(words) for words in parts):
         return ""
-    return SPREAD.join(ALTERNATIVE.join(dict.fromkeys(words)) for words in parts)
+    return SPREAD.join(ALTERNATIVE.join(dict.fromkeys(words)) for words in parts) + mark + normalize(barred)
 
 
 def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answer],

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 SPREAD = "…"  # "孩子…不见": the parts in this order, each within SPREAD_GAP characters of the one before
 ALTERNATIVE = "|"  # "孩子|儿子…不见|丢了": any word of a part (a combination of safety.yaml's `combos`)
+NOT_BETWEEN = "¦"  # "孩子|儿子…不见|丢了¦的": no 的 between the parts ("孩子的出生证明找不到了" is about a paper)
 SPREAD_GAP = 8
 EXPERIENCED = "过"  # the aspect of having done something once: a phrase is also found with it inside
 
@@ -110,7 +111,8 @@ def spans(text: str, key: str, trigger: Trigger) -> list[tuple[int, int]]:
 @functools.lru_cache(maxsize=4096)
 def _last_starts(text: str, key: str) -> frozenset[str]:
     """The characters and sounds the words of a pattern's last part begin with."""
-    words = text.split(SPREAD)[-1].split(ALTERNATIVE) + key.split(SPREAD)[-1].split(ALTERNATIVE)
+    last = text.partition(NOT_BETWEEN)[0].split(SPREAD)[-1], key.partition(NOT_BETWEEN)[0].split(SPREAD)[-1]
+    words = last[0].split(ALTERNATIVE) + last[1].split(ALTERNATIVE)
     return frozenset(word[0] for word in words if word)
 
 
@@ -118,15 +120,18 @@ def _last_starts(text: str, key: str) -> frozenset[str]:
 def _patterns(text: str, key: str) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
     """A spread or combination as a regular expression over the text, and over the sound key
     (only its words of two syllables or more: a single sound is too often another word)."""
-    by_text = _joined([part.split(ALTERNATIVE) for part in text.split(SPREAD)])
+    text, _, text_barred = text.partition(NOT_BETWEEN)
+    key, _, key_barred = key.partition(NOT_BETWEEN)
+    by_text = _joined([part.split(ALTERNATIVE) for part in text.split(SPREAD)], text_barred)
     sounds = [[w for w in part.split(ALTERNATIVE) if len(w) >= 2] for part in key.split(SPREAD)]
-    return by_text, _joined(sounds) if all(sounds) else None
+    return by_text, _joined(sounds, key_barred) if all(sounds) else None
 
 
-def _joined(parts: list[list[str]]) -> re.Pattern[str]:
+def _joined(parts: list[list[str]], barred: str = "") -> re.Pattern[str]:
     # Lazy gaps: the parts as close together as they come; a gap never crosses a line break.
     alternations = ["(?:" + "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True) if w) + ")"
                     for words in parts]
     # A look at the first character lets the regex engine skip the many places no first word starts at.
     firsts = "".join(sorted({re.escape(w[0]) for w in parts[0] if w}))
-    return re.compile(f"(?=[{firsts}])" + f".{{0,{SPREAD_GAP}}}?".join(alternations))
+    gap = f"[^\\n{re.escape(barred)}]{{0,{SPREAD_GAP}}}?" if barred else f".{{0,{SPREAD_GAP}}}?"
+    return re.compile(f"(?=[{firsts}])" + gap.join(alternations))
