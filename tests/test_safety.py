@@ -160,6 +160,9 @@ def test_danger_mentioned_gets_the_service_with_one_safety_line(shipped_engine: 
         ("闻到好大的煤气味", "119"),
         ("他拿刀砍我，流了好多血", "110"),
         ("孩子在超市门口不见了", "110"),  # a spread trigger: 孩子…不见
+        ("快来人，我爸晕倒了", "120"),  # a cry for help gives way to the danger named after it
+        ("救命啊，厨房着火了", "119"),
+        ("救命", "110"),  # a cry alone: 110
     ],
 )
 def test_the_right_number_comes_first(shipped_engine: Engine, text: str, number: str) -> None:
@@ -188,3 +191,90 @@ def test_danger_now_in_the_middle_of_a_service_conversation(shipped_engine: Engi
     shipped_engine.respond("citizen", "公证处能办什么")
     reply = shipped_engine.respond("citizen", "煤气泄漏了，屋里全是味")
     assert reply.intent == "emergency" and "119" in reply.text
+
+
+# --- now or mentioned, by evidence: the time of the danger, and what the rest of the message asks ---
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        ("两个多月以前被人打伤了，伤情鉴定去哪做", "judicial_appraisal"),  # counted time: number, unit, 以前
+        ("2019年被前夫打断了手，现在能申请法律援助吗", "legal_aid"),  # a year
+        ("被家里人锁在屋里的妇女，打离婚官司能申请法律援助吗", "legal_aid"),  # no time: a service asked
+        ("打我的人到现在还没处理，我能申请行政复议吗", "admin_reconsideration"),  # 到现在 after the danger is no danger now
+    ],
+)
+def test_a_mention_is_told_by_its_time_or_by_a_service_asked(shipped_engine: Engine, text: str, service: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent is not None and reply.intent.split(".")[0] == service, (text, reply.intent, reply.kind)
+    assert reply.safety is True
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("他要杀我，能申请保护令吗", "110"),  # 要 right before the danger: a threat, now
+        ("我想自杀，法律援助能帮我吗", "110"),  # 想 right before self-harm
+        ("上个月他打过我，现在他在打我女儿，能离婚吗", "110"),  # now in one clause outweighs the past in another
+        ("我爸倒在地上叫不醒怎么办", "120"),  # 怎么办 asks about the danger itself, not a service
+        ("有个人举着砖头追着我", "110"),  # combos: 举着…砖头
+        ("我儿子放学后一直联系不上", "110"),  # combos: 儿子…联系不上
+        ("厨房的火窜到吊顶上了", "119"),  # combos: 火…窜
+        ("爷爷吃饭时突然说不出话", "120"),  # combos: 突然…说不出话
+        ("媽媽吃了一整板安眠藥，叫不醒", "120"),  # 繁體; 吃了…一整板 is named before 安眠药
+    ],
+)
+def test_danger_now_by_evidence_and_by_combinations(shipped_engine: Engine, text: str, number: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent == "emergency", (text, reply.intent, reply.kind)
+    first = min((reply.text.find(n), n) for n in ("110", "119", "120") if n in reply.text)[1]
+    assert first == number, reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "when"),
+    [
+        ("去年他打我", "past"),
+        ("三年前被人打伤", "past"),
+        ("被他打过", "past"),
+        ("他现在打我", "now"),
+        ("他在打我", "now"),
+        ("如果被家暴", "past"),  # supposed: not now
+        ("我割过腕", "past"),  # 过 inside the phrase: done once
+        ("去年，他把我打伤了", "past"),  # a clause that is only a time sets the next one's
+        ("家暴", "unsaid"),
+    ],
+)
+def test_each_place_naming_danger_gets_a_time(shipped_catalogue: Catalogue, text: str, when: str) -> None:
+    from bot.matching.danger import times_of
+    from bot.matching.ranking import examine
+    index = shipped_catalogue.index
+    found = {t.value for t in times_of(examine(text, index).query, index, shipped_catalogue.danger)}
+    # Danger now anywhere decides; otherwise every place must be past for the message to be past.
+    decided = "now" if "now" in found else "past" if found == {"past"} else "unsaid"
+    assert decided == when, (text, found)
+
+
+def test_the_learned_second_opinion_stands_for_a_trigger_only_when_its_first_guess_is_emergency() -> None:
+    from bot.matching.danger import learned_danger
+    from bot.matching.scoring import Scored
+    alike = (Scored("emergency", 0.3, "他又在打我"),)
+    found = learned_danger(("emergency", "legal_aid"), alike, 0.2)
+    assert found is not None and found.intent == "emergency"
+    assert learned_danger(("legal_aid", "emergency"), alike, 0.2) is None
+    assert learned_danger((), alike, 0.2) is None
+    # Fuzzy matching finds the emergency examples hardly alike: a weak model's guess is not enough.
+    assert learned_danger(("emergency", "legal_aid"), (Scored("emergency", 0.08, "他又在打我"),), 0.2) is None
+
+
+@pytest.mark.parametrize("text", ["我男人喝了酒又在屋里达我", "他喝醉了在家里打孩子"])
+def test_danger_no_trigger_names_is_found_by_the_learned_second_opinion(shipped_engine: Engine, text: str) -> None:
+    from bot.matching.ranking import examine
+    assert examine(text, shipped_engine.catalogue.index).trigger is None  # no phrase or combination names it
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent == "emergency" and reply.text.index("110") >= 0
+
+
+def test_without_the_learned_model_the_second_opinion_is_silent(shipped_catalogue: Catalogue) -> None:
+    engine = Engine(shipped_catalogue, learned_veto=False)
+    assert engine.respond("citizen", "我男人喝了酒又在屋里达我").intent != "emergency"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.matching.phonetic import sound_keys
-from bot.matching.triggers import Trigger, find_trigger
+from bot.matching.triggers import Trigger, find_trigger, starts
 
 
 def _trigger(text: str) -> Trigger:
@@ -34,3 +34,41 @@ def test_a_spread_trigger_needs_its_parts_in_order_and_close() -> None:
     assert _find("不见了孩子", "孩子…不见") is None
     assert _find("孩子" + "很久很久以前的事情说来话长" + "不见", "孩子…不见") is None
     assert _find("被老板叫人打了", "被…打了") == "被…打了"
+
+
+def _combo(text: str) -> Trigger:
+    return Trigger("emergency", text, sound_keys(text)[0])
+
+
+def _find_combo(message: str, combo: str) -> bool:
+    return find_trigger(message, sound_keys(message)[0], [_combo(combo)]) is not None
+
+
+def test_a_combination_is_any_first_word_then_soon_any_word_of_then() -> None:
+    combo = "孩子|闺女|老人…不见|走丢|联系不上"
+    assert _find_combo("我家闺女在商场走丢了", combo)
+    assert _find_combo("老人一早出门到现在联系不上", combo)
+    assert not _find_combo("走丢的孩子", combo)  # order matters
+    assert not _find_combo("孩子的作业本不小心掉进水里了", combo)
+
+
+def test_a_combination_finds_words_of_two_syllables_by_sound_but_not_single_ones() -> None:
+    assert _find_combo("孩子不剪了", "孩子|儿子…不见|丢了")  # 不剪: a typo of 不见
+    assert not _find_combo("哇，不见了", "娃…不见")  # 哇 sounds like 娃, one syllable: no
+
+
+def test_the_first_words_of_a_combination_are_where_the_index_looks() -> None:
+    assert {"孩", "闺"} <= starts(_combo("孩子|闺女…不见"))
+    assert starts(_combo("救命")) == {"救", sound_keys("救命")[0][0]}
+
+
+def test_a_phrase_is_also_found_with_the_experienced_aspect_inside() -> None:
+    assert _find("以前割过腕", "割腕") == "割腕"  # 割腕 said as done once: 割过腕
+    assert _find("割过的腕", "割腕") is None
+
+
+def test_a_combination_can_bar_characters_between_its_parts() -> None:
+    combo = "孩子|儿子…找不到|不见¦的"  # combos' not_between: [的]
+    assert _find_combo("孩子在商场找不到了", combo)
+    assert not _find_combo("孩子的出生证明找不到了", combo)  # about a paper, not a child
+    assert not _find_combo("孩子的出生证明找不倒了", combo)  # by sound too

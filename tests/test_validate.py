@@ -844,3 +844,40 @@ def test_a_phrase_in_two_danger_groups_is_a_warning(root: Path, capsys: pytest.C
     assert validate(root, {SAFETY: text}) == 0
     assert warnings(capsys.readouterr().out) == [
         "intents/safety.yaml:11: 警告: 危险说法 '打我' 同时写在分组 '暴力' 和 '急病'；只有第一组起作用"]
+
+
+def test_a_combination_without_then_or_with_a_word_on_both_sides_is_an_error(
+        root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\
+      combos:
+        - first: [孩子, 儿子]
+        - first: [孩子, 老人]
+          then: [不见, 老人]
+        - 孩子不见
+"""
+    assert validate(root, {SAFETY: text}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/safety.yaml:10: 错误: 危险分组 '暴力' 的组合缺少 'then' 的词；first 和 then 都至少写一个词",
+        "intents/safety.yaml:11: 错误: 危险分组 '暴力' 的组合里 '老人' 同时写在 first 和 then；一个词只能写在一边",
+        "intents/safety.yaml:13: 错误: 危险分组 '暴力' 的 combos 里每一项都应含 first:（前一组词）和 then:（后一组词）"]
+
+
+def test_a_word_both_of_danger_now_and_of_the_past_is_an_error(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency").replace(
+        "  mention_words:", "  now_times: [现在, 今天]\n  past_times: [去年, 今天]\n  time_units: [年, 月]\n  mention_words:")
+    assert validate(root, {SAFETY: text}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/safety.yaml:4: 错误: '今天' 同时写在 danger 的 now_times 和 past_times 里，意思相反；请删掉一处",
+        "intents/safety.yaml:6: 错误: '去年' 同时写在 danger 的 past_times 和 mention_words 里，意思相反；请删掉一处"]
+
+
+def test_a_cry_that_is_not_true_or_false_is_an_error(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\
+    - name: 呼救
+      answer: emergency
+      cry: 是
+      triggers: [救命]
+"""
+    assert validate(root, {SAFETY: text}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/safety.yaml:11: 错误: 危险分组 '呼救' 的 'cry' 应该写 true（只是呼救）或 false"]

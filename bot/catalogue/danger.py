@@ -11,10 +11,14 @@ from bot.catalogue.collector import Collector, check_keys, did_you_mean, line_of
 from bot.catalogue.model import Answer, Danger, DangerGroup
 from bot.catalogue.yamlfile import LineDict, LineList
 from bot.matching.normalize import normalize
-from bot.matching.triggers import SPREAD
+from bot.matching.triggers import ALTERNATIVE, NOT_BETWEEN, SPREAD
 
-_DANGER_KEYS = {"now_words", "mention_words", "mention_intent", "groups"}
-_GROUP_KEYS = {"name", "answer", "triggers"}
+# What each word list says: a word in two lists that say different things would mean both.
+_MEANINGS = {"now_words": "now", "now_times": "now", "now_before": "now", "past_times": "past",
+             "mention_words": "mention", "help_words": "help"}
+_DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups"}
+_GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry"}
+_COMBO_KEYS = {"first", "then", "not_between"}
 
 
 @dataclass
@@ -25,12 +29,18 @@ class RawDanger:
     line: int
     now_words: list[tuple[str, int]] = field(default_factory=list)
     mention_words: list[tuple[str, int]] = field(default_factory=list)
+    now_times: list[tuple[str, int]] = field(default_factory=list)
+    past_times: list[tuple[str, int]] = field(default_factory=list)
+    time_units: list[tuple[str, int]] = field(default_factory=list)
+    now_before: list[tuple[str, int]] = field(default_factory=list)
+    help_words: list[tuple[str, int]] = field(default_factory=list)
     mention_intent: tuple[str, int] | None = None
-    groups: list[tuple[str, str, int, list[tuple[str, int]], int]] = field(default_factory=list)
+    groups: list[tuple[str, str, int, list[tuple[str, int]], int, bool]] = field(default_factory=list)
 
 
 def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
-    """`danger: {now_words, mention_words, groups: [{name, answer, triggers}]}`; problems at their line."""
+    """`danger: {now_words, now_times, past_times, time_units, mention_words, mention_intent,
+    groups: [{name, answer, triggers, combos}]}`; problems at their line."""
     raw = RawDanger(src, line_of(data))
     if not isinstance(data, LineDict):
         c.error(src, line_of(data), "'danger' 下面应该写 now_words:、mention_words: 和 groups:（危险说法的分组）")
@@ -38,6 +48,12 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
     check_keys(c, src, data, _DANGER_KEYS, "danger ")
     raw.now_words = string_list(c, src, data, "now_words", "danger ")
     raw.mention_words = string_list(c, src, data, "mention_words", "danger ")
+    raw.now_times = string_list(c, src, data, "now_times", "danger ")
+    raw.past_times = string_list(c, src, data, "past_times", "danger ")
+    raw.time_units = string_list(c, src, data, "time_units", "danger ")
+    raw.now_before = string_list(c, src, data, "now_before", "danger ")
+    raw.help_words = string_list(c, src, data, "help_words", "danger ")
+    _check_word_lists(c, src, raw)
     if "mention_intent" in data:
         intent_id = text_value(c, src, data, "mention_intent", "danger ")
         raw.mention_intent = (intent_id, line_of(data, "mention_intent")) if intent_id else None
@@ -55,20 +71,73 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
             continue
         label = f"危险分组 '{name}' "
         answer = text_value(c, src, item, "answer", label)
-        triggers = string_list(c, src, item, "triggers", label)
+        triggers = string_list(c, src, item, "triggers", label) + _combos(c, src, item, label)
         if not triggers:
-            c.error(src, line_of(item, "triggers"), f"{label}没有 triggers；至少写一个说法")
+            c.error(src, line_of(item, "triggers"), f"{label}没有 triggers 或 combos；至少写一个说法")
+        is_cry = item.get("cry", False)
+        if not isinstance(is_cry, bool):
+            c.error(src, line_of(item, "cry"), f"{label}的 'cry' 应该写 true（只是呼救）或 false")
+            is_cry = False
         if answer is not None:
-            raw.groups.append((name, answer, line_of(item, "answer"), triggers, line))
+            raw.groups.append((name, answer, line_of(item, "answer"), triggers, line, is_cry))
     if raw.groups and not raw.now_words:
         c.warn(src, line_of(data), "'danger' 没有 now_words：提到危险的问题都会被当作危险就在眼前")
     return raw
 
 
+def _combos(c: Collector, src: str, group: LineDict, label: str) -> list[tuple[str, int]]:
+    """A group's `combos` as triggers: "孩子|儿子…不见|丢了" is any first word, then soon any word of then."""
+    combos = group.get("combos")
+    if combos is None:
+        return []
+    if not isinstance(combos, LineList):
+        c.error(src, line_of(group, "combos"), f"{label}的 'combos' 应该是列表（每项以“- first:”开头，含 first 和 then）")
+        return []
+    out = []
+    for combo, line in zip(combos, combos.item_lines, strict=True):
+        if not isinstance(combo, LineDict):
+            c.error(src, line, f"{label}的 combos 里每一项都应含 first:（前一组词）和 then:（后一组词）")
+            continue
+        check_keys(c, src, combo, _COMBO_KEYS, f"{label}的组合")
+        parts = []
+        for key in ("first", "then"):
+            words = string_list(c, src, combo, key, f"{label}的组合")
+            if not words:
+                c.error(src, line_of(combo, key), f"{label}的组合缺少 '{key}' 的词；first 和 then 都至少写一个词")
+            bad = [w for w, _ in words if not normalize(w) or SPREAD in w or ALTERNATIVE in w]
+            for word in bad:
+                c.error(src, line_of(combo, key), f"{label}的组合里的词 '{word}' 不能是空的，也不能含“…”或“|”")
+            parts.append([w for w, _ in words if w not in bad])
+        first, then = parts
+        for word in sorted(set(map(normalize, first)) & set(map(normalize, then))):
+            c.error(src, line, f"{label}的组合里 '{word}' 同时写在 first 和 then；一个词只能写在一边")
+        barred = "".join(normalize(w) for w, _ in string_list(c, src, combo, "not_between", f"{label}的组合"))
+        if first and then:
+            out.append((ALTERNATIVE.join(first) + SPREAD + ALTERNATIVE.join(then)
+                        + (NOT_BETWEEN + barred if barred else ""), line))
+    return out
+
+
+def _check_word_lists(c: Collector, src: str, raw: RawDanger) -> None:
+    """A word both in a list of danger now and in past_times or mention_words (or in those two) would
+    mean both: an error."""
+    seen: dict[str, str] = {}
+    for name, meaning in _MEANINGS.items():
+        for word, line in getattr(raw, name):
+            key = normalize(word)
+            if key in seen and _MEANINGS[seen[key]] != meaning:
+                c.error(src, line, f"'{word}' 同时写在 danger 的 {seen[key]} 和 {name} 里，意思相反；请删掉一处")
+            seen.setdefault(key, name)
+
+
 def _trigger_key(text: str) -> str:
-    """A trigger normalised like messages are; a spread trigger ("孩子…不见") part by part."""
-    parts = [normalize(part) for part in text.split(SPREAD)]
-    return SPREAD.join(parts) if all(parts) else ""
+    """A trigger normalised like messages are; a spread ("孩子…不见") or combination ("孩子|娃…不见")
+    word by word."""
+    text, mark, barred = text.partition(NOT_BETWEEN)
+    parts = [[normalize(word) for word in part.split(ALTERNATIVE)] for part in text.split(SPREAD)]
+    if not all(all(words) for words in parts):
+        return ""
+    return SPREAD.join(ALTERNATIVE.join(dict.fromkeys(words)) for words in parts) + mark + normalize(barred)
 
 
 def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answer],
@@ -83,7 +152,7 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
             c.error(raw.src, line, f"'mention_intent' 写的意图 '{mention_intent}' 不存在{did_you_mean(mention_intent, intent_ids)}")
     groups = []
     seen: dict[str, str] = {}
-    for name, answer_id, answer_line, triggers, line in raw.groups:
+    for name, answer_id, answer_line, triggers, line, is_cry in raw.groups:
         answer = answers.get(answer_id)
         if answer is None:
             c.error(raw.src, answer_line or line,
@@ -99,8 +168,11 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
             else:
                 seen.setdefault(key, name)
                 words.append(key)
-        groups.append(DangerGroup(name, answer, tuple(dict.fromkeys(words))))
-    return Danger(tuple(groups),
-                  tuple(dict.fromkeys(w for w in (normalize(t) for t, _ in raw.now_words) if w)),
-                  tuple(dict.fromkeys(w for w in (normalize(t) for t, _ in raw.mention_words) if w)),
-                  mention_intent)
+        groups.append(DangerGroup(name, answer, tuple(dict.fromkeys(words)), is_cry))
+    return Danger(tuple(groups), _words(raw.now_words), _words(raw.mention_words), mention_intent,
+                  _words(raw.now_times), _words(raw.past_times), _words(raw.time_units), _words(raw.help_words),
+                  _words(raw.now_before))
+
+
+def _words(listed: list[tuple[str, int]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(w for w in (normalize(t) for t, _ in listed) if w))

@@ -87,6 +87,7 @@ class DangerGroup:
     name: str
     answer: Answer
     triggers: tuple[str, ...]
+    is_cry: bool = False  # a cry for help (救命): another danger named in the message decides the number
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +95,14 @@ class Danger:
     """What counts as danger now, and the words that tell it from danger only mentioned."""
 
     groups: tuple[DangerGroup, ...] = ()
-    now_words: tuple[str, ...] = ()  # happening or about to happen: 正在, 又在, 救命
-    mention_words: tuple[str, ...] = ()  # past, hypothetical or a question about the law: 去年, 如果, 怎么规定
+    now_words: tuple[str, ...] = ()  # danger now wherever they stand: 救命, 快来人, 拿刀, 要弄死我
+    mention_words: tuple[str, ...] = ()  # a question about the law: 怎么规定, 算不算, 判几年
     mention_intent: str | None = None  # answers a mention that names no service (家暴在法律上怎么规定)
+    now_times: tuple[str, ...] = ()  # danger said after them is now: 正在, 现在, 今天, 刚才
+    past_times: tuple[str, ...] = ()  # danger said after them is past or supposed: 去年, 以前, 如果, 打过
+    time_units: tuple[str, ...] = ()  # 年, 月, 天: "三年前", "两个多月以前" are past by pattern
+    help_words: tuple[str, ...] = ()  # asking what to do about the danger itself, not about a service: 怎么办
+    now_before: tuple[str, ...] = ()  # right before the danger word, it is now: 在 (打我), 要 (杀我), 想 (自杀)
 
     def group_of(self, trigger: str) -> DangerGroup | None:
         """The group a trigger phrase (normalised) belongs to; None for an intent's own triggers."""

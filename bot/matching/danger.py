@@ -1,20 +1,59 @@
 """Danger now, or danger only mentioned: decided after the triggers found danger words in a message.
 
-A trigger means the message speaks of violence, self-harm, illness, an accident or fire. It is
-danger now unless it is said as the past, a supposition or a question about the law or a service
-(`mention_words`: 去年, 如果, 怎么规定, 能不能申请…): then it gets the service it asks about, or
-the catalogue's `mention_intent` when it names none (家暴在法律上怎么规定). Words of
-danger happening (`now_words`: 正在, 又在, 救命…) overrule that. In doubt, it is danger now.
+A trigger means the message speaks of violence, self-harm, illness, an accident or fire. Words
+of danger now wherever they stand (`now_words`: 救命, 快来人, 拿刀, 要弄死我) make it danger now.
+Otherwise each place the message names danger gets a time from the words around it, in its own
+clause: said after `now_times` (正在, 现在, 今天, 刚才) or right after `now_before` (在, 要, 想:
+"他在打我", "要杀我", "想自杀") it is now; after `past_times` (去年, 以前, 如果, 打过) or a date
+("三年前", "两个月以前", "2019年", "5月3号"), or followed by 过 ("被他打过", "割过腕") it is past or supposed.
+Danger now anywhere makes the message danger now. When every place is past or supposed, or the
+message asks about a service or the law (the ranking finds a service above `floor` and a clause
+asks, or it holds `mention_words`: 怎么规定, 算不算…), danger is only mentioned: the service asked
+about, or the catalogue's `mention_intent` when it names none, with a safety line. In doubt, now.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.catalogue.model import EMERGENCY, Danger
+from bot.matching.clauses import asks
+from bot.matching.index import Index, Query, analyse
+from bot.matching.ranking import rank
 from bot.matching.scoring import Scored
-from bot.matching.triggers import Trigger
+from bot.matching.triggers import Trigger, find_trigger, spans
+
+# Counted time before now: "三年前", "两个多月以前", "十几天之前". Shorter spans (小时, 分钟) are left
+# out on purpose: "十分钟前被打了" may still be danger now.
+_NUMBER = "[0-9零〇一二两三四五六七八九十百千几半多]+"
+_DATE = re.compile(r"(?:19|20)[0-9]{2}年|[0-9一二三四五六七八九十]{1,3}月(?:份|[0-9一二三四五六七八九十]{1,3}[日号])")
+_EXPERIENCED = re.compile("过(?!去|来|不|得)")  # 打过, 被…打过; not 过去, 过来, 喘不过气
+
+
+class When(enum.Enum):
+    """The time a place naming danger is said in."""
+
+    NOW = "now"
+    PAST = "past"  # past or supposed: 去年, 以前, 如果, 万一
+    UNSAID = "unsaid"
+
+
+LEARNED = "(learned)"  # the text of the trigger standing for the learned model's second opinion
+
+
+def learned_danger(guesses: Sequence[str], intents: Sequence[Scored], floor: float) -> Trigger | None:
+    """Danger by the learned second opinion: no trigger was found, but the model's first guess for
+    the message is the emergency topic and fuzzy matching finds the emergency examples at least
+    `floor` alike (a model trained on a small catalogue guesses emergency for "打官司": its score
+    there is a tenth). It only adds recall; whether now or mentioned is assessed as for a trigger."""
+    if guesses[:1] != (EMERGENCY,):
+        return None
+    score = next((s.score for s in intents if s.intent == EMERGENCY), 0.0)
+    return Trigger(EMERGENCY, LEARNED, "") if score >= floor else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,17 +65,131 @@ class DangerCall:
     service: Scored | None = None  # the service asked about, when danger is only mentioned
 
 
-def assess(text: str, trigger: Trigger, intents: Sequence[Scored], danger: Danger, floor: float,
+def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Scored], danger: Danger, floor: float,
            is_service: Callable[[str], bool]) -> DangerCall:
-    """Now or mentioned, for a message whose normalised `text` holds `trigger`; `intents` is the
-    ranking, `floor` the score a service must reach to be what the message asks about."""
-    if any(word in text for word in danger.now_words):
-        return DangerCall(trigger, is_now=True)
-    if not any(word in text for word in danger.mention_words):
-        return DangerCall(trigger, is_now=True)
-    service = next((s for s in intents if s.intent != EMERGENCY and is_service(s.intent)), None)
-    if service is not None and service.score >= floor:
+    """Now or mentioned, for a message holding `trigger`; `intents` is the ranking, `floor` the
+    score a service must reach to be what the message asks about."""
+    now = DangerCall(trigger, is_now=True)
+    whole = f"{query.text}\n{query.core}"
+    if any(word in whole for word in danger.now_words):
+        return now
+    times = times_of(query, index, danger) or [When.UNSAID]
+    if When.NOW in times:
+        return now
+    service = _service(intents, floor, is_service)
+    if not all(when is When.PAST for when in times) and not any(word in whole for word in danger.mention_words):
+        # Danger said without a time: only mentioned when the rest of the message asks about a service
+        # ("被家暴的人打官司能找法律援助吗"), not when the question is about the danger ("晕倒了怎么办").
+        rest = _without_danger(query, index, danger)
+        if not asks(rest, index.settings.words.question_words):
+            return now
+        service = _service(rank(analyse(rest, index.settings), index).intents, floor, is_service)
+        if service is None:
+            return now
+    if service is not None:
         return DangerCall(trigger, is_now=False, service=service)
     if danger.mention_intent is not None:  # a question about the law that names no service
         return DangerCall(trigger, is_now=False, service=Scored(danger.mention_intent, floor, ""))
-    return DangerCall(trigger, is_now=True)
+    return now
+
+
+def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Trigger:
+    """The trigger whose group decides the number first: a cry for help (救命, a group with `cry`)
+    gives way to the danger the message names as well ("快来人，我爸晕倒了": 120)."""
+    group = danger.group_of(trigger.text)
+    if group is None or not group.is_cry:
+        return trigger
+    cries = {t for g in danger.groups if g.is_cry for t in g.triggers}
+    named = [t for t in index.triggers_near(query) if t.text not in cries]
+    return find_trigger(f"{query.text}\n{query.core}", query.key, named) or trigger
+
+
+def _service(intents: Sequence[Scored], floor: float, is_service: Callable[[str], bool]) -> Scored | None:
+    """The best service of a ranking, when it reaches `floor`."""
+    service = next((s for s in intents if s.intent != EMERGENCY and is_service(s.intent)), None)
+    return service if service is not None and service.score >= floor else None
+
+
+def _without_danger(query: Query, index: Index, danger: Danger) -> str:
+    """The message's core with every place naming danger, and every plea for help (`help_words`:
+    怎么办, 帮帮我), taken out: what is left asks about a service, or asks nothing."""
+    core = query.core
+    kept = [True] * len(core)
+    for t in index.triggers_near(query):
+        for start, end in spans(core, query.key, t):
+            kept[start:end] = [False] * (end - start)
+    for found in _words(danger.help_words).finditer(core):
+        kept[found.start():found.end()] = [False] * (found.end() - found.start())
+    return "".join(ch for ch, keep in zip(core, kept, strict=True) if keep)
+
+
+def times_of(query: Query, index: Index, danger: Danger) -> list[When]:
+    """The time of each place in the message's core that names danger (none when the triggers
+    are found only in the message as written, before dialect rewrites)."""
+    core = query.core
+    found = sorted({span for t in index.triggers_near(query) for span in spans(core, query.key, t)})
+    if not found:
+        return []
+    marks = _marks(core, danger)
+    return [_when(core, start, end, marks, _clause(query, start), danger) for start, end in found]
+
+
+def _clause(query: Query, position: int) -> tuple[int, int]:
+    """The clause of the core holding `position`: where it starts and ends."""
+    starts = [b for b in query.breaks if b <= position] or [0]
+    ends = [b for b in query.breaks if b > position] or [len(query.core)]
+    return starts[-1], ends[0]
+
+
+def _marks(core: str, danger: Danger) -> list[tuple[int, int, When]]:
+    """The time words of the core, in order: (start, end, time they set)."""
+    marks = [(m.start(), m.end(), When.NOW) for m in _words(danger.now_times).finditer(core)]
+    marks += [(m.start(), m.end(), When.PAST) for m in _words(danger.past_times).finditer(core)]
+    marks += [(m.start(), m.end(), When.PAST) for m in _counted(danger.time_units).finditer(core)]
+    marks += [(m.start(), m.end(), When.PAST) for m in _DATE.finditer(core)]
+    return sorted(marks)
+
+
+def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], clause: tuple[int, int],
+          danger: Danger) -> When:
+    """Danger named at core[start:end]: followed by 过 it is past; otherwise the nearest time word of
+    its clause before it (after it when none is before) says when; right after `now_before` it is now."""
+    if _EXPERIENCED.match(core, end) or _EXPERIENCED.match(core, start + 1):  # 被他打过, 割过腕
+        return When.PAST
+    first, last = clause
+    inside = [m for m in marks if first <= m[0] < last]
+    before = [m for m in inside if m[0] < end]
+    if not inside and first > 0:
+        # A clause that is only a time ("去年，他把我打伤了") sets the time of the next one.
+        previous = [m for m in marks if m[0] < first]
+        if previous and first - previous[-1][1] <= 1 and _starts_clause(core, previous[-1][0], first):
+            before = previous[-1:]
+    if any(core.endswith(word, 0, start) for word in danger.now_before) and not any(
+            m[2] is When.PAST for m in before):
+        return When.NOW
+    if before:
+        return before[-1][2]
+    # Said later in the clause, only a past time counts ("被打是去年的事"); "到现在还没处理" is no danger now.
+    after = [m for m in inside if m[0] >= end and m[2] is When.PAST]
+    return When.PAST if after else When.UNSAID
+
+
+def _starts_clause(core: str, position: int, clause_end: int) -> bool:
+    """The clause before `clause_end` is a short time phrase beginning at `position` or near it."""
+    return clause_end - position <= 6
+
+
+@functools.lru_cache(maxsize=8)
+def _words(words: tuple[str, ...]) -> re.Pattern[str]:
+    if not words:
+        return re.compile("(?!)")
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
+@functools.lru_cache(maxsize=8)
+def _counted(units: tuple[str, ...]) -> re.Pattern[str]:
+    """A number, a unit of time and 前 ("三年前", "两个多月以前")."""
+    if not units:
+        return re.compile("(?!)")
+    unit = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+    return re.compile(f"{_NUMBER}个?多?(?:{unit})多?(?:以前|之前|前)")

@@ -22,7 +22,7 @@ from bot.matching.learned import LearnedModel, train
 from bot.matching.lexicon import foreign_words
 from bot.matching.phonetic import sound_keys
 from bot.matching.retrain import retrain
-from bot.matching.triggers import Trigger
+from bot.matching.triggers import Trigger, starts
 
 
 def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
@@ -306,7 +306,7 @@ def build_index(
     }
     trigger_starts: dict[str, list[int]] = defaultdict(list)
     for n, trigger in enumerate(triggers):
-        for symbol in {trigger.text[0], trigger.key[0]}:
+        for symbol in starts(trigger):
             trigger_starts[symbol].append(n)
     return Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(kinds), tuple(flags),
