@@ -207,7 +207,7 @@ class Engine:
         query, trigger, ranking = examined.query, examined.trigger, examined.ranking
         if trigger is None and self.learned_veto:  # the learned model's second opinion adds recall
             # Half the clarify threshold: as alike as a message the matcher would still consider.
-            trigger = learned_danger(examined.learned, ranking.intents, settings.clarify_threshold / 2)
+            trigger = learned_danger(examined.learned.guesses, ranking.intents, settings.clarify_threshold / 2)
         if not query.text:  # nothing but spaces, punctuation or emoji
             return Reply(None, 0.0, cat.messages["rephrase"], kind=Kind.REPHRASE)
         if trigger is not None and trigger.intent in cat.intents:
