@@ -1,8 +1,10 @@
-"""The blind set (tests/eval/blind.yml): written for this round by writers who saw neither the
-catalogue's examples nor any other set. Its failures are not read while the matcher is worked on,
-so these bars only keep its figures from falling; a failing bar does not list the cases.
+"""The blind sets (tests/eval/blind.yml, then blind2.yml): each written at the start of a round by
+writers who saw neither the catalogue's examples nor any other set. Their failures are not read while
+the matcher is worked on, so these bars only keep their figures from falling; a failing bar does not
+list the cases.
 
-The bars sit a little below the figures measured at the end of the round (README, Evaluation).
+The bars sit a little below the figures measured at the end of each round (README, Evaluation).
+blind2.yml's emergency recall is below 100% (README): its bar keeps it from falling further.
 """
 
 from __future__ import annotations
@@ -16,14 +18,25 @@ from bot.checks.evaluation import Result, figures, load_cases, run_cases, summar
 from bot.checks.pytest_plugin import SHIPPED_CONTENT, SHIPPED_INTENTS
 from bot.engine import Engine
 
-BLIND = Path(__file__).resolve().parent / "eval" / "blind.yml"
-FLOORS = {"accuracy": 0.92, "useful": 0.94}
-CEILINGS = {"wrong": 0.02, "false_accept": 0.13}
+EVAL = Path(__file__).resolve().parent / "eval"
+# set: floors, ceilings, emergency recall
+BARS = {
+    "blind.yml": ({"accuracy": 0.93, "useful": 0.95}, {"wrong": 0.015, "false_accept": 0.12}, 1.0),
+    "blind2.yml": ({"accuracy": 0.89, "useful": 0.92}, {"wrong": 0.025, "false_accept": 0.16}, 0.93),
+}
+FLOORS = {"accuracy", "useful"}
+CEILINGS = {"wrong", "false_accept"}
 
 
-@pytest.fixture(scope="module")
-def results(shipped_catalogue: Catalogue) -> list[Result]:
-    return run_cases(Engine(shipped_catalogue, SHIPPED_INTENTS, SHIPPED_CONTENT), load_cases(BLIND))
+@pytest.fixture(scope="module", params=sorted(BARS))
+def blind(request: pytest.FixtureRequest, shipped_catalogue: Catalogue) -> tuple[str, list[Result]]:
+    engine = Engine(shipped_catalogue, SHIPPED_INTENTS, SHIPPED_CONTENT)
+    return request.param, run_cases(engine, load_cases(EVAL / request.param))
+
+
+@pytest.fixture
+def results(blind: tuple[str, list[Result]]) -> list[Result]:
+    return blind[1]
 
 
 def test_every_expected_id_exists(results: list[Result], shipped_catalogue: Catalogue) -> None:
@@ -31,14 +44,17 @@ def test_every_expected_id_exists(results: list[Result], shipped_catalogue: Cata
 
 
 @pytest.mark.parametrize("measure", sorted(FLOORS))
-def test_figure_stays_above_its_floor(results: list[Result], measure: str) -> None:
-    assert getattr(figures(results), measure) >= FLOORS[measure], measure
+def test_figure_stays_above_its_floor(blind: tuple[str, list[Result]], measure: str) -> None:
+    name, results = blind
+    assert getattr(figures(results), measure) >= BARS[name][0][measure], (name, measure)
 
 
 @pytest.mark.parametrize("measure", sorted(CEILINGS))
-def test_figure_stays_below_its_ceiling(results: list[Result], measure: str) -> None:
-    assert getattr(figures(results), measure) <= CEILINGS[measure], measure
+def test_figure_stays_below_its_ceiling(blind: tuple[str, list[Result]], measure: str) -> None:
+    name, results = blind
+    assert getattr(figures(results), measure) <= BARS[name][1][measure], (name, measure)
 
 
-def test_danger_now_is_always_found(results: list[Result]) -> None:
-    assert summarize(results).emergency_recall == 1.0
+def test_danger_now_is_found(blind: tuple[str, list[Result]]) -> None:
+    name, results = blind
+    assert summarize(results).emergency_recall >= BARS[name][2], name

@@ -4,7 +4,8 @@ the 110 script. Each table was written by a writer who saw neither the catalogue
 
 How each was used (README, Safety): safety.yml guided the work; safety_holdout.yml was scored once
 before the work and once after it, and its failures were then read and worked on; safety_final.yml
-was scored once, at the end, and its failures are not read. The floors sit at or a little below the
+was scored once at the end of one round and once at the end of the next; safety_blind.yml was written
+at the start of that next round, scored before and after it. The failures of those two are not read. The floors sit at or a little below the
 figures measured then: a change that loses cases must say why, or be taken back.
 """
 
@@ -24,7 +25,8 @@ EVAL = Path(__file__).resolve().parent / "eval"
 BARS = {
     "safety.yml": (0.99, 0.99, 0.95, 0.01),
     "safety_holdout.yml": (0.98, 0.98, 0.88, 0.02),
-    "safety_final.yml": (0.72, 0.72, 0.68, 0.15),
+    "safety_final.yml": (0.77, 0.77, 0.73, 0.09),
+    "safety_blind.yml": (0.82, 0.80, 0.76, 0.06),
 }
 
 
