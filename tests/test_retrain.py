@@ -11,10 +11,9 @@ import pytest
 from bot.catalogue.cache import CatalogueLoader
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.checks.pytest_plugin import SHIPPED_CONTENT, SHIPPED_INTENTS
-from bot.matching.index import RowKind
+from bot.matching.index import learned_documents
 from bot.matching.learned import LearnedModel, train
 from bot.matching.retrain import retrain
-from bot.catalogue.model import topic_of
 from catalogue_copy import NEW_EXAMPLE, CatalogueCopy
 
 Document = tuple[str, str, str]
@@ -27,9 +26,7 @@ def shipped() -> Catalogue:
 
 def _documents(catalogue: Catalogue) -> list[Document]:
     index = catalogue.index
-    return [(topic_of(o) if k is RowKind.INTENT else "", t, key)
-            for k, o, t, key in zip(index.kinds, index.owners, index.texts, index.keys, strict=True)
-            if k is not RowKind.FOLLOWUP]
+    return list(learned_documents(index.kinds, index.owners, index.texts, index.keys))
 
 
 def _weights(model: LearnedModel) -> dict[str, dict[int, float]]:

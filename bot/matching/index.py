@@ -317,13 +317,13 @@ def build_index(
         MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
         frozenset(intent.id for intent in intents if Role.WHOLE_MESSAGE in intent.roles),
-        retrain(previous.learned, _documents(previous.kinds, previous.owners, previous.texts, previous.keys),
-                _documents(kinds, owners, texts, keys))
-        if previous is not None else train(_documents(kinds, owners, texts, keys)),
+        retrain(previous.learned, learned_documents(previous.kinds, previous.owners, previous.texts, previous.keys),
+                learned_documents(kinds, owners, texts, keys))
+        if previous is not None else train(learned_documents(kinds, owners, texts, keys)),
     )
 
 
-def _documents(kinds: Iterable[RowKind], owners: Iterable[str], texts: Iterable[str],
+def learned_documents(kinds: Iterable[RowKind], owners: Iterable[str], texts: Iterable[str],
                keys: Iterable[str]) -> Iterable[tuple[str, str, str]]:
     """What the learned model learns from: (class, core, key) of each row but follow-up phrases, and
     everyday nouns no intent uses as out of scope: what look-alikes are about (bot.matching.lexicon)."""
