@@ -4,6 +4,7 @@ emergencies never tuned away, the hold-out set never fitted on, and --write chan
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import shutil
 from pathlib import Path
 
@@ -133,6 +134,9 @@ def test_a_holdout_set_is_scored_but_never_fitted_on(catalogue: Catalogue, tmp_p
 
 
 def test_emergency_recall_may_not_drop_for_any_written_value(catalogue: Catalogue, tmp_path: Path) -> None:
+    # Without the learned model's second opinion, which finds this danger whatever the thresholds:
+    # here only the thresholds decide, as they would for wording the model does not know.
+    catalogue = replace(catalogue, index=replace(catalogue.index, learned=None))
     message = "有人要打我快来救"
     assert top_score(catalogue, message) > 0.5
     guard = eval_file(tmp_path / "guard.yml", {message: "emergency"})
