@@ -26,7 +26,7 @@ def shipped() -> Catalogue:
 
 def _documents(catalogue: Catalogue) -> list[Document]:
     index = catalogue.index
-    return list(learned_documents(index.kinds, index.owners, index.texts, index.keys))
+    return learned_documents(index.kinds, index.owners, index.texts, index.keys, index.foreign)
 
 
 def _weights(model: LearnedModel) -> dict[str, dict[int, float]]:
@@ -91,3 +91,16 @@ def test_reload_through_the_loader_retrains_to_the_fresh_model(tmp_path: Path) -
     fresh = load_catalogue(copy.intents, copy.content)
     assert NEW_EXAMPLE in reloaded.intents["legal_aid"].examples
     _same(reloaded.index.learned, fresh.index.learned, _documents(fresh))
+    assert reloaded.index.foreign == fresh.index.foreign  # the nouns learned as out of scope, kept from the cache
+
+
+def test_a_noun_an_example_starts_using_is_no_longer_learned_as_out_of_scope(tmp_path: Path) -> None:
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    loader = CatalogueLoader(tmp_path / "cache")
+    before = loader(copy.intents, copy.content)
+    noun = before.index.foreign[0]
+    copy.add_example(f"{noun}的事能申请法律援助吗")
+    after = loader(copy.intents, copy.content)
+    loader.flush()
+    assert noun not in after.index.foreign
+    _same(after.index.learned, load_catalogue(copy.intents, copy.content).index.learned, _documents(after))

@@ -172,6 +172,9 @@ class Index:
     settings: MatcherSettings
     whole_message: frozenset[str] = frozenset()  # intents answered only as the whole message (Role.WHOLE_MESSAGE)
     learned: LearnedModel | None = None  # the second opinion trained from the same rows (bot.matching.learned)
+    # The lexicon's everyday nouns no intent uses (bot.matching.lexicon), which the model learned as out
+    # of scope: kept so a reload retrains from them without searching the old examples again (1 s at 100k).
+    foreign: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -308,6 +311,7 @@ def build_index(
     for n, trigger in enumerate(triggers):
         for symbol in starts(trigger):
             trigger_starts[symbol].append(n)
+    foreign = tuple(foreign_words(t for t, kind in zip(texts, kinds, strict=True) if kind is RowKind.INTENT))
     return Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(kinds), tuple(flags),
         prefilter, triggers, vocabulary,
@@ -317,22 +321,22 @@ def build_index(
         MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
         frozenset(intent.id for intent in intents if Role.WHOLE_MESSAGE in intent.roles),
-        retrain(previous.learned, learned_documents(previous.kinds, previous.owners, previous.texts, previous.keys),
-                learned_documents(kinds, owners, texts, keys))
-        if previous is not None else train(learned_documents(kinds, owners, texts, keys)),
+        retrain(previous.learned,
+                learned_documents(previous.kinds, previous.owners, previous.texts, previous.keys, previous.foreign),
+                learned_documents(kinds, owners, texts, keys, foreign))
+        if previous is not None else train(learned_documents(kinds, owners, texts, keys, foreign)),
+        foreign,
     )
 
 
 def learned_documents(kinds: Iterable[RowKind], owners: Iterable[str], texts: Iterable[str],
-               keys: Iterable[str]) -> Iterable[tuple[str, str, str]]:
+                      keys: Iterable[str], foreign: Iterable[str]) -> list[tuple[str, str, str]]:
     """What the learned model learns from: (class, core, key) of each row but follow-up phrases, and
-    everyday nouns no intent uses as out of scope: what look-alikes are about (bot.matching.lexicon)."""
-    kinds, texts = list(kinds), list(texts)
+    the `foreign` nouns as out of scope: what look-alikes are about (bot.matching.lexicon)."""
     rows = [(topic_of(owner) if kind is RowKind.INTENT else OUT_OF_SCOPE_CLASS, text, key)
             for kind, owner, text, key in zip(kinds, owners, texts, keys, strict=True)
             if kind is not RowKind.FOLLOWUP]
-    known = (text for text, kind in zip(texts, kinds, strict=True) if kind is RowKind.INTENT)
-    return [*rows, *((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0]) for word in foreign_words(known))]
+    return [*rows, *((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0]) for word in foreign)]
 
 
 def candidates(key: str, index: Index) -> list[int]:
