@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import psycopg
@@ -15,14 +15,6 @@ from bot.engine import Engine, Feedback, Reply, Turn
 from bot.report.postgres import open_postgres
 from bot.report.summary import CST, build_report
 from bot.service.pgeventlog import SCHEMA_VERSION, PgEventLog, migrate
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.remove()
 
 
 @pytest.fixture
