@@ -31,8 +31,11 @@ def features(core: str, key: str) -> set[str]:
     """Character 1-3-grams of the canonical text and sound 1-2-grams of its key. Latin letters
     (typed pinyin, 'xingzheng fuyi') are read by their sound only: as characters they would tie a
     message to whichever intent's few examples happen to hold Latin letters."""
-    grams = {"c" + gram for n in (1, 2, 3) for i in range(len(core) - n + 1)
-             if not _LATIN.search(gram := core[i:i + n])}
+    if _LATIN.search(core):
+        grams = {"c" + gram for n in (1, 2, 3) for i in range(len(core) - n + 1)
+                 if not _LATIN.search(gram := core[i:i + n])}
+    else:  # the usual message: no gram to leave out, and no search per gram (a story has hundreds)
+        grams = {"c" + core[i:i + n] for n in (1, 2, 3) for i in range(len(core) - n + 1)}
     grams |= {"k" + key[i:i + n] for n in (1, 2) for i in range(len(key) - n + 1)}
     return grams
 
