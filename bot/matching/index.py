@@ -83,12 +83,13 @@ class Postings(Mapping[str, "npt.NDArray[np.intp]"]):
     and unpickling cost a few numpy calls rather than one per gram (~100,000 at a province's size).
     """
 
-    __slots__ = ("_slot", "_starts", "_rows")
+    __slots__ = ("_slot", "_starts", "_rows", "_bounds")
 
     def __init__(self, slot: dict[str, int], starts: npt.NDArray[np.intp], rows: npt.NDArray[np.intp]) -> None:
         self._slot = slot  # gram -> its number; its rows are rows[starts[n]:starts[n + 1]]
         self._starts = starts
         self._rows = rows
+        self._bounds: list[int] | None = None  # starts as Python ints, made on first use (lookups per message)
 
     @classmethod
     def of(cls, grams: list[Iterable[str]]) -> tuple[Postings, list[int]]:
@@ -103,6 +104,20 @@ class Postings(Mapping[str, "npt.NDArray[np.intp]"]):
         # A stable sort by gram keeps each gram's rows in row order.
         rows = np.repeat(np.arange(len(grams), dtype=np.intp), lengths)[np.argsort(numbers, kind="stable")]
         return cls(slot, starts, rows), counts.tolist()
+
+    def located(self, grams: Iterable[str]) -> list[tuple[int, int, int]]:
+        """(number, start, end) of each of `grams` that rows hold, in the order given: its rows are
+        rows()[start:end]. Plain ints: a message looks up a hundred grams, and numpy scalars or a
+        slice per gram cost more than the lookup."""
+        bounds = self._bounds
+        if bounds is None:
+            bounds = self._bounds = self._starts.tolist()
+        slot = self._slot
+        return [(n, bounds[n], bounds[n + 1]) for g in grams if (n := slot.get(g)) is not None]
+
+    def rows(self) -> npt.NDArray[np.intp]:
+        """Every gram's rows, one after the other (see located())."""
+        return self._rows
 
     def __getitem__(self, gram: str) -> npt.NDArray[np.intp]:
         n = self._slot[gram]
@@ -131,6 +146,7 @@ class Prefilter:
 
     rows: Mapping[str, npt.NDArray[np.intp]]
     weights: Mapping[str, float]  # rarity (idf) times length: a rare two-sound gram says most
+    numbered: npt.NDArray[np.float64]  # the same weights by each gram's number in `rows` (Postings.located)
     size: int  # rows in the index
     examples: int  # example rows among them
     # The follow-up and out-of-scope phrases holding each n-gram. The best few of them are always
@@ -144,11 +160,9 @@ class Prefilter:
         rows, counts = Postings.of(grams)
         reserved, _ = Postings.of([g if is_reserved[i] else set() for i, g in enumerate(grams)])
         examples = flags.count(False)
-        return cls(
-            rows,
-            MappingProxyType({g: math.log(examples / count) * len(g) for g, count in zip(rows, counts, strict=True)}),
-            len(keys), examples, reserved,
-        )
+        weights = {g: math.log(examples / count) * len(g) for g, count in zip(rows, counts, strict=True)}
+        return cls(rows, MappingProxyType(weights), np.fromiter(weights.values(), np.float64, len(weights)),
+                   len(keys), examples, reserved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,18 +362,19 @@ def candidates(key: str, index: Index) -> list[int]:
     if prefilter.examples <= limit:
         return [i for i in range(len(index)) if not index.is_keyword[i]]
     common = max(50, int(prefilter.examples * w.common_gram_share))
-    rows = prefilter.rows
-    # Each gram's rows looked up once (a slice of the postings), rarest gram first.
-    grams = sorted(((g, rows[g]) for g in _grams(key) if g in rows), key=lambda posting: len(posting[1]))
+    grams = _grams(key)
+    # Each gram's rows located once, rarest gram first (a stable sort: equally rare grams in set order).
+    located = sorted(prefilter.rows.located(grams), key=lambda span: span[2] - span[1])
     used = []
-    for n, (gram, held) in enumerate(grams):
-        if len(held) > common and n >= 3:
+    for n, span in enumerate(located):
+        if span[2] - span[1] > common and n >= 3:
             break  # rarer grams already found the candidates; the common ones only add noise
-        used.append((gram, held))
+        used.append(span)
     if not used:
         return []
-    hits = np.concatenate([held for _, held in used])
-    per_hit = np.array([prefilter.weights[g] for g, _ in used]).repeat([len(held) for _, held in used])
+    postings = prefilter.rows.rows()
+    hits = np.concatenate([postings[start:end] for _, start, end in used])
+    per_hit = prefilter.numbered[[n for n, _, _ in used]].repeat([end - start for _, start, end in used])
     weights = np.bincount(hits, weights=per_hit, minlength=prefilter.size)
     found = weights.nonzero()[0]
     if len(found) > limit:
@@ -370,15 +385,16 @@ def candidates(key: str, index: Index) -> list[int]:
     if is_story:
         return best  # a story is no follow-up phrase, and its own words find out-of-scope ones
     taken = set(best)
-    return best + [i for i in _reserved(key, prefilter, w.reserved) if i not in taken]
+    return best + [i for i in _reserved(grams, prefilter, w.reserved) if i not in taken]
 
 
-def _reserved(key: str, prefilter: Prefilter, limit: int) -> list[int]:
-    """The follow-up and out-of-scope rows sharing the most n-grams with the message, best first."""
-    postings = [prefilter.reserved[g] for g in _grams(key) if g in prefilter.reserved]
-    if not postings:
+def _reserved(grams: set[str], prefilter: Prefilter, limit: int) -> list[int]:
+    """The follow-up and out-of-scope rows sharing the most of the message's n-grams, best first."""
+    postings = prefilter.reserved.rows()
+    held = [postings[start:end] for _, start, end in prefilter.reserved.located(grams)]
+    if not held:
         return []
-    shared = np.bincount(np.concatenate(postings), minlength=prefilter.size)
+    shared = np.bincount(np.concatenate(held), minlength=prefilter.size)
     found = shared.nonzero()[0]
     if len(found) > limit:
         found = (-shared).argpartition(limit - 1)[:limit]
