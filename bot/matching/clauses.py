@@ -7,6 +7,7 @@ scores each clause on its own (bot.matching.ranking.rank).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -52,7 +53,17 @@ def _split_spaces(piece: str) -> list[str]:
 
 def asks(text: str, question_words: Collection[str]) -> bool:
     """The text holds a question word or an "A不A"."""
+    if isinstance(question_words, tuple):  # the catalogue's list: one search, not one per word and clause
+        return bool(_any_of(question_words).search(text)) or bool(_A_NOT_A.search(text))
     return any(word in text for word in question_words) or bool(_A_NOT_A.search(text))
+
+
+@functools.lru_cache(maxsize=8)
+def _any_of(words: tuple[str, ...]) -> re.Pattern[str]:
+    # As `word in text` for any of them: an empty word is in every text, and no words in none.
+    if not all(words):
+        return re.compile("")
+    return re.compile("|".join(map(re.escape, words)) or "(?!)")
 
 
 def split(prepared: str, question_words: Collection[str]) -> tuple[Clause, ...]:
