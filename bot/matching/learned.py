@@ -71,7 +71,8 @@ class LearnedModel:
 
     def opinion(self, core: str, key: str) -> Opinion:
         """The model's first two classes for a message and its margins (log-odds)."""
-        cols = [self.columns[f] for f in features(core, key) if f in self.columns]
+        columns = self.columns
+        cols = [n for f in features(core, key) if (n := columns.get(f)) is not None]
         if not cols:
             return Opinion()
         at = np.array(cols, np.int64)
