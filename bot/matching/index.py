@@ -197,14 +197,16 @@ class Index:
         """Topic word rows whose first two characters or sounds the message has (a superset of those
         it contains, or spreads apart); with `within`, also those that contain the whole message."""
         heads = _heads(query.core) | _heads(query.key)
-        near = {i for head in heads for i in self.keyword_heads.get(head, ())}
+        # Only the few heads some topic word has (a set operation), not a lookup for every piece of a story.
+        near = {i for head in self.keyword_heads.keys() & heads for i in self.keyword_heads[head]}
         if within and query.core:
             near.update(self.keyword_grams.get(query.core[:2], ()))
         return sorted(near)
 
     def triggers_near(self, query: Query) -> list[Trigger]:
         """Triggers that start with a character or sound of the message, in catalogue order."""
-        near = {n for symbol in set(query.text) | set(query.key) for n in self.trigger_starts.get(symbol, ())}
+        symbols = self.trigger_starts.keys() & (set(query.text) | set(query.key))
+        near = {n for symbol in symbols for n in self.trigger_starts[symbol]}
         return [self.triggers[n] for n in sorted(near)]
 
 
