@@ -86,12 +86,12 @@ def _by_clauses(ranking: Ranking, query: Query, clauses: tuple[Clause, ...], ind
         if clause.asks:
             asked.add(top.intent)
         if top.intent not in lifted or score > lifted[top.intent].score:
-            lifted[top.intent] = replace(top, score=score)
+            lifted[top.intent] = top.rescored(score)
             changed = True
     if len(asked) == 1:
         # One question, clearly about one intent: the others are the story around it.
         (question,) = asked
-        lifted = {i: s if i == question else replace(s, score=round(s.score * w.background, 4)) for i, s in lifted.items()}
+        lifted = {i: s if i == question else s.rescored(round(s.score * w.background, 4)) for i, s in lifted.items()}
         changed = True
     if not changed:
         return ranking
@@ -135,7 +135,7 @@ def _ranked(query: Query, index: Index, clauses: tuple[Clause, ...], memo: Memo 
     at_end = {s.intent: s.score for s in _rank(end, index, among, memo)[0].intents}
     if max(at_end.values(), default=0.0) < index.settings.clarify_threshold:
         return ranking
-    scored = [replace(s, score=round((1 - w.tail_weight) * s.score + w.tail_weight * at_end.get(s.intent, 0.0), 4))
+    scored = [s.rescored(round((1 - w.tail_weight) * s.score + w.tail_weight * at_end.get(s.intent, 0.0), 4))
               for s in ranking.intents]
     ranked = sorted(scored, key=lambda s: (-s.score, s.intent))
     return Ranking(tuple(ranked), ranking.out_of_scope, ranking.followup, ranking.followup_coverage)
