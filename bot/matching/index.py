@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings, Role, topic_of
-from bot.matching.normalize import drop_latin_fillers, prepare, rewrite, squash, strip_fillers
+from bot.matching.normalize import canonical_lines, drop_latin_fillers, prepare, rewrite, squash, strip_fillers
 from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 from bot.matching.learned import LearnedModel, train
 from bot.matching.lexicon import foreign_words
@@ -226,9 +226,8 @@ def analyse_prepared(prepared: str, settings: MatcherSettings) -> Query:
 def clause_breaks(core: str, clauses: Iterable[str], settings: MatcherSettings) -> tuple[int, ...]:
     """Where each clause (prepare()d text) starts in the message's core, found in order."""
     breaks, position = [], 0
-    # One rewrite for all clauses (a story has dozens); clause texts hold no line breaks.
-    for clause in rewrite("\n".join(clauses), settings.synonyms).split("\n"):
-        part = strip_fillers(squash(drop_latin_fillers(clause, settings.fillers)), settings.fillers)
+    # All clauses at once (a story has dozens); clause texts hold no line breaks.
+    for part in canonical_lines("\n".join(clauses), settings.synonyms, settings.fillers):
         found = core.find(part, position) if part else -1
         if found >= 0:
             breaks.append(found)

@@ -81,6 +81,24 @@ def rewrite(text: str, synonyms: tuple[tuple[str, str], ...]) -> str:
     return _alternation(tuple(table)).sub(lambda m: table[m.group(0)], text)
 
 
+def canonical_lines(prepared: str, synonyms: tuple[tuple[str, str], ...], fillers: tuple[str, ...]) -> list[str]:
+    """The canonical form of each line of prepare()d text, as each line alone would get it: a few
+    passes over all the lines, not four per line (a story's clauses are dozens of lines). No synonym
+    or filler holds a line break, so none is found across one."""
+    lines = rewrite(prepared, synonyms).split("\n")
+    latin = _latin_fillers(fillers)
+    if latin is not None:
+        dropped = latin.sub(" ", "\n".join(lines)).split("\n")
+        squashed = [squash(d) or squash(line) for d, line in zip(dropped, lines, strict=True)]
+    else:
+        squashed = [squash(line) for line in lines]
+    pattern = _fillers(fillers)
+    if pattern is None:
+        return squashed
+    stripped = pattern.sub("", "\n".join(squashed)).split("\n")
+    return [out or line for out, line in zip(stripped, squashed, strict=True)]
+
+
 def strip_fillers(text: str, fillers: tuple[str, ...]) -> str:
     """Remove filler words ("请问", "那个", "嗯") from normalised text, keeping it non-empty.
     Latin fillers ("please", "the") are not removed here: without spaces they would be cut out of
