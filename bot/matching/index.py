@@ -83,12 +83,12 @@ class Postings(Mapping[str, "npt.NDArray[np.intp]"]):
     and unpickling cost a few numpy calls rather than one per gram (~100,000 at a province's size).
     """
 
-    __slots__ = ("_slot", "_starts", "_rows", "_bounds")
+    __slots__ = ("_slot", "_starts", "flat", "_bounds")
 
     def __init__(self, slot: dict[str, int], starts: npt.NDArray[np.intp], rows: npt.NDArray[np.intp]) -> None:
         self._slot = slot  # gram -> its number; its rows are rows[starts[n]:starts[n + 1]]
         self._starts = starts
-        self._rows = rows
+        self.flat = rows  # every gram's rows, one gram after the other
         self._bounds: list[int] | None = None  # starts as Python ints, made on first use (lookups per message)
 
     @classmethod
@@ -106,22 +106,17 @@ class Postings(Mapping[str, "npt.NDArray[np.intp]"]):
         return cls(slot, starts, rows), counts.tolist()
 
     def located(self, grams: Iterable[str]) -> list[tuple[int, int, int]]:
-        """(number, start, end) of each of `grams` that rows hold, in the order given: its rows are
-        rows()[start:end]. Plain ints: a message looks up a hundred grams, and numpy scalars or a
-        slice per gram cost more than the lookup."""
+        """(number, start, end) of each of `grams` that rows hold, in the order given: its rows are flat[start:end].
+        Plain ints: a message looks up a hundred grams, and numpy scalars or slices cost more than the lookups."""
         bounds = self._bounds
         if bounds is None:
             bounds = self._bounds = self._starts.tolist()
         slot = self._slot
         return [(n, bounds[n], bounds[n + 1]) for g in grams if (n := slot.get(g)) is not None]
 
-    def rows(self) -> npt.NDArray[np.intp]:
-        """Every gram's rows, one after the other (see located())."""
-        return self._rows
-
     def __getitem__(self, gram: str) -> npt.NDArray[np.intp]:
         n = self._slot[gram]
-        return self._rows[self._starts[n]: self._starts[n + 1]]
+        return self.flat[self._starts[n]: self._starts[n + 1]]
 
     def __contains__(self, gram: object) -> bool:
         return gram in self._slot
@@ -133,7 +128,7 @@ class Postings(Mapping[str, "npt.NDArray[np.intp]"]):
         return len(self._slot)
 
     def __reduce__(self) -> tuple[type[Postings], tuple[dict[str, int], npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
-        return Postings, (self._slot, self._starts, self._rows)
+        return Postings, (self._slot, self._starts, self.flat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,7 +368,7 @@ def candidates(key: str, index: Index) -> list[int]:
         used.append(span)
     if not used:
         return []
-    postings = prefilter.rows.rows()
+    postings = prefilter.rows.flat
     hits = np.concatenate([postings[start:end] for _, start, end in used])
     per_hit = prefilter.numbered[[n for n, _, _ in used]].repeat([end - start for _, start, end in used])
     weights = np.bincount(hits, weights=per_hit, minlength=prefilter.size)
@@ -391,7 +386,7 @@ def candidates(key: str, index: Index) -> list[int]:
 
 def _reserved(grams: set[str], prefilter: Prefilter, limit: int) -> list[int]:
     """The follow-up and out-of-scope rows sharing the most of the message's n-grams, best first."""
-    postings = prefilter.reserved.rows()
+    postings = prefilter.reserved.flat
     held = [postings[start:end] for _, start, end in prefilter.reserved.located(grams)]
     if not held:
         return []
