@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 from dataclasses import replace
 
 import pytest
@@ -140,3 +145,16 @@ def test_lengths_are_syllables_and_a_story_tail_keeps_its_story_length() -> None
     end = tail(story, SETTINGS)
     assert story.length > SETTINGS.weights.story_length
     assert end is not None and len(end.key) < story.length and end.length == story.length
+
+
+def test_candidates_do_not_depend_on_the_hash_seed() -> None:
+    """Equally rare n-grams are taken in one order in every process, so a message scores the same
+    whichever hash seed the process drew (a set's order follows it)."""
+    root = Path(__file__).resolve().parent.parent
+    messages = "\n".join(["打完疫苗能喝酒吗", "公证处周末上班吗", "我想问问村里调解委员会管不管邻居吵架"]) + "\n"
+    seen = set()
+    for seed in ("1", "4", "6"):
+        done = subprocess.run([sys.executable, "-m", "bot", "ask", "--jsonl"], input=messages, cwd=root,
+                              capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        seen.add(tuple(json.loads(line)["confidence"] for line in done.stdout.splitlines()))
+    assert len(seen) == 1, seen

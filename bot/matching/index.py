@@ -359,8 +359,9 @@ def candidates(key: str, index: Index) -> list[int]:
         return [i for i in range(len(index)) if not index.is_keyword[i]]
     common = max(50, int(prefilter.examples * w.common_gram_share))
     grams = _grams(key)
-    # Each gram's rows located once, rarest gram first (a stable sort: equally rare grams in set order).
-    located = sorted(prefilter.rows.located(grams), key=lambda span: span[2] - span[1])
+    # Each gram's rows located once, rarest gram first; equally rare grams by their number, not in the
+    # set's order, which follows the process's hash seed: every process meets the same candidates.
+    located = sorted(prefilter.rows.located(grams), key=lambda span: (span[2] - span[1], span[0]))
     used = []
     for n, span in enumerate(located):
         if span[2] - span[1] > common and n >= 3:
