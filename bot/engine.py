@@ -275,7 +275,8 @@ class Engine:
             in_context += settings.weights.short_bonus  # a short message right after a topic is most likely about it
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             # Said as going on (那能在网上弄吗), a message stays in the topic unless it names another.
-            if topic_of(match.intent) == topic or (in_context <= match.score and not self._goes_on(query, cat, topic)):
+            if topic_of(match.intent) == topic or (in_context <= match.score and not self._goes_on(query, cat, topic)
+                                                   and not self._leans(query, cat, topic, match.intent)):
                 return None
         # Said as going on and not clear on its own, a message is about the last topic even with
         # little in common with it, unless it is likelier out of scope ("那明天天气怎么样").
@@ -315,6 +316,15 @@ class Engine:
         if not any(word in query.core for word in index.settings.words.detail_words):
             return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
         return not names_another_topic(query, index, topic, cat.facets.words)
+
+    @staticmethod
+    def _leans(query: Query, cat: Catalogue, topic: str, answered: str) -> bool:
+        """A message short enough to lean towards the last topic ("去哪投诉", "多久能有结果") that
+        names no other topic clearly: a weak word of another topic (投诉, 结果) does not move it.
+        Small talk (谢了, 拜拜) is conversation, never a question about the topic."""
+        if len(query.key) > cat.settings.weights.leaning_length or cat.has_role(answered, Role.SMALL_TALK):
+            return False
+        return not names_another_topic(query, cat.index, topic, cat.facets.words)
 
     def _answer(self, cat: Catalogue, intent: Intent, score: float,
                 runner_up: Scored | None, candidates: tuple[Scored, ...], answer: Answer | None = None) -> Reply:
