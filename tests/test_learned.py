@@ -62,7 +62,19 @@ def test_a_sure_model_settles_a_question_between_the_intents_offered_and_not_oth
     assert (settled.outcome, settled.intent) == (Outcome.ANSWER, "online_gov_services")
     near_out_of_scope = Opinion(("online_gov_services", OUT_OF_SCOPE), 25.0, 5.0)
     assert combined(clarify, RANKING, near_out_of_scope, SETTINGS) is clarify
-    assert combined(clarify, RANKING, Opinion(("legal_aid", "notarization"), 40.0, 40.0), SETTINGS) is clarify
+    not_offered = combined(clarify, RANKING, Opinion(("legal_aid", "notarization"), 40.0, 40.0), SETTINGS)
+    assert (not_offered.outcome, not_offered.intent) == (Outcome.CLARIFY, None)  # offered too, never answered
+
+
+def test_a_question_also_offers_a_sure_guess_fuzzy_matching_did_not_offer() -> None:
+    clarify = Match(Outcome.CLARIFY, None, 0.55, ONLINE, (PAO, ONLINE))
+    offered = combined(clarify, RANKING, Opinion(("legal_aid", "notarization"), 5.0, 40.0), SETTINGS)
+    assert (offered.outcome, [s.intent for s in offered.candidates]) == (
+        Outcome.CLARIFY, ["zuiduo_paoyici", "online_gov_services", "legal_aid"])
+    full = Match(Outcome.CLARIFY, None, 0.55, ONLINE, (PAO, ONLINE, Scored("notarization", 0.5, "公证")))
+    replaced = combined(full, RANKING, Opinion(("legal_aid", "notarization"), 5.0, 40.0), SETTINGS)
+    assert [s.intent for s in replaced.candidates] == ["zuiduo_paoyici", "online_gov_services", "legal_aid"]
+    assert combined(clarify, RANKING, Opinion(("legal_aid", OUT_OF_SCOPE), 5.0, 5.0), SETTINGS) is clarify
 
 
 def test_a_fallback_offers_the_guess_the_model_is_sure_is_not_out_of_scope_wherever_fuzzy_ranked_it() -> None:

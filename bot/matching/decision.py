@@ -103,7 +103,7 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     - an answer it is sure is of another topic, which fuzzy matching also ranked, becomes a
       question offering both: disagreement is where wrong answers come from;
     - a question between close intents is answered when it is sure of one of those offered,
-      and sure that the message is not out of scope;
+      and sure that the message is not out of scope; sure of one not offered, it offers it too;
     - a fallback offers its guess as a button when it is sure the message is not out of scope,
       wherever fuzzy matching ranked that guess.
     """
@@ -126,7 +126,14 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
         return match
     if match.outcome is Outcome.CLARIFY:
         chosen = next((s for s in match.candidates if s.intent == first), None)
-        if chosen is None or opinion.margin < w.model_settles or not sure:
+        if chosen is None:
+            # Sure of an intent fuzzy matching did not offer: it is offered too, last.
+            if opinion.over_out_of_scope < w.model_suggests:
+                return match
+            guess = _ranked(ranking, first) or Scored(first, 0.0, "")
+            kept = match.candidates[:settings.max_suggestions - 1]
+            return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*kept, guess))
+        if opinion.margin < w.model_settles or not sure:
             return match
         return Match(Outcome.ANSWER, first, chosen.score, match.runner_up, (chosen,))
     if opinion.over_out_of_scope < w.model_suggests:
