@@ -87,6 +87,8 @@ def test_a_fallback_offers_the_guess_the_model_is_sure_is_not_out_of_scope_where
     near_out_of_scope = Opinion(("online_gov_services", "legal_aid"), 30.0, 10.0)
     assert combined(fallback, RANKING, near_out_of_scope, SETTINGS) is fallback
     assert combined(fallback, RANKING, Opinion((OUT_OF_SCOPE, "legal_aid"), 30.0), SETTINGS) is fallback
+    thanks = Opinion(("thanks", "legal_aid"), 30.0, 30.0)  # letters that sound like nothing (asdfghjkl)
+    assert combined(fallback, RANKING, thanks, SETTINGS, frozenset({"thanks"})) is fallback
 
 
 def test_a_citizens_own_dispute_in_words_no_example_uses_is_offered_legal_consultation(

@@ -92,7 +92,8 @@ def clear_answer(ranking: Ranking, settings: MatcherSettings,
     return ranking.intents[0]
 
 
-def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: MatcherSettings) -> Match:
+def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: MatcherSettings,
+             whole_message: frozenset[str] = frozenset()) -> Match:
     """The fuzzy matcher's decision weighed with the learned model's opinion (bot.matching.learned).
 
     Measured on the held-out sets: the model's first guess is right more often than fuzzy matching,
@@ -105,7 +106,8 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     - a question between close intents is answered when it is sure of one of those offered,
       and sure that the message is not out of scope; sure of one not offered, it offers it too;
     - a fallback offers its guess as a button when it is sure the message is not out of scope,
-      wherever fuzzy matching ranked that guess.
+      wherever fuzzy matching ranked that guess. An intent said only as a whole message
+      (`whole_message`: 谢谢, 你好) is never offered for a message fuzzy matching could not place.
     """
     guesses, w = opinion.guesses, settings.weights
     if not guesses:
@@ -122,7 +124,7 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
                 or opinion.margin < w.model_disagrees):
             return match
         return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*match.candidates[:1], other))
-    if first in (OUT_OF_SCOPE, EMERGENCY):
+    if first in (OUT_OF_SCOPE, EMERGENCY) or first in whole_message:
         return match
     if match.outcome is Outcome.CLARIFY:
         chosen = next((s for s in match.candidates if s.intent == first), None)
