@@ -321,8 +321,9 @@ class Engine:
     def _leans(query: Query, cat: Catalogue, topic: str, answered: str) -> bool:
         """A message short enough to lean towards the last topic ("去哪投诉", "多久能有结果") that
         names no other topic clearly: a weak word of another topic (投诉, 结果) does not move it.
-        Small talk (谢了, 拜拜) is conversation, never a question about the topic."""
-        if len(query.key) > cat.settings.weights.leaning_length or cat.has_role(answered, Role.SMALL_TALK):
+        Small talk and what is said only as a whole message (谢了, 拜拜) never ask about the topic."""
+        if (len(query.key) > cat.settings.weights.leaning_length or cat.has_role(answered, Role.SMALL_TALK)
+                or answered in cat.index.whole_message):
             return False
         return not names_another_topic(query, cat.index, topic, cat.facets.words)
 
