@@ -249,8 +249,10 @@ class Engine:
             midway = (settings.clarify_threshold + settings.answer_threshold) / 2
             if lead is not None and lead.intent == EMERGENCY and lead.score >= midway and EMERGENCY in cat.intents:
                 return self._emergency(user, cat, cat.intents[EMERGENCY], ranking)
-            # The leading candidate stands as the topic, so "去哪找?" after a tap-less reply still fits.
-            self._remember(user, cat, match.candidates[0].intent)
+            # The leading candidate stands as the topic, so "去哪找?" after a tap-less reply still fits;
+            # the learned model's offer alone, which fuzzy matching did not back, does not replace it.
+            if match.candidates[0].score >= settings.clarify_threshold:
+                self._remember(user, cat, match.candidates[0].intent)
             return self._clarify(cat, match)
         key = "too_long" if len(text) > settings.max_message_chars else "fallback"
         return Reply(None, match.score, cat.messages[key], outcome=Outcome.FALLBACK, kind=Kind(key),

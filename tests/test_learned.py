@@ -93,8 +93,12 @@ def test_a_fallback_offers_the_guess_the_model_is_sure_is_not_out_of_scope_where
 
 def test_a_citizens_own_dispute_in_words_no_example_uses_is_offered_legal_consultation(
         shipped_catalogue: Catalogue) -> None:
-    reply = Engine(shipped_catalogue).respond("u", "婚前贷款买房，房产写女方名字，两人一起还贷，分开房子归女方吗", channel="test")
+    engine = Engine(shipped_catalogue)
+    assert engine.respond("u", "公证处在哪", channel="test").intent == "notarization"
+    reply = engine.respond("u", "婚前贷款买房，房产写女方名字，两人一起还贷，分开房子归女方吗", channel="test")
     assert reply.intent is None and reply.suggestions[:1] == ("legal_consultation",)
+    # Fuzzy matching did not back the offer: the conversation's topic stays the one it had.
+    assert engine.context.get("u").intent == "notarization"
 
 
 def test_the_shipped_catalogue_trains_it_and_workers_get_its_guesses(shipped_catalogue: Catalogue) -> None:
