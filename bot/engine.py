@@ -278,7 +278,7 @@ class Engine:
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             # Said as going on (那能在网上弄吗), a message stays in the topic unless it names another.
             if topic_of(match.intent) == topic or (in_context <= match.score and not self._goes_on(query, cat, topic)
-                                                   and not self._leans(query, cat, topic, match.intent)):
+                                                   and not self._leans(query, cat, topic, match)):
                 return None
         # Said as going on and not clear on its own, a message is about the last topic even with
         # little in common with it, unless it is likelier out of scope ("那明天天气怎么样").
@@ -320,12 +320,14 @@ class Engine:
         return not names_another_topic(query, index, topic, cat.facets.words)
 
     @staticmethod
-    def _leans(query: Query, cat: Catalogue, topic: str, answered: str) -> bool:
+    def _leans(query: Query, cat: Catalogue, topic: str, match: Match) -> bool:
         """A message short enough to lean towards the last topic ("去哪投诉", "多久能有结果") that
-        names no other topic clearly: a weak word of another topic (投诉, 结果) does not move it.
-        Small talk and what is said only as a whole message (谢了, 拜拜) never ask about the topic."""
-        if (len(query.key) > cat.settings.weights.leaning_length or cat.has_role(answered, Role.SMALL_TALK)
-                or answered in cat.index.whole_message):
+        names no other topic clearly: a weak word of another topic (投诉, 结果) does not move it, while
+        one answered with a clear margin to spare ("公证") does. Small talk and what is said only as a
+        whole message (谢了, 拜拜) never ask about the topic."""
+        settings, answered = cat.settings, match.intent or ""
+        if (len(query.key) > settings.weights.leaning_length or cat.has_role(answered, Role.SMALL_TALK)
+                or answered in cat.index.whole_message or match.score >= settings.answer_threshold + settings.clear_margin):
             return False
         return not names_another_topic(query, cat.index, topic, cat.facets.words)
 
