@@ -233,7 +233,7 @@ class Engine:
             return followed
         if self.learned_veto:
             # After the follow-ups: the model reads the message alone, without the conversation.
-            match = combined(match, ranking, examined.learned, settings)
+            match = combined(match, ranking, examined.learned, settings, cat.index.whole_message)
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             intent = cat.intents[match.intent]
             if Role.ENDS_CONTEXT in intent.roles:
@@ -249,8 +249,10 @@ class Engine:
             midway = (settings.clarify_threshold + settings.answer_threshold) / 2
             if lead is not None and lead.intent == EMERGENCY and lead.score >= midway and EMERGENCY in cat.intents:
                 return self._emergency(user, cat, cat.intents[EMERGENCY], ranking)
-            # The leading candidate stands as the topic, so "去哪找?" after a tap-less reply still fits.
-            self._remember(user, cat, match.candidates[0].intent)
+            # The leading candidate stands as the topic, so "去哪找?" after a tap-less reply still fits;
+            # the learned model's offer alone, which fuzzy matching did not back, does not replace it.
+            if match.candidates[0].score >= settings.clarify_threshold:
+                self._remember(user, cat, match.candidates[0].intent)
             return self._clarify(cat, match)
         key = "too_long" if len(text) > settings.max_message_chars else "fallback"
         return Reply(None, match.score, cat.messages[key], outcome=Outcome.FALLBACK, kind=Kind(key),
@@ -275,7 +277,8 @@ class Engine:
             in_context += settings.weights.short_bonus  # a short message right after a topic is most likely about it
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             # Said as going on (那能在网上弄吗), a message stays in the topic unless it names another.
-            if topic_of(match.intent) == topic or (in_context <= match.score and not self._goes_on(query, cat, topic)):
+            if topic_of(match.intent) == topic or (in_context <= match.score and not self._goes_on(query, cat, topic)
+                                                   and not self._leans(query, cat, topic, match)):
                 return None
         # Said as going on and not clear on its own, a message is about the last topic even with
         # little in common with it, unless it is likelier out of scope ("那明天天气怎么样").
@@ -315,6 +318,18 @@ class Engine:
         if not any(word in query.core for word in index.settings.words.detail_words):
             return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
         return not names_another_topic(query, index, topic, cat.facets.words)
+
+    @staticmethod
+    def _leans(query: Query, cat: Catalogue, topic: str, match: Match) -> bool:
+        """A message short enough to lean towards the last topic ("去哪投诉", "多久能有结果") that
+        names no other topic clearly: a weak word of another topic (投诉, 结果) does not move it, while
+        one answered with a clear margin to spare ("公证") does. Small talk and what is said only as a
+        whole message (谢了, 拜拜) never ask about the topic."""
+        settings, answered = cat.settings, match.intent or ""
+        if (len(query.key) > settings.weights.leaning_length or cat.has_role(answered, Role.SMALL_TALK)
+                or answered in cat.index.whole_message or match.score >= settings.answer_threshold + settings.clear_margin):
+            return False
+        return not names_another_topic(query, cat.index, topic, cat.facets.words)
 
     def _answer(self, cat: Catalogue, intent: Intent, score: float,
                 runner_up: Scored | None, candidates: tuple[Scored, ...], answer: Answer | None = None) -> Reply:

@@ -21,8 +21,8 @@ from bot.engine import Engine
 EVAL = Path(__file__).resolve().parent / "eval"
 # set: floors, ceilings, emergency recall
 BARS = {
-    "blind.yml": ({"accuracy": 0.93, "useful": 0.95}, {"wrong": 0.015, "false_accept": 0.12}, 1.0),
-    "blind2.yml": ({"accuracy": 0.89, "useful": 0.92}, {"wrong": 0.025, "false_accept": 0.16}, 0.93),
+    "blind.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.12}, 1.0),
+    "blind2.yml": ({"accuracy": 0.90, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.16}, 0.93),
 }
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}

@@ -530,6 +530,11 @@ def test_the_anywhere_role_answers_a_message_about_another_city(tmp_path: Path, 
     ("营业执照怎么办", "license_reform", "那可以网上办吗", True),
     ("投诉律师去哪", "lawyer_complaint", "那一般多久有结果", True),
     ("法律援助怎么申请", "legal_aid", "那公证要多久", False),  # names another topic: it switches
+    ("律师收了钱不办事", "lawyer_complaint", "去哪投诉", True),  # short, without 那: leans towards the topic
+    ("城管乱罚款去哪投诉", "enforcement_supervision", "多久能有结果", True),
+    ("律师收了钱不办事", "lawyer_complaint", "公证处在哪", False),
+    ("法律援助怎么申请", "legal_aid", "公证", False),  # a topic word alone, answered with room to spare
+    ("律师收了钱不办事", "lawyer_complaint", "谢了", False),  # small talk is no question about the topic
 ])
 def test_a_follow_up_with_a_weak_word_of_another_topic_stays_in_the_topic(
         shipped_catalogue: Catalogue, first: str, topic: str, then: str, stays: bool) -> None:

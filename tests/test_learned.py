@@ -62,16 +62,43 @@ def test_a_sure_model_settles_a_question_between_the_intents_offered_and_not_oth
     assert (settled.outcome, settled.intent) == (Outcome.ANSWER, "online_gov_services")
     near_out_of_scope = Opinion(("online_gov_services", OUT_OF_SCOPE), 25.0, 5.0)
     assert combined(clarify, RANKING, near_out_of_scope, SETTINGS) is clarify
-    assert combined(clarify, RANKING, Opinion(("legal_aid", "notarization"), 40.0, 40.0), SETTINGS) is clarify
+    not_offered = combined(clarify, RANKING, Opinion(("legal_aid", "notarization"), 40.0, 40.0), SETTINGS)
+    assert (not_offered.outcome, not_offered.intent) == (Outcome.CLARIFY, None)  # offered too, never answered
 
 
-def test_a_fallback_offers_the_guess_fuzzy_matching_ranked_first_or_second() -> None:
+def test_a_question_also_offers_a_sure_guess_fuzzy_matching_did_not_offer() -> None:
+    clarify = Match(Outcome.CLARIFY, None, 0.55, ONLINE, (PAO, ONLINE))
+    offered = combined(clarify, RANKING, Opinion(("legal_aid", "notarization"), 5.0, 40.0), SETTINGS)
+    assert (offered.outcome, [s.intent for s in offered.candidates]) == (
+        Outcome.CLARIFY, ["zuiduo_paoyici", "online_gov_services", "legal_aid"])
+    full = Match(Outcome.CLARIFY, None, 0.55, ONLINE, (PAO, ONLINE, Scored("notarization", 0.5, "公证")))
+    replaced = combined(full, RANKING, Opinion(("legal_aid", "notarization"), 5.0, 40.0), SETTINGS)
+    assert [s.intent for s in replaced.candidates] == ["zuiduo_paoyici", "online_gov_services", "legal_aid"]
+    assert combined(clarify, RANKING, Opinion(("legal_aid", OUT_OF_SCOPE), 5.0, 5.0), SETTINGS) is clarify
+
+
+def test_a_fallback_offers_the_guess_the_model_is_sure_is_not_out_of_scope_wherever_fuzzy_ranked_it() -> None:
     fallback = Match(Outcome.FALLBACK, None, 0.3, None, ())
     offered = combined(fallback, RANKING, Opinion(("online_gov_services", "legal_aid"), 30.0, 50.0), SETTINGS)
     assert (offered.outcome, [s.intent for s in offered.candidates]) == (Outcome.CLARIFY, ["online_gov_services"])
-    assert combined(fallback, RANKING, Opinion(("legal_aid", "notarization"), 30.0, 50.0), SETTINGS) is fallback
-    near_out_of_scope = Opinion(("online_gov_services", "legal_aid"), 30.0, 30.0)
+    assert offered.candidates[0] is ONLINE  # fuzzy matching's own score and example for it
+    unranked = combined(fallback, RANKING, Opinion(("legal_consultation", "legal_aid"), 2.0, 16.0), SETTINGS)
+    assert (unranked.outcome, [s.intent for s in unranked.candidates]) == (Outcome.CLARIFY, ["legal_consultation"])
+    near_out_of_scope = Opinion(("online_gov_services", "legal_aid"), 30.0, 10.0)
     assert combined(fallback, RANKING, near_out_of_scope, SETTINGS) is fallback
+    assert combined(fallback, RANKING, Opinion((OUT_OF_SCOPE, "legal_aid"), 30.0), SETTINGS) is fallback
+    thanks = Opinion(("thanks", "legal_aid"), 30.0, 30.0)  # letters that sound like nothing (asdfghjkl)
+    assert combined(fallback, RANKING, thanks, SETTINGS, frozenset({"thanks"})) is fallback
+
+
+def test_a_citizens_own_dispute_in_words_no_example_uses_is_offered_legal_consultation(
+        shipped_catalogue: Catalogue) -> None:
+    engine = Engine(shipped_catalogue)
+    assert engine.respond("u", "公证处在哪", channel="test").intent == "notarization"
+    reply = engine.respond("u", "婚前贷款买房，房产写女方名字，两人一起还贷，分开房子归女方吗", channel="test")
+    assert reply.intent is None and reply.suggestions[:1] == ("legal_consultation",)
+    # Fuzzy matching did not back the offer: the conversation's topic stays the one it had.
+    assert engine.context.get("u").intent == "notarization"
 
 
 def test_the_shipped_catalogue_trains_it_and_workers_get_its_guesses(shipped_catalogue: Catalogue) -> None:

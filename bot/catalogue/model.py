@@ -220,7 +220,7 @@ class Weights:
     model_vetoes: float = 5.0  # over the answer's topic: an answer it takes for out of scope falls back
     model_settles: float = 20.0  # over the second guess and over out of scope: it picks among offered intents
     model_disagrees: float = 10.0  # over the second guess: an answer of another topic becomes a question
-    model_suggests: float = 40.0  # over out of scope: a fallback offers its guess, when fuzzy matching ranked it first or second
+    model_suggests: float = 15.0  # over out of scope: a fallback offers its guess, wherever fuzzy matching ranked it
     # Follow-ups (bot.engine): a message of at most `leaning_length` right after a topic leans towards it.
     short_bonus: float = 0.15
     # The n-gram prefilter (bot.matching.index).
