@@ -47,6 +47,7 @@ from bot.service.runtime import services
     ("138-1234-5678", "〔手机号〕"),
     ("邮箱 zhang.san+1@qq.com 谢谢", "邮箱 〔邮箱〕 谢谢"),
     ("邮箱abc@qq。com。谢谢", "邮箱〔邮箱〕。谢谢"),
+    ("您好0@0.com。aa@0.com", "您好〔邮箱〕。〔邮箱〕"),  # 。 ends the first address, not a domain label of the second
     ("车牌浙H·12345被刮了", "车牌〔车牌号〕被刮了"),
     ("新能源浙HD12345", "新能源〔车牌号〕"),
     ("学车的浙h 1234学", "学车的〔车牌号〕"),

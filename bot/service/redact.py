@@ -26,7 +26,9 @@ _NONZERO_NUMERALS = "".join(chars for digit, chars in _NUMERAL_DIGITS.items() if
 _TO_DIGITS = {ord(ch): digit for digit, chars in _NUMERAL_DIGITS.items() for ch in chars}
 
 # Chinese keyboards type the dots of an address as ． or 。
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-．＿－＋]+@[A-Za-z0-9\-－]+(?:[.．。][A-Za-z0-9\-－]+)*[.．。][A-Za-z]{2,}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-．＿－＋]+@[A-Za-z0-9\-－]+(?:[.．。][A-Za-z0-9\-－]+)*[.．。][A-Za-z]{2,}"
+                    # A domain ends where no address goes on: 。 also ends a sentence before the next address.
+                    r"(?![A-Za-z0-9\-－]*[@＠])")
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
 _PLATE_LETTER = "A-HJ-NP-Z"  # plates never use I or O
 _PLATE = re.compile(
