@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.catalogue.model import EMERGENCY, Danger
+from bot.catalogue.model import EMERGENCY, Danger, situation
 from bot.matching.clauses import asks
 from bot.matching.index import Index, Query, analyse
 from bot.matching.ranking import rank
@@ -43,6 +43,49 @@ class When(enum.Enum):
 
 
 LEARNED = "(learned)"  # the text of the trigger standing for the learned model's second opinion
+MENTION = "(mention)"  # the danger model's class of questions that only mention danger (bot.catalogue.danger)
+# Log-odds the danger model must give a group over "neither" to find danger with no trigger: at 4 a
+# situation's n-grams outweigh a service question's by about e^4; lower, questions about 交通事故 or
+# 工伤 read as accidents now. A mention needs less, it only relaxes a trigger whose time is unsaid.
+SURE_SITUATION = 4.0
+SURE_MENTION = 2.0
+
+
+def danger_found(trigger: Trigger | None, query: Query, index: Index, danger: Danger) -> Trigger | None:
+    """The danger a message names: its trigger, unless it only stands in a harmless phrase
+    (救命稻草); else a situation the danger model reads as danger now (有人掉河里了)."""
+    if trigger is not None and danger.harmless:
+        trigger = _beyond_harmless(query, index, danger)
+    return trigger if trigger is not None else read_situation(query, danger)
+
+
+def read_situation(query: Query, danger: Danger) -> Trigger | None:
+    """A trigger standing for the group whose danger-now situations the message reads like, when
+    the danger model is sure of it over "neither" and over a mention."""
+    if danger.model is None or not query.core:
+        return None
+    opinion = danger.model.opinion(query.core, query.key)
+    first = opinion.guesses[:1]
+    if not first or first[0] in (MENTION, "") or opinion.over_out_of_scope < SURE_SITUATION:
+        return None
+    return Trigger(EMERGENCY, situation(first[0]), "")
+
+
+def _reads_as_mention(query: Query, danger: Danger) -> bool:
+    """The danger model reads the message as a question that only mentions danger, surely."""
+    if danger.model is None:
+        return False
+    opinion = danger.model.opinion(query.core, query.key)
+    return opinion.guesses[:1] == (MENTION,) and opinion.margin >= SURE_MENTION
+
+
+def _beyond_harmless(query: Query, index: Index, danger: Danger) -> Trigger | None:
+    """The trigger found once the harmless phrases are taken out of the message."""
+    text = f"{query.text}\n{query.core}"
+    if not any(phrase in text for phrase in danger.harmless):
+        return find_trigger(text, query.key, index.triggers_near(query))
+    rest = analyse(_words(danger.harmless).sub("，", query.core), index.settings)
+    return find_trigger(f"{rest.text}\n{rest.core}", rest.key, index.triggers_near(rest))
 
 
 def learned_danger(guesses: Sequence[str], intents: Sequence[Scored], floor: float) -> Trigger | None:
@@ -71,11 +114,13 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     score a service must reach to be what the message asks about."""
     now = DangerCall(trigger, is_now=True)
     whole = f"{query.text}\n{query.core}"
-    if any(word in whole for word in danger.now_words):
+    if _now_word(query, danger):
         return now
     times = times_of(query, index, danger) or [When.UNSAID]
     if When.NOW in times:
         return now
+    if any(word in whole for word in danger.recovered_words):  # 以前想不开过，现在好多了
+        times = [When.PAST for _ in times]
     service = _service(intents, floor, is_service)
     if not all(when is When.PAST for when in times) and not any(word in whole for word in danger.mention_words):
         # Danger said without a time: only mentioned when the rest of the message asks about a service
@@ -84,7 +129,7 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         if not asks(rest, index.settings.words.question_words):
             return now
         service = _service(rank(analyse(rest, index.settings), index).intents, floor, is_service)
-        if service is None:
+        if service is None and not _reads_as_mention(query, danger):  # 家庭暴力怎么取证
             return now
     if service is not None:
         return DangerCall(trigger, is_now=False, service=service)
@@ -95,13 +140,27 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
 
 def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Trigger:
     """The trigger whose group decides the number first: a cry for help (救命, a group with `cry`)
-    gives way to the danger the message names as well ("快来人，我爸晕倒了": 120)."""
+    gives way to the danger the message names as well ("快来人，我爸晕倒了": 120), and the learned
+    second opinion, which names no group, to the situation the danger model reads."""
     group = danger.group_of(trigger.text)
-    if group is None or not group.is_cry:
+    if group is not None and not group.is_cry:
         return trigger
     cries = {t for g in danger.groups if g.is_cry for t in g.triggers}
     named = [t for t in index.triggers_near(query) if t.text not in cries]
-    return find_trigger(f"{query.text}\n{query.core}", query.key, named) or trigger
+    found = find_trigger(f"{query.text}\n{query.core}", query.key, named) if group is not None else None
+    return found or read_situation(query, danger) or trigger
+
+
+def _now_word(query: Query, danger: Danger) -> bool:
+    """A word of danger now in the message, unless its own clause says it was past or supposed
+    ("之前气得差点想不开", "想不开过"); one only in the message as written counts wherever it is."""
+    core = query.core
+    found = list(_words(danger.now_words).finditer(core))
+    if any(word in query.text and word not in core for word in danger.now_words):
+        return True
+    marks = _marks(core, danger)
+    return any(_when(core, m.start(), m.end(), marks, _clause(query, m.start()), danger) is not When.PAST
+               for m in found)
 
 
 def _service(intents: Sequence[Scored], floor: float, is_service: Callable[[str], bool]) -> Scored | None:
@@ -179,7 +238,7 @@ def _starts_clause(core: str, position: int, clause_end: int) -> bool:
     return clause_end - position <= 6
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=16)
 def _words(words: tuple[str, ...]) -> re.Pattern[str]:
     if not words:
         return re.compile("(?!)")
