@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from bot.catalogue.model import EMERGENCY, Danger, situation
 from bot.matching.clauses import asks
 from bot.matching.index import Index, Query, analyse
+from bot.matching.learned import Opinion
 from bot.matching.ranking import rank
 from bot.matching.scoring import Scored
 from bot.matching.triggers import Trigger, find_trigger, spans
@@ -49,6 +50,10 @@ MENTION = "(mention)"  # the danger model's class of questions that only mention
 # 工伤 read as accidents now. A mention needs less, it only relaxes a trigger whose time is unsaid.
 SURE_SITUATION = 4.0
 SURE_MENTION = 2.0
+# A trigger's group gives way to the model's reading only far beyond that ("孩子不剪了，在商场里找不到"
+# reads as illness at 6, "我爸心脏病犯了，药找不到" at 18).
+SURE_NUMBER = 10.0
+_CHINESE = re.compile("[\u4e00-\u9fff]")
 
 
 def danger_found(trigger: Trigger | None, query: Query, index: Index, danger: Danger) -> Trigger | None:
@@ -59,24 +64,35 @@ def danger_found(trigger: Trigger | None, query: Query, index: Index, danger: Da
     return trigger if trigger is not None else read_situation(query, danger)
 
 
-def read_situation(query: Query, danger: Danger) -> Trigger | None:
+def read_situation(query: Query, danger: Danger, sure: float = SURE_SITUATION) -> Trigger | None:
     """A trigger standing for the group whose danger-now situations the message reads like, when
     the danger model is sure of it over "neither" and over a mention."""
-    if danger.model is None or not query.core:
-        return None
-    opinion = danger.model.opinion(query.core, query.key)
-    first = opinion.guesses[:1]
-    if not first or first[0] in (MENTION, "") or opinion.over_out_of_scope < SURE_SITUATION:
+    opinion = _opinion(query, danger)
+    first = opinion.guesses[:1] if opinion is not None else ()
+    if not first or first[0] in (MENTION, "") or opinion.over_out_of_scope < sure:
         return None
     return Trigger(EMERGENCY, situation(first[0]), "")
 
 
+def _opinion(query: Query, danger: Danger) -> Opinion | None:
+    """The danger model's reading; None without a model or without Chinese, whose n-grams it learned
+    (Latin letters are read by sound only: two-letter keys that every English sentence shares)."""
+    if danger.model is None or not _CHINESE.search(query.core):
+        return None
+    return danger.model.opinion(query.core, query.key)
+
+
+def doubts_learned(query: Query, danger: Danger) -> bool:
+    """The danger model surely reads the message as no danger now ("怕我走了以后他们来闹"): the
+    learned second opinion, trained on far fewer ways of telling danger, gives way to it."""
+    opinion = _opinion(query, danger)
+    return opinion is not None and opinion.guesses[:1] in (("",), (MENTION,)) and opinion.margin >= SURE_SITUATION
+
+
 def _reads_as_mention(query: Query, danger: Danger) -> bool:
     """The danger model reads the message as a question that only mentions danger, surely."""
-    if danger.model is None:
-        return False
-    opinion = danger.model.opinion(query.core, query.key)
-    return opinion.guesses[:1] == (MENTION,) and opinion.margin >= SURE_MENTION
+    opinion = _opinion(query, danger)
+    return opinion is not None and opinion.guesses[:1] == (MENTION,) and opinion.margin >= SURE_MENTION
 
 
 def _beyond_harmless(query: Query, index: Index, danger: Danger) -> Trigger | None:
@@ -144,23 +160,40 @@ def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Tr
     second opinion, which names no group, to the situation the danger model reads."""
     group = danger.group_of(trigger.text)
     if group is not None and not group.is_cry:
-        return trigger
+        # A trigger found by sound or by a spread of words can belong to another danger than the one the
+        # whole message tells ("我爸心脏病犯了，药找不到" holds 我爸…找不到): the model's reading, when
+        # sure and far from the trigger's group, decides the number.
+        read = read_situation(query, danger, SURE_NUMBER)
+        if read is None or group.name in _top_two(query, danger):
+            return trigger
+        return read
     cries = {t for g in danger.groups if g.is_cry for t in g.triggers}
     named = [t for t in index.triggers_near(query) if t.text not in cries]
     found = find_trigger(f"{query.text}\n{query.core}", query.key, named) if group is not None else None
     return found or read_situation(query, danger) or trigger
 
 
+def _top_two(query: Query, danger: Danger) -> tuple[str, ...]:
+    opinion = _opinion(query, danger)
+    return opinion.guesses[:2] if opinion is not None else ()
+
+
 def _now_word(query: Query, danger: Danger) -> bool:
     """A word of danger now in the message, unless its own clause says it was past or supposed
-    ("之前气得差点想不开", "想不开过"); one only in the message as written counts wherever it is."""
+    ("之前气得差点想不开", "想不开过"), it names a thing ("威胁我的那些话", followed by 的), or the
+    message says the danger is over (`recovered_words`) and its clause gives no time. One found only
+    in the message as written counts wherever it is. A word that does not count here is still a
+    danger place timed like any other."""
     core = query.core
-    found = list(_words(danger.now_words).finditer(core))
     if any(word in query.text and word not in core for word in danger.now_words):
         return True
     marks = _marks(core, danger)
-    return any(_when(core, m.start(), m.end(), marks, _clause(query, m.start()), danger) is not When.PAST
-               for m in found)
+    recovered = any(word in core for word in danger.recovered_words)
+    for m in _words(danger.now_words).finditer(core):
+        when = _when(core, m.start(), m.end(), marks, _clause(query, m.start()), danger)
+        if when is When.NOW or (when is When.UNSAID and not recovered and not core.startswith("的", m.end())):
+            return True
+    return False
 
 
 def _service(intents: Sequence[Scored], floor: float, is_service: Callable[[str], bool]) -> Scored | None:
