@@ -164,18 +164,20 @@ def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Tr
         # whole message tells ("我爸心脏病犯了，药找不到" holds 我爸…找不到): the model's reading, when
         # sure and far from the trigger's group, decides the number.
         read = read_situation(query, danger, SURE_NUMBER)
-        if read is None or group.name in _top_two(query, danger):
-            return trigger
-        return read
+        return read if read is not None and _far_from(query, danger, group.name) else trigger
     cries = {t for g in danger.groups if g.is_cry for t in g.triggers}
     named = [t for t in index.triggers_near(query) if t.text not in cries]
-    found = find_trigger(f"{query.text}\n{query.core}", query.key, named) if group is not None else None
-    return found or read_situation(query, danger) or trigger
+    if group is None:  # the learned second opinion
+        return read_situation(query, danger) or trigger
+    # A bare cry reads a little like every danger ("救命"): only a sure reading names its number.
+    return find_trigger(f"{query.text}\n{query.core}", query.key, named) or read_situation(
+        query, danger, SURE_NUMBER) or trigger
 
 
-def _top_two(query: Query, danger: Danger) -> tuple[str, ...]:
+def _far_from(query: Query, danger: Danger, group: str) -> bool:
+    """The model's first reading is sure beyond doubt over `group` too (not its runner-up, or far ahead)."""
     opinion = _opinion(query, danger)
-    return opinion.guesses[:2] if opinion is not None else ()
+    return opinion is not None and (group not in opinion.guesses[:2] or opinion.margin >= SURE_NUMBER)
 
 
 def _now_word(query: Query, danger: Danger) -> bool:
