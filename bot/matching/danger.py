@@ -90,7 +90,8 @@ def doubts_learned(query: Query, danger: Danger) -> bool:
 
 
 def _reads_as_mention(query: Query, danger: Danger) -> bool:
-    """The danger model reads the message as a question that only mentions danger, surely."""
+    """The danger model surely reads the message as a question that only mentions danger. Not
+    "neither": a danger told in words the model never saw reads as neither ("怎么叫都没反应")."""
     opinion = _opinion(query, danger)
     return opinion is not None and opinion.guesses[:1] == (MENTION,) and opinion.margin >= SURE_MENTION
 
@@ -130,7 +131,13 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     score a service must reach to be what the message asks about."""
     now = DangerCall(trigger, is_now=True)
     whole = f"{query.text}\n{query.core}"
-    if _now_word(query, danger):
+    # A question told with a past time somewhere, which the model reads as no danger now ("老公拿刀砍了我，
+    # 当时报了警，我还能追究他吗"), or a message saying the danger is over: a now word with no time of
+    # its own does not decide alone.
+    settled = any(word in whole for word in danger.recovered_words) or (
+        any(when is When.PAST for _, _, when in _marks(query.core, danger))
+        and asks(query.core, index.settings.words.question_words) and _reads_as_mention(query, danger))
+    if _now_word(query, danger, settled):
         return now
     times = times_of(query, index, danger) or [When.UNSAID]
     if When.NOW in times:
@@ -180,20 +187,19 @@ def _far_from(query: Query, danger: Danger, group: str) -> bool:
     return opinion is not None and (group not in opinion.guesses[:2] or opinion.margin >= SURE_NUMBER)
 
 
-def _now_word(query: Query, danger: Danger) -> bool:
+def _now_word(query: Query, danger: Danger, settled: bool) -> bool:
     """A word of danger now in the message, unless its own clause says it was past or supposed
     ("之前气得差点想不开", "想不开过"), it names a thing ("威胁我的那些话", followed by 的), or the
-    message says the danger is over (`recovered_words`) and its clause gives no time. One found only
+    message is `settled` and its clause gives no time. One found only
     in the message as written counts wherever it is. A word that does not count here is still a
     danger place timed like any other."""
     core = query.core
     if any(word in query.text and word not in core for word in danger.now_words):
         return True
     marks = _marks(core, danger)
-    recovered = any(word in core for word in danger.recovered_words)
     for m in _words(danger.now_words).finditer(core):
         when = _when(core, m.start(), m.end(), marks, _clause(query, m.start()), danger)
-        if when is When.NOW or (when is When.UNSAID and not recovered and not core.startswith("的", m.end())):
+        if when is When.NOW or (when is When.UNSAID and not settled and not core.startswith("的", m.end())):
             return True
     return False
 
