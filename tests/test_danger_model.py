@@ -13,6 +13,7 @@ import pytest
 from bot.catalogue.danger import trained
 from bot.catalogue.loader import Catalogue
 from bot.engine import Engine
+from bot.matching.ranking import examine
 
 _NUMBER = re.compile("110|120|119")
 
@@ -27,22 +28,29 @@ def engine(shipped_catalogue: Catalogue) -> Engine:
     return Engine(shipped_catalogue)
 
 
-SITUATIONS = [
+SITUATIONS = [  # no trigger is in any of them
     ("我老婆从阳台翻出去了，挂在外面", "110"),
-    ("有人在取款机旁边抢钱还捅人", "110"),
-    ("他把汽油泼在我家门上了", "110"),
-    ("我儿子被几个人围住往死里打", "110"),
-    ("我被电打了手麻得动不了", "120"),
     ("孩子在浴缸里沉下去了", "120"),
-    ("我吃了一整盒安眠药", "120"),
-    ("奶奶喘不过气来，嘴巴发紫", "120"),
+    ("师傅摸了漏电的电箱，手一直在抖说不出话", "120"),
+    ("老人吃汤圆堵住了嗓子", "120"),
     ("厨房的锅烧干了冒火", "119"),
 ]
 
 
 @pytest.mark.parametrize(("text", "number"), SITUATIONS)
 def test_a_situation_no_trigger_names_gets_the_emergency_answer_and_its_number(
-        engine: Engine, text: str, number: str) -> None:
+        shipped_catalogue: Catalogue, engine: Engine, text: str, number: str) -> None:
+    assert examine(text, shipped_catalogue.index).trigger is None
+    reply = engine.respond("citizen", text)
+    assert (reply.intent, first_number(reply.text)) == ("emergency", number), text
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("我爸心脏病犯了 药找不到", "120"),  # 我爸…找不到 (a person missing) across two clauses
+    ("他拿刀砍我，流了好多血", "110"),  # the danger named first, written out in one clause
+    ("救命", "110"),  # a bare cry reads a little like every danger
+])
+def test_the_model_moves_the_number_only_from_loose_evidence(engine: Engine, text: str, number: str) -> None:
     reply = engine.respond("citizen", text)
     assert (reply.intent, first_number(reply.text)) == ("emergency", number), text
 

@@ -145,7 +145,7 @@ def _check_examples(c: Collector, src: str, raw: RawDanger) -> None:
                 c.error(src, line, f"'{text}' 同时写在{seen[key]}和{where}里；一句话只能算一种情况，请删掉一处")
             seen.setdefault(key, where)
     if raw.mentions and not any(said for said in raw.situations.values()):
-        c.warn(src, line_of(raw.mentions), "'danger' 写了 mentions 但没有一组写 situations：危险识别模型学不到“危险在眼前”的说法")
+        c.warn(src, raw.mentions[0][1], "'danger' 写了 mentions 但没有一组写 situations：危险识别模型学不到“危险在眼前”的说法")
 
 
 def _check_word_lists(c: Collector, src: str, raw: RawDanger) -> None:

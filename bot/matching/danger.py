@@ -26,7 +26,7 @@ from bot.matching.index import Index, Query, analyse
 from bot.matching.learned import Opinion
 from bot.matching.ranking import rank
 from bot.matching.scoring import Scored
-from bot.matching.triggers import Trigger, find_trigger, spans
+from bot.matching.triggers import Trigger, find_trigger, is_pattern, spans, trigger_at
 
 # Counted time before now: "三年前", "两个多月以前", "十几天之前". Shorter spans (小时, 分钟) are left
 # out on purpose: "十分钟前被打了" may still be danger now.
@@ -167,9 +167,13 @@ def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Tr
     second opinion, which names no group, to the situation the danger model reads."""
     group = danger.group_of(trigger.text)
     if group is not None and not group.is_cry:
-        # A trigger found by sound or by a spread of words can belong to another danger than the one the
-        # whole message tells ("我爸心脏病犯了，药找不到" holds 我爸…找不到): the model's reading, when
-        # sure and far from the trigger's group, decides the number.
+        # A trigger found only by sound, or a spread of words across two clauses, can belong to another
+        # danger than the one the whole message tells ("我爸心脏病犯了，药找不到" holds 我爸…找不到):
+        # the model's reading, when sure and far from the trigger's group, decides the number. A phrase
+        # found as written within a clause is the danger named first and keeps deciding ("他拿刀砍我，
+        # 流了好多血": 110).
+        if not _loosely_found(query, trigger):
+            return trigger
         read = read_situation(query, danger, SURE_NUMBER)
         return read if read is not None and _far_from(query, danger, group.name) else trigger
     cries = {t for g in danger.groups if g.is_cry for t in g.triggers}
@@ -179,6 +183,15 @@ def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Tr
     # A bare cry reads a little like every danger ("救命"): only a sure reading names its number.
     return find_trigger(f"{query.text}\n{query.core}", query.key, named) or read_situation(
         query, danger, SURE_NUMBER) or trigger
+
+
+def _loosely_found(query: Query, trigger: Trigger) -> bool:
+    """The trigger is in the message only by sound, or only as a spread whose parts a clause break parts."""
+    if trigger_at(f"{query.text}\n{query.core}", query.key, trigger)[1]:
+        return True
+    found = spans(query.core, query.key, trigger)
+    return bool(found) and is_pattern(trigger.text) and all(
+        any(start < b < end for b in query.breaks) for start, end in found)
 
 
 def _far_from(query: Query, danger: Danger, group: str) -> bool:
