@@ -71,9 +71,13 @@ def test_a_harmless_phrase_holding_a_danger_word_is_no_danger(engine: Engine) ->
     assert (reply.intent, reply.safety) == ("legal_aid", False)
 
 
-def test_a_now_word_still_decides_when_its_own_clause_is_now(engine: Engine) -> None:
-    reply = engine.respond("citizen", "我以前被打过，他现在拿着刀在门口")
-    assert (reply.intent, first_number(reply.text)) == ("emergency", "110")
+@pytest.mark.parametrize("text", [
+    "我以前被打过，他现在拿着刀在门口",  # its own clause is now
+    "同学跟我说她想死，如果我不告诉老师会怎么样",  # a supposition said after it is about something else
+])
+def test_a_now_word_still_decides_unless_its_own_time_is_past(engine: Engine, text: str) -> None:
+    reply = engine.respond("citizen", text)
+    assert (reply.intent, first_number(reply.text)) == ("emergency", "110"), text
 
 
 def test_what_the_model_finds_comes_from_the_situations_operators_write(shipped_catalogue: Catalogue) -> None:

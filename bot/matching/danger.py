@@ -50,6 +50,9 @@ MENTION = "(mention)"  # the danger model's class of questions that only mention
 # 工伤 read as accidents now. A mention needs less, it only relaxes a trigger whose time is unsaid.
 SURE_SITUATION = 4.0
 SURE_MENTION = 2.0
+# Setting a now word aside takes a surer mention than relaxing a trigger with no time ("她说我想死，
+# 如果我不报警有罪吗" is a mention at 3.6; "老公拿刀砍了我，当时报了警，还能追究吗" at 30).
+SURE_SETTLED = 8.0
 # A trigger's group gives way to the model's reading only far beyond that ("孩子不剪了，在商场里找不到"
 # reads as illness at 6, "我爸心脏病犯了，药找不到" at 18).
 SURE_NUMBER = 10.0
@@ -89,11 +92,11 @@ def doubts_learned(query: Query, danger: Danger) -> bool:
     return opinion is not None and opinion.guesses[:1] in (("",), (MENTION,)) and opinion.margin >= SURE_SITUATION
 
 
-def _reads_as_mention(query: Query, danger: Danger) -> bool:
+def _reads_as_mention(query: Query, danger: Danger, sure: float = SURE_MENTION) -> bool:
     """The danger model surely reads the message as a question that only mentions danger. Not
     "neither": a danger told in words the model never saw reads as neither ("怎么叫都没反应")."""
     opinion = _opinion(query, danger)
-    return opinion is not None and opinion.guesses[:1] == (MENTION,) and opinion.margin >= SURE_MENTION
+    return opinion is not None and opinion.guesses[:1] == (MENTION,) and opinion.margin >= sure
 
 
 def _beyond_harmless(query: Query, index: Index, danger: Danger) -> Trigger | None:
@@ -136,7 +139,7 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     # its own does not decide alone.
     settled = any(word in whole for word in danger.recovered_words) or (
         any(when is When.PAST for _, _, when in _marks(query.core, danger))
-        and asks(query.core, index.settings.words.question_words) and _reads_as_mention(query, danger))
+        and asks(query.core, index.settings.words.question_words) and _reads_as_mention(query, danger, SURE_SETTLED))
     if _now_word(query, danger, settled):
         return now
     times = times_of(query, index, danger) or [When.UNSAID]
@@ -211,7 +214,8 @@ def _now_word(query: Query, danger: Danger, settled: bool) -> bool:
         return True
     marks = _marks(core, danger)
     for m in _words(danger.now_words).finditer(core):
-        when = _when(core, m.start(), m.end(), marks, _clause(query, m.start()), danger)
+        # Only a time said before it, or 过 after it: "她说我想死，如果我不报警有罪吗" is still now.
+        when = _when(core, m.start(), m.end(), marks, _clause(query, m.start()), danger, look_after=False)
         if when is When.NOW or (when is When.UNSAID and not settled and not core.startswith("的", m.end())):
             return True
     return False
@@ -264,7 +268,7 @@ def _marks(core: str, danger: Danger) -> list[tuple[int, int, When]]:
 
 
 def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], clause: tuple[int, int],
-          danger: Danger) -> When:
+          danger: Danger, look_after: bool = True) -> When:
     """Danger named at core[start:end]: followed by 过 it is past; otherwise the nearest time word of
     its clause before it (after it when none is before) says when; right after `now_before` it is now."""
     if _EXPERIENCED.match(core, end) or _EXPERIENCED.match(core, start + 1):  # 被他打过, 割过腕
@@ -283,7 +287,7 @@ def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], c
     if before:
         return before[-1][2]
     # Said later in the clause, only a past time counts ("被打是去年的事"); "到现在还没处理" is no danger now.
-    after = [m for m in inside if m[0] >= end and m[2] is When.PAST]
+    after = [m for m in inside if m[0] >= end and m[2] is When.PAST] if look_after else []
     return When.PAST if after else When.UNSAID
 
 
