@@ -84,8 +84,7 @@ def test_what_the_model_finds_comes_from_the_situations_operators_write(shipped_
     text = "孩子在浴缸里沉下去了"
     groups = tuple(replace(g, situations=()) for g in shipped_catalogue.danger.groups)
     unwritten = replace(shipped_catalogue.danger, groups=groups, model=None)
-    without = Engine(replace(shipped_catalogue, danger=trained(unwritten, shipped_catalogue.intents.values(),
-                                                               shipped_catalogue.settings)))
+    without = Engine(replace(shipped_catalogue, danger=trained(unwritten, shipped_catalogue.index)))
     assert without.respond("citizen", text).intent != "emergency"
     assert Engine(shipped_catalogue).respond("citizen", text).intent == "emergency"
 
@@ -98,8 +97,6 @@ def test_the_model_learns_a_situation_written_in_safety_yaml(shipped_catalogue: 
     told = ["锅炉喷出的蒸汽烫到了工人，整条胳膊通红", "蒸汽管子爆了，喷到师傅身上", "开锅炉的时候被蒸汽冲到脸"]
     groups = tuple(replace(g, situations=(*g.situations, *told)) if g.answer.id == "emergency_medical" else g
                    for g in danger.groups)
-    engine = Engine(replace(shipped_catalogue, danger=trained(replace(danger, groups=groups),
-                                                              shipped_catalogue.intents.values(),
-                                                              shipped_catalogue.settings)))
+    engine = Engine(replace(shipped_catalogue, danger=trained(replace(danger, groups=groups), shipped_catalogue.index)))
     reply = engine.respond("citizen", asked)
     assert (reply.intent, first_number(reply.text)) == ("emergency", "120")

@@ -3,15 +3,15 @@ and the words that tell danger now from danger only mentioned. Read, then checke
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.catalogue.collector import Collector, check_keys, did_you_mean, line_of, string_list, text_value
-from bot.catalogue.model import EMERGENCY, Answer, Danger, DangerGroup, Intent, MatcherSettings
+from bot.catalogue.model import EMERGENCY, Answer, Danger, DangerGroup, topic_of
 from bot.catalogue.yamlfile import LineDict, LineList
-from bot.matching.index import analyse
-from bot.matching.learned import OUT_OF_SCOPE, train
+from bot.matching.index import Index, RowKind, analyse
+from bot.matching.learned import train
 from bot.matching.normalize import normalize
 from bot.matching.triggers import ALTERNATIVE, NOT_BETWEEN, SPREAD
 
@@ -206,17 +206,20 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
                   tuple(dict.fromkeys(t for t, _ in raw.mentions if normalize(t))))
 
 
-def trained(danger: Danger, intents: Iterable[Intent], settings: MatcherSettings) -> Danger:
+def trained(danger: Danger, index: Index) -> Danger:
     """The danger model, trained as the catalogue loads: each group's situations are danger now of
-    that group, `mentions` only mention danger, and every other intent's examples are neither. It
-    reads danger said in words no trigger holds (有人掉河里了, 刀都磨好了); None without situations."""
-    documents = [(g.name, text) for g in danger.groups for text in g.situations]
-    if not documents:
+    that group, `mentions` only mention danger, and the index's other rows (every other intent's
+    examples, already analysed, and the out-of-scope phrases) are neither. It reads danger said in
+    words no trigger holds (有人掉河里了, 刀都磨好了); without situations there is none."""
+    told = [(g.name, text) for g in danger.groups for text in g.situations]
+    if not told:
         return danger
-    documents += [(MENTION, text) for text in danger.mentions]
-    documents += [(OUT_OF_SCOPE, text) for intent in intents if intent.id != EMERGENCY for text in intent.examples]
-    analysed = ((label, analyse(text, settings)) for label, text in documents)
-    return replace(danger, model=train((label, q.core, q.key) for label, q in analysed))
+    told += [(MENTION, text) for text in danger.mentions]
+    documents = [(label, q.core, q.key) for label, q in ((label, analyse(text, index.settings)) for label, text in told)]
+    documents += [("", text, key) for kind, owner, text, key in zip(index.kinds, index.owners, index.texts, index.keys,
+                                                                     strict=True)
+                  if kind is not RowKind.FOLLOWUP and topic_of(owner) != EMERGENCY]
+    return replace(danger, model=train(documents))
 
 
 def _words(listed: list[tuple[str, int]]) -> tuple[str, ...]:

@@ -363,9 +363,9 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
         intents[EMERGENCY] = replace(own, triggers=tuple(dict.fromkeys((*own.triggers, *grouped))))
     if any(not p.is_warning for p in c.problems):
         raise CatalogueError(c.problems)
-    danger = trained(danger, intents.values(), settings)
     index = build_index(tuple(intents.values()), oos, followups, settings, prepared(settings) if prepared else None,
                         previous)
+    danger = trained(danger, index)
     return Catalogue(
         MappingProxyType(intents), tuple(oos), tuple(followups), settings,
         MappingProxyType(messages), index,
