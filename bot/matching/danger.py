@@ -1,8 +1,9 @@
 """Danger now, or danger only mentioned: decided after the triggers found danger words in a message.
 
 A trigger means the message speaks of violence, self-harm, illness, an accident or fire. Words
-of danger now wherever they stand (`now_words`: 救命, 快来人, 拿刀, 要弄死我) make it danger now.
-Otherwise each place the message names danger gets a time from the words around it, in its own
+of danger now (`now_words`: 救命, 快来人, 拿刀, 要弄死我) make it danger now unless a time said before
+them in their clause, or 过 after them, makes them past ("之前气得差点想不开"), they name a thing
+("威胁我的那些话"), or the message is settled (see the danger model below). Otherwise each place the message names danger gets a time from the words around it, in its own
 clause: said after `now_times` (正在, 现在, 今天, 刚才) or right after `now_before` (在, 要, 想:
 "他在打我", "要杀我", "想自杀") it is now; after `past_times` (去年, 以前, 如果, 打过) or a date
 ("三年前", "两个月以前", "2019年", "5月3号"), or followed by 过 ("被他打过", "割过腕") it is past or supposed.
@@ -10,6 +11,12 @@ Danger now anywhere makes the message danger now. When every place is past or su
 message asks about a service or the law (the ranking finds a service above `floor` and a clause
 asks, or it holds `mention_words`: 怎么规定, 算不算…), danger is only mentioned: the service asked
 about, or the catalogue's `mention_intent` when it names none, with a safety line. In doubt, now.
+
+The danger model (trained from safety.yaml's `situations` and `mentions`, bot.catalogue.danger)
+reads what no word list holds: danger now told as a situation ("有人掉江里了"), the number a loose
+trigger or a bare cry stands for, and a question that only mentions danger. It adds recall, and
+relaxes only what was in doubt: a settled message says the danger is over (`recovered_words`), or
+is a question with a past time that the model surely reads as a mention.
 """
 
 from __future__ import annotations
