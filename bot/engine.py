@@ -24,7 +24,7 @@ from bot.matching.decision import Match, Outcome, combined, decide
 from bot.matching.ranking import Examined, examine, names_another_topic
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
-from bot.matching.danger import assess, deciding, learned_danger
+from bot.matching.danger import assess, danger_found, deciding, doubts_learned, learned_danger
 from bot.reply import Button, Feedback, Kind, Reply, Turn, storable
 
 __all__ = ["Button", "Engine", "Feedback", "Kind", "Matcher", "Reply", "Turn"]  # the reply types live in bot.reply
@@ -204,8 +204,9 @@ class Engine:
 
     def _respond(self, user: str, cat: Catalogue, text: str, examined: Examined) -> Reply:
         settings = cat.settings
-        query, trigger, ranking = examined.query, examined.trigger, examined.ranking
-        if trigger is None and self.learned_veto:  # the learned model's second opinion adds recall
+        query, ranking = examined.query, examined.ranking
+        trigger = danger_found(examined.trigger, query, cat.index, cat.danger) if query.text else None
+        if trigger is None and self.learned_veto and not doubts_learned(query, cat.danger):  # the learned model's second opinion adds recall
             # Half the clarify threshold: as alike as a message the matcher would still consider.
             trigger = learned_danger(examined.learned.guesses, ranking.intents, settings.clarify_threshold / 2)
         if not query.text:  # nothing but spaces, punctuation or emoji

@@ -4,7 +4,7 @@ the matcher is worked on, so these bars only keep their figures from falling; a 
 list the cases.
 
 The bars sit a little below the figures measured at the end of each round (README, Evaluation).
-blind2.yml's emergency recall is below 100% (README): its bar keeps it from falling further.
+blind2.yml's emergency recall reached 100% with the danger model (README): its bar allows one miss.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ EVAL = Path(__file__).resolve().parent / "eval"
 # set: floors, ceilings, emergency recall
 BARS = {
     "blind.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.12}, 1.0),
-    "blind2.yml": ({"accuracy": 0.90, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.16}, 0.93),
+    "blind2.yml": ({"accuracy": 0.90, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.16}, 0.97),
 }
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from catalogue_factory import write_catalogue
 
@@ -276,5 +278,8 @@ def test_danger_no_trigger_names_is_found_by_the_learned_second_opinion(shipped_
 
 
 def test_without_the_learned_model_the_second_opinion_is_silent(shipped_catalogue: Catalogue) -> None:
-    engine = Engine(shipped_catalogue, learned_veto=False)
-    assert engine.respond("citizen", "我男人喝了酒又在屋里达我").intent != "emergency"
+    text = "我男人喝了酒又在屋里达我"
+    no_danger_model = replace(shipped_catalogue, danger=replace(shipped_catalogue.danger, model=None))
+    assert Engine(no_danger_model, learned_veto=False).respond("citizen", text).intent != "emergency"
+    # The danger model is no second opinion: it reads situations whether or not the learned model speaks.
+    assert Engine(shipped_catalogue, learned_veto=False).respond("citizen", text).intent == "emergency"

@@ -5,8 +5,10 @@ the 110 script. Each table was written by a writer who saw neither the catalogue
 How each was used (README, Safety): safety.yml guided the work; safety_holdout.yml was scored once
 before the work and once after it, and its failures were then read and worked on; safety_final.yml
 was scored once at the end of one round and once at the end of the next; safety_blind.yml was written
-at the start of that next round, scored before and after it. The failures of those two are not read. The floors sit at or a little below the
-figures measured then: a change that loses cases must say why, or be taken back.
+at the start of that next round, scored before and after it. safety_final.yml's failures are not read;
+safety_blind.yml's were read in the round after (the danger model's), to find the kinds of wording
+missed, so its figures now flatter the bot. The floors sit at or a little below the figures measured
+then: a change that loses cases must say why, or be taken back.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ BARS = {
     "safety.yml": (0.99, 0.99, 0.95, 0.01),
     "safety_holdout.yml": (0.98, 0.98, 0.88, 0.02),
     "safety_final.yml": (0.77, 0.77, 0.73, 0.09),
-    "safety_blind.yml": (0.82, 0.80, 0.76, 0.06),
+    "safety_blind.yml": (0.99, 0.99, 0.83, 0.01),
 }
 
 

@@ -835,6 +835,24 @@ def test_a_danger_section_without_groups_is_an_error(root: Path, capsys: pytest.
         "intents/safety.yaml:2: 错误: 'danger' 的 'groups' 应该是分组列表（每组以“- name:”开头，含 answer 和 triggers）"]
 
 
+def test_a_sentence_both_a_situation_and_a_mention_is_an_error(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\
+      situations: [有人掉进河里了, 他把门撞开冲进来了]
+  mentions: [去年被打伤了能做鉴定吗, 有人掉进河里了！]
+"""
+    assert validate(root, {SAFETY: text}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/safety.yaml:10: 错误: '有人掉进河里了！' 同时写在危险分组 '暴力' 的 situations和danger 的 mentions里；"
+        "一句话只能算一种情况，请删掉一处"]
+
+
+def test_mentions_without_any_situation_is_a_warning(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + "  mentions: [去年被打伤了能做鉴定吗]\n"
+    assert validate(root, {SAFETY: text}) == 0
+    assert warnings(capsys.readouterr().out) == [
+        "intents/safety.yaml:9: 警告: 'danger' 写了 mentions 但没有一组写 situations：危险识别模型学不到“危险在眼前”的说法"]
+
+
 def test_a_phrase_in_two_danger_groups_is_a_warning(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\
     - name: 急病

@@ -4,20 +4,24 @@ and the words that tell danger now from danger only mentioned. Read, then checke
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.catalogue.collector import Collector, check_keys, did_you_mean, line_of, string_list, text_value
-from bot.catalogue.model import Answer, Danger, DangerGroup
+from bot.catalogue.model import EMERGENCY, Answer, Danger, DangerGroup, topic_of
 from bot.catalogue.yamlfile import LineDict, LineList
+from bot.matching.index import Index, RowKind, analyse
+from bot.matching.learned import train
 from bot.matching.normalize import normalize
 from bot.matching.triggers import ALTERNATIVE, NOT_BETWEEN, SPREAD
 
+MENTION = "(mention)"  # the danger model's class of questions that only mention danger
+
 # What each word list says: a word in two lists that say different things would mean both.
 _MEANINGS = {"now_words": "now", "now_times": "now", "now_before": "now", "past_times": "past",
-             "mention_words": "mention", "help_words": "help"}
-_DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups"}
-_GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry"}
+             "mention_words": "mention", "help_words": "help", "recovered_words": "past", "harmless": "harmless"}
+_DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups", "mentions"}
+_GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry", "situations"}
 _COMBO_KEYS = {"first", "then", "not_between"}
 
 
@@ -34,8 +38,12 @@ class RawDanger:
     time_units: list[tuple[str, int]] = field(default_factory=list)
     now_before: list[tuple[str, int]] = field(default_factory=list)
     help_words: list[tuple[str, int]] = field(default_factory=list)
+    recovered_words: list[tuple[str, int]] = field(default_factory=list)
+    harmless: list[tuple[str, int]] = field(default_factory=list)
+    mentions: list[tuple[str, int]] = field(default_factory=list)
     mention_intent: tuple[str, int] | None = None
     groups: list[tuple[str, str, int, list[tuple[str, int]], int, bool]] = field(default_factory=list)
+    situations: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # by group name
 
 
 def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
@@ -53,6 +61,9 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
     raw.time_units = string_list(c, src, data, "time_units", "danger ")
     raw.now_before = string_list(c, src, data, "now_before", "danger ")
     raw.help_words = string_list(c, src, data, "help_words", "danger ")
+    raw.recovered_words = string_list(c, src, data, "recovered_words", "danger ")
+    raw.harmless = string_list(c, src, data, "harmless", "danger ")
+    raw.mentions = string_list(c, src, data, "mentions", "danger ")
     _check_word_lists(c, src, raw)
     if "mention_intent" in data:
         intent_id = text_value(c, src, data, "mention_intent", "danger ")
@@ -80,6 +91,8 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
             is_cry = False
         if answer is not None:
             raw.groups.append((name, answer, line_of(item, "answer"), triggers, line, is_cry))
+            raw.situations[name] = string_list(c, src, item, "situations", label)
+    _check_examples(c, src, raw)
     if raw.groups and not raw.now_words:
         c.warn(src, line_of(data), "'danger' 没有 now_words：提到危险的问题都会被当作危险就在眼前")
     return raw
@@ -116,6 +129,23 @@ def _combos(c: Collector, src: str, group: LineDict, label: str) -> list[tuple[s
             out.append((ALTERNATIVE.join(first) + SPREAD + ALTERNATIVE.join(then)
                         + (NOT_BETWEEN + barred if barred else ""), line))
     return out
+
+
+def _check_examples(c: Collector, src: str, raw: RawDanger) -> None:
+    """A sentence both a situation of danger now and a mention, or a situation of two groups, would
+    teach the danger model both: an error at its second place."""
+    seen: dict[str, str] = {}
+    listed = [(f"危险分组 '{name}' 的 situations", said) for name, said in raw.situations.items()]
+    for where, said in [*listed, ("danger 的 mentions", raw.mentions)]:
+        for text, line in said:
+            key = normalize(text)
+            if not key:
+                c.error(src, line, f"{where}里的 '{text}' 去掉标点后是空的；请写成一句完整的话")
+            elif key in seen and seen[key] != where:
+                c.error(src, line, f"'{text}' 同时写在{seen[key]}和{where}里；一句话只能算一种情况，请删掉一处")
+            seen.setdefault(key, where)
+    if raw.mentions and not any(said for said in raw.situations.values()):
+        c.warn(src, raw.mentions[0][1], "'danger' 写了 mentions 但没有一组写 situations：危险识别模型学不到“危险在眼前”的说法")
 
 
 def _check_word_lists(c: Collector, src: str, raw: RawDanger) -> None:
@@ -168,10 +198,28 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
             else:
                 seen.setdefault(key, name)
                 words.append(key)
-        groups.append(DangerGroup(name, answer, tuple(dict.fromkeys(words)), is_cry))
+        situations = tuple(dict.fromkeys(t for t, _ in raw.situations.get(name, []) if normalize(t)))
+        groups.append(DangerGroup(name, answer, tuple(dict.fromkeys(words)), is_cry, situations))
     return Danger(tuple(groups), _words(raw.now_words), _words(raw.mention_words), mention_intent,
                   _words(raw.now_times), _words(raw.past_times), _words(raw.time_units), _words(raw.help_words),
-                  _words(raw.now_before))
+                  _words(raw.now_before), _words(raw.recovered_words), _words(raw.harmless),
+                  tuple(dict.fromkeys(t for t, _ in raw.mentions if normalize(t))))
+
+
+def trained(danger: Danger, index: Index) -> Danger:
+    """The danger model, trained as the catalogue loads: each group's situations are danger now of
+    that group, `mentions` only mention danger, and the index's other rows (every other intent's
+    examples, already analysed, and the out-of-scope phrases) are neither. It reads danger said in
+    words no trigger holds (有人掉河里了, 刀都磨好了); without situations there is none."""
+    told = [(g.name, text) for g in danger.groups for text in g.situations]
+    if not told:
+        return danger
+    told += [(MENTION, text) for text in danger.mentions]
+    documents = [(label, q.core, q.key) for label, q in ((label, analyse(text, index.settings)) for label, text in told)]
+    documents += [("", text, key) for kind, owner, text, key in zip(index.kinds, index.owners, index.texts, index.keys,
+                                                                     strict=True)
+                  if kind is not RowKind.FOLLOWUP and topic_of(owner) != EMERGENCY]
+    return replace(danger, model=train(documents))
 
 
 def _words(listed: list[tuple[str, int]]) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from bot.catalogue.grounding import Corpus, excerpt_hint, ungrounded_figures, un
 from bot.catalogue.sections import report_sections, section_refs
 from bot.catalogue.facets import Facets, check_parts, read_facets, read_parts
 from bot.matching.index import Index, build_index
-from bot.catalogue.danger import RawDanger, link_danger, read_danger
+from bot.catalogue.danger import RawDanger, link_danger, read_danger, trained
 from bot.catalogue.messages import MESSAGE_KEYS, read_messages
 from bot.catalogue.menu import RawMenu, link_menu, read_menu
 from bot.catalogue.plain import PlainLanguage, check_plain, read_plain_language
@@ -365,6 +365,7 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
         raise CatalogueError(c.problems)
     index = build_index(tuple(intents.values()), oos, followups, settings, prepared(settings) if prepared else None,
                         previous)
+    danger = trained(danger, index)
     return Catalogue(
         MappingProxyType(intents), tuple(oos), tuple(followups), settings,
         MappingProxyType(messages), index,

@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.errors import Source
+
+if TYPE_CHECKING:
+    from bot.matching.learned import LearnedModel
 
 # The one intent id the code must know: danger-now messages are checked before anything else.
 EMERGENCY = "emergency"
@@ -88,6 +92,7 @@ class DangerGroup:
     answer: Answer
     triggers: tuple[str, ...]
     is_cry: bool = False  # a cry for help (救命): another danger named in the message decides the number
+    situations: tuple[str, ...] = ()  # danger now told as a situation, the danger model's examples of this group
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +108,24 @@ class Danger:
     time_units: tuple[str, ...] = ()  # 年, 月, 天: "三年前", "两个多月以前" are past by pattern
     help_words: tuple[str, ...] = ()  # asking what to do about the danger itself, not about a service: 怎么办
     now_before: tuple[str, ...] = ()  # right before the danger word, it is now: 在 (打我), 要 (杀我), 想 (自杀)
+    recovered_words: tuple[str, ...] = ()  # the danger is over: 现在好多了, 人没事 (unsaid times become past)
+    harmless: tuple[str, ...] = ()  # phrases holding a danger word that are no danger: 救命稻草
+    mentions: tuple[str, ...] = ()  # questions that only mention danger, the danger model's examples of a mention
+    # Trained when the catalogue loads (bot.catalogue.danger.trained): now (a group's name), mention, or neither.
+    model: LearnedModel | None = field(default=None, compare=False, repr=False)
 
     def group_of(self, trigger: str) -> DangerGroup | None:
-        """The group a trigger phrase (normalised) belongs to; None for an intent's own triggers."""
-        return next((g for g in self.groups if trigger in g.triggers), None)
+        """The group a trigger phrase (normalised), or a situation the danger model read, belongs to;
+        None for an intent's own triggers."""
+        return next((g for g in self.groups if trigger in g.triggers or trigger == situation(g.name)), None)
+
+
+SITUATION = "(situation)"  # the text of a trigger standing for the danger model's reading of a situation
+
+
+def situation(group: str) -> str:
+    """The trigger text standing for danger now the danger model found as `group`'s situation."""
+    return f"{SITUATION}{group}"
 
 
 @dataclass(frozen=True, slots=True)

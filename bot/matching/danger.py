@@ -1,8 +1,9 @@
 """Danger now, or danger only mentioned: decided after the triggers found danger words in a message.
 
 A trigger means the message speaks of violence, self-harm, illness, an accident or fire. Words
-of danger now wherever they stand (`now_words`: 救命, 快来人, 拿刀, 要弄死我) make it danger now.
-Otherwise each place the message names danger gets a time from the words around it, in its own
+of danger now (`now_words`: 救命, 快来人, 拿刀, 要弄死我) make it danger now unless a time said before
+them in their clause, or 过 after them, makes them past ("之前气得差点想不开"), they name a thing
+("威胁我的那些话"), or the message is settled (see the danger model below). Otherwise each place the message names danger gets a time from the words around it, in its own
 clause: said after `now_times` (正在, 现在, 今天, 刚才) or right after `now_before` (在, 要, 想:
 "他在打我", "要杀我", "想自杀") it is now; after `past_times` (去年, 以前, 如果, 打过) or a date
 ("三年前", "两个月以前", "2019年", "5月3号"), or followed by 过 ("被他打过", "割过腕") it is past or supposed.
@@ -10,6 +11,12 @@ Danger now anywhere makes the message danger now. When every place is past or su
 message asks about a service or the law (the ranking finds a service above `floor` and a clause
 asks, or it holds `mention_words`: 怎么规定, 算不算…), danger is only mentioned: the service asked
 about, or the catalogue's `mention_intent` when it names none, with a safety line. In doubt, now.
+
+The danger model (trained from safety.yaml's `situations` and `mentions`, bot.catalogue.danger)
+reads what no word list holds: danger now told as a situation ("有人掉江里了"), the number a loose
+trigger or a bare cry stands for, and a question that only mentions danger. It adds recall, and
+relaxes only what was in doubt: a settled message says the danger is over (`recovered_words`), or
+is a question with a past time that the model surely reads as a mention.
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.catalogue.model import EMERGENCY, Danger
+from bot.catalogue.model import EMERGENCY, Danger, situation
 from bot.matching.clauses import asks
 from bot.matching.index import Index, Query, analyse
+from bot.matching.learned import Opinion
 from bot.matching.ranking import rank
 from bot.matching.scoring import Scored
-from bot.matching.triggers import Trigger, find_trigger, spans
+from bot.matching.triggers import Trigger, find_trigger, is_pattern, spans, trigger_at
 
 # Counted time before now: "三年前", "两个多月以前", "十几天之前". Shorter spans (小时, 分钟) are left
 # out on purpose: "十分钟前被打了" may still be danger now.
@@ -43,6 +51,68 @@ class When(enum.Enum):
 
 
 LEARNED = "(learned)"  # the text of the trigger standing for the learned model's second opinion
+MENTION = "(mention)"  # the danger model's class of questions that only mention danger (bot.catalogue.danger)
+# Log-odds the danger model must give a group over "neither" to find danger with no trigger: at 4 a
+# situation's n-grams outweigh a service question's by about e^4; lower, questions about 交通事故 or
+# 工伤 read as accidents now. A mention needs less, it only relaxes a trigger whose time is unsaid.
+SURE_SITUATION = 4.0
+SURE_MENTION = 2.0
+# Setting a now word aside takes a surer mention than relaxing a trigger with no time ("她说我想死，
+# 如果我不报警有罪吗" is a mention at 3.6; "老公拿刀砍了我，当时报了警，还能追究吗" at 30).
+SURE_SETTLED = 8.0
+# A trigger's group gives way to the model's reading only far beyond that ("孩子不剪了，在商场里找不到"
+# reads as illness at 6, "我爸心脏病犯了，药找不到" at 18).
+SURE_NUMBER = 10.0
+_CHINESE = re.compile("[\u4e00-\u9fff]")
+
+
+def danger_found(trigger: Trigger | None, query: Query, index: Index, danger: Danger) -> Trigger | None:
+    """The danger a message names: its trigger, unless it only stands in a harmless phrase
+    (救命稻草); else a situation the danger model reads as danger now (有人掉河里了)."""
+    if trigger is not None and danger.harmless:
+        trigger = _beyond_harmless(query, index, danger)
+    return trigger if trigger is not None else read_situation(query, danger)
+
+
+def read_situation(query: Query, danger: Danger, sure: float = SURE_SITUATION) -> Trigger | None:
+    """A trigger standing for the group whose danger-now situations the message reads like, when
+    the danger model is sure of it over "neither" and over a mention."""
+    opinion = _opinion(query, danger)
+    first = opinion.guesses[:1] if opinion is not None else ()
+    if not first or first[0] in (MENTION, "") or opinion.over_out_of_scope < sure:
+        return None
+    return Trigger(EMERGENCY, situation(first[0]), "")
+
+
+def _opinion(query: Query, danger: Danger) -> Opinion | None:
+    """The danger model's reading; None without a model or without Chinese, whose n-grams it learned
+    (Latin letters are read by sound only: two-letter keys that every English sentence shares)."""
+    if danger.model is None or not _CHINESE.search(query.core):
+        return None
+    return danger.model.opinion(query.core, query.key)
+
+
+def doubts_learned(query: Query, danger: Danger) -> bool:
+    """The danger model surely reads the message as no danger now ("怕我走了以后他们来闹"): the
+    learned second opinion, trained on far fewer ways of telling danger, gives way to it."""
+    opinion = _opinion(query, danger)
+    return opinion is not None and opinion.guesses[:1] in (("",), (MENTION,)) and opinion.margin >= SURE_SITUATION
+
+
+def _reads_as_mention(query: Query, danger: Danger, sure: float = SURE_MENTION) -> bool:
+    """The danger model surely reads the message as a question that only mentions danger. Not
+    "neither": a danger told in words the model never saw reads as neither ("怎么叫都没反应")."""
+    opinion = _opinion(query, danger)
+    return opinion is not None and opinion.guesses[:1] == (MENTION,) and opinion.margin >= sure
+
+
+def _beyond_harmless(query: Query, index: Index, danger: Danger) -> Trigger | None:
+    """The trigger found once the harmless phrases are taken out of the message."""
+    text = f"{query.text}\n{query.core}"
+    if not any(phrase in text for phrase in danger.harmless):
+        return find_trigger(text, query.key, index.triggers_near(query))
+    rest = analyse(_words(danger.harmless).sub("，", query.core), index.settings)
+    return find_trigger(f"{rest.text}\n{rest.core}", rest.key, index.triggers_near(rest))
 
 
 def learned_danger(guesses: Sequence[str], intents: Sequence[Scored], floor: float) -> Trigger | None:
@@ -71,11 +141,19 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     score a service must reach to be what the message asks about."""
     now = DangerCall(trigger, is_now=True)
     whole = f"{query.text}\n{query.core}"
-    if any(word in whole for word in danger.now_words):
+    # A question told with a past time somewhere, which the model reads as no danger now ("老公拿刀砍了我，
+    # 当时报了警，我还能追究他吗"), or a message saying the danger is over: a now word with no time of
+    # its own does not decide alone.
+    settled = any(word in whole for word in danger.recovered_words) or (
+        any(when is When.PAST for _, _, when in _marks(query.core, danger))
+        and asks(query.core, index.settings.words.question_words) and _reads_as_mention(query, danger, SURE_SETTLED))
+    if _now_word(query, danger, settled):
         return now
     times = times_of(query, index, danger) or [When.UNSAID]
     if When.NOW in times:
         return now
+    if any(word in whole for word in danger.recovered_words):  # 以前想不开过，现在好多了
+        times = [When.PAST for _ in times]
     service = _service(intents, floor, is_service)
     if not all(when is When.PAST for when in times) and not any(word in whole for word in danger.mention_words):
         # Danger said without a time: only mentioned when the rest of the message asks about a service
@@ -84,7 +162,7 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         if not asks(rest, index.settings.words.question_words):
             return now
         service = _service(rank(analyse(rest, index.settings), index).intents, floor, is_service)
-        if service is None:
+        if service is None and not _reads_as_mention(query, danger):  # 家庭暴力怎么取证
             return now
     if service is not None:
         return DangerCall(trigger, is_now=False, service=service)
@@ -95,13 +173,59 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
 
 def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Trigger:
     """The trigger whose group decides the number first: a cry for help (救命, a group with `cry`)
-    gives way to the danger the message names as well ("快来人，我爸晕倒了": 120)."""
+    gives way to the danger the message names as well ("快来人，我爸晕倒了": 120), and the learned
+    second opinion, which names no group, to the situation the danger model reads."""
     group = danger.group_of(trigger.text)
-    if group is None or not group.is_cry:
-        return trigger
+    if group is not None and not group.is_cry:
+        # A trigger found only by sound, or a spread of words across two clauses, can belong to another
+        # danger than the one the whole message tells ("我爸心脏病犯了，药找不到" holds 我爸…找不到):
+        # the model's reading, when sure and far from the trigger's group, decides the number. A phrase
+        # found as written within a clause is the danger named first and keeps deciding ("他拿刀砍我，
+        # 流了好多血": 110).
+        if not _loosely_found(query, trigger):
+            return trigger
+        read = read_situation(query, danger, SURE_NUMBER)
+        return read if read is not None and _far_from(query, danger, group.name) else trigger
     cries = {t for g in danger.groups if g.is_cry for t in g.triggers}
     named = [t for t in index.triggers_near(query) if t.text not in cries]
-    return find_trigger(f"{query.text}\n{query.core}", query.key, named) or trigger
+    if group is None:  # the learned second opinion
+        return read_situation(query, danger) or trigger
+    # A bare cry reads a little like every danger ("救命"): only a sure reading names its number.
+    return find_trigger(f"{query.text}\n{query.core}", query.key, named) or read_situation(
+        query, danger, SURE_NUMBER) or trigger
+
+
+def _loosely_found(query: Query, trigger: Trigger) -> bool:
+    """The trigger is in the message only by sound, or only as a spread whose parts a clause break parts."""
+    if trigger_at(f"{query.text}\n{query.core}", query.key, trigger)[1]:
+        return True
+    found = spans(query.core, query.key, trigger)
+    return bool(found) and is_pattern(trigger.text) and all(
+        any(start < b < end for b in query.breaks) for start, end in found)
+
+
+def _far_from(query: Query, danger: Danger, group: str) -> bool:
+    """The model's first reading is sure beyond doubt over `group` too (not its runner-up, or far ahead)."""
+    opinion = _opinion(query, danger)
+    return opinion is not None and (group not in opinion.guesses[:2] or opinion.margin >= SURE_NUMBER)
+
+
+def _now_word(query: Query, danger: Danger, settled: bool) -> bool:
+    """A word of danger now in the message, unless its own clause says it was past or supposed
+    ("之前气得差点想不开", "想不开过"), it names a thing ("威胁我的那些话", followed by 的), or the
+    message is `settled` and its clause gives no time. One found only
+    in the message as written counts wherever it is. A word that does not count here is still a
+    danger place timed like any other."""
+    core = query.core
+    if any(word in query.text and word not in core for word in danger.now_words):
+        return True
+    marks = _marks(core, danger)
+    for m in _words(danger.now_words).finditer(core):
+        # Only a time said before it, or 过 after it: "她说我想死，如果我不报警有罪吗" is still now.
+        when = _when(core, m.start(), m.end(), marks, _clause(query, m.start()), danger, look_after=False)
+        if when is When.NOW or (when is When.UNSAID and not settled and not core.startswith("的", m.end())):
+            return True
+    return False
 
 
 def _service(intents: Sequence[Scored], floor: float, is_service: Callable[[str], bool]) -> Scored | None:
@@ -151,7 +275,7 @@ def _marks(core: str, danger: Danger) -> list[tuple[int, int, When]]:
 
 
 def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], clause: tuple[int, int],
-          danger: Danger) -> When:
+          danger: Danger, look_after: bool = True) -> When:
     """Danger named at core[start:end]: followed by 过 it is past; otherwise the nearest time word of
     its clause before it (after it when none is before) says when; right after `now_before` it is now."""
     if _EXPERIENCED.match(core, end) or _EXPERIENCED.match(core, start + 1):  # 被他打过, 割过腕
@@ -170,7 +294,7 @@ def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], c
     if before:
         return before[-1][2]
     # Said later in the clause, only a past time counts ("被打是去年的事"); "到现在还没处理" is no danger now.
-    after = [m for m in inside if m[0] >= end and m[2] is When.PAST]
+    after = [m for m in inside if m[0] >= end and m[2] is When.PAST] if look_after else []
     return When.PAST if after else When.UNSAID
 
 
@@ -179,7 +303,7 @@ def _starts_clause(core: str, position: int, clause_end: int) -> bool:
     return clause_end - position <= 6
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=16)
 def _words(words: tuple[str, ...]) -> re.Pattern[str]:
     if not words:
         return re.compile("(?!)")

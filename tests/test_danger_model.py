@@ -1,0 +1,102 @@
+"""The danger model (intents/safety.yaml: each group's `situations`, `mentions`): danger told as a
+situation no trigger names gets the emergency answer with the right number first; a now word whose
+danger is past, over or only a thing named is a mention; harmless phrases are no danger. The
+sentences here are written for this test: neither training data nor any evaluation set."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from bot.catalogue.danger import trained
+from bot.catalogue.loader import Catalogue
+from bot.engine import Engine
+from bot.matching.ranking import examine
+
+_NUMBER = re.compile("110|120|119")
+
+
+def first_number(text: str) -> str | None:
+    found = _NUMBER.search(text)
+    return found.group() if found else None
+
+
+@pytest.fixture
+def engine(shipped_catalogue: Catalogue) -> Engine:
+    return Engine(shipped_catalogue)
+
+
+SITUATIONS = [  # no trigger is in any of them
+    ("我老婆从阳台翻出去了，挂在外面", "110"),
+    ("孩子在浴缸里沉下去了", "120"),
+    ("师傅摸了漏电的电箱，手一直在抖说不出话", "120"),
+    ("老人吃汤圆堵住了嗓子", "120"),
+    ("厨房的锅烧干了冒火", "119"),
+]
+
+
+@pytest.mark.parametrize(("text", "number"), SITUATIONS)
+def test_a_situation_no_trigger_names_gets_the_emergency_answer_and_its_number(
+        shipped_catalogue: Catalogue, engine: Engine, text: str, number: str) -> None:
+    assert examine(text, shipped_catalogue.index).trigger is None
+    reply = engine.respond("citizen", text)
+    assert (reply.intent, first_number(reply.text)) == ("emergency", number), text
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("我爸心脏病犯了 药找不到", "120"),  # 我爸…找不到 (a person missing) across two clauses
+    ("他拿刀砍我，流了好多血", "110"),  # the danger named first, written out in one clause
+    ("救命", "110"),  # a bare cry reads a little like every danger
+])
+def test_the_model_moves_the_number_only_from_loose_evidence(engine: Engine, text: str, number: str) -> None:
+    reply = engine.respond("citizen", text)
+    assert (reply.intent, first_number(reply.text)) == ("emergency", number), text
+
+
+@pytest.mark.parametrize("text", [
+    "以前想不开住过院，现在好多了，想问医保报销的事",  # a now word, and the danger is over
+    "他以前威胁过我，现在想离婚，能申请法律援助吗",  # a now word in a past clause
+    "他威胁我的那些录音能拿去公证吗",  # the threat as a thing: 威胁我的…
+])
+def test_danger_past_or_over_is_a_mention_with_the_safety_line(engine: Engine, text: str) -> None:
+    reply = engine.respond("citizen", text)
+    assert reply.intent != "emergency" and reply.safety, (text, reply.intent)
+    assert reply.text.startswith("如果现在有危险，请马上拨打 110")
+
+
+def test_a_harmless_phrase_holding_a_danger_word_is_no_danger(engine: Engine) -> None:
+    reply = engine.respond("citizen", "法律援助是我的救命稻草，怎么申请")
+    assert (reply.intent, reply.safety) == ("legal_aid", False)
+
+
+@pytest.mark.parametrize("text", [
+    "我以前被打过，他现在拿着刀在门口",  # its own clause is now
+    "同学跟我说她想死，如果我不告诉老师会怎么样",  # a supposition said after it is about something else
+])
+def test_a_now_word_still_decides_unless_its_own_time_is_past(engine: Engine, text: str) -> None:
+    reply = engine.respond("citizen", text)
+    assert (reply.intent, first_number(reply.text)) == ("emergency", "110"), text
+
+
+def test_what_the_model_finds_comes_from_the_situations_operators_write(shipped_catalogue: Catalogue) -> None:
+    text = "孩子在浴缸里沉下去了"
+    groups = tuple(replace(g, situations=()) for g in shipped_catalogue.danger.groups)
+    unwritten = replace(shipped_catalogue.danger, groups=groups, model=None)
+    without = Engine(replace(shipped_catalogue, danger=trained(unwritten, shipped_catalogue.index)))
+    assert without.respond("citizen", text).intent != "emergency"
+    assert Engine(shipped_catalogue).respond("citizen", text).intent == "emergency"
+
+
+def test_the_model_learns_a_situation_written_in_safety_yaml(shipped_catalogue: Catalogue) -> None:
+    """A kind of danger no situation tells yet is found once an operator writes one like it."""
+    asked = "师傅被锅炉里喷出来的蒸汽冲到了"
+    assert Engine(shipped_catalogue).respond("citizen", asked).intent != "emergency"
+    danger = shipped_catalogue.danger
+    told = ["锅炉喷出的蒸汽烫到了工人，整条胳膊通红", "蒸汽管子爆了，喷到师傅身上", "开锅炉的时候被蒸汽冲到脸"]
+    groups = tuple(replace(g, situations=(*g.situations, *told)) if g.answer.id == "emergency_medical" else g
+                   for g in danger.groups)
+    engine = Engine(replace(shipped_catalogue, danger=trained(replace(danger, groups=groups), shipped_catalogue.index)))
+    reply = engine.respond("citizen", asked)
+    assert (reply.intent, first_number(reply.text)) == ("emergency", "120")
