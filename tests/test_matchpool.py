@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import pickle
 import shutil
@@ -115,6 +116,8 @@ async def test_workers_read_a_reloaded_index_from_the_catalogue_cache(tmp_path: 
         assert pool.fallbacks == 0
         assert [path.parent for _, path, _ in pool._files] == [tmp_path / "cache"] * 2
         assert not any(pool._folder.iterdir())  # no second pickle of either index
+        gc.collect()
+        assert pool._files[0][0]() is None  # the index before the reload is released, not kept for its file
         # The cache pruned the file (or it was removed) and the worker died: its successor gets a pickle.
         for cached in (tmp_path / "cache").glob("catalogue-*.bin"):
             cached.unlink()

@@ -26,6 +26,7 @@ import shutil
 import signal
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -84,7 +85,9 @@ class MatchPool:
         self._context = multiprocessing.get_context("spawn")  # not fork: the server runs threads
         self._folder = Path(tempfile.mkdtemp(prefix="legalbot-index-"))
         self._stored = stored
-        self._files: list[tuple[Index, Path, str]] = []  # index, its file and the file's key ("": our pickle)
+        # Each index published, its file and the file's key ("": our pickle). The index is held weakly:
+        # once the engine and every message have let go of a reloaded one, its memory is free.
+        self._files: list[tuple[weakref.ref[Index], Path, str]] = []
         self._generation = 0
         self._checked = 0  # restarts when the current file was last seen to exist
         self._ids = itertools.count()
@@ -253,12 +256,12 @@ class MatchPool:
         written (off the event loop) the first time the index is seen, and again if it went missing
         (a temporary-files cleaner, a pruned cache), since a new worker must read it."""
         for known, path, key in self._files:
-            if known is index and (self.restarts == self._checked or path.exists()):
+            if known() is index and (self.restarts == self._checked or path.exists()):
                 self._checked = self.restarts
                 return path, key
         async with self._publishing:
             for n, (known, path, key) in enumerate(self._files):
-                if known is index:
+                if known() is index:
                     if path.exists():
                         self._checked = self.restarts
                         return path, key
@@ -269,7 +272,7 @@ class MatchPool:
                 self._generation += 1
                 found = (self._folder / f"index-{self._generation}.pickle", "")
                 await asyncio.to_thread(_write, index, found[0])
-            self._files.append((index, *found))
+            self._files.append((weakref.ref(index), *found))
             for _, old, key in self._files[:-_KEPT_FILES]:
                 if not key:  # the cache's own files are the cache's to prune
                     old.unlink(missing_ok=True)
