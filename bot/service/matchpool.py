@@ -143,6 +143,8 @@ class MatchPool:
         try:
             return await answer
         except WorkerLost as exc:
+            if key:  # the cache may have pruned its file: the next message has the index published again
+                self._files = [f for f in self._files if f[1] != path]
             return self._inline(text, index, str(exc))
 
     async def _worker_for(self, size: int) -> _Worker | None:
