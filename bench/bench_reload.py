@@ -4,8 +4,8 @@ more when it is busy).
 
 Run: .venv/bin/python bench/bench_reload.py DIR [--saves 3]
 DIR holds a catalogue (bench/scale_catalogue.py DIR writes the 100,000-example one); its cache goes
-in DIR/cache-reload and is built first if missing. The match workers' share of a reload (pickling
-the index, each worker unpickling it) is not included: bench_scale.py times the whole of it.
+in DIR/cache-reload and is built first if missing. The match workers' share of a reload (each
+reading the new cache file) is not included: bench_scale.py times the whole of it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Run: .venv/bin/python bench/bench_scale.py [--examples 100000] [--port 8765] [--dir DIR] [--runs 5]
 Writes the catalogue (bench/scale_catalogue.py) to a temporary folder (or DIR, kept with its cache
 for the next run); every figure is wall time of a real `legalbot` process, so the shared machine's
-noise shows in them: each start-up and reload is repeated and reported as a range.
+noise shows in them: each start-up and reload is repeated and reported as a range, and a reload's
+CPU time (serve and its match workers) is given too.
 """
 
 from __future__ import annotations
@@ -42,6 +43,18 @@ def _rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used: on a busy machine it says more than wall time."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
@@ -108,6 +121,8 @@ def served(where: Path, env: dict[str, str], port: int, runs: int) -> None:
                    "彩虹的颜色可以注册吗", "企鹅能不能办暂住证", "云朵的影子算谁的地", "外星人的邻居纠纷找谁")
         for attempt, text in enumerate(phrases[:runs]):
             edited = original.replace("  examples:\n", f"  examples:\n  - {text}\n", 1)  # one at a time
+            processes = [server.pid, *_children(server.pid)]
+            cpu = _cpu_seconds(processes)
             saved = time.perf_counter()
             target.write_text(edited, encoding="utf-8")
             while time.perf_counter() - saved < 120:
@@ -115,7 +130,8 @@ def served(where: Path, env: dict[str, str], port: int, runs: int) -> None:
                 if reply.get("intent") and str(reply["intent"]).endswith("_x900"):
                     break
                 time.sleep(0.05)
-            print(f"reload: saved edit served after {time.perf_counter() - saved:.2f} s (attempt {attempt + 1})")
+            print(f"reload: saved edit served after {time.perf_counter() - saved:.2f} s, "
+                  f"{_cpu_seconds(processes) - cpu:.2f} s CPU of serve and its workers (attempt {attempt + 1})")
             time.sleep(1)
         target.write_text(original, encoding="utf-8")
         print(f"memory after the reloads: serve {_rss_kb(server.pid) / 1024:.0f} MB RSS; match workers "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import pickle
 import shutil
@@ -17,6 +18,7 @@ from catalogue_copy import NEW_EXAMPLE, CatalogueCopy
 from catalogue_factory import SERVICES, write_catalogue
 from serve_process import clean_env, serving
 
+from bot.catalogue.cache import CatalogueLoader
 from bot.catalogue.loader import Catalogue
 from bot.config import Settings, default_match_workers
 from bot.engine import Engine
@@ -96,6 +98,50 @@ async def test_a_reload_is_matched_with_the_new_catalogue(tmp_path: Path) -> Non
         assert await engine.reload() == ()
         assert (await engine.reply("u", new_phrase)).intent == "legal_aid"
         assert pool.fallbacks == 0
+
+
+async def test_workers_read_a_reloaded_index_from_the_catalogue_cache(tmp_path: Path) -> None:
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    loader = CatalogueLoader(tmp_path / "cache")
+    engine = Engine.from_paths(copy.intents, copy.content, loader=loader)
+    pool = MatchPool(1, stored=loader.stored)
+    await pool.start(engine.catalogue.index)
+    try:
+        engine.matcher = pool
+        assert (await engine.reply("u", NEW_EXAMPLE)).confidence != 1.0
+        copy.add_example()
+        assert await engine.reload() == ()
+        reply = await engine.reply("u", NEW_EXAMPLE)
+        assert reply.intent == "legal_aid" and reply.confidence == 1.0  # the new example, matched in the worker
+        assert pool.fallbacks == 0
+        assert [path.parent for _, path, _ in pool._files] == [tmp_path / "cache"] * 2
+        assert not any(pool._folder.iterdir())  # no second pickle of either index
+        gc.collect()
+        assert pool._files[0][0]() is None  # the index before the reload is released, not kept for its file
+        # The cache pruned the file before the worker read it: that message is matched inline, the next in
+        # the worker again, from a pickle of the index.
+        copy.restore()
+        assert await engine.reload() == ()
+        await pool._publish(engine.catalogue.index)
+        for cached in (tmp_path / "cache").glob("catalogue-*.bin"):
+            cached.unlink()
+        assert (await engine.reply("u", NEW_EXAMPLE)).confidence != 1.0 and pool.fallbacks == 1
+        assert (await engine.reply("u", NEW_EXAMPLE)).confidence != 1.0 and pool.fallbacks == 1
+        assert any(pool._folder.glob("index-*.pickle"))
+        copy.add_example()
+        assert await engine.reload() == ()
+        assert (await engine.reply("u", NEW_EXAMPLE)).confidence == 1.0  # read from the cache's new file
+        # The cache pruned the file (or it was removed) and the worker died: its successor gets a pickle.
+        for cached in [*(tmp_path / "cache").glob("catalogue-*.bin"), *pool._folder.glob("index-*.pickle")]:
+            cached.unlink()
+        dead = pool._workers[0].process
+        os.kill(dead.pid or 0, signal.SIGKILL)
+        async with asyncio.timeout(30):
+            await pool.wait_until(lambda: pool.restarts >= 1 and len(_alive(pool)) == 1)
+        assert (await engine.reply("u", NEW_EXAMPLE)).confidence == 1.0
+        assert pool.fallbacks == 1 and any(pool._folder.glob("index-*.pickle"))
+    finally:
+        await pool.close()
 
 
 async def test_a_killed_worker_loses_no_message_and_is_replaced(shipped_catalogue: Catalogue, pool: MatchPool) -> None:

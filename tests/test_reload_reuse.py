@@ -1,4 +1,5 @@
-"""What a reload reuses: the parse of every YAML file not saved since, and the prefilter's postings."""
+"""What a reload reuses (the parse of every YAML file not saved since, the rows prepared before, the
+learned model and the lexicon's foreign nouns) and that it builds the index a fresh load builds."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +15,10 @@ import numpy as np
 from bot.catalogue.cache import CatalogueLoader
 from bot.catalogue.loader import load_catalogue
 from bot.catalogue.yamlfile import read_yaml
+from bot.engine import Engine
 from bot.errors import Problem
-from bot.matching.index import Postings, Prefilter, _grams
+from bot.matching.index import Index
+from bot.matching.prefilter import Grams, Postings, Prefilter, gram_set
 from catalogue_copy import NEW_EXAMPLE, CatalogueCopy
 
 
@@ -49,8 +53,8 @@ def test_postings_hold_each_grams_rows_in_order() -> None:
     flags = [False, False, False, True, False, False]
     reserved = [False, True, False, False, False, True]
     prefilter = Prefilter.build(keys, flags, reserved)
-    for gram in {g for k in keys for g in _grams(k)}:
-        want = [i for i, k in enumerate(keys) if not flags[i] and gram in _grams(k)]
+    for gram in {g for k in keys for g in gram_set(k)}:
+        want = [i for i, k in enumerate(keys) if not flags[i] and gram in gram_set(k)]
         if want:
             assert prefilter.rows[gram].tolist() == want
             assert prefilter.weights[gram] == math.log(prefilter.examples / len(want)) * len(gram)
@@ -58,7 +62,7 @@ def test_postings_hold_each_grams_rows_in_order() -> None:
             assert gram not in prefilter.rows
         kept = [i for i in want if reserved[i]]
         assert (prefilter.reserved[gram].tolist() if gram in prefilter.reserved else []) == kept
-    assert len(Postings.of([])[0]) == 0
+    assert len(Postings.of(Grams.of([], []))[0]) == 0
 
 
 def _reload_in_a_process(folder: Path, copy: CatalogueCopy, seed: str) -> int:
@@ -88,3 +92,46 @@ def test_a_new_process_reuses_the_cached_rows_on_reload(tmp_path: Path) -> None:
     # Other hash seeds than this process's: the matcher settings must still compare equal.
     for seed in ("1", "2"):
         assert _reload_in_a_process(tmp_path / "cache", copy, seed) >= rows - 1
+
+
+def _contents(index: Index) -> dict[str, object]:
+    """Everything in an index, as plain values; the learned model as each n-gram's weight per class
+    (its column numbers may differ after retraining, and no guess depends on them)."""
+    out: dict[str, object] = {}
+    for name in Index.__dataclass_fields__:
+        value = getattr(index, name)
+        if name == "prefilter":
+            value = (value.size, value.examples, dict(value.weights),
+                     {g: value.rows[g].tolist() for g in value.rows},
+                     {g: value.reserved[g].tolist() for g in value.reserved})
+        elif name == "learned":
+            model = value
+            value = (model.classes, model.default.tolist(), model.prior.tolist(), {
+                gram: dict(zip(model.posted[model.starts[col]: model.starts[col + 1]].tolist(),
+                               model.lift[model.starts[col]: model.starts[col + 1]].tolist(), strict=True))
+                for gram, col in model.columns.items()})
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        out[name] = value
+    return out
+
+
+def test_a_reload_that_reuses_rows_builds_what_a_fresh_load_builds(tmp_path: Path) -> None:
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    loader = CatalogueLoader(tmp_path / "cache")
+    first = loader(copy.intents, copy.content)
+    loader.flush()
+    noun = first.index.foreign[0]  # an everyday noun no example used: the edit makes it used, the restore unused
+    edited = f"{NEW_EXAMPLE}{noun}"
+    restarted = CatalogueLoader(tmp_path / "cache")  # as `serve` starts: from the cache, then reloads
+    assert restarted(copy.intents, copy.content) is not None and restarted.hits == 1
+    for edit, used in ((lambda: copy.add_example(edited), True), (copy.restore, False)):
+        edit()
+        reloaded = restarted(copy.intents, copy.content)
+        assert restarted.reused_rows >= len(first.index) - 5
+        fresh = load_catalogue(copy.intents, copy.content)
+        assert _contents(reloaded.index) == _contents(fresh.index)
+        assert (noun in reloaded.index.foreign) is not used
+    copy.add_example(edited)
+    reply = Engine(restarted(copy.intents, copy.content)).respond("u", edited)
+    assert reply.intent == "legal_aid" and reply.confidence == 1.0  # the edited example itself

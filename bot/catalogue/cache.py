@@ -39,6 +39,7 @@ from bot.catalogue import cachefile
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.catalogue.model import MatcherSettings
 from bot.config import Settings
+from bot.matching.index import Index
 from bot.matching import phonetic
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ class CatalogueLoader:
         self._writer: threading.Thread | None = None
         self._readings = False  # the stored character readings are installed (bot.matching.phonetic)
         self._last: Catalogue | None = None  # the catalogue loaded last: a rebuild updates its learned model
+        self._file: tuple[Catalogue, Path, str] | None = None  # the cache file holding the last one, and its key
 
     def __call__(self, intents_dir: Path, content_dir: Path) -> Catalogue:
         with self._lock:
@@ -146,6 +148,7 @@ class CatalogueLoader:
                                                         name="legalbot-cache-writer")
                         self._writer.start()
                     self._last = cached
+                    self._file = (cached, path, key)
                     return cached
             rows_path = self._rows_path(intents_dir, content_dir, root) if self.folder is not None else None
             catalogue = self._build(intents_dir, content_dir, root, rows_path, version)
@@ -163,9 +166,20 @@ class CatalogueLoader:
         if writer is not None:
             writer.join()
 
+    def stored(self, index: Index) -> tuple[Path, str] | None:
+        """The cache file holding the catalogue of `index` and its key, once written (waits for the
+        writer), so that match workers read it from there (its arrays memory-mapped) rather than
+        from a second pickle; None if the cache does not hold it."""
+        self.flush()
+        found = self._file
+        if found is None or found[0].index is not index or not found[1].is_file():
+            return None
+        return found[1], found[2]
+
     def _store(self, path: Path, key: str, catalogue: Catalogue, rows_path: Path, version: str,
                rows: tuple[MatcherSettings, Rows] | None, store_readings: bool) -> None:
-        self._write(path, key, catalogue)
+        if self._write(path, key, catalogue):
+            self._file = (catalogue, path, key)
         self._write(rows_path, version, rows)
         if store_readings:
             self._store_readings(version)
@@ -252,14 +266,16 @@ class CatalogueLoader:
                 pass  # unreadable and undeletable: writing the rebuilt one will say why
             return None
 
-    def _write(self, path: Path, key: str, obj: object) -> None:
+    def _write(self, path: Path, key: str, obj: object) -> bool:
         try:
             cachefile.write(path, key, obj)
+            return True
         except Exception as exc:  # a full disk, a read-only folder, something a derived step added that cannot pickle
             if not self._warned_unwritable:
                 logger.warning("cannot write the catalogue cache in %s (%s); set LEGALBOT_CACHE_DIR to a "
                                "writable folder for a fast start", path.parent, exc)
                 self._warned_unwritable = True
+            return False
 
     def _prune(self) -> None:
         """Keep the KEPT newest catalogue files and remove temporary files left by dead writers."""

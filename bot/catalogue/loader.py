@@ -219,16 +219,37 @@ def _read_intent_files(c: Collector, intents_dir: Path, sections: dict[str, tupl
         if not isinstance(items, LineList):
             c.error(src, line_of(data, "intents"), "'intents' 应该是意图列表（每个意图以“- id:”开头）")
             continue
-        for item, line in zip(items, items.item_lines, strict=True):
-            if not isinstance(item, LineDict):
-                c.error(src, line, "'intents' 列表里的每一项都应是一个意图（含 id、title、examples、answer）")
-                continue
-            raw = _read_intent(c, src, item)
-            if raw is not None:
-                raws.append(raw)
+        raws += _read_intents(c, src, items)
     if words_at is None and files and not c.unreadable:
         c.error(c.shown(intents_dir), 0, "没有找到匹配用的词表 'words:'；请放在 intents/words.yaml（可从发布的版本复制）")
     return raws, oos, followups, replace(settings or MatcherSettings(), words=words or Words()), menu, danger
+
+
+# Each file's intents as read last time, with the problems reading them found: a file whose parse
+# is the same object (bot.catalogue.yamlfile keeps the parse of a file not saved since) is not
+# read again, so a reload reads only the saved file's intents.
+_intents_read: dict[str, tuple[LineList, list[_RawIntent], tuple[Problem, ...]]] = {}
+_READ_FILES = 4096  # as bot.catalogue.yamlfile's parses: tests load many temporary catalogues
+
+
+def _read_intents(c: Collector, src: str, items: LineList) -> list[_RawIntent]:
+    known = _intents_read.get(src)
+    if known is not None and known[0] is items:
+        c.problems.extend(known[2])
+        return known[1]
+    before = len(c.problems)
+    raws = []
+    for item, line in zip(items, items.item_lines, strict=True):
+        if not isinstance(item, LineDict):
+            c.error(src, line, "'intents' 列表里的每一项都应是一个意图（含 id、title、examples、answer）")
+            continue
+        raw = _read_intent(c, src, item)
+        if raw is not None:
+            raws.append(raw)
+    if len(_intents_read) >= _READ_FILES:
+        _intents_read.clear()
+    _intents_read[src] = (items, raws, tuple(c.problems[before:]))
+    return raws
 
 
 def _read_intent(c: Collector, src: str, item: LineDict) -> _RawIntent | None:

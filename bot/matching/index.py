@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import copyreg
 import enum
-import itertools
-import math
+import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -19,8 +18,9 @@ from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings, Role, topic_
 from bot.matching.normalize import canonical_lines, drop_latin_fillers, prepare, rewrite, squash, strip_fillers
 from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 from bot.matching.learned import LearnedModel, train
-from bot.matching.lexicon import foreign_words
+from bot.matching.lexicon import foreign_words, foreign_words_after
 from bot.matching.phonetic import sound_keys
+from bot.matching.prefilter import Grams, Prefilter, gram_set
 from bot.matching.retrain import retrain
 from bot.matching.triggers import Trigger, starts
 
@@ -76,91 +76,7 @@ class Query:
         return starts[-1] if starts else None
 
 
-class Postings(Mapping[str, "npt.NDArray[np.intp]"]):
-    """The rows holding each n-gram, all in one array (a gram's rows are a slice of it).
-
-    One array, not one per gram, so that building, pickling (to the cache and the match workers)
-    and unpickling cost a few numpy calls rather than one per gram (~100,000 at a province's size).
-    """
-
-    __slots__ = ("_slot", "_starts", "flat", "_bounds")
-
-    def __init__(self, slot: dict[str, int], starts: npt.NDArray[np.intp], rows: npt.NDArray[np.intp]) -> None:
-        self._slot = slot  # gram -> its number; its rows are rows[starts[n]:starts[n + 1]]
-        self._starts = starts
-        self.flat = rows  # every gram's rows, one gram after the other
-        self._bounds: list[int] | None = None  # starts as Python ints, made on first use (lookups per message)
-
-    @classmethod
-    def of(cls, grams: list[Iterable[str]]) -> tuple[Postings, list[int]]:
-        """The postings of rows whose n-grams are `grams` (row by row), and each gram's row count."""
-        lengths = [len(g) for g in grams]  # type: ignore[arg-type]
-        flat = list(itertools.chain.from_iterable(grams))
-        slot = {g: n for n, g in enumerate(dict.fromkeys(flat))}  # grams in the order rows first hold them
-        numbers = np.fromiter(map(slot.__getitem__, flat), np.intp, len(flat))
-        counts = np.bincount(numbers, minlength=len(slot))
-        starts = np.zeros(len(slot) + 1, np.intp)
-        np.cumsum(counts, out=starts[1:])
-        # A stable sort by gram keeps each gram's rows in row order.
-        rows = np.repeat(np.arange(len(grams), dtype=np.intp), lengths)[np.argsort(numbers, kind="stable")]
-        return cls(slot, starts, rows), counts.tolist()
-
-    def located(self, grams: Iterable[str]) -> list[tuple[int, int, int]]:
-        """(number, start, end) of each of `grams` that rows hold, in the order given: its rows are flat[start:end].
-        Plain ints: a message looks up a hundred grams, and numpy scalars or slices cost more than the lookups."""
-        bounds = self._bounds
-        if bounds is None:
-            bounds = self._bounds = self._starts.tolist()
-        slot = self._slot
-        return [(n, bounds[n], bounds[n + 1]) for g in grams if (n := slot.get(g)) is not None]
-
-    def __getitem__(self, gram: str) -> npt.NDArray[np.intp]:
-        n = self._slot[gram]
-        return self.flat[self._starts[n]: self._starts[n + 1]]
-
-    def __contains__(self, gram: object) -> bool:
-        return gram in self._slot
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._slot)
-
-    def __len__(self) -> int:
-        return len(self._slot)
-
-    def __reduce__(self) -> tuple[type[Postings], tuple[dict[str, int], npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
-        return Postings, (self._slot, self._starts, self.flat)
-
-
-@dataclass(frozen=True, slots=True)
-class Prefilter:
-    """The example rows (not topic words, which are looked up directly) holding each n-gram of sound keys.
-
-    Rows are numpy arrays so a message's n-gram weights add up in one bincount rather than a
-    Python loop over every posting: the prefilter runs on every message.
-    """
-
-    rows: Mapping[str, npt.NDArray[np.intp]]
-    weights: Mapping[str, float]  # rarity (idf) times length: a rare two-sound gram says most
-    numbered: npt.NDArray[np.float64]  # the same weights by each gram's number in `rows` (Postings.located)
-    size: int  # rows in the index
-    examples: int  # example rows among them
-    # The follow-up and out-of-scope phrases holding each n-gram. The best few of them are always
-    # scored, so that a message sharing common words (多少, 去年) with many examples still meets
-    # "一共多少" or "天气怎么样", which share only those words with it.
-    reserved: Mapping[str, npt.NDArray[np.intp]]
-
-    @classmethod
-    def build(cls, keys: list[str], flags: list[bool], is_reserved: list[bool]) -> Prefilter:
-        grams = [_grams(key) if not flags[i] else set() for i, key in enumerate(keys)]
-        rows, counts = Postings.of(grams)
-        reserved, _ = Postings.of([g if is_reserved[i] else set() for i, g in enumerate(grams)])
-        examples = flags.count(False)
-        weights = {g: math.log(examples / count) * len(g) for g, count in zip(rows, counts, strict=True)}
-        return cls(rows, MappingProxyType(weights), np.fromiter(weights.values(), np.float64, len(weights)),
-                   len(keys), examples, reserved)
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # weakly held by the match pool (bot.service.matchpool)
 class Index:
     """Examples prepared once per catalogue: sound keys, owners and an n-gram prefilter."""
 
@@ -240,12 +156,6 @@ def _heads(text: str) -> set[str]:
     return {text[i: i + 2] for i in range(len(text))} | set(text)
 
 
-def _grams(key: str) -> set[str]:
-    if len(key) <= 1:
-        return {key} if key else set()
-    return {key[i: i + 2] for i in range(len(key) - 1)} | set(key)
-
-
 def build_index(
     intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str], settings: MatcherSettings,
     prepared: MutableMapping[str, tuple[str, str, str]] | None = None, previous: Index | None = None,
@@ -287,10 +197,8 @@ def build_index(
         kinds.append(kind)
         flags.append(is_keyword)
     # Stories' background (奶茶店, 旁边) is no topic's vocabulary: only shorter examples count.
-    vocabulary = frozenset(
-        k[j: j + 2] for k, kind in zip(keys, kinds, strict=True) if kind is not RowKind.OUT_OF_SCOPE and len(k) <= settings.weights.story_length
-        for j in range(len(k) - 1)
-    )
+    vocabulary = Grams.of(keys, [kind is not RowKind.OUT_OF_SCOPE and len(k) <= settings.weights.story_length
+                                 for k, kind in zip(keys, kinds, strict=True)]).bigrams()
     by_owner: dict[str, list[int]] = defaultdict(list)
     for i, owner in enumerate(owners):
         if kinds[i] is RowKind.INTENT:
@@ -302,26 +210,30 @@ def build_index(
         if is_keyword:
             keyword_heads[texts[i][:2]].add(i)
             keyword_heads[keys[i][:2]].add(i)
-            for gram in _grams(texts[i]):
+            for gram in gram_set(texts[i]):
                 keyword_grams[gram].add(i)
     # How many intents' examples use each topic word: 维权 or 调解 turn up under many topics,
     # 商标 or 跟政府 under one, and the specific word is the surer evidence. Emergency examples
     # mention every topic (家暴…离婚) on purpose and do not count.
     # Same characters give the same sound key, so the examples holding a topic word are among
     # those holding its first two sounds: the prefilter's rows keep this linear in the catalogue's size.
-    counted = frozenset(i for i, is_keyword in enumerate(flags)
-                        if not is_keyword and kinds[i] is RowKind.INTENT and owners[i] != EMERGENCY)
+    counted = np.fromiter((not is_keyword and kind is RowKind.INTENT and owner != EMERGENCY
+                           for is_keyword, kind, owner in zip(flags, kinds, owners, strict=True)), bool, len(flags))
     no_rows = np.empty(0, np.intp)
+    texts_of = _Texts(texts)
     keyword_spread = {
-        i: len({owners[j] for j in prefilter.rows.get(keys[i][:2], no_rows).tolist()
-                if j in counted and texts[i] in texts[j]} | {owners[i]})
+        i: len({owners[j] for j in texts_of.holding(texts[i], held[counted[held]])} | {owners[i]})
         for i, is_keyword in enumerate(flags) if is_keyword
+        for held in (prefilter.rows.get(keys[i][:2], no_rows),)
     }
     trigger_starts: dict[str, list[int]] = defaultdict(list)
     for n, trigger in enumerate(triggers):
         for symbol in starts(trigger):
             trigger_starts[symbol].append(n)
-    foreign = tuple(foreign_words(t for t, kind in zip(texts, kinds, strict=True) if kind is RowKind.INTENT))
+    known = [t for t, kind in zip(texts, kinds, strict=True) if kind is RowKind.INTENT]
+    foreign = tuple(foreign_words(known) if previous is None else foreign_words_after(
+        previous.foreign, (t for t, kind in zip(previous.texts, previous.kinds, strict=True) if kind is RowKind.INTENT),
+        known))
     return Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(kinds), tuple(flags),
         prefilter, triggers, vocabulary,
@@ -339,11 +251,29 @@ def build_index(
     )
 
 
+class _Texts:
+    """Rows' texts, searched for a word many rows at a time (a Python loop over every row holding a
+    topic word's first two sounds was a tenth of a reload at 100,000 examples)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = np.array(texts, dtype=object)
+        self.lengths = np.fromiter(map(len, texts), np.intp, len(texts))
+
+    def holding(self, word: str, rows: npt.NDArray[np.intp]) -> list[int]:
+        """The rows among `rows` whose text contains `word` (texts hold no line break: squash())."""
+        joined = "\n".join(self.texts[rows].tolist())
+        ends = np.cumsum(self.lengths[rows] + 1)  # where each text's line ends, its break included
+        found = [m.start() for m in re.finditer(re.escape(word), joined)]
+        return rows[np.searchsorted(ends, found, side="right")].tolist()  # type: ignore[no-any-return]
+
+
 def learned_documents(kinds: Iterable[RowKind], owners: Iterable[str], texts: Iterable[str],
                       keys: Iterable[str], foreign: Iterable[str]) -> list[tuple[str, str, str]]:
     """What the learned model learns from: (class, core, key) of each row but follow-up phrases, and
     the `foreign` nouns as out of scope: what look-alikes are about (bot.matching.lexicon)."""
-    rows = [(topic_of(owner) if kind is RowKind.INTENT else OUT_OF_SCOPE_CLASS, text, key)
+    topics: dict[str, str] = {}  # an intent's topic, worked out once an intent, not once a row
+    rows = [(topics.get(owner) or topics.setdefault(owner, topic_of(owner)) if kind is RowKind.INTENT
+             else OUT_OF_SCOPE_CLASS, text, key)
             for kind, owner, text, key in zip(kinds, owners, texts, keys, strict=True)
             if kind is not RowKind.FOLLOWUP]
     return [*rows, *((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0]) for word in foreign)]
@@ -358,7 +288,7 @@ def candidates(key: str, index: Index) -> list[int]:
     if prefilter.examples <= limit:
         return [i for i in range(len(index)) if not index.is_keyword[i]]
     common = max(50, int(prefilter.examples * w.common_gram_share))
-    grams = _grams(key)
+    grams = gram_set(key)
     # Each gram's rows located once, rarest gram first; equally rare grams by their number, not in the
     # set's order, which follows the process's hash seed: every process meets the same candidates.
     located = sorted(prefilter.rows.located(grams), key=lambda span: (span[2] - span[1], span[0]))

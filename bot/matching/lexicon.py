@@ -47,3 +47,24 @@ def foreign_words(known: Iterable[str]) -> list[str]:
     canonical) contains: 健身, 玉石, 评委, 公里 — not 律师, 房子 or 工资."""
     text = "\n".join(known)
     return [word for word in _common_nouns() if word not in text]
+
+
+def foreign_words_after(previous: Iterable[str], before: Iterable[str], known: Iterable[str]) -> list[str]:
+    """foreign_words(known), given `previous` = foreign_words(before): a reload searches only the
+    texts that changed (searching 100,000 examples for 600 nouns takes seconds). A noun stays
+    foreign unless an added text contains it; one that was not comes back only if a removed text
+    held it and no text holds it now."""
+    old, new = set(before), set(known)
+    added, removed = "\n".join(new - old), "\n".join(old - new)
+    was = set(previous)
+    everything: str | None = None
+    words = []
+    for word in _common_nouns():
+        if word in was:
+            if word not in added:
+                words.append(word)
+        elif word in removed:
+            everything = "\n".join(new) if everything is None else everything  # nouns hold no line break
+            if word not in everything:
+                words.append(word)
+    return words

@@ -2,9 +2,11 @@
 
 The engine keeps everything about users (context, buttons offered) in the serving process; only
 examine(text, index), which depends on nothing else, runs in a worker. Workers get the index
-through a pickle file written once per catalogue: after a hot reload the next task names the new
-file, so a worker loads each catalogue once, and a message is matched against the catalogue that
-was current when it arrived.
+through a file named in each task: the catalogue cache's file when it holds the index (`stored`:
+the serving process pickles a catalogue once, and the workers' arrays are memory-mapped from the
+same file, shared rather than copied), else a pickle file written once per catalogue. After a hot
+reload the next task names the new file, so a worker loads each catalogue once, drops the one
+before, and a message is matched against the catalogue that was current when it arrived.
 
 Each worker has a pipe for tasks and one for results; the serving process reads results from the
 event loop (add_reader), with no helper threads, since the point is to leave its CPU to HTTP. A
@@ -24,12 +26,14 @@ import shutil
 import signal
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from bot.catalogue import cachefile
 from bot.matching.index import Index
 from bot.matching.phonetic import installed_readings, sound_keys, use_readings
 from bot.matching.ranking import Examined, examine
@@ -68,7 +72,9 @@ class _Worker:
 class MatchPool:
     """Worker processes running examine(); start() it, set it as Engine.matcher, close() it on the way out."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, stored: Callable[[Index], tuple[Path, str] | None] | None = None) -> None:
+        """`stored(index)`, if given, names a cache file holding the index's catalogue and its key
+        (bot.catalogue.cache.CatalogueLoader.stored)."""
         if workers < 1:
             raise ValueError("a match pool needs at least one worker")
         self.size = workers
@@ -78,7 +84,10 @@ class MatchPool:
         self._warned = (0.0, 0)  # last warning about inline matching, and messages since
         self._context = multiprocessing.get_context("spawn")  # not fork: the server runs threads
         self._folder = Path(tempfile.mkdtemp(prefix="legalbot-index-"))
-        self._files: list[tuple[Index, Path]] = []
+        self._stored = stored
+        # Each index published, its file and the file's key ("": our pickle). The index is held weakly:
+        # once the engine and every message have let go of a reloaded one, its memory is free.
+        self._files: list[tuple[weakref.ref[Index], Path, str]] = []
         self._generation = 0
         self._checked = 0  # restarts when the current file was last seen to exist
         self._ids = itertools.count()
@@ -116,11 +125,11 @@ class MatchPool:
         if not self._started or self._closed:
             return examine(text, index)
         try:
-            path = await self._publish(index)
+            path, key = await self._publish(index)
         except (OSError, pickle.PickleError) as exc:
             return self._inline(text, index, f"{type(exc).__name__}: {exc}")
         task = next(self._ids)
-        data = pickle.dumps((task, str(path), text), pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps((task, str(path), key, text), pickle.HIGHEST_PROTOCOL)
         worker = await self._worker_for(len(data))
         if worker is None:
             return self._inline(text, index, "no worker running")
@@ -134,6 +143,8 @@ class MatchPool:
         try:
             return await answer
         except WorkerLost as exc:
+            if key:  # the cache may have pruned its file: the next message has the index published again
+                self._files = [f for f in self._files if f[1] != path]
             return self._inline(text, index, str(exc))
 
     async def _worker_for(self, size: int) -> _Worker | None:
@@ -242,28 +253,34 @@ class MatchPool:
         self._workers.append(self._spawn())
         self._changed()
 
-    async def _publish(self, index: Index) -> Path:
-        """The pickle file of this index, written (off the event loop) the first time it is seen, and
-        again if it went missing (a temporary-files cleaner), since a new worker must read it."""
-        for known, path in self._files:
-            if known is index and (self.restarts == self._checked or path.exists()):
+    async def _publish(self, index: Index) -> tuple[Path, str]:
+        """The file workers read this index from, and its key: the cache's file, or a pickle file
+        written (off the event loop) the first time the index is seen, and again if it went missing
+        (a temporary-files cleaner, a pruned cache), since a new worker must read it."""
+        for known, path, key in self._files:
+            if known() is index and (self.restarts == self._checked or path.exists()):
                 self._checked = self.restarts
-                return path
+                return path, key
         async with self._publishing:
-            for known, path in self._files:
-                if known is index:
-                    if not path.exists():
-                        await asyncio.to_thread(_write, index, path)
-                    self._checked = self.restarts
-                    return path
-            self._generation += 1
-            path = self._folder / f"index-{self._generation}.pickle"
-            await asyncio.to_thread(_write, index, path)
-            self._files.append((index, path))
-            for _, old in self._files[:-_KEPT_FILES]:
-                old.unlink(missing_ok=True)
+            for n, (known, path, key) in enumerate(self._files):
+                if known() is index:
+                    if path.exists():
+                        self._checked = self.restarts
+                        return path, key
+                    del self._files[n]
+                    break
+            found = await asyncio.to_thread(self._stored, index) if self._stored is not None else None
+            if found is None:
+                self._generation += 1
+                found = (self._folder / f"index-{self._generation}.pickle", "")
+                await asyncio.to_thread(_write, index, found[0])
+            self._files.append((weakref.ref(index), *found))
+            for _, old, key in self._files[:-_KEPT_FILES]:
+                if not key:  # the cache's own files are the cache's to prune
+                    old.unlink(missing_ok=True)
             del self._files[:-_KEPT_FILES]
-            return path
+            self._checked = self.restarts
+            return found
 
     async def close(self) -> None:
         """Let the workers answer what they hold (for a few seconds), stop them and remove the index files."""
@@ -311,6 +328,18 @@ def _write(index: Index, path: Path) -> None:
     partial.replace(path)
 
 
+def _read(path: Path, key: str) -> Index:
+    """The index in a cache file written under `key` (checked, arrays memory-mapped), or in our pickle."""
+    if key:
+        index = cachefile.read(path, key).index
+    else:
+        with path.open("rb") as source:
+            index = pickle.load(source)
+    if not isinstance(index, Index):
+        raise TypeError(f"{path} holds no index")
+    return index
+
+
 def _serve(tasks: Connection, results: Connection, readings: Mapping[str, str] | None) -> None:
     """A worker: answer tasks until the serving process closes the task pipe."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server decides
@@ -322,13 +351,13 @@ def _serve(tasks: Connection, results: Connection, readings: Mapping[str, str] |
     answer: tuple[int, bool, Examined | str]
     while True:
         try:
-            task, path, text = pickle.loads(tasks.recv_bytes())
+            task, path, key, text = pickle.loads(tasks.recv_bytes())
         except EOFError:
             return
         try:
             if loaded is None or loaded[0] != path:
-                with open(path, "rb") as source:
-                    loaded = (path, pickle.load(source))
+                loaded = None  # the index before is released before the next one is read
+                loaded = (path, _read(Path(path), key))
             answer = (task, True, examine(text, loaded[1]))
         except Exception as exc:  # reported to the message's caller, which matches inline instead
             answer = (task, False, f"{type(exc).__name__}: {exc}")

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from bot.catalogue.cache import CatalogueLoader
 from bot.config import Settings
 from bot.engine import Engine
 from bot.service.eventlog import EventLog
@@ -102,7 +103,8 @@ async def _share_conversations(engine: Engine, settings: Settings,
 
 async def _start_pool(engine: Engine, workers: int) -> MatchPool | None:
     """Match in worker processes; if they cannot start, say so and match in this process."""
-    pool = MatchPool(workers)
+    loader = engine.loader
+    pool = MatchPool(workers, stored=loader.stored if isinstance(loader, CatalogueLoader) else None)
     try:
         await pool.start(engine.catalogue.index)
     except Exception as exc:  # e.g. no process can be started in this container
