@@ -1,10 +1,11 @@
-"""The blind sets (tests/eval/blind.yml, then blind2.yml): each written at the start of a round by
+"""The blind sets (tests/eval/blind.yml, blind2.yml, then blind3.yml): each written at the start of a round by
 writers who saw neither the catalogue's examples nor any other set. Their failures are not read while
 the matcher is worked on, so these bars only keep their figures from falling; a failing bar does not
 list the cases.
 
 The bars sit a little below the figures measured at the end of each round (README, Evaluation).
 blind2.yml's emergency recall reached 100% with the danger model (README): its bar allows one miss.
+blind2.yml's failures were read in the round after it; blind3.yml is the one whose failures nobody has read.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ EVAL = Path(__file__).resolve().parent / "eval"
 BARS = {
     "blind.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.12}, 1.0),
     "blind2.yml": ({"accuracy": 0.90, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.16}, 0.97),
+    "blind3.yml": ({"accuracy": 0.90, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.12}, 0.97),
 }
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}

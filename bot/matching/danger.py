@@ -52,10 +52,13 @@ class When(enum.Enum):
 
 LEARNED = "(learned)"  # the text of the trigger standing for the learned model's second opinion
 MENTION = "(mention)"  # the danger model's class of questions that only mention danger (bot.catalogue.danger)
-# Log-odds the danger model must give a group over "neither" to find danger with no trigger: at 4 a
-# situation's n-grams outweigh a service question's by about e^4; lower, questions about 交通事故 or
-# 工伤 read as accidents now. A mention needs less, it only relaxes a trigger whose time is unsaid.
-SURE_SITUATION = 4.0
+# Log-odds the danger model must give a group over "neither" to find danger with no trigger: at 5 a
+# situation's n-grams outweigh a service question's by about e^5; lower, questions about 交通事故 or
+# 工伤 read as accidents now, and a short question whose n-grams neither class holds much of leans to
+# the small danger classes (naive Bayes gives a class with fewer n-grams a higher default for each
+# one it never saw: 我儿子想去留学 reads as violence at 4.6). A mention needs less, it only relaxes a
+# trigger whose time is unsaid.
+SURE_SITUATION = 5.0
 SURE_MENTION = 2.0
 # Setting a now word aside takes a surer mention than relaxing a trigger with no time ("她说我想死，
 # 如果我不报警有罪吗" is a mention at 3.6; "老公拿刀砍了我，当时报了警，还能追究吗" at 30).
