@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.catalogue.danger import trained
+from bot.catalogue.danger import NEITHER_ROWS, share_of, trained
 from bot.catalogue.loader import Catalogue
 from bot.engine import Engine
 from bot.matching.ranking import examine
@@ -100,3 +100,15 @@ def test_the_model_learns_a_situation_written_in_safety_yaml(shipped_catalogue: 
     engine = Engine(replace(shipped_catalogue, danger=trained(replace(danger, groups=groups), shipped_catalogue.index)))
     reply = engine.respond("citizen", asked)
     assert (reply.intent, first_number(reply.text)) == ("emergency", "120")
+
+
+def test_a_province_gives_neither_an_even_bounded_share_that_an_edit_barely_moves() -> None:
+    """At 100,000 rows the danger model learns "neither" from about NEITHER_ROWS of them (training on
+    all would take seconds on every reload), and an edit changes the choice only by its own rows."""
+    rows = [("", f"第{n}个关于办事的问题", f"k{n}") for n in range(100_000)]
+    chosen = share_of(rows, NEITHER_ROWS)
+    assert 0.8 * NEITHER_ROWS <= len(chosen) <= 1.2 * NEITHER_ROWS
+    edited = share_of(rows[1:] + [("", "新加的一个问题", "k")], NEITHER_ROWS)
+    assert len(set(chosen) ^ set(edited)) <= 2
+    small = rows[:NEITHER_ROWS]
+    assert share_of(small, NEITHER_ROWS) == small  # a county's catalogue is taken whole

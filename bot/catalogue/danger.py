@@ -3,6 +3,7 @@ and the words that tell danger now from danger only mentioned. Read, then checke
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -216,10 +217,25 @@ def trained(danger: Danger, index: Index) -> Danger:
         return danger
     told += [(MENTION, text) for text in danger.mentions]
     documents = [(label, q.core, q.key) for label, q in ((label, analyse(text, index.settings)) for label, text in told)]
-    documents += [("", text, key) for kind, owner, text, key in zip(index.kinds, index.owners, index.texts, index.keys,
-                                                                     strict=True)
-                  if kind is not RowKind.FOLLOWUP and topic_of(owner) != EMERGENCY]
-    return replace(danger, model=train(documents))
+    neither = [("", text, key) for kind, owner, text, key in zip(index.kinds, index.owners, index.texts, index.keys,
+                                                                  strict=True)
+               if kind is not RowKind.FOLLOWUP and topic_of(owner) != EMERGENCY]
+    return replace(danger, model=train(documents + share_of(neither, NEITHER_ROWS)))
+
+
+# "Neither" needs the variety of everyday service questions, not every one of them: a county's
+# catalogue (~2,500 rows) is taken whole; a province's 100,000 would retrain for ~10 s on every
+# reload and slow every message, so it gives an even share of about this many.
+NEITHER_ROWS = 5000
+
+
+def share_of(rows: list[tuple[str, str, str]], most: int) -> list[tuple[str, str, str]]:
+    """About `most` of `rows`, chosen by a hash of each text (zlib's, the same in every process), so
+    an edit adds or drops only its own rows from the choice rather than shifting all of them."""
+    stride = -(-len(rows) // most)
+    if stride <= 1:
+        return rows
+    return [row for row in rows if zlib.crc32(row[1].encode()) % stride == 0]
 
 
 def _words(listed: list[tuple[str, int]]) -> tuple[str, ...]:
