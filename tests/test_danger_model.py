@@ -112,3 +112,12 @@ def test_a_province_gives_neither_an_even_bounded_share_that_an_edit_barely_move
     assert len(set(chosen) ^ set(edited)) <= 2
     small = rows[:NEITHER_ROWS]
     assert share_of(small, NEITHER_ROWS) == small  # a county's catalogue is taken whole
+
+
+def test_a_reload_keeps_the_danger_model_that_learned_from_the_same_documents(shipped_catalogue: Catalogue) -> None:
+    danger, index = shipped_catalogue.danger, shipped_catalogue.index
+    again = trained(danger, index, before=danger)
+    assert again.model is danger.model and again.trained_on == danger.trained_on
+    fewer = replace(danger, mentions=danger.mentions[1:])
+    retrained = trained(fewer, index, before=danger)
+    assert retrained.model is not danger.model and retrained.trained_on != danger.trained_on

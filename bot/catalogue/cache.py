@@ -230,7 +230,8 @@ class CatalogueLoader:
                 self._rows = stored
         started = time.perf_counter()
         previous = self._last.index if self._last is not None else None
-        catalogue = load_catalogue(intents_dir, content_dir, root=root, prepared=self._prepared, previous=previous)
+        catalogue = load_catalogue(intents_dir, content_dir, root=root, prepared=self._prepared, previous=previous,
+                                   previous_danger=self._last.danger if self._last is not None else None)
         for step in self.steps:
             catalogue = step(catalogue)
         self.builds += 1

@@ -3,6 +3,7 @@ and the words that tell danger now from danger only mentioned. Read, then checke
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
@@ -207,11 +208,13 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
                   tuple(dict.fromkeys(t for t, _ in raw.mentions if normalize(t))))
 
 
-def trained(danger: Danger, index: Index) -> Danger:
+def trained(danger: Danger, index: Index, before: Danger | None = None) -> Danger:
     """The danger model, trained as the catalogue loads: each group's situations are danger now of
     that group, `mentions` only mention danger, and the index's other rows (every other intent's
     examples, already analysed, and the out-of-scope phrases) are neither. It reads danger said in
-    words no trigger holds (有人掉河里了, 刀都磨好了); without situations there is none."""
+    words no trigger holds (有人掉河里了, 刀都磨好了); without situations there is none. `before`, the
+    danger of the catalogue loaded last, lends its model when it learned from the same documents
+    (most edits at a province's size leave the share of "neither" as it was)."""
     told = [(g.name, text) for g in danger.groups for text in g.situations]
     if not told:
         return danger
@@ -220,7 +223,11 @@ def trained(danger: Danger, index: Index) -> Danger:
     neither = [("", text, key) for kind, owner, text, key in zip(index.kinds, index.owners, index.texts, index.keys,
                                                                   strict=True)
                if kind is not RowKind.FOLLOWUP and topic_of(owner) != EMERGENCY]
-    return replace(danger, model=train(documents + share_of(neither, NEITHER_ROWS)))
+    documents += share_of(neither, NEITHER_ROWS)
+    digest = hashlib.blake2b("\x00".join(map("\x01".join, documents)).encode(), digest_size=16).hexdigest()
+    if before is not None and before.model is not None and before.trained_on == digest:
+        return replace(danger, model=before.model, trained_on=digest)
+    return replace(danger, model=train(documents), trained_on=digest)
 
 
 # "Neither" needs the variety of everyday service questions, not every one of them: a county's

@@ -352,11 +352,12 @@ def _normalized(example: str) -> str:
 
 def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = None,
                    prepared: Callable[[MatcherSettings], MutableMapping[str, tuple[str, str, str]]] | None = None,
-                   previous: Index | None = None) -> Catalogue:
+                   previous: Index | None = None, previous_danger: Danger | None = None) -> Catalogue:
     """Read and check every file; raise CatalogueError listing all problems, or return the Catalogue.
 
     `prepared(settings)` gives the example rows the index may reuse, `previous` the index loaded
-    before, whose learned model is updated rather than trained afresh (bot.catalogue.cache)."""
+    before, whose learned model is updated rather than trained afresh, and `previous_danger` the danger
+    loaded with it, whose model is kept when it learned from the same documents (bot.catalogue.cache)."""
     c = Collector(root or Path.cwd())
     missing = [(d, flag) for d, flag in ((intents_dir, "--intents / LEGALBOT_INTENTS"),
                                          (content_dir, "--content / LEGALBOT_CONTENT")) if not d.is_dir()]
@@ -386,7 +387,7 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
         raise CatalogueError(c.problems)
     index = build_index(tuple(intents.values()), oos, followups, settings, prepared(settings) if prepared else None,
                         previous)
-    danger = trained(danger, index)
+    danger = trained(danger, index, previous_danger)
     return Catalogue(
         MappingProxyType(intents), tuple(oos), tuple(followups), settings,
         MappingProxyType(messages), index,

@@ -113,6 +113,7 @@ class Danger:
     mentions: tuple[str, ...] = ()  # questions that only mention danger, the danger model's examples of a mention
     # Trained when the catalogue loads (bot.catalogue.danger.trained): now (a group's name), mention, or neither.
     model: LearnedModel | None = field(default=None, compare=False, repr=False)
+    trained_on: str = field(default="", compare=False, repr=False)  # digest of the model's documents
 
     def group_of(self, trigger: str) -> DangerGroup | None:
         """The group a trigger phrase (normalised), or a situation the danger model read, belongs to;
