@@ -126,8 +126,6 @@ class CatalogueLoader:
         self._lock = threading.Lock()  # one load at a time per loader: the rows are shared
         self._warned_unwritable = False
         self._writer: threading.Thread | None = None
-        self._catalogue_written = threading.Event()  # the writer's catalogue file is done (its rows come after)
-        self._catalogue_written.set()
         self._readings = False  # the stored character readings are installed (bot.matching.phonetic)
         self._last: Catalogue | None = None  # the catalogue loaded last: a rebuild updates its learned model
         self._file: tuple[Catalogue, Path, str] | None = None  # the cache file holding the last one, and its key
@@ -156,7 +154,6 @@ class CatalogueLoader:
             catalogue = self._build(intents_dir, content_dir, root, rows_path, version)
             if path is not None and key is not None and rows_path is not None:
                 # Written in the background: a reload serves the new catalogue without waiting for it.
-                self._catalogue_written = threading.Event()
                 self._writer = threading.Thread(target=self._store, name="legalbot-cache-writer",
                                                 args=(path, key, catalogue, rows_path, version, self._rows,
                                                       store_readings))
@@ -172,9 +169,8 @@ class CatalogueLoader:
     def stored(self, index: Index) -> tuple[Path, str] | None:
         """The cache file holding the catalogue of `index` and its key, once written (waits for the
         writer), so that match workers read it from there (its arrays memory-mapped) rather than
-        from a second pickle; None if the cache does not hold it. It waits for the catalogue's file
-        only: the rows written after it (for the next process) take a third of the writer's time."""
-        self._catalogue_written.wait()
+        from a second pickle; None if the cache does not hold it."""
+        self.flush()
         found = self._file
         if found is None or found[0].index is not index or not found[1].is_file():
             return None
@@ -182,11 +178,8 @@ class CatalogueLoader:
 
     def _store(self, path: Path, key: str, catalogue: Catalogue, rows_path: Path, version: str,
                rows: tuple[MatcherSettings, Rows] | None, store_readings: bool) -> None:
-        try:
-            if self._write(path, key, catalogue):
-                self._file = (catalogue, path, key)
-        finally:
-            self._catalogue_written.set()
+        if self._write(path, key, catalogue):
+            self._file = (catalogue, path, key)
         self._write(rows_path, version, rows)
         if store_readings:
             self._store_readings(version)
