@@ -132,7 +132,7 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
             # Sure of an intent fuzzy matching did not offer: it is offered too, last.
             if opinion.over_out_of_scope < w.model_suggests:
                 return match
-            guess = _ranked(ranking, first) or Scored(first, 0.0, "")
+            guess = _offered(ranking, first)
             kept = match.candidates[:settings.max_suggestions - 1]
             return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*kept, guess))
         if opinion.margin < w.model_settles or not sure:
@@ -142,8 +142,13 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
         return match
     # Sure of an intent that fuzzy matching ranked low or not at all: a citizen's own dispute told
     # in words no example uses (婚后用个人钱买房, 软件上借了一千只到账590) is offered, not dropped.
-    return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (_ranked(ranking, first) or Scored(first, 0.0, ""),))
+    return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (_offered(ranking, first),))
 
 
 def _ranked(ranking: Ranking, intent: str) -> Scored | None:
     return next((s for s in ranking.intents if s.intent == intent), None)
+
+
+def _offered(ranking: Ranking, intent: str) -> Scored:
+    """The model's guess as a button: as fuzzy matching scored it, or at 0 where it did not."""
+    return _ranked(ranking, intent) or Scored(intent, 0.0, "")
