@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import repeat
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from bot.catalogue.model import MatcherSettings, Weights, Words
 from bot.matching.index import Index, Query
 
+_CUTOFF_SLACK = 1 - 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,34 +49,40 @@ class Ranking:
         return Ranking, (self.intents, self.out_of_scope, self.followup, self.followup_coverage)
 
 
-def _scores(query: str, choices: list[str], scorer: Callable[..., float]) -> list[float]:
-    """scorer(query, choice) / 100 for every choice, computed in rapidfuzz's C loop."""
-    out = [0.0] * len(choices)
-    for _, score, i in process.extract(query, choices, scorer=scorer, limit=None):
-        out[i] = score / 100
-    return out
-
-
-def _likeness_many(query_key: str, keys: list[str], whole_only: list[bool]) -> list[float]:
+def _likeness_many(query_key: str, keys: list[str], whole_only: list[bool],
+                   floors: list[float] | None = None) -> list[float]:
     """0-1 likeness of the message to each key: as whole texts, or the shorter found in the longer.
 
     A short example found inside a long message is weak evidence ("没事了" in a story); a short
     message that is part of an example ("我想投诉" in "被罚得莫名其妙想投诉") is a fragment of what
     that intent's citizens say: some evidence, the less the shorter it is. Keys marked whole_only
     count only as whole messages: small talk ("有没有人", "好的") inside a question is not small talk.
+
+    The caller takes the greater of each likeness and its floor (0 when none is given), so the
+    costly partial alignment runs only where it can beat both the whole-text ratio and the floor,
+    and with that as its cutoff: the part found then is exact, and one below it changes nothing.
     """
-    wholes = _scores(query_key, keys, fuzz.ratio)
-    parts = _scores(query_key, keys, fuzz.partial_ratio)  # symmetric: shorter found in longer
     n = len(query_key)
+    ratio, partial = fuzz.ratio, fuzz.partial_ratio
     out = []
-    for key, whole, part, is_whole_only in zip(keys, wholes, parts, whole_only, strict=True):
+    for k, (key, is_whole_only) in enumerate(zip(keys, whole_only, strict=True)):
+        whole = ratio(query_key, key) / 100
         m = len(key)
         if is_whole_only:
-            pass
-        elif n > m >= 2:
-            whole = max(whole, part * (0.5 + 0.5 * min(m, 10) / 10))
+            out.append(whole)
+            continue
+        if n > m >= 2:
+            factor = 0.5 + 0.5 * min(m, 10) / 10
         elif 2 <= n < m:
-            whole = max(whole, part * (0.3 + 0.3 * n / m))
+            factor = 0.3 + 0.3 * n / m
+        else:
+            out.append(whole)
+            continue
+        beat = whole if floors is None else max(whole, floors[k])
+        if beat < factor:  # a part scores at most 1, so at most `factor`
+            # A hair below the bound, so that float rounding never drops a part that just beats it.
+            part = partial(query_key, key, score_cutoff=beat / factor * 100 * _CUTOFF_SLACK) / 100  # symmetric
+            whole = max(whole, part * factor)
         out.append(whole)
     return out
 
@@ -102,7 +109,8 @@ def example_scores(query: Query, index: Index, rows: list[int]) -> list[float]:
         by_sound.update(zip(short, _likeness_many(query.exact_key, [index.exact_keys[i] for i in short],
                                                   whole_only(short)), strict=True))
     near = [i for i in rows if by_sound.get(i, 0.0) >= 0.5]
-    by_chars = dict(zip(near, _likeness_many(query.core, [index.texts[i] for i in near], whole_only(near)),
+    floors = [by_sound[i] * w.homophone_discount for i in near]
+    by_chars = dict(zip(near, _likeness_many(query.core, [index.texts[i] for i in near], whole_only(near), floors),
                         strict=True))
     return [max(by_chars.get(i, 0.0), by_sound.get(i, 0.0) * w.homophone_discount) for i in rows]
 
