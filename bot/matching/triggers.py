@@ -95,17 +95,30 @@ def trigger_at(text: str, key: str, trigger: Trigger) -> tuple[int, bool]:
 def spans(text: str, key: str, trigger: Trigger) -> list[tuple[int, int]]:
     """Every place (start, end) the trigger is found in text, or when nowhere there, in the sound key."""
     if not is_pattern(trigger.text):
-        found = [(m.start(), m.end()) for m in re.finditer(re.escape(trigger.text), text)]
+        found = _found(trigger.text, text)
         if len(trigger.text) >= 2 and EXPERIENCED in text:
-            found += [(m.start(), m.end()) for m in re.finditer(re.escape(experienced(trigger.text)), text)]
+            found += _found(experienced(trigger.text), text)
         if not found and len(trigger.key) >= 3:
-            found = [(m.start(), m.end()) for m in re.finditer(re.escape(trigger.key), key)]
+            found = _found(trigger.key, key)
         return found
     by_text, by_sound = _patterns(trigger.text, trigger.key)
     found = [(m.start(), m.end()) for m in by_text.finditer(text)]
     if not found and by_sound is not None:
         found = [(m.start(), m.end()) for m in by_sound.finditer(key)]
     return found
+
+
+def _found(phrase: str, text: str) -> list[tuple[int, int]]:
+    """Every place of a plain phrase, left to right and not overlapping, as re.finditer finds them:
+    a pattern per phrase would be compiled anew whenever the danger checks' phrases outnumber re's cache."""
+    if not phrase:
+        return [(at, at) for at in range(len(text) + 1)]
+    out = []
+    at = text.find(phrase)
+    while at >= 0:
+        out.append((at, at + len(phrase)))
+        at = text.find(phrase, at + len(phrase))
+    return out
 
 
 @functools.lru_cache(maxsize=4096)
