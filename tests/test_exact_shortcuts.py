@@ -1,0 +1,76 @@
+"""The matcher's shortcuts give what the plain computation gives: the same places, scores and guesses."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from bot.matching.learned import features, train
+from bot.matching.scoring import _likeness_many
+from bot.matching.triggers import Trigger, spans
+
+
+def test_a_plain_triggers_places_are_those_a_regular_expression_finds() -> None:
+    texts = ["哈哈哈哈哈", "他打过我，又打我，打打打", "没有", "打我\n打我"]
+    for phrase in ("哈哈", "打我", "打", "没有人"):
+        for text in texts:
+            expected = [(m.start(), m.end()) for m in re.finditer(re.escape(phrase), text)]
+            if "过" in text and len(phrase) >= 2:
+                expected += [(m.start(), m.end()) for m in re.finditer(re.escape(phrase[0] + "过" + phrase[1:]), text)]
+            assert spans(text, text, Trigger("emergency", phrase, "xx")) == expected
+
+
+def _plain_likeness(query_key: str, key: str, whole_only: bool) -> float:
+    """The likeness as first written: both ratios computed for every key."""
+    whole, part = fuzz.ratio(query_key, key) / 100, fuzz.partial_ratio(query_key, key) / 100
+    n, m = len(query_key), len(key)
+    if whole_only:
+        return whole
+    if n > m >= 2:
+        return max(whole, part * (0.5 + 0.5 * min(m, 10) / 10))
+    if 2 <= n < m:
+        return max(whole, part * (0.3 + 0.3 * n / m))
+    return whole
+
+
+def test_likeness_cut_short_by_a_floor_is_the_same_once_the_floor_is_taken() -> None:
+    query = "我家住在乡下年纪大了不太会用手机孩子都在外地打工想问法律援助怎么申请"
+    keys = ["法律援助怎么申请", "申请法律援助", "法律援助", "援助", "乡下", "怎么申请低保", "手机",
+            query, query + "要带什么", "律师", "离婚怎么办"]
+    for query_key in (query, "法律援助", "援助申请", "申"):
+        for floor in (0.0, 0.2, 0.45, 0.5, 0.8, 1.0):
+            for whole_only in (False, True):
+                found = _likeness_many(query_key, keys, [whole_only] * len(keys), [floor] * len(keys))
+                plain = [_plain_likeness(query_key, key, whole_only) for key in keys]
+                assert [max(f, floor) for f in found] == [max(p, floor) for p in plain]
+        assert _likeness_many(query_key, keys, [False] * len(keys)) == [
+            _plain_likeness(query_key, key, False) for key in keys]
+
+
+def _plain_guesses(model, core: str, key: str) -> tuple[tuple[str, str], float]:  # type: ignore[no-untyped-def]
+    """The first two classes by a stable sort of every class's score, postings gathered one by one."""
+    cols = [model.columns[f] for f in features(core, key) if f in model.columns]
+    lifted = np.zeros(len(model.classes))
+    for c in cols:
+        for p in range(model.starts[c], model.starts[c + 1]):
+            lifted[model.posted[p]] += model.lift[p]
+    scores = model.prior + len(cols) * model.default + lifted
+    first, second = np.argsort(-scores, kind="stable")[:2]
+    return (model.classes[first], model.classes[second]), float(scores[first] - scores[second])
+
+
+def test_the_models_guesses_are_those_of_a_full_sort_with_few_or_many_postings_a_gram() -> None:
+    # 120 classes all holding 办 and 证 (many postings a gram), and a few grams of their own; two
+    # classes with the same documents tie, and the earlier one comes first.
+    docs = [(f"c{n:03d}", f"办证{chr(0x4E00 + n)}", f"ban zheng {n}") for n in range(120)]
+    docs += [("c000", "办证一", "ban zheng 0"), ("twin", "办证一", "ban zheng 0"), ("", "天气", "tian qi")]
+    model = train(docs)
+    assert model is not None
+    for core, key in (("办证一", "ban zheng 0"), ("办证", "ban zheng"), ("天气办证", "tian qi"), ("办", "ban"),
+                      (chr(0x4E05), "x")):
+        opinion = model.opinion(core, key)
+        guesses, margin = _plain_guesses(model, core, key)
+        assert opinion.guesses == guesses
+        assert abs(opinion.margin - margin) < 1e-9
