@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python bench/bench_scale.py [--examples 100000] [--port 8765] [--dir DIR] [--runs 5]
 Writes the catalogue (bench/scale_catalogue.py) to a temporary folder (or DIR, kept with its cache
-for the next run); every figure is wall time of a real `legalbot` process, so the shared machine's
-noise shows in them: each start-up and reload is repeated and reported as a range, and a reload's
+for the next run of the same code, written afresh when the code or the generator changed); every
+figure is wall time of a real `legalbot` process, so the shared machine's noise shows in them: each start-up and reload is repeated and reported as a range, and a reload's
 CPU time (serve and its match workers) is given too.
 """
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_engine import percentile, perturb  # noqa: E402
-from scale_catalogue import write_catalogue  # noqa: E402
+from scale_catalogue import prepare  # noqa: E402
 
 LEGALBOT = str(Path(sys.executable).with_name("legalbot"))
 QUESTION = "法律援助怎么申请"
@@ -165,12 +165,11 @@ def main() -> None:
         shutil.rmtree(shipped, ignore_errors=True)
         shutil.copytree(ROOT / "intents", shipped / "intents")
         shutil.copytree(ROOT / "content", shipped / "content")
-        kept = args.dir is not None and (where / "intents" / "synthetic_010.yaml").is_file()
+        kept = not prepare(where, args.examples)
         if not args.serve_only:
             startup(shipped, env, "shipped catalogue", args.runs, cold=not kept)
-        if not kept:
-            write_catalogue(where, args.examples)
-        print(f"synthetic catalogue: {args.examples} examples in {where / 'intents'}")
+        print(f"synthetic catalogue: {args.examples} examples in {where / 'intents'}"
+              f"{' (kept from the last run of this code)' if kept else ''}")
         if not args.serve_only:
             startup(where, env, f"{args.examples} examples", args.runs, cold=not kept)
             latency(where, env, args.messages)
