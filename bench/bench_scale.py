@@ -58,8 +58,10 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 
 def _children(pid: int) -> list[int]:
+    """The match workers of `pid` (not multiprocessing's resource tracker, which holds no index)."""
     try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        found = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return [p for p in found if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()]
     except OSError:
         return []
 
@@ -95,6 +97,7 @@ def latency(where: Path, env: dict[str, str], n: int) -> None:
 
 def served(where: Path, env: dict[str, str], port: int, runs: int) -> None:
     args = [LEGALBOT, "serve", "--port", str(port), "--intents", str(where / "intents"), "--content", str(where / "content")]
+    _run(["ask", *args[4:], QUESTION], env)  # serve starts from the cache, as after a deploy's first start
     server = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 900  # a cold cache on a busy machine
@@ -133,6 +136,7 @@ def served(where: Path, env: dict[str, str], port: int, runs: int) -> None:
             print(f"reload: saved edit served after {time.perf_counter() - saved:.2f} s, "
                   f"{_cpu_seconds(processes) - cpu:.2f} s CPU of serve and its workers (attempt {attempt + 1})")
             time.sleep(1)
+            print(f"  a second later: serve {_rss_kb(server.pid) / 1024:.0f} MB RSS")
         target.write_text(original, encoding="utf-8")
         print(f"memory after the reloads: serve {_rss_kb(server.pid) / 1024:.0f} MB RSS; match workers "
               + ", ".join(f"{_rss_kb(w) / 1024:.0f}" for w in _children(server.pid)) + " MB RSS each")
