@@ -3,8 +3,8 @@ that started from the warm cache, timed by wall and CPU (the machine is shared: 
 more when it is busy).
 
 Run: .venv/bin/python bench/bench_reload.py DIR [--saves 3]
-DIR holds a catalogue (bench/scale_catalogue.py DIR writes the 100,000-example one); its cache goes
-in DIR/cache-reload and is built first if missing. The match workers' share of a reload (each
+DIR holds a catalogue (bench/scale_catalogue.py DIR writes the 100,000-example one, and writes it
+afresh when it is from other code); its cache goes in DIR/cache-reload and is built first if missing. The match workers' share of a reload (each
 reading the new cache file) is not included: bench_scale.py times the whole of it.
 """
 

@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python bench/bench_scale.py [--examples 100000] [--port 8765] [--dir DIR] [--runs 5]
 Writes the catalogue (bench/scale_catalogue.py) to a temporary folder (or DIR, kept with its cache
-for the next run); every figure is wall time of a real `legalbot` process, so the shared machine's
-noise shows in them: each start-up and reload is repeated and reported as a range, and a reload's
+for the next run of the same code, written afresh when the code or the generator changed); every
+figure is wall time of a real `legalbot` process, so the shared machine's noise shows in them: each start-up and reload is repeated and reported as a range, and a reload's
 CPU time (serve and its match workers) is given too.
 """
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_engine import percentile, perturb  # noqa: E402
-from scale_catalogue import write_catalogue  # noqa: E402
+from scale_catalogue import prepare  # noqa: E402
 
 LEGALBOT = str(Path(sys.executable).with_name("legalbot"))
 QUESTION = "法律援助怎么申请"
@@ -58,8 +58,10 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 
 def _children(pid: int) -> list[int]:
+    """The match workers of `pid` (not multiprocessing's resource tracker, which holds no index)."""
     try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        found = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return [p for p in found if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()]
     except OSError:
         return []
 
@@ -95,6 +97,7 @@ def latency(where: Path, env: dict[str, str], n: int) -> None:
 
 def served(where: Path, env: dict[str, str], port: int, runs: int) -> None:
     args = [LEGALBOT, "serve", "--port", str(port), "--intents", str(where / "intents"), "--content", str(where / "content")]
+    _run(["ask", *args[4:], QUESTION], env)  # serve starts from the cache, as after a deploy's first start
     server = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 900  # a cold cache on a busy machine
@@ -133,6 +136,7 @@ def served(where: Path, env: dict[str, str], port: int, runs: int) -> None:
             print(f"reload: saved edit served after {time.perf_counter() - saved:.2f} s, "
                   f"{_cpu_seconds(processes) - cpu:.2f} s CPU of serve and its workers (attempt {attempt + 1})")
             time.sleep(1)
+            print(f"  a second later: serve {_rss_kb(server.pid) / 1024:.0f} MB RSS")
         target.write_text(original, encoding="utf-8")
         print(f"memory after the reloads: serve {_rss_kb(server.pid) / 1024:.0f} MB RSS; match workers "
               + ", ".join(f"{_rss_kb(w) / 1024:.0f}" for w in _children(server.pid)) + " MB RSS each")
@@ -165,12 +169,11 @@ def main() -> None:
         shutil.rmtree(shipped, ignore_errors=True)
         shutil.copytree(ROOT / "intents", shipped / "intents")
         shutil.copytree(ROOT / "content", shipped / "content")
-        kept = args.dir is not None and (where / "intents" / "synthetic_010.yaml").is_file()
+        kept = not prepare(where, args.examples)
         if not args.serve_only:
             startup(shipped, env, "shipped catalogue", args.runs, cold=not kept)
-        if not kept:
-            write_catalogue(where, args.examples)
-        print(f"synthetic catalogue: {args.examples} examples in {where / 'intents'}")
+        print(f"synthetic catalogue: {args.examples} examples in {where / 'intents'}"
+              f"{' (kept from the last run of this code)' if kept else ''}")
         if not args.serve_only:
             startup(where, env, f"{args.examples} examples", args.runs, cold=not kept)
             latency(where, env, args.messages)

@@ -3,12 +3,15 @@
 Run: .venv/bin/python bench/scale_catalogue.py OUT_DIR [--examples 100000]
 The clones come from bench_engine's perturb(), spread over several files (as operators split theirs),
 so a benchmark can edit one file and watch a reload. Every example is unique after normalisation,
-so `legalbot validate` passes on the result.
+so `legalbot validate` passes on the result. The folder is stamped with what made it (this
+generator, the shipped catalogue, the size and the bot's code): prepare() regenerates a folder whose
+stamp differs, with its cache, since figures from another version's folder mean nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import shutil
 import sys
@@ -22,11 +25,42 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_engine import perturb  # noqa: E402
 
+from bot.catalogue.cache import catalogue_digest  # noqa: E402
 from bot.catalogue.loader import load_catalogue  # noqa: E402
 from bot.matching.normalize import normalize  # noqa: E402
 
 PER_INTENT = 28
 INTENTS_PER_FILE = 100
+STAMP = "generated.stamp"
+WRITTEN = ("intents", "content", "cache", "cache-reload", STAMP)  # what prepare() replaces in a stale folder
+
+
+def stamp(examples: int) -> str:
+    """What a generated folder is made from: the generator, the shipped catalogue, the size and the bot's code
+    (a cache and figures from older code are not this code's)."""
+    digest = hashlib.blake2b(f"{examples}|{catalogue_digest(ROOT / 'intents', ROOT / 'content')}".encode(),
+                             digest_size=16)
+    for source in (Path(__file__), ROOT / "bench" / "bench_engine.py", *sorted((ROOT / "bot").rglob("*.py"))):
+        digest.update(source.relative_to(ROOT).as_posix().encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+def prepare(out: Path, examples: int = 100_000) -> bool:
+    """Make `out` hold the catalogue this code generates, reusing it (and its cache) if its stamp says it
+    already does; True if it was (re)written."""
+    wanted = stamp(examples)
+    marker = out / STAMP
+    if marker.is_file() and marker.read_text(encoding="utf-8") == wanted:
+        return False
+    for name in WRITTEN:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    write_catalogue(out, examples)
+    marker.write_text(wanted, encoding="utf-8")
+    return True
 
 
 def write_catalogue(out: Path, examples: int = 100_000, seed: int = 20201231) -> tuple[Path, Path]:
@@ -72,8 +106,8 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--examples", type=int, default=100_000)
     args = parser.parse_args()
-    intents, content = write_catalogue(args.out, args.examples)
-    print(f"wrote {intents} and {content}")
+    written = prepare(args.out, args.examples)
+    print(f"{'wrote' if written else 'kept (same generator, catalogue and code)'} {args.out / 'intents'} and {args.out / 'content'}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.catalogue import cache as cache_module
-from bot.catalogue import cachefile
+from bot.catalogue import cachefile, yamlfile
+from bot.catalogue import loader as loader_module
 from bot.catalogue.cache import CatalogueLoader, catalogue_loader
 from bot.catalogue.confusables import confusable_pairs
 from bot.catalogue.loader import Catalogue
@@ -157,6 +158,27 @@ def test_rebuild_after_one_file_changed_reuses_the_other_rows(tmp_path: Path, co
     copy.add_example("刚刚搬来江山想问问法律援助去哪里申请")
     restarted(copy.intents, copy.content)
     assert restarted.builds == 1 and restarted.reused_rows >= len(first.index) - 5
+
+
+def test_a_process_started_from_the_cache_reads_ahead_for_its_first_reload(tmp_path: Path, copy: CatalogueCopy) -> None:
+    """read_ahead() leaves the first rebuild only the saved file to parse, as every later one."""
+    _, first = _loaded(tmp_path / "cache", copy)
+    yamlfile._parsed.clear()  # what a new process has: no file parsed yet
+    loader_module._intents_read.clear()
+    restarted = CatalogueLoader(tmp_path / "cache")
+    assert restarted(copy.intents, copy.content).index.keys == first.index.keys and restarted.hits == 1
+    assert not yamlfile._parsed
+    restarted.read_ahead(copy.intents, copy.content)
+    parsed = {where: known[1] for where, known in yamlfile._parsed.items()}
+    assert {Path(path).name for path, _ in parsed} >= {p.name for p in copy.intents.glob("*.yaml")}
+    copy.add_example()
+    reloaded = restarted(copy.intents, copy.content)
+    assert NEW_EXAMPLE in reloaded.intents["legal_aid"].examples
+    again = {where for where, known in yamlfile._parsed.items() if parsed.get(where) is not known[1]}
+    assert {Path(path) for path, _ in again} == {copy.legal}  # only the saved file was parsed again
+    assert restarted.reused_rows >= len(first.index) - 5  # the rows file was read ahead too
+    restarted.read_ahead(copy.intents, copy.content)  # after a build: nothing left to read
+    assert {Path(path) for path, _ in yamlfile._parsed} == {Path(path) for path, _ in parsed}
 
 
 def test_cached_rows_equal_fresh_rows_after_an_edit(tmp_path: Path, copy: CatalogueCopy) -> None:

@@ -9,6 +9,7 @@ import os
 import pickle
 import shutil
 import signal
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -111,26 +112,30 @@ async def test_workers_read_a_reloaded_index_from_the_catalogue_cache(tmp_path: 
         assert (await engine.reply("u", NEW_EXAMPLE)).confidence != 1.0
         copy.add_example()
         assert await engine.reload() == ()
+        await pool.switch(engine.catalogue.index)
         reply = await engine.reply("u", NEW_EXAMPLE)
         assert reply.intent == "legal_aid" and reply.confidence == 1.0  # the new example, matched in the worker
-        assert pool.fallbacks == 0
+        assert pool.fallbacks == 0 and pool.switching_inline == 0
         assert [path.parent for _, path, _ in pool._files] == [tmp_path / "cache"] * 2
         assert not any(pool._folder.iterdir())  # no second pickle of either index
         gc.collect()
         assert pool._files[0][0]() is None  # the index before the reload is released, not kept for its file
-        # The cache pruned the file before the worker read it: that message is matched inline, the next in
-        # the worker again, from a pickle of the index.
+        # The cache pruned the file before the workers read it: they read a pickle of the index instead.
         copy.restore()
         assert await engine.reload() == ()
         await pool._publish(engine.catalogue.index)
         for cached in (tmp_path / "cache").glob("catalogue-*.bin"):
             cached.unlink()
-        assert (await engine.reply("u", NEW_EXAMPLE)).confidence != 1.0 and pool.fallbacks == 1
-        assert (await engine.reply("u", NEW_EXAMPLE)).confidence != 1.0 and pool.fallbacks == 1
+        await pool.switch(engine.catalogue.index)
         assert any(pool._folder.glob("index-*.pickle"))
+        assert (await engine.reply("u", NEW_EXAMPLE)).confidence != 1.0
+        assert (pool.fallbacks, pool.switching_inline) == (0, 0)
         copy.add_example()
         assert await engine.reload() == ()
-        assert (await engine.reply("u", NEW_EXAMPLE)).confidence == 1.0  # read from the cache's new file
+        assert (await engine.reply("u", NEW_EXAMPLE)).confidence == 1.0  # inline, while the worker loads it
+        assert pool.switching_inline == 1
+        await pool.switch(engine.catalogue.index)  # from the cache's new file
+        assert [path.parent for _, path, _ in pool._files][-1] == tmp_path / "cache"
         # The cache pruned the file (or it was removed) and the worker died: its successor gets a pickle.
         for cached in [*(tmp_path / "cache").glob("catalogue-*.bin"), *pool._folder.glob("index-*.pickle")]:
             cached.unlink()
@@ -139,8 +144,45 @@ async def test_workers_read_a_reloaded_index_from_the_catalogue_cache(tmp_path: 
         async with asyncio.timeout(30):
             await pool.wait_until(lambda: pool.restarts >= 1 and len(_alive(pool)) == 1)
         assert (await engine.reply("u", NEW_EXAMPLE)).confidence == 1.0
-        assert pool.fallbacks == 1 and any(pool._folder.glob("index-*.pickle"))
+        assert (pool.fallbacks, pool.switching_inline) == (0, 1) and any(pool._folder.glob("index-*.pickle"))
     finally:
+        await pool.close()
+
+
+async def test_a_reload_is_answered_inline_until_the_workers_have_loaded_it(tmp_path: Path) -> None:
+    """An edit is served the moment its index is built; the workers take over once each has loaded it."""
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    loader = CatalogueLoader(tmp_path / "cache")
+    engine = Engine.from_paths(copy.intents, copy.content, loader=loader)
+    written = threading.Event()  # holds back the cache file the workers read, as a slow disk would
+
+    def stored(index: Index) -> tuple[Path, str] | None:
+        written.wait(60)
+        return loader.stored(index)
+
+    pool = MatchPool(2, stored=stored)
+    written.set()
+    await pool.start(engine.catalogue.index)
+    written.clear()
+    try:
+        engine.matcher = pool
+        copy.add_example()
+        assert await engine.reload() == ()
+        index = engine.catalogue.index
+        reply = await engine.reply("u", NEW_EXAMPLE)
+        assert reply.intent == "legal_aid" and reply.confidence == 1.0  # the edit, before any worker has it
+        assert pool.switching_inline == 1 and pool._switches  # the workers are still switching
+        assert [await pool.examine(q, index) for q in QUESTIONS] == [examine(q, index) for q in QUESTIONS]
+        assert pool.switching_inline == 1 + len(QUESTIONS)
+        written.set()
+        await pool.switch(index)
+        assert not pool._switches
+        assert [await pool.examine(q, index) for q in QUESTIONS] == [examine(q, index) for q in QUESTIONS]
+        assert (await engine.reply("u", NEW_EXAMPLE)).confidence == 1.0  # now from a worker
+        assert pool.switching_inline == 1 + len(QUESTIONS) and pool.fallbacks == 0
+        assert all(w.queued == 0 and not w.pending for w in pool._workers)  # every worker answered its load
+    finally:
+        written.set()
         await pool.close()
 
 
@@ -166,6 +208,7 @@ async def test_a_task_failing_in_the_worker_is_matched_inline(shipped_catalogue:
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(matchpool, "_write", lambda index, path: path.write_bytes(b"damaged"))
     other = pickle.loads(pickle.dumps(shipped_catalogue.index))  # a reloaded catalogue: a new file
+    await pool.switch(other)  # the workers fail to load it, and go on
     assert await pool.examine("法律援助", other) == examine("法律援助", other)
     assert (pool.fallbacks, pool.restarts) == (1, 0)  # the worker reported the failure and lives on
     shown = _metrics(shipped_catalogue, pool)
@@ -266,7 +309,7 @@ async def test_legalbot_serve_matches_in_workers_and_serves_an_edit(tmp_path: Pa
         copy.add_example()
         async with asyncio.timeout(30):
             await served.logged("catalogue reloaded")
-        assert (await ask(NEW_EXAMPLE))["confidence"] == 1.0  # matched as the new example, in a worker
+        assert (await ask(NEW_EXAMPLE))["confidence"] == 1.0  # matched as the new example (inline, then in a worker)
         async with session.get(f"{served.url}/metrics") as response:
             metrics = await response.text()
         assert "legalbot_match_workers 2.0" in metrics

@@ -16,7 +16,6 @@ import mmap
 import os
 import pickle
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,8 @@ def write(path: Path, key: str, obj: Any) -> None:
     digest = hashlib.blake2b(digest_size=_DIGEST)
     for part in parts:
         digest.update(part)
+    import tempfile  # here, not at the top: a process that only reads its cache (`legalbot ask`) never needs it
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:

@@ -5,8 +5,10 @@ examine(text, index), which depends on nothing else, runs in a worker. Workers g
 through a file named in each task: the catalogue cache's file when it holds the index (`stored`:
 the serving process pickles a catalogue once, and the workers' arrays are memory-mapped from the
 same file, shared rather than copied), else a pickle file written once per catalogue. After a hot
-reload the next task names the new file, so a worker loads each catalogue once, drops the one
-before, and a message is matched against the catalogue that was current when it arrived.
+reload, messages for the new index are matched in the serving process (the same answers) while the
+file is written and every worker loads it; then the workers take them again. So an edit is served
+as soon as the index is built, a worker loads each catalogue once and drops the one before, and a
+message is matched against the catalogue that was current when it arrived.
 
 Each worker has a pipe for tasks and one for results; the serving process reads results from the
 event loop (add_reader), with no helper threads, since the point is to leave its CPU to HTTP. A
@@ -23,20 +25,20 @@ import logging
 import multiprocessing
 import pickle
 import shutil
-import signal
 import tempfile
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from bot.catalogue import cachefile
 from bot.matching.index import Index
-from bot.matching.phonetic import installed_readings, sound_keys, use_readings
+from bot.matching.phonetic import installed_readings
 from bot.matching.ranking import Examined, examine
+from bot.service.matchworker import serve as _serve
+from bot.service.matchworker import write as _write
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ class MatchPool:
             raise ValueError("a match pool needs at least one worker")
         self.size = workers
         self.fallbacks = 0  # messages matched inline because a worker failed
+        self.switching_inline = 0  # messages matched inline while the workers load a reloaded index
         self.restarts = 0  # workers replaced after one stopped
         self._restarted: list[float] = []  # when, for the rate limit on restarts
         self._warned = (0.0, 0)  # last warning about inline matching, and messages since
@@ -95,6 +98,8 @@ class MatchPool:
         self._started = False
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()  # for room, in order
         self._publishing = asyncio.Lock()
+        self._switches: dict[int, asyncio.Task[None]] = {}  # by id() of the index the workers are loading
+        self._ready: list[weakref.ref[Index]] = []  # indexes the workers have loaded, the newest last
         self._closed = False
         self._change = asyncio.Event()  # set, then replaced, whenever a worker answers, stops or is started
 
@@ -118,28 +123,77 @@ class MatchPool:
         for _ in range(self.size):
             self._workers.append(self._spawn())  # one by one: close() stops those started if one fails
         self._started = True
-        await asyncio.gather(*(self.examine("", index) for _ in range(self.size)))
+        await self.switch(index)
+
+    async def switch(self, index: Index) -> None:
+        """Publish the index and have every running worker load it; until then (and if that fails)
+        examine() matches messages for it in this process."""
+        if not self._closed:
+            await asyncio.shield(self._switching(index))
+
+    def _switching(self, index: Index) -> asyncio.Task[None]:
+        """The one task loading `index` into the workers, started if none is."""
+        switching = self._switches.get(id(index))
+        if switching is None:
+            switching = asyncio.create_task(self._switch(index), name="legalbot-match-switch")
+            self._switches[id(index)] = switching
+            switching.add_done_callback(lambda _: self._switches.pop(id(index), None))
+        return switching
+
+    async def _switch(self, index: Index) -> None:
+        for _ in range(2):  # a second time if the cache's file was pruned before the workers read it
+            try:
+                path, key = await self._publish(index)
+            except (OSError, pickle.PickleError) as exc:
+                logger.warning("match workers cannot read the reloaded index (%s: %s); matching it inline",
+                               type(exc).__name__, exc)
+                return
+            loads = []
+            for worker in self._workers:
+                if worker.alive:
+                    with contextlib.suppress(OSError):  # a worker gone: its successor loads the file on its first task
+                        loads.append(self._send(worker, *self._task(path, key, "")))
+            failed = [r for r in await asyncio.gather(*loads, return_exceptions=True) if isinstance(r, WorkerLost)]
+            if not (failed and key):
+                break  # a worker failing our own pickle fails each message over to inline matching, as any task
+            self._files = [f for f in self._files if f[1] != path]  # published again, as our own pickle
+        self._ready.append(weakref.ref(index))
+        del self._ready[:-_KEPT_FILES]
+
+    def _task(self, path: Path, key: str, text: str) -> tuple[int, bytes]:
+        task = next(self._ids)
+        return task, pickle.dumps((task, str(path), key, text), pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def _send(worker: _Worker, task: int, data: bytes) -> asyncio.Future[Examined]:
+        """Send one task to `worker`; _receive answers the future (or _fail, if the worker stops)."""
+        worker.tasks.send_bytes(data)
+        answer: asyncio.Future[Examined] = asyncio.get_running_loop().create_future()
+        worker.pending[task] = (answer, len(data))
+        worker.queued += len(data)
+        return answer
 
     async def examine(self, text: str, index: Index) -> Examined:
-        """examine(text, index) in the least busy worker; inline if no worker can do it."""
+        """examine(text, index) in the least busy worker; inline if no worker can do it, or while
+        the workers load the index (after a reload: the edit is served without waiting for them)."""
         if not self._started or self._closed:
+            return examine(text, index)
+        if not any(ready() is index for ready in self._ready):
+            self._switching(index)
+            self.switching_inline += 1
             return examine(text, index)
         try:
             path, key = await self._publish(index)
         except (OSError, pickle.PickleError) as exc:
             return self._inline(text, index, f"{type(exc).__name__}: {exc}")
-        task = next(self._ids)
-        data = pickle.dumps((task, str(path), key, text), pickle.HIGHEST_PROTOCOL)
+        task, data = self._task(path, key, text)
         worker = await self._worker_for(len(data))
         if worker is None:
             return self._inline(text, index, "no worker running")
-        answer: asyncio.Future[Examined] = asyncio.get_running_loop().create_future()
         try:
-            worker.tasks.send_bytes(data)
+            answer = self._send(worker, task, data)
         except OSError as exc:  # the worker is gone; its reader callback will see EOF
             return self._inline(text, index, f"{type(exc).__name__}: {exc}")
-        worker.pending[task] = (answer, len(data))
-        worker.queued += len(data)
         try:
             return await answer
         except WorkerLost as exc:
@@ -286,6 +340,8 @@ class MatchPool:
         """Let the workers answer what they hold (for a few seconds), stop them and remove the index files."""
         self._closed = True
         self._wake(everyone=True)  # messages waiting for room now match inline
+        for switching in list(self._switches.values()):
+            switching.cancel()
         workers, self._workers = self._workers, []
         for worker in workers:
             if worker.alive:
@@ -318,47 +374,3 @@ def _join(processes: list[BaseProcess]) -> None:
         if process.is_alive():
             process.kill()
             process.join()
-
-
-def _write(index: Index, path: Path) -> None:
-    path.parent.mkdir(mode=0o700, exist_ok=True)  # in case a temporary-files cleaner removed it
-    partial = path.with_suffix(".partial")
-    with partial.open("wb") as out:
-        pickle.dump(index, out, protocol=pickle.HIGHEST_PROTOCOL)
-    partial.replace(path)
-
-
-def _read(path: Path, key: str) -> Index:
-    """The index in a cache file written under `key` (checked, arrays memory-mapped), or in our pickle."""
-    if key:
-        index = cachefile.read(path, key).index
-    else:
-        with path.open("rb") as source:
-            index = pickle.load(source)
-    if not isinstance(index, Index):
-        raise TypeError(f"{path} holds no index")
-    return index
-
-
-def _serve(tasks: Connection, results: Connection, readings: Mapping[str, str] | None) -> None:
-    """A worker: answer tasks until the serving process closes the task pipe."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server decides
-    if readings is not None:
-        use_readings(readings)  # the serving process's character readings: no pypinyin import here
-    else:
-        sound_keys("中")  # reads pypinyin now, not on the first message
-    loaded: tuple[str, Index] | None = None
-    answer: tuple[int, bool, Examined | str]
-    while True:
-        try:
-            task, path, key, text = pickle.loads(tasks.recv_bytes())
-        except EOFError:
-            return
-        try:
-            if loaded is None or loaded[0] != path:
-                loaded = None  # the index before is released before the next one is read
-                loaded = (path, _read(Path(path), key))
-            answer = (task, True, examine(text, loaded[1]))
-        except Exception as exc:  # reported to the message's caller, which matches inline instead
-            answer = (task, False, f"{type(exc).__name__}: {exc}")
-        results.send_bytes(pickle.dumps(answer, pickle.HIGHEST_PROTOCOL))
