@@ -69,43 +69,42 @@ SURE_NUMBER = 10.0
 _CHINESE = re.compile("[\u4e00-\u9fff]")
 
 
-def danger_found(trigger: Trigger | None, query: Query, index: Index, danger: Danger) -> Trigger | None:
+def danger_found(trigger: Trigger | None, query: Query, index: Index, danger: Danger,
+                 opinion: Opinion | None) -> Trigger | None:
     """The danger a message names: its trigger, unless it only stands in a harmless phrase
-    (救命稻草); else a situation the danger model reads as danger now (有人掉河里了)."""
+    (救命稻草); else a situation the danger model reads as danger now (有人掉河里了). `opinion` is
+    the danger model's reading of the message (danger_opinion), made once per message."""
     if trigger is not None and danger.harmless:
         trigger = _beyond_harmless(query, index, danger)
-    return trigger if trigger is not None else read_situation(query, danger)
+    return trigger if trigger is not None else read_situation(opinion)
 
 
-def read_situation(query: Query, danger: Danger, sure: float = SURE_SITUATION) -> Trigger | None:
+def read_situation(opinion: Opinion | None, sure: float = SURE_SITUATION) -> Trigger | None:
     """A trigger standing for the group whose danger-now situations the message reads like, when
     the danger model is sure of it over "neither" and over a mention."""
-    opinion = _opinion(query, danger)
     first = opinion.guesses[:1] if opinion is not None else ()
     if not first or first[0] in (MENTION, "") or opinion.over_out_of_scope < sure:
         return None
     return Trigger(EMERGENCY, situation(first[0]), "")
 
 
-def _opinion(query: Query, danger: Danger) -> Opinion | None:
-    """The danger model's reading; None without a model or without Chinese, whose n-grams it learned
+def danger_opinion(query: Query, danger: Danger) -> Opinion | None:
+    """The danger model's reading of a message, made once per message and passed to the rest; None without a model or without Chinese, whose n-grams it learned
     (Latin letters are read by sound only: two-letter keys that every English sentence shares)."""
     if danger.model is None or not _CHINESE.search(query.core):
         return None
     return danger.model.opinion(query.core, query.key)
 
 
-def doubts_learned(query: Query, danger: Danger) -> bool:
+def doubts_learned(opinion: Opinion | None) -> bool:
     """The danger model surely reads the message as no danger now ("怕我走了以后他们来闹"): the
     learned second opinion, trained on far fewer ways of telling danger, gives way to it."""
-    opinion = _opinion(query, danger)
     return opinion is not None and opinion.guesses[:1] in (("",), (MENTION,)) and opinion.margin >= SURE_SITUATION
 
 
-def _reads_as_mention(query: Query, danger: Danger, sure: float = SURE_MENTION) -> bool:
+def _reads_as_mention(opinion: Opinion | None, sure: float = SURE_MENTION) -> bool:
     """The danger model surely reads the message as a question that only mentions danger. Not
     "neither": a danger told in words the model never saw reads as neither ("怎么叫都没反应")."""
-    opinion = _opinion(query, danger)
     return opinion is not None and opinion.guesses[:1] == (MENTION,) and opinion.margin >= sure
 
 
@@ -139,7 +138,7 @@ class DangerCall:
 
 
 def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Scored], danger: Danger, floor: float,
-           is_service: Callable[[str], bool]) -> DangerCall:
+           is_service: Callable[[str], bool], opinion: Opinion | None) -> DangerCall:
     """Now or mentioned, for a message holding `trigger`; `intents` is the ranking, `floor` the
     score a service must reach to be what the message asks about."""
     now = DangerCall(trigger, is_now=True)
@@ -149,7 +148,7 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     # its own does not decide alone.
     settled = any(word in whole for word in danger.recovered_words) or (
         any(when is When.PAST for _, _, when in _marks(query.core, danger))
-        and asks(query.core, index.settings.words.question_words) and _reads_as_mention(query, danger, SURE_SETTLED))
+        and asks(query.core, index.settings.words.question_words) and _reads_as_mention(opinion, SURE_SETTLED))
     if _now_word(query, danger, settled):
         return now
     times = times_of(query, index, danger) or [When.UNSAID]
@@ -165,7 +164,7 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         if not asks(rest, index.settings.words.question_words):
             return now
         service = _service(rank(analyse(rest, index.settings), index).intents, floor, is_service)
-        if service is None and not _reads_as_mention(query, danger):  # 家庭暴力怎么取证
+        if service is None and not _reads_as_mention(opinion):  # 家庭暴力怎么取证
             return now
     if service is not None:
         return DangerCall(trigger, is_now=False, service=service)
@@ -174,7 +173,7 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     return now
 
 
-def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Trigger:
+def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger, opinion: Opinion | None) -> Trigger:
     """The trigger whose group decides the number first: a cry for help (救命, a group with `cry`)
     gives way to the danger the message names as well ("快来人，我爸晕倒了": 120), and the learned
     second opinion, which names no group, to the situation the danger model reads."""
@@ -187,15 +186,15 @@ def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Tr
         # 流了好多血": 110).
         if not _loosely_found(query, trigger):
             return trigger
-        read = read_situation(query, danger, SURE_NUMBER)
-        return read if read is not None and _far_from(query, danger, group.name) else trigger
+        read = read_situation(opinion, SURE_NUMBER)
+        return read if read is not None and _far_from(opinion, group.name) else trigger
     cries = {t for g in danger.groups if g.is_cry for t in g.triggers}
     named = [t for t in index.triggers_near(query) if t.text not in cries]
     if group is None:  # the learned second opinion
-        return read_situation(query, danger) or trigger
+        return read_situation(opinion) or trigger
     # A bare cry reads a little like every danger ("救命"): only a sure reading names its number.
     return find_trigger(f"{query.text}\n{query.core}", query.key, named) or read_situation(
-        query, danger, SURE_NUMBER) or trigger
+        opinion, SURE_NUMBER) or trigger
 
 
 def _loosely_found(query: Query, trigger: Trigger) -> bool:
@@ -207,9 +206,8 @@ def _loosely_found(query: Query, trigger: Trigger) -> bool:
         any(start < b < end for b in query.breaks) for start, end in found)
 
 
-def _far_from(query: Query, danger: Danger, group: str) -> bool:
+def _far_from(opinion: Opinion | None, group: str) -> bool:
     """The model's first reading is sure beyond doubt over `group` too (not its runner-up, or far ahead)."""
-    opinion = _opinion(query, danger)
     return opinion is not None and (group not in opinion.guesses[:2] or opinion.margin >= SURE_NUMBER)
 
 
