@@ -30,7 +30,7 @@ def engine(shipped_catalogue: Catalogue) -> Engine:
 
 SITUATIONS = [  # no trigger is in any of them
     ("我老婆从阳台翻出去了，挂在外面", "110"),
-    ("孩子在浴缸里沉下去了", "120"),
+    ("孩子在浴缸里沉下去了", "110"),  # drowning: 110 first (the spec), 120 once a medical danger is named
     ("师傅摸了漏电的电箱，手一直在抖说不出话", "120"),
     ("老人吃汤圆堵住了嗓子", "120"),
     ("厨房的锅烧干了冒火", "119"),

@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.catalogue.model import EMERGENCY, Danger, situation
+from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, situation
 from bot.matching.clauses import asks
 from bot.matching.index import Index, Query, analyse
 from bot.matching.learned import Opinion
@@ -174,10 +174,15 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
 
 
 def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger, opinion: Opinion | None) -> Trigger:
-    """The trigger whose group decides the number first: a cry for help (救命, a group with `cry`)
-    gives way to the danger the message names as well ("快来人，我爸晕倒了": 120), and the learned
+    """The trigger whose group decides the number first: a group gives way to the groups of its
+    `yields_to` named in the message too ("有人落水了，捞上来没有呼吸了": 120), a cry for help (救命, a
+    group with `cry`) to any danger the message names as well ("快来人，我爸晕倒了": 120), and the learned
     second opinion, which names no group, to the situation the danger model reads."""
     group = danger.group_of(trigger.text)
+    if group is not None and group.yields_to:
+        yielded = _yielded(query, index, danger, group, opinion)
+        if yielded is not None:
+            return yielded
     if group is not None and not group.is_cry:
         # A trigger found only by sound, or a spread of words across two clauses, can belong to another
         # danger than the one the whole message tells ("我爸心脏病犯了，药找不到" holds 我爸…找不到):
@@ -195,6 +200,18 @@ def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger, opini
     # A bare cry reads a little like every danger ("救命"): only a sure reading names its number.
     return find_trigger(f"{query.text}\n{query.core}", query.key, named) or read_situation(
         opinion, SURE_NUMBER) or trigger
+
+
+def _yielded(query: Query, index: Index, danger: Danger, group: DangerGroup, opinion: Opinion | None) -> Trigger | None:
+    """The danger of a group `group` gives way to, named in the message too ("有人落水了，捞上来没有
+    呼吸了": 120), or the model's sure reading of the whole message as one of them."""
+    phrases = {t for g in danger.groups if g.name in group.yields_to for t in g.triggers}
+    named = find_trigger(f"{query.text}\n{query.core}", query.key,
+                         [t for t in index.triggers_near(query) if t.text in phrases])
+    if named is not None:
+        return named
+    read = read_situation(opinion)
+    return read if read is not None and opinion is not None and opinion.guesses[0] in group.yields_to else None
 
 
 def _loosely_found(query: Query, trigger: Trigger) -> bool:
