@@ -108,6 +108,12 @@ def _reads_as_mention(opinion: Opinion | None, sure: float = SURE_MENTION) -> bo
     return opinion is not None and opinion.guesses[:1] == (MENTION,) and opinion.margin >= sure
 
 
+def _no_danger_now(opinion: Opinion | None) -> bool:
+    """The danger model reads the message, beyond doubt, as a mention or as an everyday service question
+    ("执法队员上回态度很凶，还放话要收拾我，哪个部门监督"): with a past time and a question, it is settled."""
+    return opinion is not None and opinion.guesses[:1] in ((MENTION,), ("",)) and opinion.margin >= SURE_SETTLED
+
+
 def _beyond_harmless(query: Query, index: Index, danger: Danger) -> Trigger | None:
     """The trigger found once the harmless phrases are taken out of the message."""
     text = f"{query.text}\n{query.core}"
@@ -148,10 +154,12 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     # its own does not decide alone.
     settled = any(word in whole for word in danger.recovered_words) or (
         any(when is When.PAST for _, _, when in _marks(query.core, danger))
-        and asks(query.core, index.settings.words.question_words) and _reads_as_mention(opinion, SURE_SETTLED))
+        and asks(query.core, index.settings.words.question_words) and _no_danger_now(opinion))
     if _now_word(query, danger, settled):
         return now
-    times = times_of(query, index, danger) or [When.UNSAID]
+    # Settled, a threat reported with 要 before it ("上回…还放话要收拾我，哪个部门监督") is told, not
+    # happening: only a time word of its own makes it now.
+    times = times_of(query, index, danger, settled) or [When.UNSAID]
     if When.NOW in times:
         return now
     if any(word in whole for word in danger.recovered_words):  # 以前想不开过，现在好多了
@@ -265,7 +273,7 @@ def _without_danger(query: Query, index: Index, danger: Danger) -> str:
     return "".join(ch for ch, keep in zip(core, kept, strict=True) if keep)
 
 
-def times_of(query: Query, index: Index, danger: Danger) -> list[When]:
+def times_of(query: Query, index: Index, danger: Danger, settled: bool = False) -> list[When]:
     """The time of each place in the message's core that names danger (none when the triggers
     are found only in the message as written, before dialect rewrites)."""
     core = query.core
@@ -273,7 +281,7 @@ def times_of(query: Query, index: Index, danger: Danger) -> list[When]:
     if not found:
         return []
     marks = _marks(core, danger)
-    return [_when(core, start, end, marks, _clause(query, start), danger) for start, end in found]
+    return [_when(core, start, end, marks, _clause(query, start), danger, settled=settled) for start, end in found]
 
 
 def _clause(query: Query, position: int) -> tuple[int, int]:
@@ -293,9 +301,10 @@ def _marks(core: str, danger: Danger) -> list[tuple[int, int, When]]:
 
 
 def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], clause: tuple[int, int],
-          danger: Danger, look_after: bool = True) -> When:
+          danger: Danger, look_after: bool = True, settled: bool = False) -> When:
     """Danger named at core[start:end]: followed by 过 it is past; otherwise the nearest time word of
-    its clause before it (after it when none is before) says when; right after `now_before` it is now."""
+    its clause before it (after it when none is before) says when; right after `now_before` it is now,
+    unless the message is settled (a question with a past time the model reads as a mention)."""
     if _EXPERIENCED.match(core, end) or _EXPERIENCED.match(core, start + 1):  # 被他打过, 割过腕
         return When.PAST
     first, last = clause
@@ -306,7 +315,7 @@ def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], c
         previous = [m for m in marks if m[0] < first]
         if previous and first - previous[-1][1] <= 1 and _starts_clause(core, previous[-1][0], first):
             before = previous[-1:]
-    if any(core.endswith(word, 0, start) for word in danger.now_before) and not any(
+    if not settled and any(core.endswith(word, 0, start) for word in danger.now_before) and not any(
             m[2] is When.PAST for m in before):
         return When.NOW
     if before:
