@@ -91,10 +91,10 @@ def test_what_the_model_finds_comes_from_the_situations_operators_write(shipped_
 
 def test_the_model_learns_a_situation_written_in_safety_yaml(shipped_catalogue: Catalogue) -> None:
     """A kind of danger no situation tells yet is found once an operator writes one like it."""
-    asked = "师傅被锅炉里喷出来的蒸汽冲到了"
+    asked = "师傅的胳膊被绞肉机绞进去了"
     assert Engine(shipped_catalogue).respond("citizen", asked).intent != "emergency"
     danger = shipped_catalogue.danger
-    told = ["锅炉喷出的蒸汽烫到了工人，整条胳膊通红", "蒸汽管子爆了，喷到师傅身上", "开锅炉的时候被蒸汽冲到脸"]
+    told = ["绞肉机把厨师的手绞进去了，拔不出来", "机器的滚筒把工人的袖子卷进去了", "搅拌机绞住了师傅的手"]
     groups = tuple(replace(g, situations=(*g.situations, *told)) if g.answer.id == "emergency_medical" else g
                    for g in danger.groups)
     engine = Engine(replace(shipped_catalogue, danger=trained(replace(danger, groups=groups), shipped_catalogue.index)))
