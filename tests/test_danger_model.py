@@ -121,3 +121,41 @@ def test_a_reload_keeps_the_danger_model_that_learned_from_the_same_documents(sh
     fewer = replace(danger, mentions=danger.mentions[1:])
     retrained = trained(fewer, index, before=danger)
     assert retrained.model is not danger.model and retrained.trained_on != danger.trained_on
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("有人落水了", "110"),
+    ("有个孩子掉进水塘里了，捞上来的时候已经没有呼吸了", "120"),  # the group named after it decides
+    ("楼梯间全是烟，我们出不去了", "119"),  # 出不去 gives way to the model's reading of a fire
+    ("他把我反锁在仓库里，我出不来了", "110"),
+])
+def test_a_group_gives_way_to_the_groups_it_yields_to(engine: Engine, text: str, number: str) -> None:
+    reply = engine.respond("citizen", text)
+    assert (reply.intent, first_number(reply.text)) == ("emergency", number), text
+
+
+def test_yielding_is_the_catalogues_choice(shipped_catalogue: Catalogue) -> None:
+    """Without `yields_to` the danger named first decides, as for any other group."""
+    text = "有个孩子掉进水塘里了，捞上来的时候已经没有呼吸了"
+    danger = shipped_catalogue.danger
+    groups = tuple(replace(g, yields_to=()) for g in danger.groups)
+    unyielding = Engine(replace(shipped_catalogue, danger=replace(danger, groups=groups)))
+    assert first_number(unyielding.respond("citizen", text).text) == "110"
+    assert first_number(Engine(shipped_catalogue).respond("citizen", text).text) == "120"
+
+
+@pytest.mark.parametrize("text", [
+    "物业的人上个月跟我吵架，还放话要收拾我，这种情况能找哪里调解",  # told, not happening
+    "对方早前扬言要报复我，现在我想申请调解把钱要回来",
+])
+def test_a_threat_reported_from_the_past_is_a_mention(engine: Engine, text: str) -> None:
+    reply = engine.respond("citizen", text)
+    assert reply.intent != "emergency" and reply.safety, text
+
+
+@pytest.mark.parametrize("text", [
+    "上个月他打过我，今天他又说要收拾我，怎么办",  # its own time word makes it now
+    "他以前威胁过我，现在他拿着刀在楼下，能报警吗",
+])
+def test_a_threat_with_a_time_of_its_own_stays_now(engine: Engine, text: str) -> None:
+    assert engine.respond("citizen", text).intent == "emergency", text
