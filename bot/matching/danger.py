@@ -16,7 +16,10 @@ The danger model (trained from safety.yaml's `situations` and `mentions`, bot.ca
 reads what no word list holds: danger now told as a situation ("有人掉江里了"), the number a loose
 trigger or a bare cry stands for, and a question that only mentions danger. It adds recall, and
 relaxes only what was in doubt: a settled message says the danger is over (`recovered_words`), or
-is a question with a past time that the model surely reads as a mention.
+is a question with a past time that the model surely reads as no danger now.
+
+The number first is the group of the danger named first, unless that group `yields_to` another
+named in the message too (落水 to 没有呼吸: 120), or read there by the model.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ MENTION = "(mention)"  # the danger model's class of questions that only mention
 # the small danger classes (naive Bayes gives a class with fewer n-grams a higher default for each
 # one it never saw: 我儿子想去留学 reads as violence at 4.6). A mention needs less, it only relaxes a
 # trigger whose time is unsaid.
+# Complement naive Bayes and per-class length normalisation were measured against it (danger-now
+# recall at 0, 3, 10 and 30 false alarms over every readable set): both lower at few false alarms.
 SURE_SITUATION = 5.0
 SURE_MENTION = 2.0
 # Setting a now word aside takes a surer mention than relaxing a trigger with no time ("她说我想死，
