@@ -205,7 +205,8 @@ class Engine:
     def _respond(self, user: str, cat: Catalogue, text: str, examined: Examined) -> Reply:
         settings = cat.settings
         query, ranking = examined.query, examined.ranking
-        opinion = danger_opinion(query, cat.danger) if query.text else None  # read once, used by every step
+        # The danger model reads the message once; every step below is given its opinion.
+        opinion = danger_opinion(query, cat.danger, settings.weights.short_length) if query.text else None
         trigger = danger_found(examined.trigger, query, cat.index, cat.danger, opinion) if query.text else None
         if trigger is None and self.learned_veto and not doubts_learned(opinion):  # the learned model's second opinion adds recall
             # Half the clarify threshold: as alike as a message the matcher would still consider.

@@ -159,3 +159,14 @@ def test_a_threat_reported_from_the_past_is_a_mention(engine: Engine, text: str)
 ])
 def test_a_threat_with_a_time_of_its_own_stays_now(engine: Engine, text: str) -> None:
     assert engine.respond("citizen", text).intent == "emergency", text
+
+
+@pytest.mark.parametrize("text", ["再说一遍", "我儿子想去留学", "我被骗了两万块"])
+def test_a_short_message_needs_more_than_the_small_classes_default_to_read_as_danger(
+        engine: Engine, text: str) -> None:
+    assert engine.respond("citizen", text).intent != "emergency", text
+
+
+def test_a_short_situation_is_still_danger(engine: Engine) -> None:
+    reply = engine.respond("citizen", "有人掉塘里了")
+    assert (reply.intent, first_number(reply.text)) == ("emergency", "110")

@@ -28,7 +28,7 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, situation
 from bot.matching.clauses import asks
@@ -93,12 +93,19 @@ def read_situation(opinion: Opinion | None, sure: float = SURE_SITUATION) -> Tri
     return Trigger(EMERGENCY, situation(first[0]), "")
 
 
-def danger_opinion(query: Query, danger: Danger) -> Opinion | None:
-    """The danger model's reading of a message, made once per message and passed to the rest; None without a model or without Chinese, whose n-grams it learned
-    (Latin letters are read by sound only: two-letter keys that every English sentence shares)."""
+def danger_opinion(query: Query, danger: Danger, short_length: int) -> Opinion | None:
+    """The danger model's reading of a message, made once per message and passed to the rest; None
+    without a model or without Chinese, whose n-grams it learned (Latin letters are read by sound
+    only: two-letter keys that every English sentence shares)."""
     if danger.model is None or not _CHINESE.search(query.core):
         return None
-    return danger.model.opinion(query.core, query.key)
+    opinion = danger.model.opinion(query.core, query.key)
+    if query.length >= short_length:
+        return opinion
+    # A short message has few n-grams, and naive Bayes gives the small danger classes a higher default
+    # for each one they never saw ("再说一遍" read as violence at 5.5): its lead over "neither" counts
+    # in proportion to its length ("有人掉江里了" still at 12).
+    return replace(opinion, over_out_of_scope=opinion.over_out_of_scope * query.length / short_length)
 
 
 def doubts_learned(opinion: Opinion | None) -> bool:
