@@ -24,7 +24,7 @@ from bot.matching.decision import Match, Outcome, combined, decide
 from bot.matching.ranking import Examined, examine, names_another_topic
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
-from bot.matching.danger import assess, danger_found, deciding, doubts_learned, learned_danger
+from bot.matching.danger import assess, danger_found, danger_opinion, deciding, doubts_learned, learned_danger
 from bot.reply import Button, Feedback, Kind, Reply, Turn, storable
 
 __all__ = ["Button", "Engine", "Feedback", "Kind", "Matcher", "Reply", "Turn"]  # the reply types live in bot.reply
@@ -205,17 +205,19 @@ class Engine:
     def _respond(self, user: str, cat: Catalogue, text: str, examined: Examined) -> Reply:
         settings = cat.settings
         query, ranking = examined.query, examined.ranking
-        trigger = danger_found(examined.trigger, query, cat.index, cat.danger) if query.text else None
-        if trigger is None and self.learned_veto and not doubts_learned(query, cat.danger):  # the learned model's second opinion adds recall
+        # The danger model reads the message once; every step below is given its opinion.
+        opinion = danger_opinion(query, cat.danger, settings.weights.short_length) if query.text else None
+        trigger = danger_found(examined.trigger, query, cat.index, cat.danger, opinion) if query.text else None
+        if trigger is None and self.learned_veto and not doubts_learned(opinion):  # the learned model's second opinion adds recall
             # Half the clarify threshold: as alike as a message the matcher would still consider.
             trigger = learned_danger(examined.learned.guesses, ranking.intents, settings.clarify_threshold / 2)
         if not query.text:  # nothing but spaces, punctuation or emoji
             return Reply(None, 0.0, cat.messages["rephrase"], kind=Kind.REPHRASE)
         if trigger is not None and trigger.intent in cat.intents:
             call = assess(query, trigger, cat.index, ranking.intents, cat.danger, settings.clarify_threshold,
-                          lambda intent_id: not cat.has_role(intent_id, Role.SMALL_TALK))
+                          lambda intent_id: not cat.has_role(intent_id, Role.SMALL_TALK), opinion)
             if call.is_now or call.service is None:
-                group = cat.danger.group_of(deciding(query, trigger, cat.index, cat.danger).text)
+                group = cat.danger.group_of(deciding(query, trigger, cat.index, cat.danger, opinion).text)
                 return self._emergency(user, cat, cat.intents[trigger.intent], ranking,
                                        group.answer if group else None)
             return self._mentioned(user, cat, cat.intents[call.service.intent], call.service.score, ranking)

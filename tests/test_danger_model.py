@@ -30,7 +30,7 @@ def engine(shipped_catalogue: Catalogue) -> Engine:
 
 SITUATIONS = [  # no trigger is in any of them
     ("我老婆从阳台翻出去了，挂在外面", "110"),
-    ("孩子在浴缸里沉下去了", "120"),
+    ("孩子在浴缸里沉下去了", "110"),  # drowning: 110 first (the spec), 120 once a medical danger is named
     ("师傅摸了漏电的电箱，手一直在抖说不出话", "120"),
     ("老人吃汤圆堵住了嗓子", "120"),
     ("厨房的锅烧干了冒火", "119"),
@@ -91,10 +91,10 @@ def test_what_the_model_finds_comes_from_the_situations_operators_write(shipped_
 
 def test_the_model_learns_a_situation_written_in_safety_yaml(shipped_catalogue: Catalogue) -> None:
     """A kind of danger no situation tells yet is found once an operator writes one like it."""
-    asked = "师傅被锅炉里喷出来的蒸汽冲到了"
+    asked = "师傅的胳膊被绞肉机绞进去了"
     assert Engine(shipped_catalogue).respond("citizen", asked).intent != "emergency"
     danger = shipped_catalogue.danger
-    told = ["锅炉喷出的蒸汽烫到了工人，整条胳膊通红", "蒸汽管子爆了，喷到师傅身上", "开锅炉的时候被蒸汽冲到脸"]
+    told = ["绞肉机把厨师的手绞进去了，拔不出来", "机器的滚筒把工人的袖子卷进去了", "搅拌机绞住了师傅的手"]
     groups = tuple(replace(g, situations=(*g.situations, *told)) if g.answer.id == "emergency_medical" else g
                    for g in danger.groups)
     engine = Engine(replace(shipped_catalogue, danger=trained(replace(danger, groups=groups), shipped_catalogue.index)))
@@ -121,3 +121,52 @@ def test_a_reload_keeps_the_danger_model_that_learned_from_the_same_documents(sh
     fewer = replace(danger, mentions=danger.mentions[1:])
     retrained = trained(fewer, index, before=danger)
     assert retrained.model is not danger.model and retrained.trained_on != danger.trained_on
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("有人落水了", "110"),
+    ("有个孩子掉进水塘里了，捞上来的时候已经没有呼吸了", "120"),  # the group named after it decides
+    ("楼梯间全是烟，我们出不去了", "119"),  # 出不去 gives way to the model's reading of a fire
+    ("他把我反锁在仓库里，我出不来了", "110"),
+])
+def test_a_group_gives_way_to_the_groups_it_yields_to(engine: Engine, text: str, number: str) -> None:
+    reply = engine.respond("citizen", text)
+    assert (reply.intent, first_number(reply.text)) == ("emergency", number), text
+
+
+def test_yielding_is_the_catalogues_choice(shipped_catalogue: Catalogue) -> None:
+    """Without `yields_to` the danger named first decides, as for any other group."""
+    text = "有个孩子掉进水塘里了，捞上来的时候已经没有呼吸了"
+    danger = shipped_catalogue.danger
+    groups = tuple(replace(g, yields_to=()) for g in danger.groups)
+    unyielding = Engine(replace(shipped_catalogue, danger=replace(danger, groups=groups)))
+    assert first_number(unyielding.respond("citizen", text).text) == "110"
+    assert first_number(Engine(shipped_catalogue).respond("citizen", text).text) == "120"
+
+
+@pytest.mark.parametrize("text", [
+    "物业的人上个月跟我吵架，还放话要收拾我，这种情况能找哪里调解",  # told, not happening
+    "对方早前扬言要报复我，现在我想申请调解把钱要回来",
+])
+def test_a_threat_reported_from_the_past_is_a_mention(engine: Engine, text: str) -> None:
+    reply = engine.respond("citizen", text)
+    assert reply.intent != "emergency" and reply.safety, text
+
+
+@pytest.mark.parametrize("text", [
+    "上个月他打过我，今天他又说要收拾我，怎么办",  # its own time word makes it now
+    "他以前威胁过我，现在他拿着刀在楼下，能报警吗",
+])
+def test_a_threat_with_a_time_of_its_own_stays_now(engine: Engine, text: str) -> None:
+    assert engine.respond("citizen", text).intent == "emergency", text
+
+
+@pytest.mark.parametrize("text", ["再说一遍", "我儿子想去留学", "我被骗了两万块"])
+def test_a_short_message_needs_more_than_the_small_classes_default_to_read_as_danger(
+        engine: Engine, text: str) -> None:
+    assert engine.respond("citizen", text).intent != "emergency", text
+
+
+def test_a_short_situation_is_still_danger(engine: Engine) -> None:
+    reply = engine.respond("citizen", "有人掉塘里了")
+    assert (reply.intent, first_number(reply.text)) == ("emergency", "110")

@@ -899,3 +899,30 @@ def test_a_cry_that_is_not_true_or_false_is_an_error(root: Path, capsys: pytest.
     assert validate(root, {SAFETY: text}) == 1
     assert errors(capsys.readouterr().out) == [
         "intents/safety.yaml:11: 错误: 危险分组 '呼救' 的 'cry' 应该写 true（只是呼救）或 false"]
+
+
+def test_yields_to_naming_no_group_itself_or_a_group_yielding_back_is_an_error(
+        root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\
+      yields_to: [落水]
+    - name: 落水
+      answer: emergency
+      triggers: [落水]
+      yields_to: [暴力, 落水, 急病与受伤]
+"""
+    assert validate(root, {SAFETY: text}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/safety.yaml:13: 错误: 危险分组 '落水' 和 '暴力' 的 yields_to 互相写了对方；只能一组让给另一组，请删掉一处",
+        "intents/safety.yaml:13: 错误: 危险分组 '落水' 的 yields_to 写了它自己；请写别的分组的名称",
+        "intents/safety.yaml:13: 错误: 危险分组 '落水' 的 yields_to 写的分组 '急病与受伤' 不存在"]
+
+
+def test_a_group_yielding_to_another_validates(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\
+    - name: 落水
+      answer: emergency
+      triggers: [落水]
+      yields_to: [暴力]
+"""
+    assert validate(root, {SAFETY: text}) == 0
+    assert errors(capsys.readouterr().out) == []

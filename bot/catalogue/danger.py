@@ -23,7 +23,7 @@ MENTION = "(mention)"  # the danger model's class of questions that only mention
 _MEANINGS = {"now_words": "now", "now_times": "now", "now_before": "now", "past_times": "past",
              "mention_words": "mention", "help_words": "help", "recovered_words": "past", "harmless": "harmless"}
 _DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups", "mentions"}
-_GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry", "situations"}
+_GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry", "situations", "yields_to"}
 _COMBO_KEYS = {"first", "then", "not_between"}
 
 
@@ -46,6 +46,7 @@ class RawDanger:
     mention_intent: tuple[str, int] | None = None
     groups: list[tuple[str, str, int, list[tuple[str, int]], int, bool]] = field(default_factory=list)
     situations: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # by group name
+    yields_to: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # by group name
 
 
 def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
@@ -94,7 +95,9 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
         if answer is not None:
             raw.groups.append((name, answer, line_of(item, "answer"), triggers, line, is_cry))
             raw.situations[name] = string_list(c, src, item, "situations", label)
+            raw.yields_to[name] = string_list(c, src, item, "yields_to", label)
     _check_examples(c, src, raw)
+    _check_yields(c, src, raw)
     if raw.groups and not raw.now_words:
         c.warn(src, line_of(data), "'danger' 没有 now_words：提到危险的问题都会被当作危险就在眼前")
     return raw
@@ -150,6 +153,20 @@ def _check_examples(c: Collector, src: str, raw: RawDanger) -> None:
         c.warn(src, raw.mentions[0][1], "'danger' 写了 mentions 但没有一组写 situations：危险识别模型学不到“危险在眼前”的说法")
 
 
+def _check_yields(c: Collector, src: str, raw: RawDanger) -> None:
+    """`yields_to` names other groups of the section; two groups giving way to each other would leave
+    the number to whichever is named first, which is what no `yields_to` at all does."""
+    names = [name for name, *_ in raw.groups]
+    for name, listed in raw.yields_to.items():
+        for other, line in listed:
+            if other == name:
+                c.error(src, line, f"危险分组 '{name}' 的 yields_to 写了它自己；请写别的分组的名称")
+            elif other not in names:
+                c.error(src, line, f"危险分组 '{name}' 的 yields_to 写的分组 '{other}' 不存在{did_you_mean(other, names)}")
+            elif names.index(other) < names.index(name) and name in (o for o, _ in raw.yields_to.get(other, [])):
+                c.error(src, line, f"危险分组 '{name}' 和 '{other}' 的 yields_to 互相写了对方；只能一组让给另一组，请删掉一处")
+
+
 def _check_word_lists(c: Collector, src: str, raw: RawDanger) -> None:
     """A word both in a list of danger now and in past_times or mention_words (or in those two) would
     mean both: an error."""
@@ -201,7 +218,8 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
                 seen.setdefault(key, name)
                 words.append(key)
         situations = tuple(dict.fromkeys(t for t, _ in raw.situations.get(name, []) if normalize(t)))
-        groups.append(DangerGroup(name, answer, tuple(dict.fromkeys(words)), is_cry, situations))
+        yields_to = tuple(dict.fromkeys(other for other, _ in raw.yields_to.get(name, [])))
+        groups.append(DangerGroup(name, answer, tuple(dict.fromkeys(words)), is_cry, situations, yields_to))
     return Danger(tuple(groups), _words(raw.now_words), _words(raw.mention_words), mention_intent,
                   _words(raw.now_times), _words(raw.past_times), _words(raw.time_units), _words(raw.help_words),
                   _words(raw.now_before), _words(raw.recovered_words), _words(raw.harmless),

@@ -93,6 +93,9 @@ class DangerGroup:
     triggers: tuple[str, ...]
     is_cry: bool = False  # a cry for help (救命): another danger named in the message decides the number
     situations: tuple[str, ...] = ()  # danger now told as a situation, the danger model's examples of this group
+    # Groups whose danger, named in the same message, decides the number instead (落水 gives way to
+    # 没有呼吸: someone pulled out of the water needs 120 first).
+    yields_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,10 @@ The danger model (trained from safety.yaml's `situations` and `mentions`, bot.ca
 reads what no word list holds: danger now told as a situation ("有人掉江里了"), the number a loose
 trigger or a bare cry stands for, and a question that only mentions danger. It adds recall, and
 relaxes only what was in doubt: a settled message says the danger is over (`recovered_words`), or
-is a question with a past time that the model surely reads as a mention.
+is a question with a past time that the model surely reads as no danger now.
+
+The number first is the group of the danger named first, unless that group `yields_to` another
+named in the message too (落水 to 没有呼吸: 120), or read there by the model.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bot.catalogue.model import EMERGENCY, Danger, situation
+from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, situation
 from bot.matching.clauses import asks
 from bot.matching.index import Index, Query, analyse
 from bot.matching.learned import Opinion
@@ -58,6 +61,8 @@ MENTION = "(mention)"  # the danger model's class of questions that only mention
 # the small danger classes (naive Bayes gives a class with fewer n-grams a higher default for each
 # one it never saw: 我儿子想去留学 reads as violence at 4.6). A mention needs less, it only relaxes a
 # trigger whose time is unsaid.
+# Complement naive Bayes and per-class length normalisation were measured against it (danger-now
+# recall at 0, 3, 10 and 30 false alarms over every readable set): both lower at few false alarms.
 SURE_SITUATION = 5.0
 SURE_MENTION = 2.0
 # Setting a now word aside takes a surer mention than relaxing a trigger with no time ("她说我想死，
@@ -69,44 +74,56 @@ SURE_NUMBER = 10.0
 _CHINESE = re.compile("[\u4e00-\u9fff]")
 
 
-def danger_found(trigger: Trigger | None, query: Query, index: Index, danger: Danger) -> Trigger | None:
+def danger_found(trigger: Trigger | None, query: Query, index: Index, danger: Danger,
+                 opinion: Opinion | None) -> Trigger | None:
     """The danger a message names: its trigger, unless it only stands in a harmless phrase
-    (救命稻草); else a situation the danger model reads as danger now (有人掉河里了)."""
+    (救命稻草); else a situation the danger model reads as danger now (有人掉河里了). `opinion` is
+    the danger model's reading of the message (danger_opinion), made once per message."""
     if trigger is not None and danger.harmless:
         trigger = _beyond_harmless(query, index, danger)
-    return trigger if trigger is not None else read_situation(query, danger)
+    return trigger if trigger is not None else read_situation(opinion)
 
 
-def read_situation(query: Query, danger: Danger, sure: float = SURE_SITUATION) -> Trigger | None:
+def read_situation(opinion: Opinion | None, sure: float = SURE_SITUATION) -> Trigger | None:
     """A trigger standing for the group whose danger-now situations the message reads like, when
     the danger model is sure of it over "neither" and over a mention."""
-    opinion = _opinion(query, danger)
     first = opinion.guesses[:1] if opinion is not None else ()
     if not first or first[0] in (MENTION, "") or opinion.over_out_of_scope < sure:
         return None
     return Trigger(EMERGENCY, situation(first[0]), "")
 
 
-def _opinion(query: Query, danger: Danger) -> Opinion | None:
-    """The danger model's reading; None without a model or without Chinese, whose n-grams it learned
-    (Latin letters are read by sound only: two-letter keys that every English sentence shares)."""
+def danger_opinion(query: Query, danger: Danger, short_length: int) -> Opinion | None:
+    """The danger model's reading of a message, made once per message and passed to the rest; None
+    without a model or without Chinese, whose n-grams it learned (Latin letters are read by sound
+    only: two-letter keys that every English sentence shares)."""
     if danger.model is None or not _CHINESE.search(query.core):
         return None
-    return danger.model.opinion(query.core, query.key)
+    opinion = danger.model.opinion(query.core, query.key)
+    if query.length >= short_length:
+        return opinion
+    # A short message has few n-grams, and naive Bayes gives the small danger classes a higher default
+    # for each one they never saw ("再说一遍" read as violence at 5.5): its lead over "neither" counts
+    # in proportion to its length ("有人掉江里了" still at 12).
+    return replace(opinion, over_out_of_scope=opinion.over_out_of_scope * query.length / short_length)
 
 
-def doubts_learned(query: Query, danger: Danger) -> bool:
+def doubts_learned(opinion: Opinion | None) -> bool:
     """The danger model surely reads the message as no danger now ("怕我走了以后他们来闹"): the
     learned second opinion, trained on far fewer ways of telling danger, gives way to it."""
-    opinion = _opinion(query, danger)
     return opinion is not None and opinion.guesses[:1] in (("",), (MENTION,)) and opinion.margin >= SURE_SITUATION
 
 
-def _reads_as_mention(query: Query, danger: Danger, sure: float = SURE_MENTION) -> bool:
+def _reads_as_mention(opinion: Opinion | None, sure: float = SURE_MENTION) -> bool:
     """The danger model surely reads the message as a question that only mentions danger. Not
     "neither": a danger told in words the model never saw reads as neither ("怎么叫都没反应")."""
-    opinion = _opinion(query, danger)
     return opinion is not None and opinion.guesses[:1] == (MENTION,) and opinion.margin >= sure
+
+
+def _no_danger_now(opinion: Opinion | None) -> bool:
+    """The danger model reads the message, beyond doubt, as a mention or as an everyday service question
+    ("执法队员上回态度很凶，还放话要收拾我，哪个部门监督"): with a past time and a question, it is settled."""
+    return opinion is not None and opinion.guesses[:1] in ((MENTION,), ("",)) and opinion.margin >= SURE_SETTLED
 
 
 def _beyond_harmless(query: Query, index: Index, danger: Danger) -> Trigger | None:
@@ -139,7 +156,7 @@ class DangerCall:
 
 
 def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Scored], danger: Danger, floor: float,
-           is_service: Callable[[str], bool]) -> DangerCall:
+           is_service: Callable[[str], bool], opinion: Opinion | None) -> DangerCall:
     """Now or mentioned, for a message holding `trigger`; `intents` is the ranking, `floor` the
     score a service must reach to be what the message asks about."""
     now = DangerCall(trigger, is_now=True)
@@ -149,10 +166,12 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     # its own does not decide alone.
     settled = any(word in whole for word in danger.recovered_words) or (
         any(when is When.PAST for _, _, when in _marks(query.core, danger))
-        and asks(query.core, index.settings.words.question_words) and _reads_as_mention(query, danger, SURE_SETTLED))
+        and asks(query.core, index.settings.words.question_words) and _no_danger_now(opinion))
     if _now_word(query, danger, settled):
         return now
-    times = times_of(query, index, danger) or [When.UNSAID]
+    # Settled, a threat reported with 要 before it ("上回…还放话要收拾我，哪个部门监督") is told, not
+    # happening: only a time word of its own makes it now.
+    times = times_of(query, index, danger, settled) or [When.UNSAID]
     if When.NOW in times:
         return now
     if any(word in whole for word in danger.recovered_words):  # 以前想不开过，现在好多了
@@ -165,7 +184,7 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         if not asks(rest, index.settings.words.question_words):
             return now
         service = _service(rank(analyse(rest, index.settings), index).intents, floor, is_service)
-        if service is None and not _reads_as_mention(query, danger):  # 家庭暴力怎么取证
+        if service is None and not _reads_as_mention(opinion):  # 家庭暴力怎么取证
             return now
     if service is not None:
         return DangerCall(trigger, is_now=False, service=service)
@@ -174,11 +193,16 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     return now
 
 
-def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Trigger:
-    """The trigger whose group decides the number first: a cry for help (救命, a group with `cry`)
-    gives way to the danger the message names as well ("快来人，我爸晕倒了": 120), and the learned
+def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger, opinion: Opinion | None) -> Trigger:
+    """The trigger whose group decides the number first: a group gives way to the groups of its
+    `yields_to` named in the message too ("有人落水了，捞上来没有呼吸了": 120), a cry for help (救命, a
+    group with `cry`) to any danger the message names as well ("快来人，我爸晕倒了": 120), and the learned
     second opinion, which names no group, to the situation the danger model reads."""
     group = danger.group_of(trigger.text)
+    if group is not None and group.yields_to:
+        yielded = _yielded(query, index, danger, group, opinion)
+        if yielded is not None:
+            return yielded
     if group is not None and not group.is_cry:
         # A trigger found only by sound, or a spread of words across two clauses, can belong to another
         # danger than the one the whole message tells ("我爸心脏病犯了，药找不到" holds 我爸…找不到):
@@ -187,15 +211,27 @@ def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger) -> Tr
         # 流了好多血": 110).
         if not _loosely_found(query, trigger):
             return trigger
-        read = read_situation(query, danger, SURE_NUMBER)
-        return read if read is not None and _far_from(query, danger, group.name) else trigger
+        read = read_situation(opinion, SURE_NUMBER)
+        return read if read is not None and _far_from(opinion, group.name) else trigger
     cries = {t for g in danger.groups if g.is_cry for t in g.triggers}
     named = [t for t in index.triggers_near(query) if t.text not in cries]
     if group is None:  # the learned second opinion
-        return read_situation(query, danger) or trigger
+        return read_situation(opinion) or trigger
     # A bare cry reads a little like every danger ("救命"): only a sure reading names its number.
     return find_trigger(f"{query.text}\n{query.core}", query.key, named) or read_situation(
-        query, danger, SURE_NUMBER) or trigger
+        opinion, SURE_NUMBER) or trigger
+
+
+def _yielded(query: Query, index: Index, danger: Danger, group: DangerGroup, opinion: Opinion | None) -> Trigger | None:
+    """The danger of a group `group` gives way to, named in the message too ("有人落水了，捞上来没有
+    呼吸了": 120), or the model's sure reading of the whole message as one of them."""
+    phrases = {t for g in danger.groups if g.name in group.yields_to for t in g.triggers}
+    named = find_trigger(f"{query.text}\n{query.core}", query.key,
+                         [t for t in index.triggers_near(query) if t.text in phrases])
+    if named is not None:
+        return named
+    read = read_situation(opinion)
+    return read if read is not None and opinion is not None and opinion.guesses[0] in group.yields_to else None
 
 
 def _loosely_found(query: Query, trigger: Trigger) -> bool:
@@ -207,9 +243,8 @@ def _loosely_found(query: Query, trigger: Trigger) -> bool:
         any(start < b < end for b in query.breaks) for start, end in found)
 
 
-def _far_from(query: Query, danger: Danger, group: str) -> bool:
+def _far_from(opinion: Opinion | None, group: str) -> bool:
     """The model's first reading is sure beyond doubt over `group` too (not its runner-up, or far ahead)."""
-    opinion = _opinion(query, danger)
     return opinion is not None and (group not in opinion.guesses[:2] or opinion.margin >= SURE_NUMBER)
 
 
@@ -250,7 +285,7 @@ def _without_danger(query: Query, index: Index, danger: Danger) -> str:
     return "".join(ch for ch, keep in zip(core, kept, strict=True) if keep)
 
 
-def times_of(query: Query, index: Index, danger: Danger) -> list[When]:
+def times_of(query: Query, index: Index, danger: Danger, settled: bool = False) -> list[When]:
     """The time of each place in the message's core that names danger (none when the triggers
     are found only in the message as written, before dialect rewrites)."""
     core = query.core
@@ -258,7 +293,7 @@ def times_of(query: Query, index: Index, danger: Danger) -> list[When]:
     if not found:
         return []
     marks = _marks(core, danger)
-    return [_when(core, start, end, marks, _clause(query, start), danger) for start, end in found]
+    return [_when(core, start, end, marks, _clause(query, start), danger, settled=settled) for start, end in found]
 
 
 def _clause(query: Query, position: int) -> tuple[int, int]:
@@ -278,9 +313,10 @@ def _marks(core: str, danger: Danger) -> list[tuple[int, int, When]]:
 
 
 def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], clause: tuple[int, int],
-          danger: Danger, look_after: bool = True) -> When:
+          danger: Danger, look_after: bool = True, settled: bool = False) -> When:
     """Danger named at core[start:end]: followed by 过 it is past; otherwise the nearest time word of
-    its clause before it (after it when none is before) says when; right after `now_before` it is now."""
+    its clause before it (after it when none is before) says when; right after `now_before` it is now,
+    unless the message is settled (a question with a past time the model reads as a mention)."""
     if _EXPERIENCED.match(core, end) or _EXPERIENCED.match(core, start + 1):  # 被他打过, 割过腕
         return When.PAST
     first, last = clause
@@ -291,7 +327,7 @@ def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], c
         previous = [m for m in marks if m[0] < first]
         if previous and first - previous[-1][1] <= 1 and _starts_clause(core, previous[-1][0], first):
             before = previous[-1:]
-    if any(core.endswith(word, 0, start) for word in danger.now_before) and not any(
+    if not settled and any(core.endswith(word, 0, start) for word in danger.now_before) and not any(
             m[2] is When.PAST for m in before):
         return When.NOW
     if before:
