@@ -93,7 +93,7 @@ def clear_answer(ranking: Ranking, settings: MatcherSettings,
 
 
 def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: MatcherSettings,
-             whole_message: frozenset[str] = frozenset()) -> Match:
+             whole_message: frozenset[str] = frozenset(), length: int = 0) -> Match:
     """The fuzzy matcher's decision weighed with the learned model's opinion (bot.matching.learned).
 
     Measured on the held-out sets: the model's first guess is right more often than fuzzy matching,
@@ -101,6 +101,10 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     - an answer it takes for out of scope, without the answer's topic among its first two
       guesses or by a clear margin, falls back (跑一次五公里, 玉石鉴定: look-alikes more often
       than questions);
+    - an answer whose examples explain little of a message shorter than a story (`length`, in
+      syllables), with out of scope among its two guesses and the model not sure it is in scope,
+      becomes a question: the service's word is the only evidence, and a word said in another
+      sense (网上办信用卡, 淘宝怎么追加差评) looks the same;
     - an answer it is sure is of another topic, which fuzzy matching also ranked, becomes a
       question offering both: disagreement is where wrong answers come from;
     - a question between close intents is answered when it is sure of one of those offered,
@@ -115,15 +119,18 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     first = guesses[0]
     sure = opinion.over_out_of_scope >= w.model_settles
     if match.outcome is Outcome.ANSWER and match.intent is not None:
-        if first == OUT_OF_SCOPE:
-            if topic_of(match.intent) in guesses[:2] and opinion.margin < w.model_vetoes:
-                return match
+        if first == OUT_OF_SCOPE and (topic_of(match.intent) not in guesses[:2] or opinion.margin >= w.model_vetoes):
             return Match(Outcome.FALLBACK, None, match.score, match.runner_up, match.candidates)
         other = _ranked(ranking, first)
-        if (other is None or topic_of(first) == topic_of(match.intent) or first == EMERGENCY
-                or opinion.margin < w.model_disagrees):
-            return match
-        return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*match.candidates[:1], other))
+        if (other is not None and topic_of(first) != topic_of(match.intent) and first != EMERGENCY
+                and opinion.margin >= w.model_disagrees):
+            return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*match.candidates[:1], other))
+        answered = match.candidates[0] if match.candidates else None
+        # A story's question is a small part of it: low coverage there is background, not another sense.
+        if (answered is not None and answered.coverage < w.sense_coverage and length <= w.story_length
+                and OUT_OF_SCOPE in guesses[:2] and opinion.over_out_of_scope < w.model_suggests):
+            return _clarify(ranking, settings, answered, match.runner_up)
+        return match
     if first in (OUT_OF_SCOPE, EMERGENCY) or first in whole_message:
         return match
     if match.outcome is Outcome.CLARIFY:
