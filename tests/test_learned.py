@@ -64,6 +64,17 @@ def test_an_answer_resting_on_the_service_word_alone_is_asked_when_the_model_lea
     assert combined(covered, RANKING, leaning_out, SETTINGS, length=12) is covered
 
 
+def test_a_sure_model_does_not_settle_on_an_intent_resting_on_its_word_alone() -> None:
+    word_only = Scored("zuiduo_paoyici", 0.5, "跑一次", 0.2)  # 跑一次5公里消耗多少卡路里
+    clarify = Match(Outcome.CLARIFY, None, 0.5, ONLINE, (word_only, ONLINE))
+    ranking = Ranking((word_only, ONLINE))
+    sure = Opinion(("zuiduo_paoyici", OUT_OF_SCOPE), 28.0, 28.0)
+    assert combined(clarify, ranking, sure, SETTINGS, length=16) is clarify
+    settled = combined(clarify, ranking, Opinion(("zuiduo_paoyici", "online_gov_services"), 28.0, 40.0), SETTINGS,
+                       length=16)
+    assert (settled.outcome, settled.intent) == (Outcome.ANSWER, "zuiduo_paoyici")
+
+
 def test_a_sure_disagreement_turns_an_answer_into_a_question_offering_both() -> None:
     answer = Match(Outcome.ANSWER, "zuiduo_paoyici", 0.7, ONLINE, (PAO,))
     asked = combined(answer, RANKING, Opinion(("online_gov_services", "zuiduo_paoyici"), 15.0, 15.0), SETTINGS)
