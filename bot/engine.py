@@ -325,13 +325,12 @@ class Engine:
     @staticmethod
     def _leans(query: Query, cat: Catalogue, topic: str, match: Match) -> bool:
         """A message short enough to lean towards the last topic ("去哪投诉", "多久能有结果") that
-        names no other topic clearly: a weak word of another topic (投诉, 结果) does not move it, nor
-        another topic's example made of asking words ("要几天" in "接电要几天"), while a topic word
-        ("公证") does. Small talk and what is said only as a whole message (谢了, 拜拜) never ask
-        about the topic."""
+        names no other topic clearly: a weak word of another topic (投诉, 结果) does not move it, while
+        one answered with a clear margin to spare ("公证") does. Small talk and what is said only as a
+        whole message (谢了, 拜拜) never ask about the topic."""
         settings, answered = cat.settings, match.intent or ""
         if (len(query.key) > settings.weights.leaning_length or cat.has_role(answered, Role.SMALL_TALK)
-                or answered in cat.index.whole_message):
+                or answered in cat.index.whole_message or match.score >= settings.answer_threshold + settings.clear_margin):
             return False
         return not names_another_topic(query, cat.index, topic, cat.facets.words)
 
