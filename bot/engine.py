@@ -304,9 +304,8 @@ class Engine:
     @staticmethod
     def _goes_on(query: Query, cat: Catalogue, topic: str) -> bool:
         """Said as going on from the last answer: its first clause, or a short last one, opens
-        with 那, 也 or 如果 ("那去年办了多少件", "我不是本地人，也能申请吗"), or it is short and asks
-        for a part of an answer in the words of intents/facets.yaml ("周末开门吗"). Not a story, whose
-        也 and 还有 are narration, and not a message asking about a topic of its own ("那我还能去法院告吗");
+        with 那, 也 or 如果 ("那去年办了多少件", "我不是本地人，也能申请吗"). Not a story, whose 也 and
+        还有 are narration, and not a message asking about a topic of its own ("那我还能去法院告吗");
         a weak word of another topic (那能在网上弄吗: 网上 asks how) asks about none."""
         index = cat.index
         w = index.settings.weights
@@ -315,11 +314,10 @@ class Engine:
         last = query.breaks[-1] if query.breaks else 0
         opens = [0] + ([last] if query.syllables_from(last) <= w.short_length else [])  # a last clause ("也可以吗")
         # Fillers ("那个") are already gone from the core.
-        if any(query.core.startswith(index.settings.words.going_on_words, b) for b in opens):
-            if not any(word in query.core for word in index.settings.words.detail_words):
-                return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
-        elif len(query.key) > w.leaning_length or not any(word in query.core for word in cat.facets.words):
+        if not any(query.core.startswith(index.settings.words.going_on_words, b) for b in opens):
             return False
+        if not any(word in query.core for word in index.settings.words.detail_words):
+            return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
         return not names_another_topic(query, index, topic, cat.facets.words)
 
     @staticmethod

@@ -534,8 +534,6 @@ def test_the_anywhere_role_answers_a_message_about_another_city(tmp_path: Path, 
     ("城管乱罚款去哪投诉", "enforcement_supervision", "多久能有结果", True),
     ("律师收了钱不办事", "lawyer_complaint", "公证处在哪", False),
     ("法律援助怎么申请", "legal_aid", "公证", False),  # a topic word alone, answered with room to spare
-    ("公证处在哪", "notarization", "周六开门吗", True),  # short, asking a part of the answer (开门: when)
-    ("矛调中心在哪", "mediation_center", "开门时间", True),
     ("律师收了钱不办事", "lawyer_complaint", "谢了", False),  # small talk is no question about the topic
 ])
 def test_a_follow_up_with_a_weak_word_of_another_topic_stays_in_the_topic(
