@@ -236,7 +236,7 @@ class Engine:
             return followed
         if self.learned_veto:
             # After the follow-ups: the model reads the message alone, without the conversation.
-            match = combined(match, ranking, examined.learned, settings, cat.index.whole_message)
+            match = combined(match, ranking, examined.learned, settings, cat.index.whole_message, query.length)
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             intent = cat.intents[match.intent]
             if Role.ENDS_CONTEXT in intent.roles:

@@ -5,7 +5,7 @@ list the cases.
 
 The bars sit a little below the figures measured at the end of each round (README, Evaluation).
 blind2.yml's emergency recall reached 100% with the danger model (README): its bar allows one miss.
-blind2.yml's failures were read in the round after it; blind3.yml is the one whose failures nobody has read.
+blind2.yml's and blind3.yml's failures were each read in the round after it; blind.yml's only as aggregate figures.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from bot.engine import Engine
 EVAL = Path(__file__).resolve().parent / "eval"
 # set: floors, ceilings, emergency recall
 BARS = {
-    "blind.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.12}, 1.0),
-    "blind2.yml": ({"accuracy": 0.90, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.16}, 0.97),
-    "blind3.yml": ({"accuracy": 0.90, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.12}, 0.97),
+    "blind.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.10}, 1.0),
+    "blind2.yml": ({"accuracy": 0.90, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.14}, 0.97),
+    "blind3.yml": ({"accuracy": 0.90, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.09}, 0.97),
 }
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}

@@ -35,7 +35,8 @@ def test_one_class_is_nothing_to_learn() -> None:
 
 
 SETTINGS = MatcherSettings()
-PAO, ONLINE = Scored("zuiduo_paoyici", 0.7, "跑一次"), Scored("online_gov_services", 0.66, "网上办")
+# Examples that explain most of the message: an answer resting on more than one word.
+PAO, ONLINE = Scored("zuiduo_paoyici", 0.7, "跑一次", 0.8), Scored("online_gov_services", 0.66, "网上办", 0.8)
 RANKING = Ranking((PAO, ONLINE))
 
 
@@ -45,6 +46,33 @@ def test_an_answer_the_model_takes_for_out_of_scope_without_its_topic_falls_back
     assert combined(answer, RANKING, Opinion((OUT_OF_SCOPE, "zuiduo_paoyici"), 3.0), SETTINGS) is answer
     assert combined(answer, RANKING, Opinion(("zuiduo_paoyici", OUT_OF_SCOPE), 30.0, 30.0), SETTINGS) is answer
     assert combined(answer, RANKING, Opinion(), SETTINGS) is answer
+
+
+def test_an_answer_resting_on_the_service_word_alone_is_asked_when_the_model_leans_out_of_scope() -> None:
+    word_only = Scored("online_gov_services", 0.6, "网上办", 0.25)  # 网上办信用卡哪个银行好批
+    answer = Match(Outcome.ANSWER, "online_gov_services", 0.6, None, (word_only,))
+    ranking = Ranking((word_only,))
+    leaning_out = Opinion(("online_gov_services", OUT_OF_SCOPE), 1.5, 1.5)
+    asked = combined(answer, ranking, leaning_out, SETTINGS, length=12)
+    assert (asked.outcome, [s.intent for s in asked.candidates]) == (Outcome.CLARIFY, ["online_gov_services"])
+    assert combined(answer, ranking, Opinion(("online_gov_services", OUT_OF_SCOPE), 30.0, 30.0), SETTINGS,
+                    length=12) is answer  # the model sure it is in scope
+    assert combined(answer, ranking, Opinion(("online_gov_services", "legal_aid"), 1.5, 1.5), SETTINGS,
+                    length=12) is answer  # out of scope not among its guesses
+    assert combined(answer, ranking, leaning_out, SETTINGS, length=60) is answer  # a story: the rest is background
+    covered = Match(Outcome.ANSWER, "online_gov_services", 0.66, None, (ONLINE,))
+    assert combined(covered, RANKING, leaning_out, SETTINGS, length=12) is covered
+
+
+def test_a_sure_model_does_not_settle_on_an_intent_resting_on_its_word_alone() -> None:
+    word_only = Scored("zuiduo_paoyici", 0.5, "跑一次", 0.2)  # 跑一次5公里消耗多少卡路里
+    clarify = Match(Outcome.CLARIFY, None, 0.5, ONLINE, (word_only, ONLINE))
+    ranking = Ranking((word_only, ONLINE))
+    sure = Opinion(("zuiduo_paoyici", OUT_OF_SCOPE), 28.0, 28.0)
+    assert combined(clarify, ranking, sure, SETTINGS, length=16) is clarify
+    settled = combined(clarify, ranking, Opinion(("zuiduo_paoyici", "online_gov_services"), 28.0, 40.0), SETTINGS,
+                       length=16)
+    assert (settled.outcome, settled.intent) == (Outcome.ANSWER, "zuiduo_paoyici")
 
 
 def test_a_sure_disagreement_turns_an_answer_into_a_question_offering_both() -> None:
@@ -140,3 +168,10 @@ def test_the_shipped_model_takes_look_alikes_made_of_everyday_nouns_for_out_of_s
 def test_a_clear_out_of_scope_opinion_vetoes_even_with_the_topic_second() -> None:
     answer = Match(Outcome.ANSWER, "zuiduo_paoyici", 0.7, ONLINE, (PAO,))
     assert combined(answer, RANKING, Opinion((OUT_OF_SCOPE, "zuiduo_paoyici"), 8.0), SETTINGS).outcome is Outcome.FALLBACK
+
+
+def test_a_look_alike_whose_only_evidence_is_the_service_word_is_asked_not_answered(
+        shipped_catalogue: Catalogue) -> None:
+    reply = Engine(shipped_catalogue).respond("u", "网上办个会员卡哪家便宜", channel="test")
+    assert reply.intent is None and reply.suggestions == ("online_gov_services",)
+    assert Engine(shipped_catalogue).respond("v", "哪些事可以在网上办", channel="test").intent == "online_gov_services"

@@ -75,8 +75,17 @@ def top_score(catalogue: Catalogue, text: str) -> float:
     return examine(text, catalogue.index).ranking.intents[0].score
 
 
+def thresholds_alone(catalogue: Catalogue) -> Catalogue:
+    """The catalogue with nothing but the thresholds declining look-alikes: an answer resting on its
+    service word alone (申请公租房 for 申请法律援助) is declined whatever the thresholds
+    (tests/test_learned.py), so that rule is off."""
+    settings = replace(catalogue.settings, weights=replace(catalogue.settings.weights, sense_coverage=0.0))
+    return replace(catalogue, settings=settings, index=replace(catalogue.index, settings=settings))
+
+
 def test_the_fitted_answer_threshold_is_the_lowest_that_declines_every_lookalike(
         catalogue: Catalogue, tmp_path: Path) -> None:
+    catalogue = thresholds_alone(catalogue)
     evalset = fit_set(tmp_path)
     # Below the clear_floor weight no lookalike can be answered by its lead alone, and no gap within
     # range makes one close to a rival: only answer_threshold declines them, and it must pass the
@@ -181,7 +190,8 @@ def test_the_command_prints_the_table_and_writes_only_with_write(
     assert main(argv, environ=env) == 0
     out = capsys.readouterr().out
     assert "answer_threshold      0.15 → 0.38" in out and "clarify_threshold     0.10（不变）" in out
-    assert f"[留出] {held}" in out and "不该答的被硬答：5 个 → 0 个" in out
+    # 申请公租房 rests on 申请 alone: declined whatever the thresholds, so four look-alikes are answered before.
+    assert f"[留出] {held}" in out and "不该答的被硬答：4 个 → 0 个" in out
     assert "没有写入任何文件" in out
     assert (intents / "mini.yaml").read_text(encoding="utf-8") == before
     assert main([*argv, "--write"], environ=env) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from bot.catalogue.model import EMERGENCY, MatcherSettings, topic_of
+from bot.catalogue.model import EMERGENCY, MatcherSettings, Weights, topic_of
 from bot.matching.learned import OUT_OF_SCOPE, Opinion
 from bot.matching.scoring import Ranking, Scored
 
@@ -93,7 +93,7 @@ def clear_answer(ranking: Ranking, settings: MatcherSettings,
 
 
 def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: MatcherSettings,
-             whole_message: frozenset[str] = frozenset()) -> Match:
+             whole_message: frozenset[str] = frozenset(), length: int = 0) -> Match:
     """The fuzzy matcher's decision weighed with the learned model's opinion (bot.matching.learned).
 
     Measured on the held-out sets: the model's first guess is right more often than fuzzy matching,
@@ -101,10 +101,15 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     - an answer it takes for out of scope, without the answer's topic among its first two
       guesses or by a clear margin, falls back (跑一次五公里, 玉石鉴定: look-alikes more often
       than questions);
+    - an answer whose examples explain little of a message shorter than a story (`length`, in
+      syllables), with out of scope among its two guesses and the model not sure it is in scope,
+      becomes a question: the service's word is the only evidence, and a word said in another
+      sense (网上办信用卡, 淘宝怎么追加差评) looks the same;
     - an answer it is sure is of another topic, which fuzzy matching also ranked, becomes a
       question offering both: disagreement is where wrong answers come from;
     - a question between close intents is answered when it is sure of one of those offered,
-      and sure that the message is not out of scope; sure of one not offered, it offers it too;
+      and sure that the message is not out of scope, unless that intent too rests on its word
+      alone (2021年基金定投计划); sure of one not offered, it offers it too;
     - a fallback offers its guess as a button when it is sure the message is not out of scope,
       wherever fuzzy matching ranked that guess. An intent said only as a whole message
       (`whole_message`: 谢谢, 你好) is never offered for a message fuzzy matching could not place.
@@ -115,15 +120,17 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     first = guesses[0]
     sure = opinion.over_out_of_scope >= w.model_settles
     if match.outcome is Outcome.ANSWER and match.intent is not None:
-        if first == OUT_OF_SCOPE:
-            if topic_of(match.intent) in guesses[:2] and opinion.margin < w.model_vetoes:
-                return match
+        if first == OUT_OF_SCOPE and (topic_of(match.intent) not in guesses[:2] or opinion.margin >= w.model_vetoes):
             return Match(Outcome.FALLBACK, None, match.score, match.runner_up, match.candidates)
         other = _ranked(ranking, first)
-        if (other is None or topic_of(first) == topic_of(match.intent) or first == EMERGENCY
-                or opinion.margin < w.model_disagrees):
-            return match
-        return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*match.candidates[:1], other))
+        if (other is not None and topic_of(first) != topic_of(match.intent) and first != EMERGENCY
+                and opinion.margin >= w.model_disagrees):
+            return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*match.candidates[:1], other))
+        answered = match.candidates[0] if match.candidates else None
+        if (answered is not None and _word_only(answered, opinion, length, w)
+                and opinion.over_out_of_scope < w.model_suggests):
+            return _clarify(ranking, settings, answered, match.runner_up)
+        return match
     if first in (OUT_OF_SCOPE, EMERGENCY) or first in whole_message:
         return match
     if match.outcome is Outcome.CLARIFY:
@@ -135,7 +142,7 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
             guess = _offered(ranking, first)
             kept = match.candidates[:settings.max_suggestions - 1]
             return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*kept, guess))
-        if opinion.margin < w.model_settles or not sure:
+        if opinion.margin < w.model_settles or not sure or _word_only(chosen, opinion, length, w):
             return match
         return Match(Outcome.ANSWER, first, chosen.score, match.runner_up, (chosen,))
     if opinion.over_out_of_scope < w.model_suggests:
@@ -143,6 +150,13 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     # Sure of an intent that fuzzy matching ranked low or not at all: a citizen's own dispute told
     # in words no example uses (婚后用个人钱买房, 软件上借了一千只到账590) is offered, not dropped.
     return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (_offered(ranking, first),))
+
+
+def _word_only(scored: Scored, opinion: Opinion, length: int, w: Weights) -> bool:
+    """Whether an intent rests on its service word alone: its examples explain little of a message
+    shorter than a story, and out of scope is among the model's two guesses. A story's question is
+    a small part of it: low coverage there is background, not another sense."""
+    return scored.coverage < w.sense_coverage and length <= w.story_length and OUT_OF_SCOPE in opinion.guesses[:2]
 
 
 def _ranked(ranking: Ranking, intent: str) -> Scored | None:
