@@ -229,3 +229,16 @@ def test_variant_accuracy_close_to_plain(results: list[Result], tag: str) -> Non
         f"{tag} accuracy {variant.accuracy:.3f} is more than {MAX_VARIANT_GAP} below plain "
         f"({plain.accuracy:.3f}); {len(missed)} of {variant.in_scope} {tag} cases not answered right:\n"
         f"{_listing(missed)}")
+
+
+def test_a_dialogue_turn_keeps_its_safety_and_number(tmp_path: Path) -> None:
+    table = tmp_path / "t.yml"
+    table.write_text("- dialogue: d\n  turns:\n"
+                     "    - {text: 法律援助怎么申请, expect: legal_aid}\n"
+                     "    - {text: 他在砸门说要弄死我, expect: emergency, number: '110'}\n"
+                     "    - {text: 上个月被打了还能鉴定吗, expect: judicial_appraisal, safety: true}\n",
+                     encoding="utf-8")
+    first, danger, mention = load_cases(table)
+    assert (first.number, first.safety) == (None, None)
+    assert danger.number == "110" and danger.dialogue == mention.dialogue
+    assert mention.safety is True and "multi_turn" in mention.tags

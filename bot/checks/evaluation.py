@@ -6,7 +6,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.catalogue.model import EMERGENCY
@@ -115,7 +115,8 @@ def _read_case(item: object, src: str, line: int, problems: list[Problem]) -> li
         name = f"{item['dialogue']}#{next(_ids)}"
         out = []
         for turn, turn_line in zip(turns, turns.item_lines, strict=True):
-            out += [Case(c.text, c.expect, c.tags | _tags(item) | {"multi_turn"}, c.source, name)
+            # A turn keeps its own safety and number: a danger turn inside a dialogue is scored as one.
+            out += [replace(c, tags=c.tags | _tags(item) | {"multi_turn"}, dialogue=name)
                     for c in _read_case(turn, src, turn_line, problems)]
         return out
     text = item.get("text")
