@@ -9,7 +9,8 @@ at the start of that next round, scored before and after it. safety_final.yml's 
 safety_blind.yml's were read in the round after (the danger model's), to find the kinds of wording
 missed, so its figures now flatter the bot. safety_blind3.yml was written at the start of that round
 and scored before and after it; its failures were read in the round after (yields_to, the reported
-threat), to find the kinds of wording missed, so its figures now flatter the bot too. The floors sit
+threat), to find the kinds of wording missed, so its figures now flatter the bot too. safety_blind4.yml
+was written at the start of that round and scored before and after it, its failures unread. The floors sit
 at or a little below the figures measured then: a change that loses cases must say why, or be taken back.
 """
 
@@ -32,6 +33,7 @@ BARS = {
     "safety_final.yml": (0.77, 0.77, 0.73, 0.09),
     "safety_blind.yml": (0.99, 0.99, 0.85, 0.01),
     "safety_blind3.yml": (0.99, 0.99, 0.83, 0.01),
+    "safety_blind4.yml": (0.96, 0.96, 0.80, 0.01),
 }
 
 
