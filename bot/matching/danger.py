@@ -111,7 +111,7 @@ def danger_opinion(query: Query, danger: Danger, short_length: int) -> Opinion |
 def doubts_learned(opinion: Opinion | None) -> bool:
     """The danger model surely reads the message as no danger now ("怕我走了以后他们来闹"): the
     learned second opinion, trained on far fewer ways of telling danger, gives way to it."""
-    return opinion is not None and opinion.guesses[:1] in (("",), (MENTION,)) and opinion.margin >= SURE_SITUATION
+    return _no_danger_now(opinion, SURE_SITUATION)
 
 
 def _reads_as_mention(opinion: Opinion | None, sure: float = SURE_MENTION) -> bool:
@@ -120,10 +120,10 @@ def _reads_as_mention(opinion: Opinion | None, sure: float = SURE_MENTION) -> bo
     return opinion is not None and opinion.guesses[:1] == (MENTION,) and opinion.margin >= sure
 
 
-def _no_danger_now(opinion: Opinion | None) -> bool:
+def _no_danger_now(opinion: Opinion | None, sure: float = SURE_SETTLED) -> bool:
     """The danger model reads the message, beyond doubt, as a mention or as an everyday service question
     ("执法队员上回态度很凶，还放话要收拾我，哪个部门监督"): with a past time and a question, it is settled."""
-    return opinion is not None and opinion.guesses[:1] in ((MENTION,), ("",)) and opinion.margin >= SURE_SETTLED
+    return opinion is not None and opinion.guesses[:1] in ((MENTION,), ("",)) and opinion.margin >= sure
 
 
 def _beyond_harmless(query: Query, index: Index, danger: Danger) -> Trigger | None:
