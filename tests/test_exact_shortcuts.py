@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import re
 
+import pickle
+
 import numpy as np
 from rapidfuzz import fuzz
 
+from bot.catalogue.loader import Catalogue
+from bot.matching.danger import danger_opinion
 from bot.matching.learned import features, train
+from bot.matching.ranking import examine
 from bot.matching.scoring import _likeness_many
 from bot.matching.triggers import Trigger, spans
 
@@ -74,3 +79,18 @@ def test_the_models_guesses_are_those_of_a_full_sort_with_few_or_many_postings_a
         guesses, margin = _plain_guesses(model, core, key)
         assert opinion.guesses == guesses
         assert abs(opinion.margin - margin) < 1e-9
+
+
+def test_the_danger_model_reading_the_learned_models_n_grams_reads_as_it_would_alone(
+        shipped_catalogue: Catalogue) -> None:
+    index, danger = shipped_catalogue.index, shipped_catalogue.danger
+    short = shipped_catalogue.settings.weights.short_length
+    for text in ("我老公又打我了", "家暴了怎么申请法律援助", "救命", "法律援助怎么申请",
+                 "我家住在乡下，孩子都在外地打工，这件事拖了好久，邻居天天上门吵还说要弄死我，人民调解管不管"):
+        examined = examine(text, index)
+        assert examined.grams == features(examined.query.core, examined.query.key)
+        assert examined.learned == index.learned.opinion(examined.query.core, examined.query.key)
+        assert danger_opinion(examined.query, danger, short, examined.grams) == danger_opinion(
+            examined.query, danger, short)
+        # A match worker sends no n-grams back; the serving process builds them again.
+        assert pickle.loads(pickle.dumps(examined)).grams is None

@@ -28,12 +28,13 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
 from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, situation
 from bot.matching.clauses import asks
 from bot.matching.index import Index, Query, analyse
-from bot.matching.learned import Opinion
+from bot.matching.learned import Opinion, features
 from bot.matching.ranking import rank
 from bot.matching.scoring import Scored
 from bot.matching.triggers import Trigger, find_trigger, is_pattern, spans, trigger_at
@@ -93,13 +94,15 @@ def read_situation(opinion: Opinion | None, sure: float = SURE_SITUATION) -> Tri
     return Trigger(EMERGENCY, situation(first[0]), "")
 
 
-def danger_opinion(query: Query, danger: Danger, short_length: int) -> Opinion | None:
+def danger_opinion(query: Query, danger: Danger, short_length: int,
+                   grams: AbstractSet[str] | None = None) -> Opinion | None:
     """The danger model's reading of a message, made once per message and passed to the rest; None
     without a model or without Chinese, whose n-grams it learned (Latin letters are read by sound
-    only: two-letter keys that every English sentence shares)."""
+    only: two-letter keys that every English sentence shares). `grams` are the message's features(),
+    when the learned model's reading already built them (bot.matching.ranking.Examined)."""
     if danger.model is None or not _CHINESE.search(query.core):
         return None
-    opinion = danger.model.opinion(query.core, query.key)
+    opinion = danger.model.read(features(query.core, query.key) if grams is None else grams)
     if query.length >= short_length:
         return opinion
     # A short message has few n-grams, and naive Bayes gives the small danger classes a higher default

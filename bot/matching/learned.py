@@ -72,8 +72,13 @@ class LearnedModel:
 
     def opinion(self, core: str, key: str) -> Opinion:
         """The model's first two classes for a message and its margins (log-odds)."""
+        return self.read(features(core, key))
+
+    def read(self, grams: Iterable[str]) -> Opinion:
+        """opinion() of a message whose features() are given: the learned and the danger model read
+        the same n-grams, built once (a story's are hundreds, and cost most of a reading)."""
         columns = self.columns
-        cols = [n for f in features(core, key) if (n := columns.get(f)) is not None]
+        cols = [n for f in grams if (n := columns.get(f)) is not None]
         if not cols:
             return Opinion()
         at = np.array(cols, np.int64)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
 from bot.catalogue.model import MatcherSettings, topic_of
@@ -19,7 +19,7 @@ from bot.matching.index import (
     candidates,
     clause_breaks,
 )
-from bot.matching.learned import Opinion
+from bot.matching.learned import Opinion, features
 from bot.matching.normalize import prepare
 from bot.matching.places import Place, elsewhere
 from bot.matching.scoring import (
@@ -45,6 +45,10 @@ def tail(query: Query, settings: MatcherSettings) -> Query | None:
     return Query(query.text, query.core[cut:], query.key[cut:], query.exact_key[cut:], breaks, query.length)
 
 
+# What examine() finds whatever the thresholds (ranking._observe).
+Observed = tuple[Query, Trigger | None, tuple[Clause, ...], Place | None, Opinion, AbstractSet[str] | None]
+
+
 @dataclass(slots=True)
 class Memo:
     """Work on messages that no threshold changes, kept for the next call: `legalbot tune`
@@ -52,8 +56,7 @@ class Memo:
     differ. Valid for one catalogue's rows, words and weights; catalogues that differ in their
     thresholds alone may share it."""
 
-    observed: dict[str, tuple[Query, Trigger | None, tuple[Clause, ...], Place | None, Opinion]] = field(
-        default_factory=dict)
+    observed: dict[str, Observed] = field(default_factory=dict)
     ranked: dict[tuple[Query, tuple[int, ...] | None], tuple[Ranking, list[int]]] = field(default_factory=dict)
 
 
@@ -238,6 +241,10 @@ class Examined:
     ranking: Ranking
     place: Place | None = None  # another city or country whose service the message asks about
     learned: Opinion = Opinion()  # the learned model's first two guesses ("" is out of scope) and margins
+    # The message's n-grams (bot.matching.learned.features), which the danger model reads too. Not sent
+    # back from a match worker, and not part of what was found: the serving process builds them again
+    # rather than unpickle hundreds. Never changed: the models only read them.
+    grams: AbstractSet[str] | None = field(default=None, compare=False, repr=False)
 
     def __reduce__(self) -> tuple[type[Examined], tuple[Query, Trigger | None, Ranking, Place | None, Opinion]]:
         return Examined, (self.query, self.trigger, self.ranking, self.place, self.learned)
@@ -251,21 +258,23 @@ def examine(text: str, index: Index, memo: Memo | None = None) -> Examined:
         observed = _observe(text, index)
         if memo is not None:
             memo.observed[text] = observed
-    query, trigger, clauses, place, learned = observed
+    query, trigger, clauses, place, learned, grams = observed
     if not query.text:
         return Examined(query, None, Ranking(()))
-    return Examined(query, trigger, rank(query, index, clauses, memo), place, learned)
+    return Examined(query, trigger, rank(query, index, clauses, memo), place, learned, grams)
 
 
-def _observe(text: str, index: Index) -> tuple[Query, Trigger | None, tuple[Clause, ...], Place | None, Opinion]:
-    """What examine() finds whatever the thresholds: the query, a danger trigger, clauses, another place, guesses."""
+def _observe(text: str, index: Index) -> Observed:
+    """What examine() finds whatever the thresholds: the query, a danger trigger, clauses, another place,
+    guesses and the n-grams they were made from."""
     prepared = prepare(text[:SCANNED_CHARS])
     query = analyse_prepared(prepared, index.settings)
     if not query.text:
-        return query, None, (), None, Opinion()
+        return query, None, (), None, Opinion(), None
     # As written, and with dialect and short forms rewritten (弗 is 不, 法援 is 法律援助).
     trigger = find_trigger(f"{query.text}\n{query.core}", query.key, index.triggers_near(query))
     clauses = split(prepared[: index.settings.max_message_chars * 4], index.settings.words.question_words)  # the slice the core is made of
     query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
-    learned = index.learned.opinion(query.core, query.key) if index.learned is not None else Opinion()
-    return query, trigger, clauses, elsewhere(clauses, index), learned
+    grams = features(query.core, query.key)
+    learned = index.learned.read(grams) if index.learned is not None else Opinion()
+    return query, trigger, clauses, elsewhere(clauses, index), learned, grams
