@@ -66,6 +66,18 @@ def test_stories_get_fewer_candidates(big: Index) -> None:
     assert len(candidates(analyse(story, SETTINGS).key, big)) <= 40
 
 
+def test_longer_stories_get_proportionally_fewer_candidates(big: Index) -> None:
+    w = SETTINGS.weights
+    texts = [big.texts[big.by_owner[f"i{n}"][0]] for n in range(40)]
+    keys = [analyse("".join(texts[:k]), SETTINGS).key for k in range(4, 40)]
+    at_most = [key for key in keys if w.story_length < len(key) <= w.aligned_length]
+    longer = [key for key in keys if len(key) > 2 * w.aligned_length]
+    assert at_most and longer
+    assert all(len(candidates(key, big)) == w.story_candidates for key in at_most)
+    for key in longer:  # twice as long or more: half the candidates or fewer, never below a quarter
+        assert w.story_candidates // 4 <= len(candidates(key, big)) <= w.story_candidates // 2
+
+
 def test_small_catalogues_score_every_example(shipped_catalogue: Catalogue) -> None:
     index = synthetic_index(shipped_catalogue, n_intents=3, per_intent=5)
     assert sorted(candidates(analyse("随便说点什么", SETTINGS).key, index)) == [

@@ -253,6 +253,9 @@ class Weights:
     # The n-gram prefilter (bot.matching.index).
     candidates: int = 60  # examples scored in full per message
     story_candidates: int = 40  # fewer for a story: each costs more to align, and its tail is scored again
+    # Past this many syllables a story meets proportionally fewer candidates: aligning each costs in
+    # proportion to its length, so the work stays that of a story this long.
+    aligned_length: int = 90
     reserved: int = 8  # follow-up and out-of-scope phrases scored besides the candidates
     common_gram_share: float = 0.05  # n-grams in more examples than this share are too common to prefilter on
     # Other places (bot.matching.places).

@@ -298,6 +298,9 @@ def candidates(key: str, index: Index) -> list[int]:
     prefilter, w = index.prefilter, index.settings.weights
     is_story = len(key) > w.story_length
     limit = w.story_candidates if is_story else w.candidates
+    if len(key) > w.aligned_length:
+        # Each alignment costs in proportion to the story's length: a longer one meets fewer, best first.
+        limit = max(w.story_candidates // 4, limit * w.aligned_length // len(key))
     if prefilter.examples <= limit:
         return [i for i in range(len(index)) if not index.is_keyword[i]]
     common = max(50, int(prefilter.examples * w.common_gram_share))
