@@ -327,3 +327,20 @@ def test_a_mention_is_answered_with_the_service_the_learned_model_is_sure_of(shi
     reply = shipped_engine.respond("citizen", text)
     assert reply.intent is not None and reply.intent.startswith("judicial_appraisal"), reply.intent
     assert reply.safety
+
+
+def test_danger_with_no_time_and_only_a_question_words_service_is_danger_now(shipped_engine: Engine) -> None:
+    # The rest of the message asks (还有没有), but no service clears the answer bar: in doubt, now.
+    reply = shipped_engine.respond("citizen", "楼道里躺着个老人一动不动，还有没有救")
+    assert reply.intent == "emergency", reply.intent
+
+
+@pytest.mark.parametrize("text", ["那回在菜场被人打伤了，伤情鉴定在哪做", "那阵子他动不动就打我，现在想离婚找律师"])
+def test_na_hui_and_na_zhenzi_are_past_times(shipped_engine: Engine, text: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent != "emergency" and reply.safety, (text, reply.intent)
+
+
+def test_an_english_witness_gets_110(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("citizen", "a man outside is beating a woman, please help")
+    assert reply.intent == "emergency" and "110" in reply.text

@@ -187,7 +187,11 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         if not asks(rest, index.settings.words.question_words):
             return now
         service = _service(rank(analyse(rest, index.settings), index).intents, floor, is_service)
-        if service is None and not _reads_as_mention(opinion):  # 家庭暴力怎么取证
+        # 家庭暴力怎么取证: no service. A service below the answer bar may be matched by the question's
+        # own words alone ("不知道还有没有气" is near "廉租房还有没有"): in doubt, now, unless the model
+        # reads a mention, or surely no danger now (a story about a work injury, a stuck lift last week).
+        weak = service is not None and service.score < index.settings.answer_threshold and not _no_danger_now(opinion)
+        if (service is None or weak) and not _reads_as_mention(opinion):
             return now
     if service is None or (learned is not None and service.intent not in learned.guesses[:2]):
         service = _learned_service(learned, intents, floor, is_service, index.settings.weights.model_vetoes) or service
