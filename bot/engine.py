@@ -215,7 +215,8 @@ class Engine:
             return Reply(None, 0.0, cat.messages["rephrase"], kind=Kind.REPHRASE)
         if trigger is not None and trigger.intent in cat.intents:
             call = assess(query, trigger, cat.index, ranking.intents, cat.danger, settings.clarify_threshold,
-                          lambda intent_id: not cat.has_role(intent_id, Role.SMALL_TALK), opinion)
+                          lambda intent_id: not cat.has_role(intent_id, Role.SMALL_TALK), opinion,
+                          examined.learned if self.learned_veto else None)
             if call.is_now or call.service is None:
                 group = cat.danger.group_of(deciding(query, trigger, cat.index, cat.danger, opinion).text)
                 return self._emergency(user, cat, cat.intents[trigger.intent], ranking,

@@ -283,3 +283,64 @@ def test_without_the_learned_model_the_second_opinion_is_silent(shipped_catalogu
     assert Engine(no_danger_model, learned_veto=False).respond("citizen", text).intent != "emergency"
     # The danger model is no second opinion: it reads situations whether or not the learned model speaks.
     assert Engine(shipped_catalogue, learned_veto=False).respond("citizen", text).intent == "emergency"
+
+
+# --- deeds told (a group with `told: true`) and the service a mention asks ---------------------------
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        ("以前跟隔壁为了停车吵到动手，人民调解能帮我们说和吗", "people_mediation"),  # 动手, a past time
+        ("物业保安还推了我一把，服务态度这么差，我要给差评", "service_evaluation"),  # 还 before a deed is "also"
+        ("前年有人来闹事砸过我家的店，企业法律顾问能帮忙吗", "enterprise_legal_service"),
+    ],
+)
+def test_a_deed_told_beside_a_service_question_gets_the_safety_line(shipped_engine: Engine, text: str,
+                                                                    service: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent is not None and reply.intent.split(".")[0] == service, (text, reply.intent, reply.kind)
+    assert reply.safety is True and reply.kind == "safety"
+
+
+@pytest.mark.parametrize("text", ["他现在又在推我，我躲在厕所里", "他正在砸我家的门"])
+def test_a_deed_told_as_happening_now_is_still_danger_now(shipped_engine: Engine, text: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent == "emergency" and "110" in reply.text
+
+
+@pytest.mark.parametrize("text", ["医生说要动手术，住院押金能不能少交", "老房子推倒重建要办什么手续"])
+def test_harmless_senses_of_a_told_word_are_not_danger(shipped_engine: Engine, text: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent != "emergency" and not reply.safety, (text, reply.intent)
+
+
+def test_a_told_group_is_read_from_the_catalogue(shipped_catalogue: Catalogue) -> None:
+    told = [g for g in shipped_catalogue.danger.groups if g.is_told]
+    assert told and all(not g.is_cry for g in told)
+    assert not all(g.is_told for g in shipped_catalogue.danger.groups)
+
+
+def test_a_mention_is_answered_with_the_service_the_learned_model_is_sure_of(shipped_engine: Engine) -> None:
+    # Fuzzy matching of the whole message is pulled by the violence told (打架…骨折 is near no service);
+    # the learned model reads the question beside it.
+    text = "那年打架被打得手指骨折了，想弄清算什么伤，司法鉴定怎么申请"
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent is not None and reply.intent.startswith("judicial_appraisal"), reply.intent
+    assert reply.safety
+
+
+def test_danger_with_no_time_and_only_a_question_words_service_is_danger_now(shipped_engine: Engine) -> None:
+    # The rest of the message asks (还有没有), but no service clears the answer bar: in doubt, now.
+    reply = shipped_engine.respond("citizen", "楼道里躺着个老人一动不动，还有没有救")
+    assert reply.intent == "emergency", reply.intent
+
+
+@pytest.mark.parametrize("text", ["那回在菜场被人打伤了，伤情鉴定在哪做", "那阵子他动不动就打我，现在想离婚找律师"])
+def test_na_hui_and_na_zhenzi_are_past_times(shipped_engine: Engine, text: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent != "emergency" and reply.safety, (text, reply.intent)
+
+
+def test_an_english_witness_gets_110(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("citizen", "a man outside is beating a woman, please help")
+    assert reply.intent == "emergency" and "110" in reply.text

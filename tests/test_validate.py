@@ -901,6 +901,18 @@ def test_a_cry_that_is_not_true_or_false_is_an_error(root: Path, capsys: pytest.
         "intents/safety.yaml:11: 错误: 危险分组 '呼救' 的 'cry' 应该写 true（只是呼救）或 false"]
 
 
+def test_a_told_flag_that_is_not_true_or_false_is_an_error(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\
+    - name: 讲述动过手
+      answer: emergency
+      told: 对
+      triggers: [推了一把]
+"""
+    assert validate(root, {SAFETY: text}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/safety.yaml:11: 错误: 危险分组 '讲述动过手' 的 'told' 应该写 true（讲述做过的事）或 false"]
+
+
 def test_yields_to_naming_no_group_itself_or_a_group_yielding_back_is_an_error(
         root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\

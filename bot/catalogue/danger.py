@@ -23,7 +23,7 @@ MENTION = "(mention)"  # the danger model's class of questions that only mention
 _MEANINGS = {"now_words": "now", "now_times": "now", "now_before": "now", "past_times": "past",
              "mention_words": "mention", "help_words": "help", "recovered_words": "past", "harmless": "harmless"}
 _DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups", "mentions"}
-_GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry", "situations", "yields_to"}
+_GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry", "told", "situations", "yields_to"}
 _COMBO_KEYS = {"first", "then", "not_between"}
 
 
@@ -47,6 +47,7 @@ class RawDanger:
     groups: list[tuple[str, str, int, list[tuple[str, int]], int, bool]] = field(default_factory=list)
     situations: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # by group name
     yields_to: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # by group name
+    told: set[str] = field(default_factory=set)  # names of the groups whose phrases tell what was done
 
 
 def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
@@ -92,7 +93,13 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
         if not isinstance(is_cry, bool):
             c.error(src, line_of(item, "cry"), f"{label}的 'cry' 应该写 true（只是呼救）或 false")
             is_cry = False
+        is_told = item.get("told", False)
+        if not isinstance(is_told, bool):
+            c.error(src, line_of(item, "told"), f"{label}的 'told' 应该写 true（讲述做过的事）或 false")
+            is_told = False
         if answer is not None:
+            if is_told:
+                raw.told.add(name)
             raw.groups.append((name, answer, line_of(item, "answer"), triggers, line, is_cry))
             raw.situations[name] = string_list(c, src, item, "situations", label)
             raw.yields_to[name] = string_list(c, src, item, "yields_to", label)
@@ -219,7 +226,8 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
                 words.append(key)
         situations = tuple(dict.fromkeys(t for t, _ in raw.situations.get(name, []) if normalize(t)))
         yields_to = tuple(dict.fromkeys(other for other, _ in raw.yields_to.get(name, [])))
-        groups.append(DangerGroup(name, answer, tuple(dict.fromkeys(words)), is_cry, situations, yields_to))
+        groups.append(DangerGroup(name, answer, tuple(dict.fromkeys(words)), is_cry, situations, yields_to,
+                                  is_told=name in raw.told))
     return Danger(tuple(groups), _words(raw.now_words), _words(raw.mention_words), mention_intent,
                   _words(raw.now_times), _words(raw.past_times), _words(raw.time_units), _words(raw.help_words),
                   _words(raw.now_before), _words(raw.recovered_words), _words(raw.harmless),

@@ -96,6 +96,9 @@ class DangerGroup:
     # Groups whose danger, named in the same message, decides the number instead (落水 gives way to
     # 没有呼吸: someone pulled out of the water needs 120 first).
     yields_to: tuple[str, ...] = ()
+    # Phrases that tell what was done (推了我一把, 砸过我的店): alone in a message and with no time of
+    # their own they are only mentioned; a time of now (他现在在推我) still makes them danger now.
+    is_told: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -159,9 +159,10 @@ class DangerCall:
 
 
 def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Scored], danger: Danger, floor: float,
-           is_service: Callable[[str], bool], opinion: Opinion | None) -> DangerCall:
+           is_service: Callable[[str], bool], opinion: Opinion | None, learned: Opinion | None = None) -> DangerCall:
     """Now or mentioned, for a message holding `trigger`; `intents` is the ranking, `floor` the
-    score a service must reach to be what the message asks about."""
+    score a service must reach to be what the message asks about, `learned` the learned model's
+    opinion of the message (which service it asks, when the danger told pulls the ranking)."""
     now = DangerCall(trigger, is_now=True)
     whole = f"{query.text}\n{query.core}"
     # A question told with a past time somewhere, which the model reads as no danger now ("老公拿刀砍了我，
@@ -177,7 +178,9 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     times = times_of(query, index, danger, settled) or [When.UNSAID]
     if When.NOW in times:
         return now
-    if any(word in whole for word in danger.recovered_words):  # 以前想不开过，现在好多了
+    if any(word in whole for word in danger.recovered_words) or (
+            _only_told(query, index, danger) and read_situation(opinion) is None):
+        # 以前想不开过，现在好多了; 执法人员还推了我一把，我要举报
         times = [When.PAST for _ in times]
     service = _service(intents, floor, is_service)
     if not all(when is When.PAST for when in times) and not any(word in whole for word in danger.mention_words):
@@ -187,8 +190,14 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         if not asks(rest, index.settings.words.question_words):
             return now
         service = _service(rank(analyse(rest, index.settings), index).intents, floor, is_service)
-        if service is None and not _reads_as_mention(opinion):  # 家庭暴力怎么取证
+        # 家庭暴力怎么取证: no service. A service below the answer bar may be matched by the question's
+        # own words alone ("不知道还有没有气" is near "廉租房还有没有"): in doubt, now, unless the model
+        # reads a mention, or surely no danger now (a story about a work injury, a stuck lift last week).
+        weak = service is not None and service.score < index.settings.answer_threshold and not _no_danger_now(opinion)
+        if (service is None or weak) and not _reads_as_mention(opinion):
             return now
+    if service is None or (learned is not None and service.intent not in learned.guesses[:2]):
+        service = _learned_service(learned, intents, floor, is_service, index.settings.weights.model_vetoes) or service
     if service is not None:
         return DangerCall(trigger, is_now=False, service=service)
     if danger.mention_intent is not None:  # a question about the law that names no service
@@ -275,6 +284,25 @@ def _service(intents: Sequence[Scored], floor: float, is_service: Callable[[str]
     return service if service is not None and service.score >= floor else None
 
 
+def _only_told(query: Query, index: Index, danger: Danger) -> bool:
+    """Every danger the message names is a phrase telling what was done (a group with `told`)."""
+    groups = [danger.group_of(t.text) for t in index.triggers_near(query) if spans(query.core, query.key, t)]
+    return bool(groups) and all(g is not None and g.is_told for g in groups)
+
+
+def _learned_service(learned: Opinion | None, intents: Sequence[Scored], floor: float,
+                     is_service: Callable[[str], bool], sure: float) -> Scored | None:
+    """The service the learned model is sure the message asks about. Fuzzy matching ranks the whole
+    message, whose danger words pull it ("打了我" is near "打了差评"; "打架…骨折" leaves 鉴定 at a third);
+    the model weighs every n-gram of the question too. Once danger is only mentioned the message is in
+    scope, so its first guess among services decides, when `sure` over its second."""
+    first = learned.guesses[:1] if learned is not None else ()
+    if not first or first[0] in (EMERGENCY, "") or not is_service(first[0]) or learned.margin < sure:
+        return None
+    score = next((s.score for s in intents if s.intent == first[0]), 0.0)
+    return Scored(first[0], max(score, floor), "")
+
+
 def _without_danger(query: Query, index: Index, danger: Danger) -> str:
     """The message's core with every place naming danger, and every plea for help (`help_words`:
     怎么办, 帮帮我), taken out: what is left asks about a service, or asks nothing."""
@@ -292,11 +320,15 @@ def times_of(query: Query, index: Index, danger: Danger, settled: bool = False) 
     """The time of each place in the message's core that names danger (none when the triggers
     are found only in the message as written, before dialect rewrites)."""
     core = query.core
-    found = sorted({span for t in index.triggers_near(query) for span in spans(core, query.key, t)})
-    if not found:
-        return []
+    found: dict[tuple[int, int], bool] = {}  # each place, and whether only told phrases name it
+    for t in index.triggers_near(query):
+        group = danger.group_of(t.text)
+        for span in spans(core, query.key, t):
+            found[span] = found.get(span, True) and group is not None and group.is_told
     marks = _marks(core, danger)
-    return [_when(core, start, end, marks, _clause(query, start), danger, settled=settled) for start, end in found]
+    # A told phrase is a deed: 还 or 要 before it is not "still" or "about to" ("还推了我一把").
+    return [_when(core, start, end, marks, _clause(query, start), danger, settled=settled or told)
+            for (start, end), told in sorted(found.items())]
 
 
 def _clause(query: Query, position: int) -> tuple[int, int]:
