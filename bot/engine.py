@@ -20,6 +20,7 @@ from bot.facets import shape
 from bot.matching.index import Index, Query
 from bot.service.conversations import ConversationStore, MemoryConversations
 from bot.service.keyedlocks import KeyedLocks
+from bot.matching.domains import nouns_elsewhere
 from bot.matching.decision import Match, Outcome, combined, decide
 from bot.matching.ranking import Examined, examine, names_another_topic
 from bot.matching.scoring import Ranking, Scored
@@ -237,7 +238,8 @@ class Engine:
             return followed
         if self.learned_veto:
             # After the follow-ups: the model reads the message alone, without the conversation.
-            match = combined(match, ranking, examined.learned, settings, cat.index.whole_message, query.length)
+            elsewhere = nouns_elsewhere(cat.index.domains, query.core, query.length, settings.weights)
+            match = combined(match, ranking, examined.learned, settings, cat.index.whole_message, query.length, elsewhere)
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             intent = cat.intents[match.intent]
             if Role.ENDS_CONTEXT in intent.roles:

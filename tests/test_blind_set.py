@@ -23,10 +23,10 @@ from bot.engine import Engine
 EVAL = Path(__file__).resolve().parent / "eval"
 # set: floors, ceilings, emergency recall
 BARS = {
-    "blind.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.10}, 1.0),
-    "blind2.yml": ({"accuracy": 0.90, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.14}, 0.97),
-    "blind3.yml": ({"accuracy": 0.90, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.09}, 0.97),
-    "blind4.yml": ({"accuracy": 0.91, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.13}, 0.96),
+    "blind.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.06}, 1.0),
+    "blind2.yml": ({"accuracy": 0.90, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.08}, 0.97),
+    "blind3.yml": ({"accuracy": 0.90, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.06}, 0.97),
+    "blind4.yml": ({"accuracy": 0.91, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.07}, 0.96),
 }
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}

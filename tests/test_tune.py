@@ -78,8 +78,10 @@ def top_score(catalogue: Catalogue, text: str) -> float:
 def thresholds_alone(catalogue: Catalogue) -> Catalogue:
     """The catalogue with nothing but the thresholds declining look-alikes: an answer resting on its
     service word alone (申请公租房 for 申请法律援助) is declined whatever the thresholds
-    (tests/test_learned.py), so that rule is off."""
-    settings = replace(catalogue.settings, weights=replace(catalogue.settings.weights, sense_coverage=0.0))
+    (tests/test_learned.py), and so is one said next to another domain's noun (tests/test_domains.py),
+    so those rules are off."""
+    settings = replace(catalogue.settings, weights=replace(catalogue.settings.weights, sense_coverage=0.0,
+                                                           elsewhere_coverage=0.0))
     return replace(catalogue, settings=settings, index=replace(catalogue.index, settings=settings))
 
 

@@ -251,6 +251,12 @@ class Weights:
     # out of scope among the model's two guesses and the model not sure it is in scope, the citizen is
     # asked. Fitted on blind2.yml, holdout.yml and jiangshan.yml (look-alikes answered 3 in 4 below it).
     sense_coverage: float = 0.3
+    # An answer explaining less than this of a phrase (at most `elsewhere_length`) that names a noun of
+    # another domain (bot.matching.domains: 驾校, 签证, 青花瓷), with the model less sure than
+    # `model_doubts` that it is in scope, is offered rather than answered. Measured on every set.
+    elsewhere_coverage: float = 0.4
+    elsewhere_length: int = 20
+    model_doubts: float = 40.0
     # Follow-ups (bot.engine): a message of at most `leaning_length` right after a topic leans towards it.
     short_bonus: float = 0.15
     # The n-gram prefilter (bot.matching.index).

@@ -93,7 +93,8 @@ def clear_answer(ranking: Ranking, settings: MatcherSettings,
 
 
 def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: MatcherSettings,
-             whole_message: frozenset[str] = frozenset(), length: int = 0) -> Match:
+             whole_message: frozenset[str] = frozenset(), length: int = 0,
+             elsewhere: tuple[str, ...] = ()) -> Match:
     """The fuzzy matcher's decision weighed with the learned model's opinion (bot.matching.learned).
 
     Measured on the held-out sets: the model's first guess is right more often than fuzzy matching,
@@ -105,6 +106,8 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
       syllables), with out of scope among its two guesses and the model not sure it is in scope,
       becomes a question: the service's word is the only evidence, and a word said in another
       sense (网上办信用卡, 淘宝怎么追加差评) looks the same;
+    - so does an answer whose examples explain little of a phrase naming a noun of another domain
+      (`elsewhere`, bot.matching.domains: 驾校教练能投诉到哪) unless the model is sure it is in scope;
     - an answer it is sure is of another topic, which fuzzy matching also ranked, becomes a
       question offering both: disagreement is where wrong answers come from;
     - a question between close intents is answered when it is sure of one of those offered,
@@ -130,6 +133,8 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
         if (answered is not None and _word_only(answered, opinion, length, w)
                 and opinion.over_out_of_scope < w.model_suggests):
             return _clarify(ranking, settings, answered, match.runner_up)
+        if answered is not None and _elsewhere(answered, opinion, length, elsewhere, w):
+            return _clarify(ranking, settings, answered, match.runner_up)
         return match
     if first in (OUT_OF_SCOPE, EMERGENCY) or first in whole_message:
         return match
@@ -142,7 +147,8 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
             guess = _offered(ranking, first)
             kept = match.candidates[:settings.max_suggestions - 1]
             return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*kept, guess))
-        if opinion.margin < w.model_settles or not sure or _word_only(chosen, opinion, length, w):
+        if (opinion.margin < w.model_settles or not sure or _word_only(chosen, opinion, length, w)
+                or _elsewhere(chosen, opinion, length, elsewhere, w)):
             return match
         return Match(Outcome.ANSWER, first, chosen.score, match.runner_up, (chosen,))
     if opinion.over_out_of_scope < w.model_suggests:
@@ -157,6 +163,13 @@ def _word_only(scored: Scored, opinion: Opinion, length: int, w: Weights) -> boo
     shorter than a story, and out of scope is among the model's two guesses. A story's question is
     a small part of it: low coverage there is background, not another sense."""
     return scored.coverage < w.sense_coverage and length <= w.story_length and OUT_OF_SCOPE in opinion.guesses[:2]
+
+
+def _elsewhere(scored: Scored, opinion: Opinion, length: int, elsewhere: tuple[str, ...], w: Weights) -> bool:
+    """Whether an intent's likeness is a service word said about another domain: the phrase names a
+    noun no intent uses, the intent's examples explain little of it, and the model is not sure."""
+    return (bool(elsewhere) and scored.coverage < w.elsewhere_coverage and length <= w.elsewhere_length
+            and opinion.over_out_of_scope < w.model_doubts)
 
 
 def _ranked(ranking: Ranking, intent: str) -> Scored | None:

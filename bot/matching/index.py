@@ -19,6 +19,8 @@ from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings, Role, topic_
 from bot.matching.normalize import canonical_lines, drop_latin_fillers, prepare, rewrite, squash, strip_fillers
 from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 from bot.matching.learned import LearnedModel, train
+from bot.matching.domains import Domains
+from bot.matching.domains import build as build_domains
 from bot.matching.lexicon import foreign_words, foreign_words_after
 from bot.matching.phonetic import sound_keys
 from bot.matching.prefilter import Grams, Prefilter, gram_set
@@ -101,6 +103,7 @@ class Index:
     # The lexicon's everyday nouns no intent uses (bot.matching.lexicon), which the model learned as out
     # of scope: kept so a reload retrains from them without searching the old examples again (1 s at 100k).
     foreign: tuple[str, ...] = ()
+    domains: Domains | None = None  # the dictionary's words and the nouns no intent uses (bot.matching.domains)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -247,6 +250,9 @@ def build_index(
         frozenset(intent.id for intent in intents if Role.WHOLE_MESSAGE in intent.roles),
         retrain(previous.learned, _documents_of(previous), documents) if previous is not None else train(documents),
         foreign,
+        build_domains(known) if previous is None or previous.domains is None else build_domains(
+            known, previous.domains, (t for t, kind in zip(previous.texts, previous.kinds, strict=True)
+                                      if kind is RowKind.INTENT)),
     )
     _built[:] = [(weakref.ref(index), documents)]
     return index

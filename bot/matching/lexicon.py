@@ -42,6 +42,31 @@ def _common_nouns() -> tuple[str, ...]:
     return tuple(words)
 
 
+# Words of other domains (bot.matching.domains): every word the dictionary counts at least this often,
+# to segment a message as jieba would; its nouns no intent uses are a look-alike's other domain.
+_SEGMENTING_FREQUENCY = 3
+_NOUN_TAGS = frozenset({"n", "ns", "nz", "nrt"})  # common nouns, places, other proper nouns, transliterations
+
+
+@functools.lru_cache(maxsize=1)
+def dictionary() -> tuple[tuple[str, int, bool], ...]:
+    """The dictionary's words of 2-4 characters counted at least _SEGMENTING_FREQUENCY times:
+    (word, count, is a noun); () when jieba is not installed."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or spec.origin is None:
+        return ()
+    path = Path(spec.origin).parent / "dict.txt"
+    if not path.is_file():
+        return ()
+    words = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            word, frequency, tag = line.split()
+            if len(word) in _LENGTHS and int(frequency) >= _SEGMENTING_FREQUENCY:
+                words.append((word, int(frequency), tag in _NOUN_TAGS))
+    return tuple(words)
+
+
 def foreign_words(known: Iterable[str]) -> list[str]:
     """The lexicon's common nouns that none of the `known` texts (intent examples and topic words,
     canonical) contains: 健身, 玉石, 评委, 公里 — not 律师, 房子 or 工资."""
