@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.catalogue.model import EMERGENCY, MatcherSettings, Weights, topic_of
@@ -94,7 +95,7 @@ def clear_answer(ranking: Ranking, settings: MatcherSettings,
 
 def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: MatcherSettings,
              whole_message: frozenset[str] = frozenset(), length: int = 0,
-             elsewhere: tuple[str, ...] = ()) -> Match:
+             elsewhere: Callable[[], Sequence[str]] = tuple) -> Match:
     """The fuzzy matcher's decision weighed with the learned model's opinion (bot.matching.learned).
 
     Measured on the held-out sets: the model's first guess is right more often than fuzzy matching,
@@ -107,7 +108,8 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
       becomes a question: the service's word is the only evidence, and a word said in another
       sense (网上办信用卡, 淘宝怎么追加差评) looks the same;
     - so does an answer whose examples explain little of a phrase naming a noun of another domain
-      (`elsewhere`, bot.matching.domains: 驾校教练能投诉到哪) unless the model is sure it is in scope;
+      (`elsewhere`, bot.matching.domains: 驾校教练能投诉到哪) unless the model is sure it is in scope
+      (read last, only when the rest holds: segmenting needs the dictionary);
     - an answer it is sure is of another topic, which fuzzy matching also ranked, becomes a
       question offering both: disagreement is where wrong answers come from;
     - a question between close intents is answered when it is sure of one of those offered,
@@ -165,11 +167,12 @@ def _word_only(scored: Scored, opinion: Opinion, length: int, w: Weights) -> boo
     return scored.coverage < w.sense_coverage and length <= w.story_length and OUT_OF_SCOPE in opinion.guesses[:2]
 
 
-def _elsewhere(scored: Scored, opinion: Opinion, length: int, elsewhere: tuple[str, ...], w: Weights) -> bool:
+def _elsewhere(scored: Scored, opinion: Opinion, length: int, elsewhere: Callable[[], Sequence[str]],
+               w: Weights) -> bool:
     """Whether an intent's likeness is a service word said about another domain: the phrase names a
     noun no intent uses, the intent's examples explain little of it, and the model is not sure."""
-    return (bool(elsewhere) and scored.coverage < w.elsewhere_coverage and length <= w.elsewhere_length
-            and opinion.over_out_of_scope < w.model_doubts)
+    return (scored.coverage < w.elsewhere_coverage and length <= w.elsewhere_length
+            and opinion.over_out_of_scope < w.model_doubts and bool(elsewhere()))
 
 
 def _ranked(ranking: Ranking, intent: str) -> Scored | None:

@@ -11,8 +11,9 @@ little of the message, next to such a noun, is offered rather than answered.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.catalogue.model import Weights
@@ -23,50 +24,56 @@ _LONGEST = 4  # the dictionary's words used are 2-4 characters long
 
 @dataclass(frozen=True, slots=True)
 class Domains:
-    """The segmenting words (log share of the dictionary's counts) and the nouns no intent uses."""
+    """The dictionary's nouns that some intent text holds; every other noun is another domain's.
 
-    words: Mapping[str, float]
-    strange: frozenset[str]
-    alone: float = 0.0  # a character alone costs as much as the rarest word, less one
+    Only these few thousand words are kept with the index (and cached with the catalogue): the
+    dictionary itself (~290,000 words) is read once per process, and only when a message needs it
+    (`table`), so `legalbot ask` does not pay for it on every start."""
 
+    held: frozenset[str]
+
+    def is_strange(self, word: str) -> bool:
+        return word in table()[1] and word not in self.held
 
     def nouns_elsewhere(self, core: str) -> tuple[str, ...]:
         """The nouns of other domains in a canonical message, in order, as segmentation reads it."""
-        if not self.strange:
+        words, nouns, alone = table()
+        if not nouns:
             return ()
-        return tuple(word for word in segment(core, self.words, self.alone) if word in self.strange)
+        return tuple(word for word in segment(core, words, alone) if word in nouns and word not in self.held)
 
 
-def nouns_elsewhere(domains: Domains | None, core: str, length: int, w: Weights) -> tuple[str, ...]:
-    """Other domains' nouns in a message, read only where the decision weighs them: in a phrase of
-    at most `elsewhere_length` syllables, not a story."""
-    return domains.nouns_elsewhere(core) if domains is not None and length <= w.elsewhere_length else ()
+@functools.cache
+def table() -> tuple[Mapping[str, float], frozenset[str], float]:
+    """The segmenting words (log share of the dictionary's counts), its nouns, and what a character
+    alone costs (as much as the rarest word, less one); empty when jieba is not installed."""
+    entries = dictionary()
+    if not entries:
+        return {}, frozenset(), 0.0
+    total = sum(count for _, count, _ in entries)
+    words = {word: math.log(count / total) for word, count, _ in entries}
+    return words, frozenset(word for word, _, is_noun in entries if is_noun), min(words.values()) - 1.0
+
+
+def nouns_elsewhere(domains: Domains | None, core: str, length: int, w: Weights) -> Callable[[], tuple[str, ...]]:
+    """Other domains' nouns in a message, to be read only if the decision weighs them (a phrase of
+    at most `elsewhere_length` syllables, not a story, whose answer rests on little of it)."""
+    if domains is None or length > w.elsewhere_length:
+        return tuple
+    return functools.partial(domains.nouns_elsewhere, core)
 
 
 def build(known: Iterable[str], previous: Domains | None = None, before: Iterable[str] = ()) -> Domains:
-    """Domains for the intents' texts (`known`: examples and topic words, canonical). A noun is
-    strange when no known text contains it. Given the `previous` domains, built from the texts
-    `before`, only the texts that changed are searched (a reload at 100,000 examples)."""
-    entries = dictionary()
-    if not entries:
-        return Domains({}, frozenset())
+    """Domains for the intents' texts (`known`: examples and topic words, canonical). Given the
+    `previous` domains, built from the texts `before`, only the texts that changed are searched (a
+    reload at 100,000 examples)."""
+    nouns = table()[1]
     if previous is None:
-        held = _pieces(known)
-        words = _log_shares(entries)
-        return Domains(words, frozenset(w for w, _, is_noun in entries if is_noun and w not in held),
-                       min(words.values()) - 1.0)
+        return Domains(_pieces(known) & nouns)
     old, new = set(before), set(known)
-    added, removed = _pieces(new - old), _pieces(old - new)
+    added, removed = _pieces(new - old) & nouns, _pieces(old - new) & nouns
     everything = "\n".join(new) if removed else ""  # texts hold no line break
-    strange = {w for w in previous.strange if w not in added}
-    strange |= {w for w, _, is_noun in entries if is_noun and w in removed and w not in everything}
-    return Domains(previous.words, frozenset(strange), previous.alone)
-
-
-def _log_shares(entries: Iterable[tuple[str, int, bool]]) -> Mapping[str, float]:
-    listed = list(entries)
-    total = sum(count for _, count, _ in listed)
-    return {word: math.log(count / total) for word, count, _ in listed}
+    return Domains((previous.held | added) - {w for w in removed if w not in everything})
 
 
 def _pieces(texts: Iterable[str]) -> frozenset[str]:
