@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import TypeVar
 
 import numpy as np
 
 from bot.matching.learned import _SMOOTHING, LearnedModel, features, train
 
 Document = tuple[str, str, str]  # (class, core, key), as train() takes them
+T = TypeVar("T")
 _CHANGED_SHARE = 0.2  # above this share of changed documents, training afresh is as quick
 
 
@@ -27,7 +29,7 @@ def retrain(model: LearnedModel | None, before: Iterable[Document], documents: I
     docs = [d for d in documents if d[1]]
     if model is None:
         return train(docs)
-    old, new = (Counter(part) for part in _differing([d for d in before if d[1]], docs))
+    old, new = (Counter(part) for part in differing([d for d in before if d[1]], docs))
     added, removed = new - old, old - new
     classes = tuple(sorted({label for label, _, _ in docs}))
     changed = sum(added.values()) + sum(removed.values())
@@ -42,9 +44,9 @@ def retrain(model: LearnedModel | None, before: Iterable[Document], documents: I
                   Counter(label for label, _, _ in docs))
 
 
-def _differing(before: list[Document], after: list[Document]) -> tuple[list[Document], list[Document]]:
-    """What lies between the common start and the common end of two document lists: after one file
-    was saved, a few documents, so counting the changes need not hash 100,000 documents twice."""
+def differing(before: list[T], after: list[T]) -> tuple[list[T], list[T]]:
+    """What lies between the common start and the common end of two lists (of documents, of rows):
+    after one file was saved, a few items, so counting the changes need not hash 100,000 of them twice."""
     shorter = min(len(before), len(after))
     start = 0
     while start < shorter and before[start] == after[start]:
