@@ -78,10 +78,9 @@ def _delta(added: Counter[Document], removed: Counter[Document], class_of: dict[
 
 def _apply(model: LearnedModel, counts: np.ndarray, delta: Counter[tuple[str, int]],  # type: ignore[type-arg]
            sizes: Counter[str]) -> LearnedModel | None:
-    starts, posted = model.starts, model.posted.astype(np.int64)
+    starts, posted, n_classes = model.starts, model.posted.astype(np.int64), len(model.classes)
     columns = dict(model.columns)  # the model before stays intact: it serves until the swap
     column_of = np.repeat(np.arange(len(starts) - 1, dtype=np.int64), np.diff(starts))
-    counts = counts.copy()
     extra_cols: list[int] = []
     extra_classes: list[int] = []
     extra_counts: list[int] = []
@@ -102,21 +101,23 @@ def _apply(model: LearnedModel, counts: np.ndarray, delta: Counter[tuple[str, in
         extra_cols.append(col)
         extra_classes.append(n)
         extra_counts.append(change)
-    column_of = np.concatenate([column_of, np.array(extra_cols, np.int64)])
-    posted = np.concatenate([posted, np.array(extra_classes, np.int64)])
-    counts = np.concatenate([counts, np.array(extra_counts, np.int64)])
+    if extra_cols:
+        # Postings are laid out by n-gram, then class, as train() lays them out; the few new ones are
+        # inserted where they belong (sorting all of them again was half a second at 100,000 examples).
+        extra = np.array(extra_cols, np.int64) * n_classes + np.array(extra_classes, np.int64)
+        order = np.argsort(extra, kind="stable")
+        at = np.searchsorted(column_of * n_classes + posted, extra[order])
+        column_of = np.insert(column_of, at, np.array(extra_cols, np.int64)[order])
+        posted = np.insert(posted, at, np.array(extra_classes, np.int64)[order])
+        counts = np.insert(counts, at, np.array(extra_counts, np.int64)[order])
     if (counts < 0).any():
         return None  # the documents before were not the model's: should not happen
     kept = counts > 0
     column_of, posted, counts = column_of[kept], posted[kept], counts[kept]
-    if extra_cols:
-        order = np.lexsort((posted, column_of))  # by n-gram, then class, as train() lays them out
-        column_of, posted, counts = column_of[order], posted[order], counts[order]
     per_column = np.bincount(column_of, minlength=next_column)
     for gram in {gram for (gram, _), change in delta.items() if change < 0}:
         if per_column[columns[gram]] == 0:
             del columns[gram]  # no document holds it any more (its column number stays unused)
-    n_classes = len(model.classes)
     new_starts = np.zeros(next_column + 1, np.int64)
     np.cumsum(per_column, out=new_starts[1:])
     per_class = np.bincount(posted, weights=counts, minlength=n_classes)
