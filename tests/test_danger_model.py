@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from bot.catalogue import danger as danger_module
 from bot.catalogue.danger import NEITHER_ROWS, share_of, trained
 from bot.catalogue.loader import Catalogue
 from bot.engine import Engine
@@ -130,7 +131,9 @@ def test_a_reload_that_changes_a_few_documents_counts_them_into_the_model_train_
     """After an edit that adds or drops a few of the danger model's documents, the model before is
     updated (bot.matching.retrain) to the weights training afresh gives, so every reply stays the same."""
     danger, index = shipped_catalogue.danger, shipped_catalogue.index
-    base = trained(danger, index)
+    danger_module._learned.clear()  # as in a process that read the catalogue from the cache
+    base = trained(danger, index, before=danger)
+    assert base.model is danger.model  # the same documents: kept, and now known for the next reload
     fewer = replace(danger, mentions=danger.mentions[1:])
     updated, fresh = trained(fewer, index, before=base), trained(fewer, index)
     assert updated.trained_on == fresh.trained_on != base.trained_on

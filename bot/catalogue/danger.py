@@ -245,14 +245,14 @@ def trained(danger: Danger, index: Index, before: Danger | None = None) -> Dange
                if kind is not RowKind.FOLLOWUP and owner not in emergency]
     documents += share_of(neither, NEITHER_ROWS)
     digest = hashlib.blake2b("\x00".join(map("\x01".join, documents)).encode(), digest_size=16).hexdigest()
+    learned_before = _learned.get(before.trained_on) if before is not None and before.model is not None else None
+    _learned.clear()
+    _learned[digest] = documents  # kept also when the model is (a process started from the cache has none)
     if before is not None and before.model is not None and before.trained_on == digest:
         return replace(danger, model=before.model, trained_on=digest)
     # An edit that adds or drops a row of the share changes a few documents: count only those
     # (bot.matching.retrain gives the model train() would), if the documents before are known.
-    learned_before = _learned.get(before.trained_on) if before is not None and before.model is not None else None
     model = retrain(before.model, learned_before, documents) if before is not None and learned_before else train(documents)
-    _learned.clear()
-    _learned[digest] = documents
     return replace(danger, model=model, trained_on=digest)
 
 
