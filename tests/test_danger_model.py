@@ -10,9 +10,12 @@ from dataclasses import replace
 
 import pytest
 
+from bot.catalogue import danger as danger_module
 from bot.catalogue.danger import NEITHER_ROWS, share_of, trained
 from bot.catalogue.loader import Catalogue
 from bot.engine import Engine
+from bot.matching.index import analyse
+from bot.matching.learned import LearnedModel
 from bot.matching.ranking import examine
 
 _NUMBER = re.compile("110|120|119")
@@ -121,6 +124,31 @@ def test_a_reload_keeps_the_danger_model_that_learned_from_the_same_documents(sh
     fewer = replace(danger, mentions=danger.mentions[1:])
     retrained = trained(fewer, index, before=danger)
     assert retrained.model is not danger.model and retrained.trained_on != danger.trained_on
+
+
+def test_a_reload_that_changes_a_few_documents_counts_them_into_the_model_train_would_give(
+        shipped_catalogue: Catalogue) -> None:
+    """After an edit that adds or drops a few of the danger model's documents, the model before is
+    updated (bot.matching.retrain) to the weights training afresh gives, so every reply stays the same."""
+    danger, index = shipped_catalogue.danger, shipped_catalogue.index
+    danger_module._learned.clear()  # as in a process that read the catalogue from the cache
+    base = trained(danger, index, before=danger)
+    assert base.model is danger.model  # the same documents: kept, and now known for the next reload
+    fewer = replace(danger, mentions=danger.mentions[1:])
+    updated, fresh = trained(fewer, index, before=base), trained(fewer, index)
+    assert updated.trained_on == fresh.trained_on != base.trained_on
+    assert updated.model is not None and fresh.model is not None and updated.model.classes == fresh.model.classes
+    assert _weights(updated.model) == _weights(fresh.model)
+    for text in (*danger.mentions[:3], *(t for g in danger.groups for t in g.situations[:2])):
+        query = analyse(text, index.settings)
+        assert updated.model.guesses(query.core, query.key) == fresh.model.guesses(query.core, query.key)
+
+
+def _weights(model: LearnedModel) -> dict[str, dict[int, float]]:
+    """Each n-gram's weight per class, whatever its column numbers."""
+    return {gram: dict(zip(model.posted[model.starts[col]: model.starts[col + 1]].tolist(),
+                           model.lift[model.starts[col]: model.starts[col + 1]].tolist(), strict=True))
+            for gram, col in model.columns.items()}
 
 
 @pytest.mark.parametrize(("text", "number"), [

@@ -135,3 +135,17 @@ def test_a_reload_that_reuses_rows_builds_what_a_fresh_load_builds(tmp_path: Pat
     copy.add_example(edited)
     reply = Engine(restarted(copy.intents, copy.content)).respond("u", edited)
     assert reply.intent == "legal_aid" and reply.confidence == 1.0  # the edited example itself
+
+
+def test_a_reload_recounts_the_spread_of_a_topic_word_an_edit_starts_using(tmp_path: Path) -> None:
+    """Topic words no changed example holds keep their spread; one the new example holds is counted again."""
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    loader = CatalogueLoader(None)
+    first = loader(copy.intents, copy.content).index
+    word = next(first.texts[i] for i, n in sorted(first.keyword_spread.items())
+                if n == 1 and first.owners[i] != "legal_aid" and len(first.texts[i]) >= 3)
+    copy.add_example(f"{NEW_EXAMPLE}顺便问下{word}")
+    reloaded = loader(copy.intents, copy.content).index
+    fresh = load_catalogue(copy.intents, copy.content).index
+    assert dict(reloaded.keyword_spread) == dict(fresh.keyword_spread)
+    assert [n for i, n in reloaded.keyword_spread.items() if reloaded.texts[i] == word] == [2]

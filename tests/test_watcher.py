@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import shutil
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from catalogue_copy import MISSPELT, NEW_EXAMPLE, CatalogueCopy
 
+from bot.catalogue.cache import CatalogueLoader
 from bot.cli import main
 from bot.engine import Engine
 from bot.checks.pytest_plugin import SHIPPED_INTENTS
@@ -54,6 +57,20 @@ async def test_an_edit_is_served_within_two_seconds(watched: tuple[Engine, Catal
     assert engine.reload_failures == 0
     reply = await engine.reply("u", NEW_EXAMPLE)
     assert (reply.intent, reply.confidence) == ("legal_aid", 1.0)
+
+
+async def test_a_reload_lets_the_previous_index_go_once_the_cache_holds_the_new_one(
+        catalogue: CatalogueCopy, tmp_path: Path) -> None:
+    """Nothing of ours keeps the catalogue a reload replaced (the cache writer held it until the new
+    one was written): its memory is free to give back when the watcher trims the heap."""
+    engine = Engine.from_paths(catalogue.intents, catalogue.content, loader=CatalogueLoader(tmp_path / "cache"))
+    watcher = CatalogueWatcher(engine)
+    before = weakref.ref(engine.catalogue.index)
+    catalogue.add_example()
+    assert await watcher.reload() == ()
+    await asyncio.wait_for(watcher.released.wait(), TIMEOUT)
+    gc.collect()
+    assert before() is None and NEW_EXAMPLE in engine.catalogue.intents["legal_aid"].examples
 
 
 async def test_a_broken_edit_keeps_the_last_good_catalogue_and_a_fix_recovers(

@@ -36,9 +36,7 @@ from pathlib import Path
 
 import bot
 from bot.catalogue import cachefile
-from bot.catalogue import loader as files
-from bot.catalogue.collector import Collector
-from bot.catalogue.loader import Catalogue, load_catalogue, yaml_files
+from bot.catalogue.loader import Catalogue, load_catalogue, read_files
 from bot.catalogue.model import MatcherSettings
 from bot.config import Settings
 from bot.matching.index import Index
@@ -174,14 +172,7 @@ class CatalogueLoader:
             if self.folder is not None:
                 self._read_rows(self._rows_path(intents_dir, content_dir, root), code_version())
             started = time.perf_counter()
-            # As load_catalogue reads them (its own helpers, so the same parses and forms are kept).
-            c = Collector(root)
-            raws = files._read_intent_files(c, intents_dir, {})[0]
-            for path in [*yaml_files(content_dir), *yaml_files(content_dir / "answers")]:  # messages, answers
-                c.read_yaml(path, c.shown(path))
-            for raw in raws:
-                for example, _ in raw.examples:
-                    files._normalized(example)
+            read_files(intents_dir, content_dir, root=root)
             logger.info("catalogue files read ahead for the next reload in %.1f s", time.perf_counter() - started)
 
     def flush(self) -> None:

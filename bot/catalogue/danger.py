@@ -14,6 +14,7 @@ from bot.catalogue.model import EMERGENCY, Answer, Danger, DangerGroup, topic_of
 from bot.catalogue.yamlfile import LineDict, LineList
 from bot.matching.index import Index, RowKind, analyse
 from bot.matching.learned import train
+from bot.matching.retrain import retrain
 from bot.matching.normalize import normalize
 from bot.matching.triggers import ALTERNATIVE, NOT_BETWEEN, SPREAD
 
@@ -246,14 +247,25 @@ def trained(danger: Danger, index: Index, before: Danger | None = None) -> Dange
         return danger
     told += [(MENTION, text) for text in danger.mentions]
     documents = [(label, q.core, q.key) for label, q in ((label, analyse(text, index.settings)) for label, text in told)]
+    emergency = {owner for owner in set(index.owners) if topic_of(owner) == EMERGENCY}  # once an owner, not a row
     neither = [("", text, key) for kind, owner, text, key in zip(index.kinds, index.owners, index.texts, index.keys,
                                                                   strict=True)
-               if kind is not RowKind.FOLLOWUP and topic_of(owner) != EMERGENCY]
+               if kind is not RowKind.FOLLOWUP and owner not in emergency]
     documents += share_of(neither, NEITHER_ROWS)
     digest = hashlib.blake2b("\x00".join(map("\x01".join, documents)).encode(), digest_size=16).hexdigest()
+    learned_before = _learned.get(before.trained_on) if before is not None and before.model is not None else None
+    _learned.clear()
+    _learned[digest] = documents  # kept also when the model is (a process started from the cache has none)
     if before is not None and before.model is not None and before.trained_on == digest:
         return replace(danger, model=before.model, trained_on=digest)
-    return replace(danger, model=train(documents), trained_on=digest)
+    # An edit that adds or drops a row of the share changes a few documents: count only those
+    # (bot.matching.retrain gives the model train() would), if the documents before are known.
+    model = retrain(before.model, learned_before, documents) if before is not None and learned_before else train(documents)
+    return replace(danger, model=model, trained_on=digest)
+
+
+# The documents the danger model trained last learned from, by their digest (Danger.trained_on).
+_learned: dict[str, list[tuple[str, str, str]]] = {}
 
 
 # "Neither" needs the variety of everyday service questions, not every one of them: a county's

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import copyreg
 import enum
-import re
 import weakref
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, MutableMapping
+from collections.abc import Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -25,6 +24,8 @@ from bot.matching.lexicon import foreign_words, foreign_words_after
 from bot.matching.phonetic import sound_keys
 from bot.matching.prefilter import Grams, Prefilter, gram_set
 from bot.matching.retrain import retrain
+from bot.matching.spread import Counted
+from bot.matching.spread import keyword_spread as spread_of
 from bot.matching.triggers import Trigger, starts
 
 
@@ -216,20 +217,11 @@ def build_index(
             keyword_heads[keys[i][:2]].add(i)
             for gram in gram_set(texts[i]):
                 keyword_grams[gram].add(i)
-    # How many intents' examples use each topic word: 维权 or 调解 turn up under many topics,
-    # 商标 or 跟政府 under one, and the specific word is the surer evidence. Emergency examples
-    # mention every topic (家暴…离婚) on purpose and do not count.
-    # Same characters give the same sound key, so the examples holding a topic word are among
-    # those holding its first two sounds: the prefilter's rows keep this linear in the catalogue's size.
+    # Emergency examples mention every topic on purpose and do not count (bot.matching.spread).
     counted = np.fromiter((not is_keyword and kind is RowKind.INTENT and owner != EMERGENCY
                            for is_keyword, kind, owner in zip(flags, kinds, owners, strict=True)), bool, len(flags))
-    no_rows = np.empty(0, np.intp)
-    texts_of = _Texts(texts)
-    keyword_spread = {
-        i: len({owners[j] for j in texts_of.holding(texts[i], held[counted[held]])} | {owners[i]})
-        for i, is_keyword in enumerate(flags) if is_keyword
-        for held in (prefilter.rows.get(keys[i][:2], no_rows),)
-    }
+    keyword_spread = spread_of(texts, keys, owners, [i for i, is_keyword in enumerate(flags) if is_keyword], counted,
+                               prefilter.rows, _spread_before(previous, texts, keys, owners, counted))
     trigger_starts: dict[str, list[int]] = defaultdict(list)
     for n, trigger in enumerate(triggers):
         for symbol in starts(trigger):
@@ -270,20 +262,21 @@ def _documents_of(index: Index) -> list[tuple[str, str, str]]:
     return learned_documents(index.kinds, index.owners, index.texts, index.keys, index.foreign)
 
 
-class _Texts:
-    """Rows' texts, searched for a word many rows at a time (a Python loop over every row holding a
-    topic word's first two sounds was a tenth of a reload at 100,000 examples)."""
+def _counted_rows(texts: Sequence[str], keys: Sequence[str], owners: Sequence[str],
+                  counted: Iterable[bool]) -> list[Counted]:
+    return [(owner, text, key) for owner, text, key, c in zip(owners, texts, keys, counted, strict=True) if c]
 
-    def __init__(self, texts: list[str]) -> None:
-        self.texts = np.array(texts, dtype=object)
-        self.lengths = np.fromiter(map(len, texts), np.intp, len(texts))
 
-    def holding(self, word: str, rows: npt.NDArray[np.intp]) -> list[int]:
-        """The rows among `rows` whose text contains `word` (texts hold no line break: squash())."""
-        joined = "\n".join(self.texts[rows].tolist())
-        ends = np.cumsum(self.lengths[rows] + 1)  # where each text's line ends, its break included
-        found = [m.start() for m in re.finditer(re.escape(word), joined)]
-        return rows[np.searchsorted(ends, found, side="right")].tolist()  # type: ignore[no-any-return]
+def _spread_before(previous: Index | None, texts: list[str], keys: list[str], owners: list[str],
+                   counted: npt.NDArray[np.bool_]) -> tuple[dict[Counted, int], list[Counted], list[Counted]] | None:
+    """The index before's topic word spreads and counted rows, with this index's, for spread_of()."""
+    if previous is None:
+        return None
+    was_counted = (not is_keyword and kind is RowKind.INTENT and owner != EMERGENCY for is_keyword, kind, owner
+                   in zip(previous.is_keyword, previous.kinds, previous.owners, strict=True))
+    known = {(previous.owners[i], previous.texts[i], previous.keys[i]): n for i, n in previous.keyword_spread.items()}
+    return (known, _counted_rows(previous.texts, previous.keys, previous.owners, was_counted),
+            _counted_rows(texts, keys, owners, counted.tolist()))
 
 
 def learned_documents(kinds: Iterable[RowKind], owners: Iterable[str], texts: Iterable[str],

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +39,7 @@ class CatalogueWatcher:
         self._inside: tuple[asyncio.Task[None], asyncio.Event] | None = None
         self._comparing: set[asyncio.Task[None]] = set()
         self.compared = asyncio.Event()  # set after a before/after summary has been logged
+        self.released = asyncio.Event()  # set once a swap's garbage is given back (_release)
 
     @property
     def paths(self) -> tuple[Path, ...]:
@@ -145,10 +148,19 @@ class CatalogueWatcher:
                     task = asyncio.create_task(self._compare(old, self.engine.catalogue), name="legalbot-compare")
                     self._comparing.add(task)
                     task.add_done_callback(self._comparing.discard)
+                    trimming = asyncio.create_task(self._release(), name="legalbot-release")
+                    self._comparing.add(trimming)
+                    trimming.add_done_callback(self._comparing.discard)
+            del old  # the previous catalogue goes as soon as no turn and no comparison reads it
         async with self._changed:
             self.reloads += 1
             self._changed.notify_all()
         return problems
+
+    async def _release(self) -> None:
+        self.released.clear()
+        await asyncio.to_thread(_release, self.engine.loader)
+        self.released.set()
 
     async def _compare(self, old: Catalogue, new: Catalogue) -> None:
         """Log what the swap changed on the project's evaluation sets and conversation tests, where they exist."""
@@ -164,6 +176,30 @@ class CatalogueWatcher:
             level = logging.WARNING if lines[-1].startswith("结论：有指标变差") else logging.INFO
             logger.log(level, "catalogue reloaded; before and after:\n%s", "\n".join(lines))
             self.compared.set()
+
+
+def _release(loader: object) -> None:
+    """After a swap, once the cache writer has pickled the new catalogue (its buffers and the build's
+    garbage are freed by then), give the freed heap back to the system: glibc keeps it for reuse
+    otherwise, and a served 100,000-example catalogue grew by hundreds of MB a reload."""
+    flush = getattr(loader, "flush", None)
+    if callable(flush):
+        flush()
+    if _TRIM is not None:
+        _TRIM(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, where there is one (Linux with glibc; not musl, macOS or Windows)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]  # ctypes releases the GIL
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _malloc_trim()
 
 
 def _summary(root: Path, old: Catalogue, new: Catalogue) -> list[str]:
