@@ -40,7 +40,7 @@ from bot.catalogue.loader import Catalogue, load_catalogue, read_files
 from bot.catalogue.model import MatcherSettings
 from bot.config import Settings
 from bot.matching.index import Index
-from bot.matching import phonetic
+from bot.matching import domains, phonetic
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,8 @@ class CatalogueLoader:
         """Read now what the first rebuild would, if no build has: the rows file, every file's parse,
         its intents and each example's normalised form (what a rebuild keeps for the next). After a
         start from the cache a serving process calls this in the background, so the first saved edit
-        parses only the saved file and is served as quickly as later ones."""
+        parses only the saved file and is served as quickly as later ones (and the first look-alike
+        does not wait for jieba's dictionary)."""
         with self._lock:
             if self.builds:
                 return
@@ -173,6 +174,7 @@ class CatalogueLoader:
                 self._read_rows(self._rows_path(intents_dir, content_dir, root), code_version())
             started = time.perf_counter()
             read_files(intents_dir, content_dir, root=root)
+            domains.table()  # the dictionary that a look-alike's decision and the next build read
             logger.info("catalogue files read ahead for the next reload in %.1f s", time.perf_counter() - started)
 
     def flush(self) -> None:
