@@ -11,10 +11,10 @@ from dataclasses import replace
 import pytest
 
 from bot.catalogue import danger as danger_module
-from bot.catalogue.danger import NEITHER_ROWS, share_of, trained
+from bot.catalogue.danger import NEITHER_PER_INTENT, NEITHER_ROWS, balanced, share_of, trained
 from bot.catalogue.loader import Catalogue
 from bot.engine import Engine
-from bot.matching.index import analyse
+from bot.matching.index import Index, RowKind, analyse
 from bot.matching.learned import LearnedModel
 from bot.matching.ranking import examine
 
@@ -198,3 +198,30 @@ def test_a_short_message_needs_more_than_the_small_classes_default_to_read_as_da
 def test_a_short_situation_is_still_danger(engine: Engine) -> None:
     reply = engine.respond("citizen", "有人掉塘里了")
     assert (reply.intent, first_number(reply.text)) == ("emergency", "110")
+
+
+def _grown(index: Index, owner: str, texts: list[str]) -> Index:
+    """The index with `texts` added as later examples of `owner` (the danger model reads only rows)."""
+    return replace(index, texts=(*index.texts, *texts), keys=(*index.keys, *texts),
+                   owners=(*index.owners, *[owner] * len(texts)), kinds=(*index.kinds, *[RowKind.INTENT] * len(texts)),
+                   is_keyword=(*index.is_keyword, *[False] * len(texts)))
+
+
+def test_neither_takes_the_same_number_of_examples_from_every_intent(shipped_catalogue: Catalogue) -> None:
+    index = shipped_catalogue.index
+    rows = balanced(index, NEITHER_PER_INTENT)
+    owners = [o for o, k in zip(index.owners, index.kinds, strict=True) if k is not RowKind.FOLLOWUP]
+    words = sum(index.is_keyword)
+    assert words < len(rows) <= words + NEITHER_PER_INTENT * len(set(owners))
+    assert len(balanced(index, 0)) > len(rows)  # 0: every example, as before
+
+
+def test_an_intent_growing_elsewhere_leaves_the_danger_model_as_it_was(shipped_catalogue: Catalogue) -> None:
+    """Two hundred more examples of one service (written here, about paperwork) neither retrain the danger
+    model nor move its reading of a danger told in words no trigger names; a new intent adds only its share."""
+    danger, index = shipped_catalogue.danger, shipped_catalogue.index
+    paperwork = [f"第{n}号窗口办{what}要带什么材料" for n in range(40) for what in ("居住证", "营业执照", "社保卡", "护照", "低保")]
+    grown = trained(danger, _grown(index, "legal_consultation", paperwork), before=danger)
+    assert grown.model is danger.model and grown.trained_on == danger.trained_on
+    new_intent = balanced(_grown(index, "a_new_service", paperwork), NEITHER_PER_INTENT)
+    assert len(new_intent) == len(balanced(index, NEITHER_PER_INTENT)) + NEITHER_PER_INTENT

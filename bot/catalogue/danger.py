@@ -235,23 +235,20 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
                   tuple(dict.fromkeys(t for t, _ in raw.mentions if normalize(t))))
 
 
-def trained(danger: Danger, index: Index, before: Danger | None = None) -> Danger:
+def trained(danger: Danger, index: Index, before: Danger | None = None,
+            per_intent: int | None = None) -> Danger:
     """The danger model, trained as the catalogue loads: each group's situations are danger now of
-    that group, `mentions` only mention danger, and the index's other rows (every other intent's
-    examples, already analysed, and the out-of-scope phrases) are neither. It reads danger said in
-    words no trigger holds (有人掉河里了, 刀都磨好了); without situations there is none. `before`, the
-    danger of the catalogue loaded last, lends its model when it learned from the same documents
-    (most edits at a province's size leave the share of "neither" as it was)."""
+    that group, `mentions` only mention danger, and an even share of the other rows (balanced(): each
+    intent's first `per_intent` examples, every topic word) are neither. It reads danger said in words
+    no trigger holds (有人掉河里了, 刀都磨好了); without situations there is none. `before`, the danger
+    of the catalogue loaded last, lends its model when it learned from the same documents."""
+    per_intent = NEITHER_PER_INTENT if per_intent is None else per_intent
     told = [(g.name, text) for g in danger.groups for text in g.situations]
     if not told:
         return danger
     told += [(MENTION, text) for text in danger.mentions]
     documents = [(label, q.core, q.key) for label, q in ((label, analyse(text, index.settings)) for label, text in told)]
-    emergency = {owner for owner in set(index.owners) if topic_of(owner) == EMERGENCY}  # once an owner, not a row
-    neither = [("", text, key) for kind, owner, text, key in zip(index.kinds, index.owners, index.texts, index.keys,
-                                                                  strict=True)
-               if kind is not RowKind.FOLLOWUP and owner not in emergency]
-    documents += share_of(neither, NEITHER_ROWS)
+    documents += share_of(balanced(index, per_intent), NEITHER_ROWS)
     digest = hashlib.blake2b("\x00".join(map("\x01".join, documents)).encode(), digest_size=16).hexdigest()
     learned_before = _learned.get(before.trained_on) if before is not None and before.model is not None else None
     _learned.clear()
@@ -272,6 +269,32 @@ _learned: dict[str, list[tuple[str, str, str]]] = {}
 # catalogue (~2,500 rows) is taken whole; a province's 100,000 would retrain for ~10 s on every
 # reload and slow every message, so it gives an even share of about this many.
 NEITHER_ROWS = 5000
+
+
+# "Neither" takes the same number of examples from each intent (and from the out-of-scope phrases),
+# the first ones as written, and every topic word: an intent that grows, or a new intent's examples,
+# no longer tips the balance of "neither" against the danger groups and the mentions, whose sizes
+# operators set in safety.yaml. Topic words are kept whole: short service words (被骗, 欠薪) are what
+# keeps a short service message from reading as danger, and they grow far slower than examples.
+NEITHER_PER_INTENT = 30
+
+
+def balanced(index: Index, per_intent: int) -> list[tuple[str, str, str]]:
+    """Every topic word and the first `per_intent` examples of each intent and of the out-of-scope
+    phrases, in catalogue order (0: every example); the emergency intents and follow-ups are no "neither"."""
+    emergency = {owner for owner in set(index.owners) if topic_of(owner) == EMERGENCY}  # once an owner, not a row
+    taken: dict[str, int] = {}
+    rows = []
+    for kind, owner, text, key, word in zip(index.kinds, index.owners, index.texts, index.keys, index.is_keyword,
+                                            strict=True):
+        if kind is RowKind.FOLLOWUP or owner in emergency:
+            continue
+        if not word:
+            if per_intent and taken.get(owner, 0) >= per_intent:
+                continue
+            taken[owner] = taken.get(owner, 0) + 1
+        rows.append(("", text, key))
+    return rows
 
 
 def share_of(rows: list[tuple[str, str, str]], most: int) -> list[tuple[str, str, str]]:
