@@ -268,4 +268,7 @@ def _observe(text: str, index: Index) -> tuple[Query, Trigger | None, tuple[Clau
     clauses = split(prepared[: index.settings.max_message_chars * 4], index.settings.words.question_words)  # the slice the core is made of
     query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
     learned = index.learned.opinion(query.core, query.key) if index.learned is not None else Opinion()
+    end = tail(query, index.settings) if index.learned is not None else None
+    if end is not None:
+        learned = replace(learned, at_end=(index.learned.opinion(end.core, end.key).guesses or (None,))[0])
     return query, trigger, clauses, elsewhere(clauses, index), learned
