@@ -12,14 +12,14 @@ from bot.matching.scoring import Scored
 
 
 def in_topic(cat: Catalogue, text: str, examined: Examined, match: Match, topic: str) -> Scored | None:
-    """A short message read with the conversation's topic before it (bot.matching.ranking.read_in_topic);
-    not small talk or danger, nor what reads as out of scope alone. Matched inline: a short
-    message costs about a millisecond."""
+    """A message shorter than a story read with the conversation's topic before it
+    (bot.matching.ranking.read_in_topic): a story asks on its own. Not small talk or danger, nor
+    what reads as out of scope alone. Matched inline: such a message costs about a millisecond."""
     ranking, settings = examined.ranking, cat.settings
     top = ranking.intents[0] if ranking.intents else None
     answered = match.intent if match.outcome is Outcome.ANSWER else None
     said = top is not None and top.score >= settings.clarify_threshold  # a faint likeness says nothing
-    if (len(examined.query.key) > settings.weights.short_length or top is None
+    if (len(examined.query.key) > settings.weights.story_length or top is None
             or ranking.out_of_scope >= top.score or examined.learned.guesses[:1] == ("",)
             or (said and (cat.has_role(top.intent, Role.SMALL_TALK) or top.intent in cat.index.whole_message))
             or top.intent == EMERGENCY or (answered is not None and topic_of(answered) == topic_of(topic))):

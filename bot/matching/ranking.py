@@ -230,7 +230,7 @@ def names_another_topic(query: Query, index: Index, topic: str, asking: Collecti
 
 def read_in_topic(text: str, topic: str, topic_name: str, alone: Examined, index: Index,
                   asking: Collection[str]) -> Scored | None:
-    """The intent a short follow-up asks about when read in its conversation: the message ranked with
+    """The intent a follow-up asks about when read in its conversation: the message ranked with
     the topic's name before it ("司法所 招人吗", "知识产权 那去年查了几件"), answered when both matchers
     agree on it. None, and the conversation does not settle it, when the message alone
     - is mostly words no example uses (淘宝退货运费谁出): about something else;
