@@ -275,6 +275,8 @@ class Engine:
         settings, query, ranking = cat.settings, examined.query, examined.ranking
         # Read in the conversation first: "招人吗" after 司法所 asks about its recruitment.
         read = in_topic(cat, text, examined, match, ctx.intent)
+        if read is not None and match.outcome is Outcome.ANSWER and read.intent == match.intent:
+            return None  # its own answer, which the conversation confirms: answered whole, as a new question
         if read is not None:
             return self._followed(user, cat, text, cat.intents[read.intent], read.score, match)
         topic = topic_of(ctx.intent)
