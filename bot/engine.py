@@ -17,12 +17,13 @@ from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.errors import CatalogueError, Problem, Source
 from bot.facets import shape
-from bot.matching.index import Index, Query
+from bot.matching.index import Index
 from bot.service.conversations import ConversationStore, MemoryConversations
 from bot.service.keyedlocks import KeyedLocks
 from bot.matching.domains import nouns_elsewhere
 from bot.matching.decision import Match, Outcome, combined, decide
-from bot.matching.ranking import Examined, examine, names_another_topic
+from bot.matching.ranking import Examined, examine
+from bot.followup import goes_on, in_topic, leans
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
 from bot.matching.danger import assess, danger_found, danger_opinion, deciding, doubts_learned, learned_danger
@@ -232,7 +233,7 @@ class Engine:
             return Reply(None, match.score, cat.messages["elsewhere"].format(place=place.name),
                          outcome=Outcome.FALLBACK, kind=Kind.FALLBACK, runner_up=match.runner_up,
                          candidates=match.candidates)
-        followed = self._follow_up(user, cat, text, query, ranking, match)
+        followed = self._follow_up(user, cat, text, examined, match)
         if followed is not None:
             return followed
         if self.learned_veto:
@@ -268,13 +269,18 @@ class Engine:
         if not cat.has_role(intent_id, Role.SMALL_TALK):
             self.context.remember(user, intent_id)
 
-    def _follow_up(self, user: str, cat: Catalogue, text: str, query: Query, ranking: Ranking,
-                   match: Match) -> Reply | None:
+    def _follow_up(self, user: str, cat: Catalogue, text: str, examined: Examined, match: Match) -> Reply | None:
         """An elliptical question ("那要多久?") answered in the topic of the user's previous turn."""
         ctx = self.context.get(user)
         if ctx is None or ctx.intent is None or ctx.intent not in cat.intents:
             return None
-        settings = cat.settings
+        settings, query, ranking = cat.settings, examined.query, examined.ranking
+        # Read in the conversation first: "招人吗" after 司法所 asks about its recruitment.
+        read = in_topic(cat, text, examined, match, ctx.intent)
+        if read is not None and match.outcome is Outcome.ANSWER and read.intent == match.intent:
+            return None  # its own answer, which the conversation confirms: answered whole, as a new question
+        if read is not None:
+            return self._followed(user, cat, text, cat.intents[read.intent], read.score, match)
         topic = topic_of(ctx.intent)
         family = [s for s in ranking.intents if topic_of(s.intent) == topic]
         in_context = max(ranking.followup, family[0].score if family else 0.0)
@@ -282,18 +288,20 @@ class Engine:
             in_context += settings.weights.short_bonus  # a short message right after a topic is most likely about it
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             # Said as going on (那能在网上弄吗), a message stays in the topic unless it names another.
-            if topic_of(match.intent) == topic or (in_context <= match.score and not self._goes_on(query, cat, topic)
-                                                   and not self._leans(query, cat, topic, match)):
+            if topic_of(match.intent) == topic or (in_context <= match.score and not goes_on(query, cat, topic)
+                                                   and not leans(query, cat, topic, match)):
                 return None
         # Said as going on and not clear on its own, a message is about the last topic even with
         # little in common with it, unless it is likelier out of scope ("那明天天气怎么样").
         elif in_context <= ranking.out_of_scope or (
-                in_context < settings.clarify_threshold and not self._goes_on(query, cat, topic)):
+                in_context < settings.clarify_threshold and not goes_on(query, cat, topic)):
             return None
         chosen = family[0].intent if family and family[0].score >= settings.answer_threshold else ctx.intent
-        intent = cat.intents[chosen]
+        return self._followed(user, cat, text, cat.intents[chosen], min(1.0, in_context), match)
+
+    def _followed(self, user: str, cat: Catalogue, text: str, intent: Intent, score: float, match: Match) -> Reply:
         self._remember(user, cat, intent.id)
-        reply = self._answer(cat, intent, min(1.0, in_context), match.runner_up, match.candidates)
+        reply = self._answer(cat, intent, score, match.runner_up, match.candidates)
         return replace(self._shaped(user, cat, intent, text, reply, is_followup=True), kind=Kind.FOLLOWUP)
 
     def _shaped(self, user: str, cat: Catalogue, intent: Intent, text: str, reply: Reply, *,
@@ -304,37 +312,6 @@ class Engine:
                        is_followup=is_followup, is_pressed=is_pressed)
         self.context.note(user, shaped.given)
         return replace(reply, text=shaped.text)
-
-    @staticmethod
-    def _goes_on(query: Query, cat: Catalogue, topic: str) -> bool:
-        """Said as going on from the last answer: its first clause, or a short last one, opens
-        with 那, 也 or 如果 ("那去年办了多少件", "我不是本地人，也能申请吗"). Not a story, whose 也 and
-        还有 are narration, and not a message asking about a topic of its own ("那我还能去法院告吗");
-        a weak word of another topic (那能在网上弄吗: 网上 asks how) asks about none."""
-        index = cat.index
-        w = index.settings.weights
-        if len(query.key) > w.story_length:
-            return False  # a story's 那 and 也 are narration
-        last = query.breaks[-1] if query.breaks else 0
-        opens = [0] + ([last] if query.syllables_from(last) <= w.short_length else [])  # a last clause ("也可以吗")
-        # Fillers ("那个") are already gone from the core.
-        if not any(query.core.startswith(index.settings.words.going_on_words, b) for b in opens):
-            return False
-        if not any(word in query.core for word in index.settings.words.detail_words):
-            return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
-        return not names_another_topic(query, index, topic, cat.facets.words)
-
-    @staticmethod
-    def _leans(query: Query, cat: Catalogue, topic: str, match: Match) -> bool:
-        """A message short enough to lean towards the last topic ("去哪投诉", "多久能有结果") that
-        names no other topic clearly: a weak word of another topic (投诉, 结果) does not move it, while
-        one answered with a clear margin to spare ("公证") does. Small talk and what is said only as a
-        whole message (谢了, 拜拜) never ask about the topic."""
-        settings, answered = cat.settings, match.intent or ""
-        if (len(query.key) > settings.weights.leaning_length or cat.has_role(answered, Role.SMALL_TALK)
-                or answered in cat.index.whole_message or match.score >= settings.answer_threshold + settings.clear_margin):
-            return False
-        return not names_another_topic(query, cat.index, topic, cat.facets.words)
 
     def _answer(self, cat: Catalogue, intent: Intent, score: float,
                 runner_up: Scored | None, candidates: tuple[Scored, ...], answer: Answer | None = None) -> Reply:

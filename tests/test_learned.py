@@ -84,6 +84,26 @@ def test_a_sure_disagreement_turns_an_answer_into_a_question_offering_both() -> 
     assert combined(answer, RANKING, unsure, SETTINGS) is answer
 
 
+def test_a_story_whose_question_the_model_reads_as_the_answer_keeps_its_answer() -> None:
+    answer = Match(Outcome.ANSWER, "zuiduo_paoyici", 0.7, ONLINE, (PAO,))
+    # The whole story leans elsewhere (its background), its end asks about the answer's topic.
+    background = Opinion(("online_gov_services", "zuiduo_paoyici"), 15.0, 15.0, at_end="zuiduo_paoyici")
+    assert combined(answer, RANKING, background, SETTINGS) is answer
+    # Its end read as the other topic too: the disagreement stands, both are offered.
+    elsewhere = Opinion(("online_gov_services", "zuiduo_paoyici"), 15.0, 15.0, at_end="online_gov_services")
+    assert combined(answer, RANKING, elsewhere, SETTINGS).outcome is Outcome.CLARIFY
+
+
+def test_a_long_story_is_answered_by_the_service_its_question_names(shipped_catalogue: Catalogue) -> None:
+    story = ("家里承包的山林去年被镇里收回去了，合同还没到期，补偿一分没给，找了好多次都说是上面的决定，"
+             "我想对这个收回决定申请行政复议，该找哪里")
+    examined = examine(story, shipped_catalogue.index)
+    assert examined.learned.guesses[0] == "legal_consultation"  # the background's words
+    assert examined.learned.at_end == "admin_reconsideration"  # the question's
+    assert examine("行政复议怎么申请", shipped_catalogue.index).learned.at_end is None  # no story
+    assert Engine(shipped_catalogue).respond("u", story, channel="test").intent == "admin_reconsideration"
+
+
 def test_a_sure_model_settles_a_question_between_the_intents_offered_and_not_others() -> None:
     clarify = Match(Outcome.CLARIFY, None, 0.55, ONLINE, (PAO, ONLINE))
     settled = combined(clarify, RANKING, Opinion(("online_gov_services", "zuiduo_paoyici"), 25.0, 25.0), SETTINGS)

@@ -111,7 +111,9 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
       (`elsewhere`, bot.matching.domains: 驾校教练能投诉到哪) unless the model is sure it is in scope
       (read last, only when the rest holds: segmenting needs the dictionary);
     - an answer it is sure is of another topic, which fuzzy matching also ranked, becomes a
-      question offering both: disagreement is where wrong answers come from;
+      question offering both: disagreement is where wrong answers come from; but not a story
+      whose question (its end) the model reads as the answer's topic, since a story's background
+      words are what its whole reading leans on;
     - a question between close intents is answered when it is sure of one of those offered,
       and sure that the message is not out of scope, unless that intent too rests on its word
       alone (2021年基金定投计划); sure of one not offered, it offers it too;
@@ -129,7 +131,7 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
             return Match(Outcome.FALLBACK, None, match.score, match.runner_up, match.candidates)
         other = _ranked(ranking, first)
         if (other is not None and topic_of(first) != topic_of(match.intent) and first != EMERGENCY
-                and opinion.margin >= w.model_disagrees):
+                and opinion.margin >= w.model_disagrees and not _asked_at_end(opinion, match.intent)):
             return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*match.candidates[:1], other))
         answered = match.candidates[0] if match.candidates else None
         if (answered is not None and _word_only(answered, opinion, length, w)
@@ -158,6 +160,12 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     # Sure of an intent that fuzzy matching ranked low or not at all: a citizen's own dispute told
     # in words no example uses (婚后用个人钱买房, 软件上借了一千只到账590) is offered, not dropped.
     return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (_offered(ranking, first),))
+
+
+def _asked_at_end(opinion: Opinion, intent: str) -> bool:
+    """A story whose question (its end) the model reads as the answer's topic: its other guess came
+    from the background (房产证, 合同 make a story look like general legal advice), not the question."""
+    return opinion.at_end is not None and topic_of(opinion.at_end) == topic_of(intent)
 
 
 def _word_only(scored: Scored, opinion: Opinion, length: int, w: Weights) -> bool:

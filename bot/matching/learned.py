@@ -48,9 +48,12 @@ class Opinion:
     guesses: tuple[str, ...] = ()  # best first; "" is out of scope; () when it shares no n-gram
     margin: float = 0.0  # log-odds of the first guess over the second
     over_out_of_scope: float = 0.0  # log-odds of the first guess over out of scope (0 when it is that)
+    # A story's question is at its end: the first guess for its tail alone (bot.matching.ranking.tail),
+    # None for a message that is no story. Background words lean the whole story's guess elsewhere.
+    at_end: str | None = None
 
-    def __reduce__(self) -> tuple[type[Opinion], tuple[tuple[str, ...], float, float]]:
-        return Opinion, (self.guesses, self.margin, self.over_out_of_scope)
+    def __reduce__(self) -> tuple[type[Opinion], tuple[tuple[str, ...], float, float, str | None]]:
+        return Opinion, (self.guesses, self.margin, self.over_out_of_scope, self.at_end)
 
 
 @dataclass(frozen=True, slots=True)

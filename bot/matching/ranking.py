@@ -231,6 +231,33 @@ def names_another_topic(query: Query, index: Index, topic: str, asking: Collecti
     return opinion.guesses[:1] == (topic_of(top.intent),) and opinion.margin >= index.settings.weights.model_disagrees
 
 
+def read_in_topic(text: str, topic: str, topic_name: str, alone: Examined, index: Index,
+                  asking: Collection[str]) -> Scored | None:
+    """The intent a follow-up asks about when read in its conversation: the message ranked with
+    the topic's name before it ("司法所 招人吗", "知识产权 那去年查了几件"), answered when both matchers
+    agree on it. None, and the conversation does not settle it, when the message alone
+    - is mostly words no example uses (淘宝退货运费谁出): about something else;
+    - reads as another topic than that, fuzzy matching's lead backed by the model (clearly, or the
+      model sure): a new topic asked about (那公证呢, 那镇上能代办吗);
+    - asks for a part of the topic's answer (`asking`: 手机上, 多久) while the reading leaves the topic:
+      the part is asked of the topic, not of the service that part names."""
+    w = index.settings.weights
+    if unexplained(alone.query, index) > w.unexplained_free:
+        return None
+    read = examine(f"{topic_name} {text}", index)
+    found = clear_answer(read.ranking, index.settings, index.whole_message)
+    if found is None or read.learned.guesses[:1] != (topic_of(found.intent),):
+        return None
+    lead, guesses = (alone.ranking.intents or (None,))[0], alone.learned.guesses
+    if (lead is not None and topic_of(lead.intent) != topic_of(found.intent) and guesses[:1] == (topic_of(lead.intent),)
+            and (clear_answer(alone.ranking, index.settings, index.whole_message) is not None
+                 or alone.learned.margin >= w.model_disagrees)):
+        return None
+    if topic_of(found.intent) != topic_of(topic) and any(word in alone.query.core for word in asking):
+        return None
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Examined:
     """Everything matching finds in a message. It depends only on the text and the index, so it can
@@ -277,4 +304,7 @@ def _observe(text: str, index: Index) -> Observed:
     query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
     grams = features(query.core, query.key)
     learned = index.learned.read(grams) if index.learned is not None else Opinion()
+    end = tail(query, index.settings) if index.learned is not None else None
+    if end is not None:
+        learned = replace(learned, at_end=(index.learned.opinion(end.core, end.key).guesses or (None,))[0])
     return query, trigger, clauses, elsewhere(clauses, index), learned, grams

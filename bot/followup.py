@@ -1,0 +1,61 @@
+"""Whether a message goes on from the conversation's topic: said as going on (那…, 也…), short enough to
+lean towards it, or read in it (bot.matching.ranking.read_in_topic). bot.engine decides with these."""
+
+from __future__ import annotations
+
+from bot.catalogue.loader import Catalogue
+from bot.catalogue.model import EMERGENCY, Role, topic_of
+from bot.matching.decision import Match, Outcome
+from bot.matching.index import Query
+from bot.matching.ranking import Examined, names_another_topic, read_in_topic
+from bot.matching.scoring import Scored
+
+
+def in_topic(cat: Catalogue, text: str, examined: Examined, match: Match, topic: str) -> Scored | None:
+    """A message shorter than a story read with the conversation's topic before it
+    (bot.matching.ranking.read_in_topic): a story asks on its own. Not small talk or danger, nor
+    what reads as out of scope alone. Matched inline: such a message costs about a millisecond."""
+    ranking, settings = examined.ranking, cat.settings
+    top = ranking.intents[0] if ranking.intents else None
+    answered = match.intent if match.outcome is Outcome.ANSWER else None
+    said = top is not None and top.score >= settings.clarify_threshold  # a faint likeness says nothing
+    if (len(examined.query.key) > settings.weights.story_length or top is None
+            or ranking.out_of_scope >= top.score or examined.learned.guesses[:1] == ("",)
+            or (said and (cat.has_role(top.intent, Role.SMALL_TALK) or top.intent in cat.index.whole_message))
+            or top.intent == EMERGENCY or (answered is not None and topic_of(answered) == topic_of(topic))):
+        return None  # small talk, danger, out of scope, or already answered in the topic
+    found = read_in_topic(text, topic, cat.title(topic), examined, cat.index, cat.facets.words)
+    if found is None or found.intent == EMERGENCY or cat.has_role(found.intent, Role.SMALL_TALK):
+        return None
+    return found
+
+
+def goes_on(query: Query, cat: Catalogue, topic: str) -> bool:
+    """Said as going on from the last answer: its first clause, or a short last one, opens
+    with 那, 也 or 如果 ("那去年办了多少件", "我不是本地人，也能申请吗"). Not a story, whose 也 and
+    还有 are narration, and not a message asking about a topic of its own ("那我还能去法院告吗");
+    a weak word of another topic (那能在网上弄吗: 网上 asks how) asks about none."""
+    index = cat.index
+    w = index.settings.weights
+    if len(query.key) > w.story_length:
+        return False  # a story's 那 and 也 are narration
+    last = query.breaks[-1] if query.breaks else 0
+    opens = [0] + ([last] if query.syllables_from(last) <= w.short_length else [])  # a last clause ("也可以吗")
+    # Fillers ("那个") are already gone from the core.
+    if not any(query.core.startswith(index.settings.words.going_on_words, b) for b in opens):
+        return False
+    if not any(word in query.core for word in index.settings.words.detail_words):
+        return False  # 那你吃饭了吗, 也不知道该说什么: going on, but not about the service
+    return not names_another_topic(query, index, topic, cat.facets.words)
+
+
+def leans(query: Query, cat: Catalogue, topic: str, match: Match) -> bool:
+    """A message short enough to lean towards the last topic ("去哪投诉", "多久能有结果") that
+    names no other topic clearly: a weak word of another topic (投诉, 结果) does not move it, while
+    one answered with a clear margin to spare ("公证") does. Small talk and what is said only as a
+    whole message (谢了, 拜拜) never ask about the topic."""
+    settings, answered = cat.settings, match.intent or ""
+    if (len(query.key) > settings.weights.leaning_length or cat.has_role(answered, Role.SMALL_TALK)
+            or answered in cat.index.whole_message or match.score >= settings.answer_threshold + settings.clear_margin):
+        return False
+    return not names_another_topic(query, cat.index, topic, cat.facets.words)
