@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import pickle
+import re
+from dataclasses import replace
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -89,7 +89,8 @@ def test_the_danger_model_reading_the_learned_models_n_grams_reads_as_it_would_a
                  "我家住在乡下，孩子都在外地打工，这件事拖了好久，邻居天天上门吵还说要弄死我，人民调解管不管"):
         examined = examine(text, index)
         assert examined.grams == features(examined.query.core, examined.query.key)
-        assert examined.learned == index.learned.opinion(examined.query.core, examined.query.key)
+        # The whole message's reading; `at_end` (a long story's end read alone) is added beside it.
+        assert replace(examined.learned, at_end=None) == index.learned.opinion(examined.query.core, examined.query.key)
         assert danger_opinion(examined.query, danger, short, examined.grams) == danger_opinion(
             examined.query, danger, short)
         # A match worker sends no n-grams back; the serving process builds them again.
