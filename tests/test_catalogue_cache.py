@@ -17,6 +17,7 @@ from bot.catalogue.loader import Catalogue
 from bot.checks.evaluation import load_cases
 from bot.config import Settings
 from bot.engine import Engine
+from bot.matching import domains
 from catalogue_copy import NEW_EXAMPLE, CatalogueCopy
 
 EVAL_FILE = Path(__file__).resolve().parent / "eval" / "jiangshan.yml"
@@ -218,3 +219,23 @@ def test_unwritable_cache_folder_still_loads(tmp_path: Path, copy: CatalogueCopy
         loader, catalogue = _loaded(blocker / "cache", copy)
     assert catalogue.intents and loader.builds == 1
     assert any("cannot write" in r.getMessage() for r in caplog.records)
+
+
+def test_the_dictionary_table_is_kept_beside_the_catalogues_and_read_back(tmp_path: Path, copy: CatalogueCopy,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "cache"
+    domains.table.cache_clear()
+    try:
+        CatalogueLoader(folder)(copy.intents, copy.content)  # a build segments with the table
+        kept = list(folder.glob("words-*.bin"))
+        assert len(kept) == 1
+        built = domains.table()
+        domains.table.cache_clear()
+        kept[0].write_bytes(kept[0].read_bytes()[:-10])  # a truncated one is rebuilt, never trusted
+        assert domains.table() == built
+        domains.table.cache_clear()
+        monkeypatch.setattr(domains, "_built", lambda: pytest.fail("the kept table was built again"))
+        assert domains.table() == built  # read back from the rewritten file
+    finally:
+        domains.keep_table(None, None)
+        domains.table.cache_clear()

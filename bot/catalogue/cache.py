@@ -15,7 +15,8 @@ build before (sound keys are most of the index's cost): the loader keeps them in
 
 Beside them, a "sounds" file (keyed by the code version) holds pypinyin's reading of every common
 character (bot.matching.phonetic.reading_table), so a process that reads its catalogue from the
-cache keys messages without importing pypinyin, most of a short command's start-up.
+cache keys messages without importing pypinyin, most of a short command's start-up; a "words" file
+holds jieba's dictionary as bot.matching.domains segments with it, read only when a message needs it.
 
 Extension point: DERIVED_STEPS run on each freshly built catalogue before it is cached; a step
 returns the catalogue with something computed from it attached (a learned model, say). Whatever it
@@ -138,6 +139,9 @@ class CatalogueLoader:
             key = self._key(intents_dir, content_dir, root, version)
             path = self.folder / f"catalogue-{key}.bin" if self.folder and key else None
             store_readings = self._install_readings(version)
+            if self.folder is not None:
+                words = self.folder / f"words-{version}.bin"
+                domains.keep_table(lambda: self._read(words, version), lambda t: self._write(words, version, t))
             if path is not None and key is not None:
                 cached = self._read(path, key)
                 if isinstance(cached, Catalogue):
@@ -304,7 +308,7 @@ class CatalogueLoader:
         """Keep the KEPT newest catalogue files and remove temporary files left by dead writers."""
         assert self.folder is not None
         try:
-            for pattern, kept in (("catalogue-*.bin", KEPT), ("sounds-*.bin", 1)):
+            for pattern, kept in (("catalogue-*.bin", KEPT), ("sounds-*.bin", 1), ("words-*.bin", 1)):
                 files = sorted(self.folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
                 for old in files[kept:]:
                     old.unlink(missing_ok=True)

@@ -43,10 +43,33 @@ class Domains:
         return tuple(word for word in segment(core, words, alone) if word in nouns and word not in self.held)
 
 
+Table = tuple[Mapping[str, float], frozenset[str], float]
+# Where the catalogue cache keeps the table (bot.catalogue.cache.CatalogueLoader): reading it back
+# is a third of building it from jieba's dictionary file.
+_kept: tuple[Callable[[], object], Callable[[Table], object]] | None = None
+
+
+def keep_table(read: Callable[[], object] | None, write: Callable[[Table], object] | None) -> None:
+    """Read the table from `read` (a stored one, or None) and store a built one with `write`."""
+    global _kept
+    _kept = (read, write) if read is not None and write is not None else None
+
+
 @functools.cache
-def table() -> tuple[Mapping[str, float], frozenset[str], float]:
+def table() -> Table:
     """The segmenting words (log share of the dictionary's counts), its nouns, and what a character
     alone costs (as much as the rarest word, less one); empty when jieba is not installed."""
+    kept = _kept
+    stored = kept[0]() if kept is not None else None
+    if isinstance(stored, tuple) and len(stored) == 3:
+        return stored
+    built = _built()
+    if kept is not None and built[0]:
+        kept[1](built)
+    return built
+
+
+def _built() -> Table:
     entries = dictionary()
     if not entries:
         return {}, frozenset(), 0.0
