@@ -239,7 +239,8 @@ class Engine:
         if self.learned_veto:
             # After the follow-ups: the model reads the message alone, without the conversation.
             elsewhere = nouns_elsewhere(cat.index.domains, query.core, query.length, settings.weights)
-            match = combined(match, ranking, examined.learned, settings, cat.index.whole_message, query.length, elsewhere)
+            match = combined(match, ranking, examined.learned, settings, cat.index.whole_message, query.length,
+                             elsewhere, query.core)
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             intent = cat.intents[match.intent]
             if Role.ENDS_CONTEXT in intent.roles:

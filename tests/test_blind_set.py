@@ -7,7 +7,8 @@ The bars sit a little below the figures measured at the end of each round (READM
 blind2.yml's emergency recall reached 100% with the danger model (README): its bar allows one miss.
 blind2.yml's and blind3.yml's failures were each read in the round after it; blind.yml's only as aggregate figures.
 blind4.yml was scored once before its round's work and once after it; its failures were read in the round after.
-blind5.yml was scored once before its round's work and once after it; its failures were not read during it.
+blind5.yml was scored once before its round's work and once after it; its failures were read in the round after
+(wrong6), whose figures its bars now sit just below.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ BARS = {
     "blind2.yml": ({"accuracy": 0.90, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.08}, 0.97),
     "blind3.yml": ({"accuracy": 0.90, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.06}, 0.97),
     "blind4.yml": ({"accuracy": 0.92, "useful": 0.96}, {"wrong": 0.025, "false_accept": 0.07}, 0.99),
-    "blind5.yml": ({"accuracy": 0.92, "useful": 0.96}, {"wrong": 0.03, "false_accept": 0.11}, 0.99),
+    "blind5.yml": ({"accuracy": 0.925, "useful": 0.97}, {"wrong": 0.02, "false_accept": 0.11}, 0.99),
 }
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}

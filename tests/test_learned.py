@@ -114,6 +114,23 @@ def test_a_sure_model_settles_a_question_between_the_intents_offered_and_not_oth
     assert (not_offered.outcome, not_offered.intent) == (Outcome.CLARIFY, None)  # offered too, never answered
 
 
+def test_a_sure_model_does_not_settle_on_a_look_alike_of_a_name_said_word_for_word() -> None:
+    named = Scored("mediation_center", 0.86, "最多跑一地", 0.8)
+    alike = Scored("zuiduo_paoyici", 0.81, "最多跑一次什么意思", 0.9)
+    clarify = Match(Outcome.CLARIFY, None, 0.86, alike, (named, alike))
+    sure = Opinion(("zuiduo_paoyici", "mediation_center"), 40.0, 60.0)
+    ranking = Ranking((named, alike))
+    assert combined(clarify, ranking, sure, SETTINGS, core="最多跑一地是什么意思") is clarify
+    settled = combined(clarify, ranking, sure, SETTINGS, core="最多跑一地和最多跑一次什么意思")
+    assert (settled.outcome, settled.intent) == (Outcome.ANSWER, "zuiduo_paoyici")  # both named: the model decides
+    assert combined(clarify, ranking, sure, SETTINGS).outcome is Outcome.ANSWER  # no message text given
+
+
+def test_the_bot_does_not_answer_a_look_alike_name(shipped_catalogue: Catalogue) -> None:
+    reply = Engine(shipped_catalogue).respond("u", "最多跑一地指什么", channel="test")
+    assert reply.intent != "zuiduo_paoyici"
+
+
 def test_a_question_also_offers_a_sure_guess_fuzzy_matching_did_not_offer() -> None:
     clarify = Match(Outcome.CLARIFY, None, 0.55, ONLINE, (PAO, ONLINE))
     offered = combined(clarify, RANKING, Opinion(("legal_aid", "notarization"), 5.0, 40.0), SETTINGS)

@@ -10,6 +10,8 @@ from bot.catalogue.model import EMERGENCY, MatcherSettings, Weights, topic_of
 from bot.matching.learned import OUT_OF_SCOPE, Opinion
 from bot.matching.scoring import Ranking, Scored
 
+# Shorter examples (调解, 公证) are words, said in many questions; four characters or more make a name.
+NAME_CHARS = 4
 
 
 class Outcome(enum.Enum):
@@ -95,7 +97,7 @@ def clear_answer(ranking: Ranking, settings: MatcherSettings,
 
 def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: MatcherSettings,
              whole_message: frozenset[str] = frozenset(), length: int = 0,
-             elsewhere: Callable[[], Sequence[str]] = tuple) -> Match:
+             elsewhere: Callable[[], Sequence[str]] = tuple, core: str = "") -> Match:
     """The fuzzy matcher's decision weighed with the learned model's opinion (bot.matching.learned).
 
     Measured on the held-out sets: the model's first guess is right more often than fuzzy matching,
@@ -116,7 +118,10 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
       words are what its whole reading leans on;
     - a question between close intents is answered when it is sure of one of those offered,
       and sure that the message is not out of scope, unless that intent too rests on its word
-      alone (2021年基金定投计划); sure of one not offered, it offers it too;
+      alone (2021年基金定投计划), or fuzzy matching's first is named word for word in `core` (the
+      message's core) and the model's choice is only alike (最多跑一地 is not 最多跑一次: n-grams
+      shared by look-alike names outvote the one character that tells them apart); sure of one
+      not offered, it offers it too;
     - a fallback offers its guess as a button when it is sure the message is not out of scope,
       wherever fuzzy matching ranked that guess. An intent said only as a whole message
       (`whole_message`: 谢谢, 你好) is never offered for a message fuzzy matching could not place.
@@ -152,6 +157,7 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
             kept = match.candidates[:settings.max_suggestions - 1]
             return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*kept, guess))
         if (opinion.margin < w.model_settles or not sure or _word_only(chosen, opinion, length, w)
+                or _named_exactly(match.candidates[0], chosen, core)
                 or _elsewhere(chosen, opinion, length, elsewhere, w)):
             return match
         return Match(Outcome.ANSWER, first, chosen.score, match.runner_up, (chosen,))
@@ -160,6 +166,13 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     # Sure of an intent that fuzzy matching ranked low or not at all: a citizen's own dispute told
     # in words no example uses (婚后用个人钱买房, 软件上借了一千只到账590) is offered, not dropped.
     return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (_offered(ranking, first),))
+
+
+def _named_exactly(leader: Scored, chosen: Scored, core: str) -> bool:
+    """Whether fuzzy matching's first is named word for word (its example, a name of NAME_CHARS or
+    more, stands in the message) while the model's choice matched only a look-alike of it."""
+    return (leader.intent != chosen.intent and len(leader.example) >= NAME_CHARS
+            and leader.example in core and chosen.example not in core)
 
 
 def _asked_at_end(opinion: Opinion, intent: str) -> bool:
