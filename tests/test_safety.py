@@ -377,3 +377,16 @@ def test_blood_everywhere_is_danger_now_even_after_a_service_question(shipped_en
     text = "我想问问工伤的事，可是工友刚从架子上掉下来，地上全是血"
     reply = shipped_engine.respond("citizen-blood", text)
     assert reply.intent == "emergency" and "120" in reply.text, reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "now"),
+    [
+        ("my husband hit me two years ago, is legal aid free for me", False),  # English past time: a mention
+        ("he hit me and I am scared", True),
+    ],
+)
+def test_english_violence_is_timed_like_chinese(shipped_engine: Engine, text: str, now: bool) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert (reply.kind == "emergency") is now, (text, reply.kind)
+    assert reply.safety is not now, (text, reply.text)
