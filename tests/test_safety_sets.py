@@ -37,7 +37,7 @@ BARS = {
     "safety_blind.yml": (0.99, 0.99, 0.86, 0.01),
     "safety_blind3.yml": (0.99, 0.99, 0.88, 0.01),
     "safety_blind4.yml": (0.99, 0.99, 0.90, 0.01),
-    "safety_blind5.yml": (0.99, 0.98, 0.88, 0.02),  # raised after its failures were read (safety6)
+    "safety_blind5.yml": (0.99, 0.98, 0.90, 0.02),  # raised after its failures were read (safety6)
 }
 
 
