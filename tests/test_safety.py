@@ -344,3 +344,49 @@ def test_na_hui_and_na_zhenzi_are_past_times(shipped_engine: Engine, text: str) 
 def test_an_english_witness_gets_110(shipped_engine: Engine) -> None:
     reply = shipped_engine.respond("citizen", "a man outside is beating a woman, please help")
     assert reply.intent == "emergency" and "110" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("我们在林子里迷了路，手机快没电了", "110"),  # lost: the police search, not the fire brigade
+        ("我一个人在楼顶上，往下看腿都软了", "110"),  # standing high and looking down: self-harm risk
+        ("他把一整瓶药片都吞下去了，叫也叫不醒", "120"),  # pills already swallowed: an overdose
+        ("厂里的搅拌机把师傅的胳膊卷进去了", "120"),
+        ("国道上好几辆车连环追尾了", "120"),
+    ],
+)
+def test_danger_told_by_place_or_by_what_happened_gets_its_number(shipped_engine: Engine, text: str,
+                                                                   number: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent == "emergency" and reply.kind == "emergency", (text, reply.intent)
+    first = min((reply.text.find(n), n) for n in ("110", "119", "120") if n in reply.text)[1]
+    assert first == number, reply.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我快要爆炸了，公证处几点下班", "哪里可以学急救知识", "单位组织急救培训，需要带什么"],
+)
+def test_a_figure_of_speech_or_a_first_aid_course_is_no_emergency(shipped_engine: Engine, text: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent != "emergency" and reply.kind != "emergency", (text, reply.text)
+
+
+def test_blood_everywhere_is_danger_now_even_after_a_service_question(shipped_engine: Engine) -> None:
+    text = "我想问问工伤的事，可是工友刚从架子上掉下来，地上全是血"
+    reply = shipped_engine.respond("citizen-blood", text)
+    assert reply.intent == "emergency" and "120" in reply.text, reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "now"),
+    [
+        ("my husband hit me two years ago, is legal aid free for me", False),  # English past time: a mention
+        ("he hit me and I am scared", True),
+    ],
+)
+def test_english_violence_is_timed_like_chinese(shipped_engine: Engine, text: str, now: bool) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert (reply.kind == "emergency") is now, (text, reply.kind)
+    assert reply.safety is not now, (text, reply.text)
