@@ -140,6 +140,10 @@ def test_danger_at_the_end_of_a_very_long_story_is_still_found(shipped_catalogue
         ("上个月邻居之间打了一架，现在想调解", "people_mediation"),
         ("家暴在法律上算犯罪吗", "legal_consultation"),  # names no service: the catalogue's mention_intent
         ("如果有人打我我还手，算不算正当防卫", "legal_consultation"),
+        # Deeds told beside a service question (a `told` group): a mention, not danger now.
+        ("以前跟隔壁为了停车吵到动手，人民调解能帮我们说和吗", "people_mediation"),  # 动手, a past time
+        ("物业保安还推了我一把，服务态度这么差，我要给差评", "service_evaluation"),  # 还 before a deed is "also"
+        ("前年有人来闹事砸过我家的店，企业法律顾问能帮忙吗", "enterprise_legal_service"),
     ],
 )
 def test_danger_mentioned_gets_the_service_with_one_safety_line(shipped_engine: Engine, text: str,
@@ -286,20 +290,6 @@ def test_without_the_learned_model_the_second_opinion_is_silent(shipped_catalogu
 
 
 # --- deeds told (a group with `told: true`) and the service a mention asks ---------------------------
-
-@pytest.mark.parametrize(
-    ("text", "service"),
-    [
-        ("以前跟隔壁为了停车吵到动手，人民调解能帮我们说和吗", "people_mediation"),  # 动手, a past time
-        ("物业保安还推了我一把，服务态度这么差，我要给差评", "service_evaluation"),  # 还 before a deed is "also"
-        ("前年有人来闹事砸过我家的店，企业法律顾问能帮忙吗", "enterprise_legal_service"),
-    ],
-)
-def test_a_deed_told_beside_a_service_question_gets_the_safety_line(shipped_engine: Engine, text: str,
-                                                                    service: str) -> None:
-    reply = shipped_engine.respond(f"citizen-{text}", text)
-    assert reply.intent is not None and reply.intent.split(".")[0] == service, (text, reply.intent, reply.kind)
-    assert reply.safety is True and reply.kind == "safety"
 
 
 @pytest.mark.parametrize("text", ["他现在又在推我，我躲在厕所里", "他正在砸我家的门"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 # Common nouns only: other parts of speech (verbs, idioms) are how citizens ask about services too.
@@ -24,22 +24,26 @@ _MIN_FREQUENCY = 3000
 _LENGTHS = range(2, 5)
 
 
-@functools.lru_cache(maxsize=1)
-def _common_nouns() -> tuple[str, ...]:
-    """The dictionary's frequent common nouns; () when jieba is not installed."""
+def _read_dictionary() -> Iterator[tuple[str, int, str]]:
+    """jieba's dictionary file, word by word (word, count, tag), 2-4 characters only; nothing when
+    jieba is not installed."""
     spec = importlib.util.find_spec("jieba")
     if spec is None or spec.origin is None:
-        return ()
+        return
     path = Path(spec.origin).parent / "dict.txt"
     if not path.is_file():
-        return ()
-    words = []
+        return
     with path.open(encoding="utf-8") as lines:
         for line in lines:
             word, frequency, tag = line.split()
-            if tag in _TAGS and int(frequency) >= _MIN_FREQUENCY and len(word) in _LENGTHS:
-                words.append(word)
-    return tuple(words)
+            if len(word) in _LENGTHS:
+                yield word, int(frequency), tag
+
+
+@functools.lru_cache(maxsize=1)
+def _common_nouns() -> tuple[str, ...]:
+    """The dictionary's frequent common nouns; () when jieba is not installed."""
+    return tuple(word for word, count, tag in _read_dictionary() if tag in _TAGS and count >= _MIN_FREQUENCY)
 
 
 # Words of other domains (bot.matching.domains): every word the dictionary counts at least this often,
@@ -52,19 +56,8 @@ _NOUN_TAGS = frozenset({"n", "ns", "nz", "nrt"})  # common nouns, places, other 
 def dictionary() -> tuple[tuple[str, int, bool], ...]:
     """The dictionary's words of 2-4 characters counted at least _SEGMENTING_FREQUENCY times:
     (word, count, is a noun); () when jieba is not installed."""
-    spec = importlib.util.find_spec("jieba")
-    if spec is None or spec.origin is None:
-        return ()
-    path = Path(spec.origin).parent / "dict.txt"
-    if not path.is_file():
-        return ()
-    words = []
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            word, frequency, tag = line.split()
-            if len(word) in _LENGTHS and int(frequency) >= _SEGMENTING_FREQUENCY:
-                words.append((word, int(frequency), tag in _NOUN_TAGS))
-    return tuple(words)
+    return tuple((word, count, tag in _NOUN_TAGS) for word, count, tag in _read_dictionary()
+                 if count >= _SEGMENTING_FREQUENCY)
 
 
 def foreign_words(known: Iterable[str]) -> list[str]:
