@@ -61,3 +61,16 @@ def test_a_story_whose_end_and_whole_agree_is_answered_at_a_smaller_margin() -> 
 
 def test_the_story_margin_sits_below_the_general_one() -> None:
     assert 0 < W.model_settles <= W.story_answers < W.model_answers
+
+
+def test_a_model_very_sure_of_scope_settles_a_question_with_a_smaller_lead_between_intents() -> None:
+    clarify = Match(Outcome.CLARIFY, None, 0.7, ONLINE, (PAO, ONLINE))
+    between = W.model_picks
+    assert between < W.model_settles
+    in_scope = Opinion(("online_gov_services", "zuiduo_paoyici"), between, W.model_in_scope)
+    settled = combined(clarify, RANKING, in_scope, SETTINGS)
+    assert (settled.outcome, settled.intent) == (Outcome.ANSWER, "online_gov_services")
+    # The same lead between intents, less sure of scope: still asked.
+    doubtful = Opinion(("online_gov_services", "zuiduo_paoyici"), between, W.model_in_scope - 1)
+    assert combined(clarify, RANKING, doubtful, SETTINGS) is clarify
+    assert combined(clarify, RANKING, Opinion(in_scope.guesses, between - 1, 99.0), SETTINGS) is clarify

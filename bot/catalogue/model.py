@@ -247,6 +247,11 @@ class Weights:
     model_settles: float = 20.0  # over the second guess and over out of scope: it picks among offered intents
     model_disagrees: float = 10.0  # over the second guess: an answer of another topic becomes a question
     model_suggests: float = 15.0  # over out of scope: a fallback offers its guess, wherever fuzzy matching ranked it
+    # Over the second guess, with at least `model_in_scope` over out of scope: it also picks among offered
+    # intents. Chosen on blind..blind5, holdout, jiangshan and dev (at 15 an out-of-scope message was
+    # answered), confirmed on blind6.
+    model_picks: float = 16.0
+    model_in_scope: float = 40.0
     # Over the second guess and over out of scope: an intent fuzzy matching ranked is answered, whatever
     # fuzzy matching decided. Chosen on blind..blind5, holdout, jiangshan and dev (above it the model
     # was right every time it disagreed; its last miss there was at 64.6), confirmed on blind6.

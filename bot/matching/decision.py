@@ -120,7 +120,8 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
       whose question (its end) the model reads as the answer's topic, since a story's background
       words are what its whole reading leans on;
     - a question between close intents is answered when it is sure of one of those offered,
-      and sure that the message is not out of scope, unless that intent too rests on its word
+      and sure that the message is not out of scope (`_picks`: less sure between intents will do
+      when it is very sure the message is in scope), unless that intent too rests on its word
       alone (2021年基金定投计划), or fuzzy matching's first is named word for word in `core` (the
       message's core) and the model's choice is only alike (最多跑一地 is not 最多跑一次: n-grams
       shared by look-alike names outvote the one character that tells them apart); sure of one
@@ -162,7 +163,7 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
             guess = _offered(ranking, first)
             kept = match.candidates[:settings.max_suggestions - 1]
             return Match(Outcome.CLARIFY, None, match.score, match.runner_up, (*kept, guess))
-        if (opinion.margin < w.model_settles or not sure or _word_only(chosen, opinion, length, w)
+        if (not _picks(opinion, w) or not sure or _word_only(chosen, opinion, length, w)
                 or _named_exactly(match.candidates[0], chosen, core)
                 or _elsewhere(chosen, opinion, length, elsewhere, w)):
             return match
@@ -191,6 +192,14 @@ def _settled(match: Match, ranking: Ranking, opinion: Opinion, whole_message: fr
     if lead >= w.story_answers and _asked_at_end(opinion, first):
         return next((s for s in ranking.intents[:w.story_ranked] if s.intent == first), None)
     return None
+
+
+def _picks(opinion: Opinion, w: Weights) -> bool:
+    """Whether the model is sure enough between intents to settle a question among those offered: ahead
+    of its second guess by `model_settles`, or by `model_picks` when it is also sure by `model_in_scope`
+    that the message is in scope (a question between two services, not a look-alike of one)."""
+    return opinion.margin >= w.model_settles or (
+        opinion.margin >= w.model_picks and opinion.over_out_of_scope >= w.model_in_scope)
 
 
 def _named_exactly(leader: Scored, chosen: Scored, core: str) -> bool:
