@@ -9,7 +9,9 @@ blind2.yml's and blind3.yml's failures were each read in the round after it; bli
 blind4.yml was scored once before its round's work and once after it; its failures were read in the round after.
 blind5.yml was scored once before its round's work and once after it; its failures were read in the round after
 (a short one), whose figures its bars now sit just below.
-blind6.yml was scored once before that short round and once after it (the same figures); its failures are unread.
+blind6.yml was scored once before that short round and once after it (the same figures); its failures were read
+in the round after, which changed only how the learned model and fuzzy matching are combined: every set's
+accuracy rose, its bar with it.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from bot.engine import Engine
 EVAL = Path(__file__).resolve().parent / "eval"
 # set: floors, ceilings, emergency recall
 BARS = {
-    "blind.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.06}, 1.0),
-    "blind2.yml": ({"accuracy": 0.90, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.08}, 0.97),
-    "blind3.yml": ({"accuracy": 0.90, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.06}, 0.97),
-    "blind4.yml": ({"accuracy": 0.92, "useful": 0.96}, {"wrong": 0.025, "false_accept": 0.07}, 0.99),
-    "blind5.yml": ({"accuracy": 0.925, "useful": 0.97}, {"wrong": 0.02, "false_accept": 0.11}, 0.99),
-    "blind6.yml": ({"accuracy": 0.88, "useful": 0.94}, {"wrong": 0.045, "false_accept": 0.13}, 0.99),
+    "blind.yml": ({"accuracy": 0.96, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.06}, 1.0),
+    "blind2.yml": ({"accuracy": 0.93, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.08}, 0.97),
+    "blind3.yml": ({"accuracy": 0.925, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.06}, 0.97),
+    "blind4.yml": ({"accuracy": 0.935, "useful": 0.96}, {"wrong": 0.025, "false_accept": 0.07}, 0.99),
+    "blind5.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.02, "false_accept": 0.11}, 0.99),
+    "blind6.yml": ({"accuracy": 0.90, "useful": 0.94}, {"wrong": 0.045, "false_accept": 0.13}, 0.99),
 }
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}

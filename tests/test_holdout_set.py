@@ -17,7 +17,7 @@ from bot.checks.pytest_plugin import SHIPPED_CONTENT, SHIPPED_INTENTS
 
 HOLDOUT = Path(__file__).resolve().parent / "eval" / "holdout.yml"
 
-FLOORS = {"accuracy": 0.85, "useful": 0.91}
+FLOORS = {"accuracy": 0.92, "useful": 0.91}
 CEILINGS = {"wrong": 0.04, "false_accept": 0.16}
 
 
