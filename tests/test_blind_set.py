@@ -33,7 +33,7 @@ BARS = {
     "blind3.yml": ({"accuracy": 0.925, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.06}, 0.97),
     "blind4.yml": ({"accuracy": 0.935, "useful": 0.96}, {"wrong": 0.025, "false_accept": 0.07}, 0.99),
     "blind5.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.02, "false_accept": 0.11}, 0.99),
-    "blind6.yml": ({"accuracy": 0.90, "useful": 0.94}, {"wrong": 0.045, "false_accept": 0.13}, 0.99),
+    "blind6.yml": ({"accuracy": 0.91, "useful": 0.94}, {"wrong": 0.045, "false_accept": 0.13}, 0.99),
 }
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}

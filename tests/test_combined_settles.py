@@ -15,8 +15,9 @@ RANKING = Ranking((PAO, ONLINE, AID))
 ANSWER = Match(Outcome.ANSWER, "zuiduo_paoyici", 0.7, ONLINE, (PAO,))
 
 
-def _sure(intent: str, lead: float, at_end: str | None = None) -> Opinion:
-    return Opinion((intent, "zuiduo_paoyici" if intent != "zuiduo_paoyici" else "legal_aid"), lead, lead, at_end)
+def _sure(intent: str, lead: float, at_end: str | None = None, in_scope: float | None = None) -> Opinion:
+    second = "zuiduo_paoyici" if intent != "zuiduo_paoyici" else "legal_aid"
+    return Opinion((intent, second), lead, lead if in_scope is None else in_scope, at_end)
 
 
 def test_a_very_sure_model_answers_its_guess_over_fuzzy_matchings_answer() -> None:
@@ -46,16 +47,19 @@ def test_a_guess_fuzzy_matching_did_not_rank_or_out_of_scope_is_never_answered()
 
 
 def test_a_story_whose_end_and_whole_agree_is_answered_at_a_smaller_margin() -> None:
-    lead = W.story_answers
-    agreeing = combined(ANSWER, RANKING, _sure("online_gov_services", lead, at_end="online_gov_services"), SETTINGS)
+    lead, scope = W.story_answers, W.model_in_scope
+    agreeing = combined(ANSWER, RANKING, _sure("online_gov_services", lead, "online_gov_services", scope), SETTINGS)
     assert (agreeing.outcome, agreeing.intent) == (Outcome.ANSWER, "online_gov_services")
+    # Its second guess near out of scope: the story may be a look-alike, and is asked about.
+    near_out = _sure("online_gov_services", lead, "online_gov_services", scope - 1)
+    assert combined(ANSWER, RANKING, near_out, SETTINGS).outcome is Outcome.CLARIFY
     # Its end read as another topic: the whole reading alone is not enough at this margin.
     split = combined(ANSWER, RANKING, _sure("online_gov_services", lead, at_end="legal_aid"), SETTINGS)
     assert split.outcome is Outcome.CLARIFY
     # Ranked by fuzzy matching below its first `story_ranked`: too faint a likeness to answer.
     filler = tuple(Scored(f"filler_{n}", 0.6 - n / 100, "x", 0.0) for n in range(W.story_ranked))
     low = Ranking((PAO, *filler, ONLINE))
-    kept = combined(ANSWER, low, _sure("online_gov_services", lead, at_end="online_gov_services"), SETTINGS)
+    kept = combined(ANSWER, low, _sure("online_gov_services", lead, "online_gov_services", scope), SETTINGS)
     assert kept.intent != "online_gov_services"
 
 

@@ -180,16 +180,18 @@ def _settled(match: Match, ranking: Ranking, opinion: Opinion, whole_message: fr
     """The model's first guess, as fuzzy matching scored it, when the model is sure enough of it to be
     answered whatever fuzzy matching decided; None otherwise. Sure: ahead of its second guess and of
     out of scope by `model_answers`, with fuzzy matching ranking it anywhere; or, for a story whose
-    question (its end) the model reads as the same topic, by `story_answers`, with fuzzy matching
-    ranking it among its first `story_ranked`: the two readings of the story agree, and the matcher's
-    lead came from background words (房子, 合同) the question is not about."""
+    question (its end) the model reads as the same topic, by `story_answers` (and of out of scope by
+    `model_in_scope`), with fuzzy matching ranking it among its first `story_ranked`: the two readings
+    of the story agree, and the matcher's lead came from background words (房子, 合同) the question
+    is not about."""
     first = opinion.guesses[0]
     if first in (OUT_OF_SCOPE, EMERGENCY) or first in whole_message or match.intent == first:
         return None
     lead = min(opinion.margin, opinion.over_out_of_scope)
     if lead >= w.model_answers:
         return _ranked(ranking, first)
-    if lead >= w.story_answers and _asked_at_end(opinion, first):
+    if (lead >= w.story_answers and opinion.over_out_of_scope >= w.model_in_scope
+            and _asked_at_end(opinion, first)):
         return next((s for s in ranking.intents[:w.story_ranked] if s.intent == first), None)
     return None
 
