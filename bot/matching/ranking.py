@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import weakref
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Collection, Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
@@ -157,26 +158,34 @@ def _rank(query: Query, index: Index, among: list[int] | None = None,
 
 
 _RECENT = 1024  # queries whose rankings are kept: a message's clauses, a topic's name (read_in_topic)
-_recent: tuple[weakref.ReferenceType[Index] | None, dict[Query, tuple[Ranking, list[int]]]] = (None, {})
+_recent: tuple[weakref.ReferenceType[Index] | None, OrderedDict[tuple[object, ...], tuple[Ranking, list[int]]]] = (
+    None, OrderedDict())
+_recent_lock = threading.Lock()
 
 
 def _recently(query: Query, index: Index) -> tuple[Ranking, list[int]]:
-    """_rank_afresh() of the whole index, kept for the last queries of the last index ranked: a
-    follow-up is read alone and again after its topic's name, whose clauses (the name, the message)
-    were ranked before. Pure, so kept results are what ranking again would give. The store is
-    replaced, never changed while read, so threads ranking at once at worst rank again."""
+    """_rank_afresh() of the whole index, kept for the queries ranked last with the last index: a
+    follow-up is ranked alone, then read after its topic's name, whose clauses (the name, the
+    message) are ranked again. Pure, so a kept ranking is what ranking again would give. Where a
+    message's clauses start counts only in a story (scoring.negation_discount), so a clause ranked
+    alone and the same words as a whole message share one entry."""
     global _recent
-    held, found = _recent
-    if held is None or held() is not index:
-        found = {}
-        _recent = (weakref.ref(index), found)
-    ranked = found.get(query)
-    if ranked is None:
-        ranked = _rank_afresh(query, index, None)
-        if len(found) >= _RECENT:
-            found = {}
-            _recent = (weakref.ref(index), found)
-        found[query] = ranked
+    key = (query.text, query.core, query.key, query.exact_key, query.whole,
+           query.breaks if query.length > index.settings.weights.story_length else None)
+    with _recent_lock:
+        held, kept = _recent
+        if held is None or held() is not index:
+            kept = OrderedDict()
+            _recent = (weakref.ref(index), kept)
+        ranked = kept.get(key)
+        if ranked is not None:
+            kept.move_to_end(key)
+            return ranked
+    ranked = _rank_afresh(query, index, None)
+    with _recent_lock:
+        kept[key] = ranked
+        if len(kept) > _RECENT:
+            kept.popitem(last=False)
     return ranked
 
 
