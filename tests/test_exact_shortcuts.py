@@ -10,10 +10,12 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from bot.catalogue.loader import Catalogue
+from bot.catalogue.model import topic_of
 from bot.matching.danger import danger_opinion
 from bot.matching.learned import features, train
-from bot.matching.ranking import examine
-from bot.matching.scoring import _likeness_many
+from bot.matching.decision import clear_answer
+from bot.matching.ranking import _rank_afresh, _recently, examine, read_in_topic
+from bot.matching.scoring import _likeness_many, unexplained
 from bot.matching.triggers import Trigger, spans
 
 
@@ -95,3 +97,53 @@ def test_the_danger_model_reading_the_learned_models_n_grams_reads_as_it_would_a
             examined.query, danger, short)
         # A match worker sends no n-grams back; the serving process builds them again.
         assert pickle.loads(pickle.dumps(examined)).grams is None
+
+
+def _plain_read_in_topic(text: str, topic: str, name: str, alone, index, asking):  # type: ignore[no-untyped-def]
+    """read_in_topic() as first written: the whole reading examined, then every check."""
+    w = index.settings.weights
+    if unexplained(alone.query, index) > w.unexplained_free:
+        return None
+    read = examine(f"{name} {text}", index)
+    found = clear_answer(read.ranking, index.settings, index.whole_message)
+    if found is None or read.learned.guesses[:1] != (topic_of(found.intent),):
+        return None
+    lead, guesses = (alone.ranking.intents or (None,))[0], alone.learned.guesses
+    if (lead is not None and topic_of(lead.intent) != topic_of(found.intent) and guesses[:1] == (topic_of(lead.intent),)
+            and (clear_answer(alone.ranking, index.settings, index.whole_message) is not None
+                 or alone.learned.margin >= w.model_disagrees)):
+        return None
+    if topic_of(found.intent) != topic_of(topic) and any(word in alone.query.core for word in asking):
+        return None
+    return found
+
+
+def test_a_follow_up_read_in_its_topic_settles_on_what_the_whole_reading_would(shipped_catalogue: Catalogue) -> None:
+    cat = shipped_catalogue
+    texts = ["招人吗", "那去年办了多少件", "要带什么材料", "能在网上办吗", "律师收了钱不办事", "那公证呢",
+             "邻居纠纷能找调解吗", "多久能有结果", "去哪投诉", "天气怎么样", "我想离婚", "要钱吗", "?"]
+    settled = 0
+    for topic in sorted(cat.intents)[::3]:
+        for text in texts:
+            alone = examine(text, cat.index)
+            found = read_in_topic(text, topic, cat.title(topic), alone, cat.index, cat.facets.words)
+            assert found == _plain_read_in_topic(text, topic, cat.title(topic), alone, cat.index, cat.facets.words)
+            settled += found is not None
+    assert settled  # some readings settle, so both branches are compared
+
+
+def test_a_kept_ranking_is_the_ranking_afresh_and_clause_starts_count_only_in_a_story(
+        shipped_catalogue: Catalogue) -> None:
+    index = shipped_catalogue.index
+    stories = 0
+    for text in ("法律援助怎么申请", "房东不退押金，人民调解管不管", "手机上能续执照吗？？烦死了",
+                 "我家住在乡下，年纪大了不太会用手机，孩子都在外地打工，这件事拖了好久，不想打官司，人民调解管不管"):
+        query = examine(text, index).query
+        plain = replace(query, breaks=())
+        for q in (query, plain, query):  # the second and third are kept rankings when they may be
+            assert _recently(q, index) == _rank_afresh(q, index, None)
+        if query.length <= index.settings.weights.story_length:
+            assert _rank_afresh(plain, index, None) == _rank_afresh(query, index, None)
+        else:
+            stories += 1
+    assert stories == 1

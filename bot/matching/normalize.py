@@ -27,8 +27,11 @@ def to_simplified(text: str) -> str:
     return str(_t2s().convert(text))
 
 
+@functools.lru_cache(maxsize=512)
 def prepare(text: str) -> str:
-    """NFKC, Simplified and casefolded, but with spaces and punctuation still in place."""
+    """NFKC, Simplified and casefolded, but with spaces and punctuation still in place. The last
+    few are kept: a message is prepared for matching, and again for the parts of an answer it asks
+    about (bot.facets) and for its danger checks."""
     # NFKC first: citizens and operators paste full-width digits and letters.
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)

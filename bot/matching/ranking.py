@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+import weakref
+from collections import OrderedDict, defaultdict
 from collections.abc import Collection, Set as AbstractSet
 from dataclasses import dataclass, field, replace
 
@@ -148,11 +150,43 @@ def _rank(query: Query, index: Index, among: list[int] | None = None,
           memo: Memo | None = None) -> tuple[Ranking, list[int]]:
     """The ranking, and the example and topic word rows it considered (`among`, when given)."""
     if memo is None:
-        return _rank_afresh(query, index, among)
+        return _recently(query, index) if among is None else _rank_afresh(query, index, among)
     key = (query, None if among is None else tuple(among))
     if key not in memo.ranked:
         memo.ranked[key] = _rank_afresh(query, index, among)
     return memo.ranked[key]
+
+
+_RECENT = 1024  # queries whose rankings are kept: a message's clauses, a topic's name (read_in_topic)
+_recent: tuple[weakref.ReferenceType[Index] | None, OrderedDict[tuple[object, ...], tuple[Ranking, list[int]]]] = (
+    None, OrderedDict())
+_recent_lock = threading.Lock()
+
+
+def _recently(query: Query, index: Index) -> tuple[Ranking, list[int]]:
+    """_rank_afresh() of the whole index, kept for the queries ranked last with the last index: a
+    follow-up is ranked alone, then read after its topic's name, whose clauses (the name, the
+    message) are ranked again. Pure, so a kept ranking is what ranking again would give. Where a
+    message's clauses start counts only in a story (scoring.negation_discount), so a clause ranked
+    alone and the same words as a whole message share one entry."""
+    global _recent
+    key = (query.text, query.core, query.key, query.exact_key, query.whole,
+           query.breaks if query.length > index.settings.weights.story_length else None)
+    with _recent_lock:
+        held, kept = _recent
+        if held is None or held() is not index:
+            kept = OrderedDict()
+            _recent = (weakref.ref(index), kept)
+        ranked = kept.get(key)
+        if ranked is not None:
+            kept.move_to_end(key)
+            return ranked
+    ranked = _rank_afresh(query, index, None)
+    with _recent_lock:
+        kept[key] = ranked
+        if len(kept) > _RECENT:
+            kept.popitem(last=False)
+    return ranked
 
 
 def _rank_afresh(query: Query, index: Index, among: list[int] | None) -> tuple[Ranking, list[int]]:
@@ -244,17 +278,28 @@ def read_in_topic(text: str, topic: str, topic_name: str, alone: Examined, index
     w = index.settings.weights
     if unexplained(alone.query, index) > w.unexplained_free:
         return None
-    read = examine(f"{topic_name} {text}", index)
-    found = clear_answer(read.ranking, index.settings, index.whole_message)
-    if found is None or read.learned.guesses[:1] != (topic_of(found.intent),):
+    query, clauses, learned = _read(f"{topic_name} {text}", index)
+    # What is found must be of the model's first guess for the reading, so the checks on the message
+    # alone can rule it out before the reading is ranked (most of the cost).
+    guessed = learned.guesses[:1]
+    if not query.text or not guessed or not _may_find(guessed[0], topic, alone, index, asking):
         return None
+    found = clear_answer(rank(query, index, clauses), index.settings, index.whole_message)
+    if found is None or guessed != (topic_of(found.intent),):
+        return None
+    return found
+
+
+def _may_find(guess: str, topic: str, alone: Examined, index: Index, asking: Collection[str]) -> bool:
+    """Whether read_in_topic() may settle on an intent of the topic `guess`, by the message alone."""
+    if not guess:
+        return False  # out of scope is no intent's topic
     lead, guesses = (alone.ranking.intents or (None,))[0], alone.learned.guesses
-    if (lead is not None and topic_of(lead.intent) != topic_of(found.intent) and guesses[:1] == (topic_of(lead.intent),)
+    if (lead is not None and topic_of(lead.intent) != guess and guesses[:1] == (topic_of(lead.intent),)
             and (clear_answer(alone.ranking, index.settings, index.whole_message) is not None
-                 or alone.learned.margin >= w.model_disagrees)):
-        return None
-    if topic_of(found.intent) != topic_of(topic) and any(word in alone.query.core for word in asking):
-        return None
+                 or alone.learned.margin >= index.settings.weights.model_disagrees)):
+        return False
+    return not (guess != topic_of(topic) and any(word in alone.query.core for word in asking))
     return found
 
 
@@ -289,6 +334,19 @@ def examine(text: str, index: Index, memo: Memo | None = None) -> Examined:
     if not query.text:
         return Examined(query, None, Ranking(()))
     return Examined(query, trigger, rank(query, index, clauses, memo), place, learned, grams)
+
+
+def _read(text: str, index: Index) -> tuple[Query, tuple[Clause, ...], Opinion]:
+    """What examine() reads of a message before ranking it, without what read_in_topic() never uses
+    (danger triggers, other places, a story's tail): the query, its clauses, the model's guesses."""
+    prepared = prepare(text[:SCANNED_CHARS])
+    query = analyse_prepared(prepared, index.settings)
+    if not query.text:
+        return query, (), Opinion()
+    clauses = split(prepared[: index.settings.max_message_chars * 4], index.settings.words.question_words)
+    query = replace(query, breaks=clause_breaks(query.core, (c.text for c in clauses), index.settings))
+    learned = index.learned.opinion(query.core, query.key) if index.learned is not None else Opinion()
+    return query, clauses, learned
 
 
 def _observe(text: str, index: Index) -> Observed:
