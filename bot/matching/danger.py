@@ -180,6 +180,13 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     settled = any(word in whole for word in danger.recovered_words) or (
         any(when is When.PAST for _, _, when in _marks(query.core, danger))
         and asks(query.core, index.settings.words.question_words) and _no_danger_now(opinion))
+    if _only(query, index, danger, lambda g: g.is_cry) and _no_danger_now(opinion) and not _beyond_cries(query, danger):
+        # A bare cry in what the model surely reads as an everyday question ("救命，这张表到底怎么填"): the
+        # service it asks in its own words, with the safety line.
+        asked = service_of(rest_ranking(_without_danger(query, index, danger), index), index.settings.answer_threshold,
+                           is_service)
+        if asked is not None:
+            return DangerCall(trigger, is_now=False, service=asked)
     if _now_word(query, danger, settled):
         return now
     # Settled, a threat reported with 要 before it ("上回…还放话要收拾我，哪个部门监督") is told, not
@@ -188,7 +195,7 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     if When.NOW in times:
         return now
     if any(word in whole for word in danger.recovered_words) or (
-            _only_told(query, index, danger) and read_situation(opinion) is None):
+            _only(query, index, danger, lambda g: g.is_told) and read_situation(opinion) is None):
         # 以前想不开过，现在好多了; 执法人员还推了我一把，我要举报
         times = [When.PAST for _ in times]
     service = service_of(intents, floor, is_service)
@@ -293,10 +300,16 @@ def _now_word(query: Query, danger: Danger, settled: bool) -> bool:
     return False
 
 
-def _only_told(query: Query, index: Index, danger: Danger) -> bool:
-    """Every danger the message names is a phrase telling what was done (a group with `told`)."""
+def _beyond_cries(query: Query, danger: Danger) -> bool:
+    """A word of danger now other than a cry for help (救命 is both) in the message."""
+    cries = [t for g in danger.groups if g.is_cry for t in g.triggers]
+    return any(w in query.core and not any(w in cry for cry in cries) for w in danger.now_words)
+
+
+def _only(query: Query, index: Index, danger: Danger, kind: Callable[[DangerGroup], bool]) -> bool:
+    """Every danger the message names is of groups of that kind (`told`: a deed told; `cry`: a cry)."""
     groups = [danger.group_of(t.text) for t in index.triggers_near(query) if spans(query.core, query.key, t)]
-    return bool(groups) and all(g is not None and g.is_told for g in groups)
+    return bool(groups) and all(g is not None and kind(g) for g in groups)
 
 
 def _without_danger(query: Query, index: Index, danger: Danger) -> str:
