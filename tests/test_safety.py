@@ -467,3 +467,29 @@ def test_a_mention_that_names_its_own_service_does_not_keep_the_old_one(shipped_
     reply = shipped_engine.respond("citizen", "上周被人打伤了，想做伤情鉴定")
     assert reply.intent == "judicial_appraisal"
     assert reply.safety
+
+
+def test_a_bare_cry_in_an_everyday_service_question_gets_the_service(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("citizen", "救命啊，人民调解到底要去哪里申请，跑了好几趟了")
+    assert reply.intent == "people_mediation"
+    assert reply.safety  # the safety line stays on top
+
+
+@pytest.mark.parametrize("text", ["救命啊", "救命 有人在撬我家的门", "救命，我被锁在仓库里了"])
+def test_a_cry_with_danger_or_alone_is_still_danger_now(shipped_engine: Engine, text: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent == "emergency", text
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("隔壁男的又在打他媳妇，喊得好吓人", "110"),
+        ("他在楼下喊，说不给钱就放火烧了我家", "110"),  # a threat of fire is violence
+        ("厨房着火了，烟越来越大", "119"),
+    ],
+)
+def test_threats_and_beatings_of_others_call_the_police_first(shipped_engine: Engine, text: str, number: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent == "emergency", text
+    assert _first_number(reply.text) == number, reply.text
