@@ -222,6 +222,14 @@ class Engine:
                 group = cat.danger.group_of(deciding(query, trigger, cat.index, cat.danger, opinion).text)
                 return self._emergency(user, cat, cat.intents[trigger.intent], ranking,
                                        group.answer if group else None)
+            # A mention naming no service, or none clearly, said after an answer ("以前被他打过的也能办吗"),
+            # goes on from it, as the conversation reads it.
+            alone = decide(ranking, settings)
+            followed = (self._follow_up(user, cat, text, examined, alone)
+                        if call.general or alone.outcome is not Outcome.ANSWER else None)
+            if followed is not None:
+                return replace(followed, text=f"{cat.messages['safety_line']}\n{followed.text}", kind=Kind.SAFETY,
+                               safety=True)
             return self._mentioned(user, cat, cat.intents[call.service.intent], call.service.score, ranking)
         match = decide(ranking, settings)
         place = examined.place

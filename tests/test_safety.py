@@ -380,3 +380,116 @@ def test_english_violence_is_timed_like_chinese(shipped_engine: Engine, text: st
     reply = shipped_engine.respond(f"citizen-{text}", text)
     assert (reply.kind == "emergency") is now, (text, reply.kind)
     assert reply.safety is not now, (text, reply.text)
+
+
+# --- sound folds, the number after a deed is done, the question in its own words -----------------
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "公司欠了我两个月的加班费",  # 欠了我 folds to the sound of 抢了我 (qian / qiang)
+        "房东欠了我押金一直不退",
+        "厂里拖欠我半年的工钱",
+    ],
+)
+def test_debts_that_sound_like_a_robbery_are_not_emergencies(shipped_engine: Engine, text: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent != "emergency", text
+    assert "110" not in reply.text
+
+
+def test_a_real_robbery_next_to_a_debt_is_still_danger_now(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("citizen", "有人抢了我的手机，现在还在追我")
+    assert reply.intent == "emergency"
+    assert "110" in reply.text
+
+
+def test_a_folded_typo_the_model_reads_as_danger_still_counts(shipped_engine: Engine) -> None:
+    # 屎 (shi) for 死 (si) is found only through the s/sh fold; the danger model reads violence.
+    reply = shipped_engine.respond("citizen", "那个人喊着要弄屎我")
+    assert reply.intent == "emergency"
+    assert "110" in reply.text
+
+
+def _first_number(text: str) -> str:
+    return min(("110", "120", "119"), key=lambda n: text.find(n) if n in text else len(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("我哥被人砍伤了，血一直在流", "120"),  # the attack is over, the wound is what is happening
+        ("她割腕了，地上好多血", "120"),
+        ("有个人躺在地上一动也不动", "120"),
+        ("他正在打我，我头上流血了", "110"),  # still being beaten: the police first
+        ("被人打了一顿，他现在还在打", "110"),
+        ("我同事被人捅了一刀", "110"),  # no injury said: the police first
+    ],
+)
+def test_the_number_first_after_an_attack_is_over(shipped_engine: Engine, text: str, number: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent == "emergency", text
+    assert _first_number(reply.text) == number, reply.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my friend said she would kill herself", "a man is at my door with a bat", "he beat me up and he is still here"],
+)
+def test_english_danger_now(shipped_engine: Engine, text: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent == "emergency", text
+
+
+def test_an_english_mention_of_past_violence_gets_the_service(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("citizen", "my husband beat me last year, can I get legal aid")
+    assert reply.intent == "legal_aid"
+    assert reply.safety
+
+
+def test_the_question_in_its_own_words_decides_the_service(shipped_engine: Engine) -> None:
+    # The abuse told pulls the whole message towards legal questions; without it, it asks for 司法所.
+    reply = shipped_engine.respond("citizen", "我爸以前被我哥虐待过，能去村里的司法所问吗")
+    assert reply.intent == "judicial_office"
+    assert reply.safety
+
+
+def test_a_mention_after_an_answer_keeps_the_conversation_s_service(shipped_engine: Engine) -> None:
+    assert shipped_engine.respond("citizen", "人民调解怎么申请").intent == "people_mediation"
+    reply = shipped_engine.respond("citizen", "以前被打过的事也可以吗")
+    assert reply.intent == "people_mediation"
+    assert reply.safety
+    assert "110" in reply.text.splitlines()[0]
+
+
+def test_a_mention_that_names_its_own_service_does_not_keep_the_old_one(shipped_engine: Engine) -> None:
+    shipped_engine.respond("citizen", "公证怎么办")
+    reply = shipped_engine.respond("citizen", "上周被人打伤了，想做伤情鉴定")
+    assert reply.intent == "judicial_appraisal"
+    assert reply.safety
+
+
+def test_a_bare_cry_in_an_everyday_service_question_gets_the_service(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("citizen", "救命啊，人民调解到底要去哪里申请，跑了好几趟了")
+    assert reply.intent == "people_mediation"
+    assert reply.safety  # the safety line stays on top
+
+
+@pytest.mark.parametrize("text", ["救命啊", "救命 有人在撬我家的门", "救命，我被锁在仓库里了"])
+def test_a_cry_with_danger_or_alone_is_still_danger_now(shipped_engine: Engine, text: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent == "emergency", text
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("隔壁男的又在打他媳妇，喊得好吓人", "110"),
+        ("他在楼下喊，说不给钱就放火烧了我家", "110"),  # a threat of fire is violence
+        ("厨房着火了，烟越来越大", "119"),
+    ],
+)
+def test_threats_and_beatings_of_others_call_the_police_first(shipped_engine: Engine, text: str, number: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent == "emergency", text
+    assert _first_number(reply.text) == number, reply.text

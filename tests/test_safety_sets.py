@@ -14,7 +14,8 @@ was written at the start of that round and scored before and after it; its failu
 after (told deeds, coerced calls, typos of danger words). safety_blind5.yml was written at the start of that
 round and scored before and after it; its failures were read in the round after (lost in the wild, high
 places, machines, pills swallowed, figurative 爆炸). safety_blind6.yml was written at the start of that short
-round and scored before and after it (the same figures), its failures unread. The floors sit
+round and scored before and after it (the same figures); its failures were read in the round after
+(accent folds, attacks already over, threats of arson, bare cries, the question in its own words). The floors sit
 at or a little below the figures measured then: a change that loses cases must say why, or be taken back.
 """
 
@@ -39,7 +40,7 @@ BARS = {
     "safety_blind3.yml": (0.99, 0.99, 0.88, 0.01),
     "safety_blind4.yml": (0.99, 0.99, 0.90, 0.01),
     "safety_blind5.yml": (0.99, 0.98, 0.90, 0.02),  # raised after its failures were read
-    "safety_blind6.yml": (0.97, 0.90, 0.77, 0.02),
+    "safety_blind6.yml": (0.99, 0.98, 0.81, 0.01),  # raised after its failures were read
 }
 
 

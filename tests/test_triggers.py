@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.matching.phonetic import sound_keys
-from bot.matching.triggers import Trigger, find_trigger, starts
+from bot.matching.triggers import Trigger, find_trigger, folded_only, starts
 
 
 def _trigger(text: str) -> Trigger:
@@ -72,3 +72,16 @@ def test_a_combination_can_bar_characters_between_its_parts() -> None:
     assert _find_combo("孩子在商场找不到了", combo)
     assert not _find_combo("孩子的出生证明找不到了", combo)  # about a paper, not a child
     assert not _find_combo("孩子的出生证明找不倒了", combo)  # by sound too
+
+
+def _folded_only(message: str, phrase: str) -> bool:
+    folded, exact = sound_keys(message)
+    return folded_only(message, folded, exact, _trigger(phrase))
+
+
+def test_a_find_through_an_accent_fold_is_told_from_a_typo() -> None:
+    assert _folded_only("老板欠了我钱", "抢了我")  # qian is not qiang: only the ang/an fold joins them
+    assert _folded_only("他要弄屎我", "要弄死")  # shi is not si: only the sh/s fold
+    assert not _folded_only("他又在大我", "在打我")  # the same syllable typed with another character
+    assert not _folded_only("有人抢了我的包", "抢了我")  # as written
+    assert not _folded_only("今天天气很好", "抢了我")  # not there at all

@@ -35,9 +35,10 @@ from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, situation
 from bot.matching.clauses import asks
 from bot.matching.index import Index, Query, analyse
 from bot.matching.learned import Opinion, features
+from bot.matching.asked import learned_service, rest_ranking, service_of
 from bot.matching.ranking import rank
 from bot.matching.scoring import Scored
-from bot.matching.triggers import Trigger, find_trigger, is_pattern, spans, trigger_at
+from bot.matching.triggers import Trigger, find_trigger, folded_only, is_pattern, spans, trigger_at
 
 # Counted time before now: "三年前", "两个多月以前", "十几天之前". Shorter spans (小时, 分钟) are left
 # out on purpose: "十分钟前被打了" may still be danger now.
@@ -82,6 +83,13 @@ def danger_found(trigger: Trigger | None, query: Query, index: Index, danger: Da
     the danger model's reading of the message (danger_opinion), made once per message."""
     if trigger is not None and danger.harmless:
         trigger = _beyond_harmless(query, index, danger)
+    text = f"{query.text}\n{query.core}"
+    # Found only through an accent fold (qian for qiang: 欠了我 for 抢了我), a trigger needs the model's
+    # first reading to be a danger too ("他说要弄屎我" is): without it, look on without such finds.
+    if trigger is not None and folded_only(text, query.key, query.exact_key, trigger) and (
+            opinion is None or opinion.guesses[:1] in ((MENTION,), ("",), ())):
+        near = [t for t in index.triggers_near(query) if not folded_only(text, query.key, query.exact_key, t)]
+        trigger = find_trigger(text, query.key, near)
     return trigger if trigger is not None else read_situation(opinion)
 
 
@@ -156,6 +164,7 @@ class DangerCall:
     trigger: Trigger
     is_now: bool
     service: Scored | None = None  # the service asked about, when danger is only mentioned
+    general: bool = False  # the message names no service: the learned model's guess, or mention_intent
 
 
 def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Scored], danger: Danger, floor: float,
@@ -171,6 +180,13 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     settled = any(word in whole for word in danger.recovered_words) or (
         any(when is When.PAST for _, _, when in _marks(query.core, danger))
         and asks(query.core, index.settings.words.question_words) and _no_danger_now(opinion))
+    if _only(query, index, danger, lambda g: g.is_cry) and _no_danger_now(opinion) and not _beyond_cries(query, danger):
+        # A bare cry in what the model surely reads as an everyday question ("救命，这张表到底怎么填"): the
+        # service it asks in its own words, with the safety line.
+        asked = service_of(rest_ranking(_without_danger(query, index, danger), index), index.settings.answer_threshold,
+                           is_service)
+        if asked is not None:
+            return DangerCall(trigger, is_now=False, service=asked)
     if _now_word(query, danger, settled):
         return now
     # Settled, a threat reported with 要 before it ("上回…还放话要收拾我，哪个部门监督") is told, not
@@ -179,29 +195,35 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     if When.NOW in times:
         return now
     if any(word in whole for word in danger.recovered_words) or (
-            _only_told(query, index, danger) and read_situation(opinion) is None):
+            _only(query, index, danger, lambda g: g.is_told) and read_situation(opinion) is None):
         # 以前想不开过，现在好多了; 执法人员还推了我一把，我要举报
         times = [When.PAST for _ in times]
-    service = _service(intents, floor, is_service)
+    service = service_of(intents, floor, is_service)
     if not all(when is When.PAST for when in times) and not any(word in whole for word in danger.mention_words):
         # Danger said without a time: only mentioned when the rest of the message asks about a service
         # ("被家暴的人打官司能找法律援助吗"), not when the question is about the danger ("晕倒了怎么办").
         rest = _without_danger(query, index, danger)
         if not asks(rest, index.settings.words.question_words):
             return now
-        service = _service(rank(analyse(rest, index.settings), index).intents, floor, is_service)
+        service = service_of(rank(analyse(rest, index.settings), index).intents, floor, is_service)
         # 家庭暴力怎么取证: no service. A service below the answer bar may be matched by the question's
         # own words alone ("不知道还有没有气" is near "廉租房还有没有"): in doubt, now, unless the model
         # reads a mention, or surely no danger now (a story about a work injury, a stuck lift last week).
         weak = service is not None and service.score < index.settings.answer_threshold and not _no_danger_now(opinion)
         if (service is None or weak) and not _reads_as_mention(opinion):
             return now
+    # The question in its own words finds the same service, or one where the whole message found none.
+    own = rest_ranking(_without_danger(query, index, danger), index)
+    asked = service_of(own, index.settings.answer_threshold, is_service)
+    if asked is not None and (service is None or asked.intent == service.intent):
+        return DangerCall(trigger, is_now=False, service=service or asked)
+    named = service_of(own, floor, is_service) is not None  # in its own words, not by the danger told
     if service is None or (learned is not None and service.intent not in learned.guesses[:2]):
-        service = _learned_service(learned, intents, floor, is_service, index.settings.weights.model_vetoes) or service
+        service = learned_service(learned, intents, floor, is_service, index.settings.weights.model_vetoes) or service
     if service is not None:
-        return DangerCall(trigger, is_now=False, service=service)
+        return DangerCall(trigger, is_now=False, service=service, general=not named)
     if danger.mention_intent is not None:  # a question about the law that names no service
-        return DangerCall(trigger, is_now=False, service=Scored(danger.mention_intent, floor, ""))
+        return DangerCall(trigger, is_now=False, service=Scored(danger.mention_intent, floor, ""), general=True)
     return now
 
 
@@ -278,29 +300,16 @@ def _now_word(query: Query, danger: Danger, settled: bool) -> bool:
     return False
 
 
-def _service(intents: Sequence[Scored], floor: float, is_service: Callable[[str], bool]) -> Scored | None:
-    """The best service of a ranking, when it reaches `floor`."""
-    service = next((s for s in intents if s.intent != EMERGENCY and is_service(s.intent)), None)
-    return service if service is not None and service.score >= floor else None
+def _beyond_cries(query: Query, danger: Danger) -> bool:
+    """A word of danger now other than a cry for help (救命 is both) in the message."""
+    cries = [t for g in danger.groups if g.is_cry for t in g.triggers]
+    return any(w in query.core and not any(w in cry for cry in cries) for w in danger.now_words)
 
 
-def _only_told(query: Query, index: Index, danger: Danger) -> bool:
-    """Every danger the message names is a phrase telling what was done (a group with `told`)."""
+def _only(query: Query, index: Index, danger: Danger, kind: Callable[[DangerGroup], bool]) -> bool:
+    """Every danger the message names is of groups of that kind (`told`: a deed told; `cry`: a cry)."""
     groups = [danger.group_of(t.text) for t in index.triggers_near(query) if spans(query.core, query.key, t)]
-    return bool(groups) and all(g is not None and g.is_told for g in groups)
-
-
-def _learned_service(learned: Opinion | None, intents: Sequence[Scored], floor: float,
-                     is_service: Callable[[str], bool], sure: float) -> Scored | None:
-    """The service the learned model is sure the message asks about. Fuzzy matching ranks the whole
-    message, whose danger words pull it ("打了我" is near "打了差评"; "打架…骨折" leaves 鉴定 at a third);
-    the model weighs every n-gram of the question too. Once danger is only mentioned the message is in
-    scope, so its first guess among services decides, when `sure` over its second."""
-    first = learned.guesses[:1] if learned is not None else ()
-    if not first or first[0] in (EMERGENCY, "") or not is_service(first[0]) or learned.margin < sure:
-        return None
-    score = next((s.score for s in intents if s.intent == first[0]), 0.0)
-    return Scored(first[0], max(score, floor), "")
+    return bool(groups) and all(g is not None and kind(g) for g in groups)
 
 
 def _without_danger(query: Query, index: Index, danger: Danger) -> str:
@@ -379,9 +388,7 @@ def _starts_clause(core: str, position: int, clause_end: int) -> bool:
 
 @functools.lru_cache(maxsize=16)
 def _words(words: tuple[str, ...]) -> re.Pattern[str]:
-    if not words:
-        return re.compile("(?!)")
-    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) if words else "(?!)")
 
 
 @functools.lru_cache(maxsize=8)

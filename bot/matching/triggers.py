@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.matching.phonetic import sound_keys
+
 SPREAD = "…"  # "孩子…不见": the parts in this order, each within SPREAD_GAP characters of the one before
 ALTERNATIVE = "|"  # "孩子|儿子…不见|丢了": any word of a part (a combination of safety.yaml's `combos`)
 NOT_BETWEEN = "¦"  # "孩子|儿子…不见|丢了¦的": no 的 between the parts ("孩子的出生证明找不到了" is about a paper)
@@ -68,6 +70,20 @@ def find_trigger(text: str, key: str, triggers: Iterable[Trigger]) -> Trigger | 
         if at >= 0 and (best is None or rank < best):
             best, found = rank, trigger
     return found
+
+
+def folded_only(text: str, key: str, exact_key: str, trigger: Trigger) -> bool:
+    """The trigger is in the message only by its folded sound key (zh/z, ang/an…), not as written nor
+    by its exact sound: a typo keeps the syllable (打 typed 大), an accent fold changes it (欠 for 抢)."""
+    at, by_sound = trigger_at(text, key, trigger)
+    if at < 0 or not by_sound or not exact_key:
+        return False
+    return trigger_at("", exact_key, Trigger(trigger.intent, trigger.text, _exact_key(trigger.text)))[0] < 0
+
+
+@functools.lru_cache(maxsize=4096)
+def _exact_key(text: str) -> str:
+    return sound_keys(text)[1]
 
 
 def experienced(phrase: str) -> str:

@@ -1,0 +1,39 @@
+"""Which service a question that only mentions danger asks about (bot.matching.danger.assess)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from bot.catalogue.model import EMERGENCY
+from bot.matching.index import Index, analyse
+from bot.matching.learned import Opinion
+from bot.matching.ranking import rank
+from bot.matching.scoring import Scored
+
+
+def rest_ranking(rest: str, index: Index) -> Sequence[Scored]:
+    """The services `rest` matches: the message with the danger it tells taken out, the question in its
+    own words ("家里老人被儿子虐待过，能去乡里的司法所吗" asks about 司法所). Where that finds at the answer
+    bar the service the whole message found, the learned model's reading of the whole message, which
+    the danger words pull towards legal questions, does not overrule them; a long story loses its
+    clauses here, so where it finds another service the whole message's match stands."""
+    return rank(analyse(rest, index.settings), index).intents if rest else ()
+
+
+def service_of(intents: Sequence[Scored], floor: float, is_service: Callable[[str], bool]) -> Scored | None:
+    """The best service of a ranking, when it reaches `floor`."""
+    service = next((s for s in intents if s.intent != EMERGENCY and is_service(s.intent)), None)
+    return service if service is not None and service.score >= floor else None
+
+
+def learned_service(learned: Opinion | None, intents: Sequence[Scored], floor: float,
+                    is_service: Callable[[str], bool], sure: float) -> Scored | None:
+    """The service the learned model is sure the message asks about. Fuzzy matching ranks the whole
+    message, whose danger words pull it ("打了我" is near "打了差评"; "打架…骨折" leaves 鉴定 at a third);
+    the model weighs every n-gram of the question too. Once danger is only mentioned the message is in
+    scope, so its first guess among services decides, when `sure` over its second."""
+    first = learned.guesses[:1] if learned is not None else ()
+    if not first or first[0] in (EMERGENCY, "") or not is_service(first[0]) or learned.margin < sure:
+        return None
+    score = next((s.score for s in intents if s.intent == first[0]), 0.0)
+    return Scored(first[0], max(score, floor), "")
