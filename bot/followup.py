@@ -30,6 +30,30 @@ def in_topic(cat: Catalogue, text: str, examined: Examined, match: Match, topic:
     return found
 
 
+def takes_offer(examined: Examined, cat: Catalogue, topic: str, offered: tuple[str, ...]) -> str | None:
+    """The button the last reply offered that a message asks about in words: its next step ("那能在手机上办吗"
+    after 最多跑一次, which offered 网上办; "那明年打算怎么改" after the report, which offered the 2021 plan).
+    The learned model must read the message as that service and not as the topic: a weak word of a
+    service the bot never offered (手机上 after 律师投诉) moves nothing, and neither does one the model
+    reads in the topic ("网上可以申请吗" after 公租房, which offers 网上办 too). Not a story, which asks on its own."""
+    guesses, w = examined.learned.guesses, cat.settings.weights
+    if not guesses or guesses[0] in ("", topic_of(topic)) or len(examined.query.key) > w.story_length:
+        return None
+    step = next((s for s in offered if topic_of(s) == guesses[0] and s in cat.intents), None)
+    if step is None or cat.has_role(step, Role.SMALL_TALK) or topic not in cat.intents[step].suggest:
+        return None  # a service offered one way only is a step of the topic (公租房 → 网上办): asked of the topic
+    if examined.learned.margin < w.model_vetoes:
+        return None  # the model must be sure of it over its second guess
+    # Fuzzy matching must lead with it too, and read it more than a bare follow-up ("网上能办吗", "要钱吗"),
+    # which the model, knowing no context, takes for whatever service its words are most common in.
+    ranking = examined.ranking
+    lead = ranking.intents[0] if ranking.intents else None
+    if (lead is None or lead.intent != step or lead.score <= ranking.followup
+            or lead.score < cat.settings.answer_threshold):
+        return None
+    return step
+
+
 def goes_on(query: Query, cat: Catalogue, topic: str) -> bool:
     """Said as going on from the last answer: its first clause, or a short last one, opens
     with 那, 也 or 如果 ("那去年办了多少件", "我不是本地人，也能申请吗"). Not a story, whose 也 and
