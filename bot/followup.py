@@ -40,10 +40,14 @@ def takes_offer(examined: Examined, cat: Catalogue, topic: str, offered: tuple[s
     if not guesses or guesses[0] in ("", topic_of(topic)) or len(examined.query.key) > w.story_length:
         return None
     step = next((s for s in offered if topic_of(s) == guesses[0] and s in cat.intents), None)
-    if step is None or cat.has_role(step, Role.SMALL_TALK) or topic not in cat.intents[step].suggest:
-        return None  # a service offered one way only is a step of the topic (公租房 → 网上办): asked of the topic
-    if examined.learned.margin < w.model_vetoes:
-        return None  # the model must be sure of it over its second guess
+    if step is None or cat.has_role(step, Role.SMALL_TALK):
+        return None
+    # A service offered one way only is a step of the topic (公租房 → 网上办): a message that reads partly as
+    # a bare follow-up ("网上能弄吗") asks it of the topic, unless the model is quite sure.
+    one_way = topic not in cat.intents[step].suggest
+    if examined.learned.margin < (w.model_disagrees if one_way else w.model_vetoes) or (
+            one_way and examined.ranking.followup >= cat.settings.clarify_threshold):
+        return None
     # Fuzzy matching must lead with it too, and read it more than a bare follow-up ("网上能办吗", "要钱吗"),
     # which the model, knowing no context, takes for whatever service its words are most common in.
     ranking = examined.ranking
