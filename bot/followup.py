@@ -6,8 +6,8 @@ from __future__ import annotations
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.model import EMERGENCY, Role, topic_of
 from bot.matching.decision import Match, Outcome
-from bot.matching.index import Query
-from bot.matching.ranking import Examined, names_another_topic, read_in_topic
+from bot.matching.index import Query, analyse
+from bot.matching.ranking import Examined, names_another_topic, rank, read_in_topic
 from bot.matching.scoring import Scored
 
 
@@ -56,6 +56,28 @@ def takes_offer(examined: Examined, cat: Catalogue, topic: str, offered: tuple[s
             or lead.score < cat.settings.answer_threshold):
         return None
     return step
+
+
+def asks_part(query: Query, cat: Catalogue, topic: str) -> bool:
+    """A message asking for a part of an answer (手机上, 几天, 网上 …: the facets' words) that, those
+    words and its opening 那 aside, holds nothing answered as another topic: asked of the topic
+    ("手机上能投诉吗" after 律师投诉, "要几天" after 公证), though alone it reads as the service its
+    asking word belongs to. "换个问题 公租房怎么申请" holds 公租房, answered alone. Not a story."""
+    settings = cat.settings
+    if len(query.key) > settings.weights.story_length:
+        return False
+    asking = sorted(cat.facets.words, key=len, reverse=True)
+    if not any(word in query.core for word in asking):
+        return False
+    rest = query.core
+    for word in asking:
+        rest = rest.replace(word, "")
+    rest = rest.removeprefix(next((w for w in settings.words.going_on_words if rest.startswith(w)), ""))
+    part = analyse(rest, settings)
+    if len(part.key) < 2:
+        return True
+    ranked = rank(part, cat.index).intents
+    return not ranked or topic_of(ranked[0].intent) == topic_of(topic) or ranked[0].score < settings.clarify_threshold
 
 
 def goes_on(query: Query, cat: Catalogue, topic: str) -> bool:
