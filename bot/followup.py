@@ -52,8 +52,13 @@ def takes_offer(examined: Examined, cat: Catalogue, topic: str, offered: tuple[s
     # which the model, knowing no context, takes for whatever service its words are most common in.
     ranking = examined.ranking
     lead = ranking.intents[0] if ranking.intents else None
-    if (lead is None or lead.intent != step or lead.score <= ranking.followup
-            or lead.score < cat.settings.answer_threshold):
+    # Unless the model is sure enough to settle it alone, the message being no follow-up phrase and asking
+    # for no part of an answer ("那明年打算怎么改" after the report's problems; not "在哪能看到").
+    # Short: a longer message is a question of its own, which the model alone never settles.
+    plain = (len(examined.query.key) <= w.short_length and ranking.followup < cat.settings.clarify_threshold
+             and examined.learned.margin >= w.model_settles and not asks_part(examined.query, cat, topic))
+    if not plain and (lead is None or lead.intent != step or lead.score <= ranking.followup
+                      or lead.score < cat.settings.answer_threshold):
         return None
     return step
 
