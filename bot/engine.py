@@ -23,7 +23,7 @@ from bot.service.keyedlocks import KeyedLocks
 from bot.matching.domains import nouns_elsewhere
 from bot.matching.decision import Match, Outcome, combined, decide
 from bot.matching.ranking import Examined, examine
-from bot.followup import asks_part, goes_on, in_topic, leans, takes_offer
+from bot.followup import goes_on, in_topic, leans, stays, takes_offer
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
 from bot.matching.danger import assess, danger_found, danger_opinion, deciding, doubts_learned, learned_danger
@@ -297,7 +297,7 @@ class Engine:
             # Said as going on (那能在网上弄吗), a message stays in the topic unless it names another.
             if topic_of(match.intent) == topic or (in_context <= match.score and not goes_on(query, cat, topic)
                                                    and not leans(query, cat, topic, match)
-                                                   and (match.intent in ctx.offered or not asks_part(query, cat, topic))):
+                                                   and not stays(query, cat, topic, family, ctx.offered, match.intent)):
                 return None
         # Said as going on and not clear on its own, a message is about the last topic even with
         # little in common with it, unless it is likelier out of scope ("那明天天气怎么样").

@@ -85,6 +85,18 @@ def asks_part(query: Query, cat: Catalogue, topic: str) -> bool:
     return not ranked or topic_of(ranked[0].intent) == topic_of(topic) or ranked[0].score < settings.clarify_threshold
 
 
+def stays(query: Query, cat: Catalogue, topic: str, family: list[Scored], offered: tuple[str, ...], answered: str) -> bool:
+    """Whether a message answered alone as another service is still asked of the topic: the topic's own
+    examples explain all of it ("能调解吗" after 行政争议, whose examples speak of 调解), or it asks for a part
+    of an answer (asks_part). Not when the last reply offered the service it reads as: a next step."""
+    if answered in offered:
+        return False
+    settings = cat.settings
+    if family and family[0].coverage >= settings.weights.wholly and family[0].score >= settings.clarify_threshold:
+        return True
+    return asks_part(query, cat, topic)
+
+
 def goes_on(query: Query, cat: Catalogue, topic: str) -> bool:
     """Said as going on from the last answer: its first clause, or a short last one, opens
     with 那, 也 or 如果 ("那去年办了多少件", "我不是本地人，也能申请吗"). Not a story, whose 也 and
