@@ -23,7 +23,7 @@ from bot.service.keyedlocks import KeyedLocks
 from bot.matching.domains import nouns_elsewhere
 from bot.matching.decision import Match, Outcome, combined, decide
 from bot.matching.ranking import Examined, examine
-from bot.followup import goes_on, in_topic, leans
+from bot.followup import goes_on, in_topic, leans, stays, takes_offer
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
 from bot.matching.danger import assess, danger_found, danger_opinion, deciding, doubts_learned, learned_danger
@@ -284,6 +284,12 @@ class Engine:
         if ctx is None or ctx.intent is None or ctx.intent not in cat.intents:
             return None
         settings, query, ranking = cat.settings, examined.query, examined.ranking
+        step = takes_offer(examined, cat, ctx.intent, ctx.offered)
+        if step is not None:  # a next step the last reply offered, asked about in words: answered whole
+            self._remember(user, cat, step)
+            score = next((s.score for s in ranking.intents if s.intent == step), match.score)
+            return self._shaped(user, cat, cat.intents[step], text,
+                                self._answer(cat, cat.intents[step], score, match.runner_up, match.candidates))
         # Read in the conversation first: "招人吗" after 司法所 asks about its recruitment.
         read = in_topic(cat, text, examined, match, ctx.intent)
         if read is not None and match.outcome is Outcome.ANSWER and read.intent == match.intent:
@@ -298,7 +304,8 @@ class Engine:
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             # Said as going on (那能在网上弄吗), a message stays in the topic unless it names another.
             if topic_of(match.intent) == topic or (in_context <= match.score and not goes_on(query, cat, topic)
-                                                   and not leans(query, cat, topic, match)):
+                                                   and not leans(query, cat, topic, match)
+                                                   and not stays(query, cat, topic, family, ctx.offered, match.intent)):
                 return None
         # Said as going on and not clear on its own, a message is about the last topic even with
         # little in common with it, unless it is likelier out of scope ("那明天天气怎么样").

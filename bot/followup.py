@@ -6,8 +6,8 @@ from __future__ import annotations
 from bot.catalogue.loader import Catalogue
 from bot.catalogue.model import EMERGENCY, Role, topic_of
 from bot.matching.decision import Match, Outcome
-from bot.matching.index import Query
-from bot.matching.ranking import Examined, names_another_topic, read_in_topic
+from bot.matching.index import Query, analyse
+from bot.matching.ranking import Examined, names_another_topic, rank, read_in_topic
 from bot.matching.scoring import Scored
 
 
@@ -28,6 +28,73 @@ def in_topic(cat: Catalogue, text: str, examined: Examined, match: Match, topic:
     if found is None or found.intent == EMERGENCY or cat.has_role(found.intent, Role.SMALL_TALK):
         return None
     return found
+
+
+def takes_offer(examined: Examined, cat: Catalogue, topic: str, offered: tuple[str, ...]) -> str | None:
+    """The button the last reply offered that a message asks about in words: its next step ("那能在手机上办吗"
+    after 最多跑一次, which offered 网上办; "那明年打算怎么改" after the report, which offered the 2021 plan).
+    The learned model must read the message as that service and not as the topic: a weak word of a
+    service the bot never offered (手机上 after 律师投诉) moves nothing, and neither does one the model
+    reads in the topic ("网上可以申请吗" after 公租房, which offers 网上办 too). Not a story, which asks on its own."""
+    guesses, w = examined.learned.guesses, cat.settings.weights
+    if not guesses or guesses[0] in ("", topic_of(topic)) or len(examined.query.key) > w.story_length:
+        return None
+    step = next((s for s in offered if topic_of(s) == guesses[0] and s in cat.intents), None)
+    if step is None or cat.has_role(step, Role.SMALL_TALK):
+        return None
+    # A service offered one way only is a step of the topic (公租房 → 网上办): a message that reads partly as
+    # a bare follow-up ("网上能弄吗") asks it of the topic, unless the model is quite sure.
+    one_way = topic not in cat.intents[step].suggest
+    if examined.learned.margin < (w.model_disagrees if one_way else w.model_vetoes) or (
+            one_way and examined.ranking.followup >= cat.settings.clarify_threshold):
+        return None
+    # Fuzzy matching must lead with it too, and read it more than a bare follow-up ("网上能办吗", "要钱吗"),
+    # which the model, knowing no context, takes for whatever service its words are most common in.
+    ranking = examined.ranking
+    lead = ranking.intents[0] if ranking.intents else None
+    # Unless the model is sure enough to settle it alone, the message being no follow-up phrase and asking
+    # for no part of an answer ("那明年打算怎么改" after the report's problems; not "在哪能看到").
+    # Short: a longer message is a question of its own, which the model alone never settles.
+    plain = (len(examined.query.key) <= w.short_length and ranking.followup < cat.settings.clarify_threshold
+             and examined.learned.margin >= w.model_settles and not asks_part(examined.query, cat, topic))
+    if not plain and (lead is None or lead.intent != step or lead.score <= ranking.followup
+                      or lead.score < cat.settings.answer_threshold):
+        return None
+    return step
+
+
+def asks_part(query: Query, cat: Catalogue, topic: str) -> bool:
+    """A message asking for a part of an answer (手机上, 几天, 网上 …: the facets' words) that, those
+    words and its opening 那 aside, holds nothing answered as another topic: asked of the topic
+    ("手机上能投诉吗" after 律师投诉, "要几天" after 公证), though alone it reads as the service its
+    asking word belongs to. "换个问题 公租房怎么申请" holds 公租房, answered alone. Not a story."""
+    settings = cat.settings
+    if len(query.key) > settings.weights.story_length:
+        return False
+    asking = sorted(cat.facets.words, key=len, reverse=True)
+    if not any(word in query.core for word in asking):
+        return False
+    rest = query.core
+    for word in asking:
+        rest = rest.replace(word, "")
+    rest = rest.removeprefix(next((w for w in settings.words.going_on_words if rest.startswith(w)), ""))
+    part = analyse(rest, settings)
+    if len(part.key) < 2:
+        return True
+    ranked = rank(part, cat.index).intents
+    return not ranked or topic_of(ranked[0].intent) == topic_of(topic) or ranked[0].score < settings.clarify_threshold
+
+
+def stays(query: Query, cat: Catalogue, topic: str, family: list[Scored], offered: tuple[str, ...], answered: str) -> bool:
+    """Whether a message answered alone as another service is still asked of the topic: the topic's own
+    examples explain all of it ("能调解吗" after 行政争议, whose examples speak of 调解), or it asks for a part
+    of an answer (asks_part). Not when the last reply offered the service it reads as: a next step."""
+    if answered in offered:
+        return False
+    settings = cat.settings
+    if family and family[0].coverage >= settings.weights.wholly and family[0].score >= settings.clarify_threshold:
+        return True
+    return asks_part(query, cat, topic)
 
 
 def goes_on(query: Query, cat: Catalogue, topic: str) -> bool:

@@ -10,8 +10,8 @@ blind4.yml was scored once before its round's work and once after it; its failur
 blind5.yml was scored once before its round's work and once after it; its failures were read in the round after
 (a short one), whose figures its bars now sit just below.
 blind6.yml was scored once before that short round and once after it (the same figures); its failures were read
-in the round after, which changed only how the learned model and fuzzy matching are combined: every set's
-accuracy rose, its bar with it.
+in the round after, which changed how the learned model and fuzzy matching are combined, how follow-ups take
+an offered next step and which other domains' nouns are out of scope; its bars sit just below that round's figures.
 """
 
 from __future__ import annotations
@@ -30,11 +30,15 @@ EVAL = Path(__file__).resolve().parent / "eval"
 BARS = {
     "blind.yml": ({"accuracy": 0.96, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.06}, 1.0),
     "blind2.yml": ({"accuracy": 0.93, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.08}, 0.97),
-    "blind3.yml": ({"accuracy": 0.925, "useful": 0.95}, {"wrong": 0.03, "false_accept": 0.06}, 0.97),
+    "blind3.yml": ({"accuracy": 0.925, "useful": 0.95}, {"wrong": 0.02, "false_accept": 0.05}, 0.97),
     "blind4.yml": ({"accuracy": 0.935, "useful": 0.96}, {"wrong": 0.025, "false_accept": 0.07}, 0.99),
-    "blind5.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.02, "false_accept": 0.11}, 0.99),
-    "blind6.yml": ({"accuracy": 0.91, "useful": 0.94}, {"wrong": 0.045, "false_accept": 0.13}, 0.99),
+    "blind5.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.11}, 0.99),
+    "blind6.yml": ({"accuracy": 0.91, "useful": 0.95}, {"wrong": 0.04, "false_accept": 0.11}, 0.99),
 }
+# Every turn of the multi-turn conversations (tag multi_turn) answered right: follow-ups stay in their
+# topic unless a new one is clearly asked about (bot.followup). A little below the figures measured.
+MULTI_TURN = {"blind.yml": 0.97, "blind2.yml": 0.95, "blind3.yml": 0.95, "blind4.yml": 0.92,
+              "blind5.yml": 0.94, "blind6.yml": 0.89}
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}
 
@@ -64,6 +68,12 @@ def test_figure_stays_above_its_floor(blind: tuple[str, list[Result]], measure: 
 def test_figure_stays_below_its_ceiling(blind: tuple[str, list[Result]], measure: str) -> None:
     name, results = blind
     assert getattr(figures(results), measure) <= BARS[name][1][measure], (name, measure)
+
+
+def test_follow_ups_are_answered_in_their_conversation(blind: tuple[str, list[Result]]) -> None:
+    name, results = blind
+    turns = [r for r in results if "multi_turn" in r.case.tags]
+    assert turns and figures(turns).accuracy >= MULTI_TURN[name], name
 
 
 def test_danger_now_is_found(blind: tuple[str, list[Result]]) -> None:
