@@ -109,6 +109,12 @@ class _Reusing(dict[str, tuple[str, str, str]]):
             self.reused += 1
         return found or default
 
+    def update(self, rows: Iterable[tuple[str, tuple[str, str, str]]]) -> None:  # type: ignore[override]
+        """Rows taken whole from the build before (build_index's reused blocks, bot.matching.blocks)."""
+        before = len(self)
+        super().update(rows)
+        self.reused += len(self) - before
+
 
 class CatalogueLoader:
     """load_catalogue() through the cache in `folder` (None: no cache, but rows are still reused

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import copyreg
-import enum
 import weakref
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings, Role, topic_of
+from bot.matching.blocks import Block, RowKind, blocks_of
 from bot.matching.normalize import canonical_lines, drop_latin_fillers, prepare, rewrite, squash, strip_fillers
 from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 from bot.matching.learned import LearnedModel, train
@@ -38,14 +38,6 @@ def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 copyreg.pickle(MappingProxyType, lambda proxy: (read_only, (dict(proxy),)))
 
 SCANNED_CHARS = 8192  # characters of a message searched for triggers (Telegram allows 4096)
-
-
-class RowKind(enum.Enum):
-    """What a row of the index is: an intent's example or topic word, or a phrase owned by no intent."""
-
-    INTENT = "intent"
-    OUT_OF_SCOPE = "out_of_scope"  # a phrase the bot must not answer ("天气怎么样")
-    FOLLOWUP = "followup"  # an elliptical follow-up ("那要多久") about the previous turn's topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,70 +163,70 @@ def build_index(
     found there are reused (a reload after one file changed), and every row is written back. The
     learned model is retrained from the `previous` index's (bot.matching.retrain), if there is one.
     """
-    rows: dict[tuple[RowKind, str, str], bool] = {}
-    for intent in intents:
-        for example in intent.examples:
-            rows.setdefault((RowKind.INTENT, intent.id, example), False)
-        for keyword in intent.keywords:
-            rows[(RowKind.INTENT, intent.id, keyword)] = True
-    for example in out_of_scope:
-        rows.setdefault((RowKind.OUT_OF_SCOPE, "", example), False)
-    for example in followups:
-        rows.setdefault((RowKind.FOLLOWUP, "", example), False)
+    before = _blocks_before(previous, settings)
+    blocks = blocks_of(intents, out_of_scope, followups, lambda example: _prepare_row(example, settings), prepared,
+                       before)
     triggers = tuple(
         Trigger(intent.id, t, sound_keys(t)[0]) for intent in intents for t in intent.triggers
     )
-    keys, exact_keys, texts, owners, kinds, flags = [], [], [], [], [], []
-    for (kind, owner, example), is_keyword in rows.items():
-        known = prepared.get(example) if prepared is not None else None
-        if known is None:
-            core = canonical(prepare(example), settings)
-            known = (core, *sound_keys(core)) if core else ("", "", "")
-        if prepared is not None:
-            prepared[example] = known
-        core, folded, exact = known
-        if not core:
-            continue
-        keys.append(folded)
-        exact_keys.append(exact)
-        texts.append(core)
-        owners.append(owner)
-        kinds.append(kind)
-        flags.append(is_keyword)
+    keys: list[str] = []
+    exact_keys: list[str] = []
+    texts: list[str] = []
+    owners: list[str] = []
+    kinds: list[RowKind] = []
+    flags: list[bool] = []
+    by_owner: dict[str, tuple[int, ...]] = {}
+    for block in blocks:  # a block at a time: extending lists is not a Python loop over rows
+        if block.kind is RowKind.INTENT and block.keys:
+            by_owner[block.owner] = tuple(range(len(keys), len(keys) + len(block.keys)))
+        keys += block.keys
+        exact_keys += block.exact_keys
+        texts += block.texts
+        owners += [block.owner] * len(block.keys)
+        kinds += [block.kind] * len(block.keys)
+        flags += block.flags
+    sizes = [len(block.keys) for block in blocks]
+
+    def per_row(holds: Callable[[Block], bool]) -> npt.NDArray[np.bool_]:
+        return np.array([holds(block) for block in blocks], dtype=bool).repeat(sizes)
+
+    keyword_rows = np.array(flags, dtype=bool)
     # Stories' background (奶茶店, 旁边) is no topic's vocabulary: only shorter examples count.
-    vocabulary = Grams.of(keys, [kind is not RowKind.OUT_OF_SCOPE and len(k) <= settings.weights.story_length
-                                 for k, kind in zip(keys, kinds, strict=True)]).bigrams()
-    by_owner: dict[str, list[int]] = defaultdict(list)
-    for i, owner in enumerate(owners):
-        if kinds[i] is RowKind.INTENT:
-            by_owner[owner].append(i)
-    prefilter = Prefilter.build(keys, flags, [kind is not RowKind.INTENT for kind in kinds])
+    grams = Grams.of(keys, [True] * len(keys))  # once for the prefilter and the vocabulary
+    lengths = np.fromiter(map(len, keys), np.intp, len(keys))
+    vocabulary = grams.bigrams(per_row(lambda b: b.kind is not RowKind.OUT_OF_SCOPE)
+                               & (lengths <= settings.weights.story_length))
+    prefilter = Prefilter.build(keys, flags, per_row(lambda b: b.kind is not RowKind.INTENT), grams)
     keyword_heads: dict[str, set[int]] = defaultdict(set)
     keyword_grams: dict[str, set[int]] = defaultdict(set)
-    for i, is_keyword in enumerate(flags):
-        if is_keyword:
-            keyword_heads[texts[i][:2]].add(i)
-            keyword_heads[keys[i][:2]].add(i)
-            for gram in gram_set(texts[i]):
-                keyword_grams[gram].add(i)
+    keyword_list: list[int] = np.flatnonzero(keyword_rows).tolist()
+    for i in keyword_list:
+        keyword_heads[texts[i][:2]].add(i)
+        keyword_heads[keys[i][:2]].add(i)
+        for gram in gram_set(texts[i]):
+            keyword_grams[gram].add(i)
     # Emergency examples mention every topic on purpose and do not count (bot.matching.spread).
-    counted = np.fromiter((not is_keyword and kind is RowKind.INTENT and owner != EMERGENCY
-                           for is_keyword, kind, owner in zip(flags, kinds, owners, strict=True)), bool, len(flags))
-    keyword_spread = spread_of(texts, keys, owners, [i for i, is_keyword in enumerate(flags) if is_keyword], counted,
+    counted = ~keyword_rows & per_row(lambda b: b.kind is RowKind.INTENT and b.owner != EMERGENCY)
+    keyword_spread = spread_of(texts, keys, owners, keyword_list, counted,
                                prefilter.rows, _spread_before(previous, texts, keys, owners, counted))
     trigger_starts: dict[str, list[int]] = defaultdict(list)
     for n, trigger in enumerate(triggers):
         for symbol in starts(trigger):
             trigger_starts[symbol].append(n)
-    known = [t for t, kind in zip(texts, kinds, strict=True) if kind is RowKind.INTENT]
+    known: list[str] = []
+    documents: list[tuple[str, str, str]] = []
+    for block in blocks:
+        documents += block.documents
+        if block.kind is RowKind.INTENT:
+            known += block.texts
     foreign = tuple(foreign_words(known) if previous is None else foreign_words_after(
         previous.foreign, (t for t, kind in zip(previous.texts, previous.kinds, strict=True) if kind is RowKind.INTENT),
         known))
-    documents = learned_documents(kinds, owners, texts, keys, foreign)
+    documents += ((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0]) for word in foreign)
     index = Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(kinds), tuple(flags),
         prefilter, triggers, vocabulary,
-        MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}),
+        MappingProxyType(by_owner),
         MappingProxyType(keyword_spread),
         MappingProxyType({s: tuple(sorted(ix)) for s, ix in keyword_heads.items()}),
         MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
@@ -246,20 +238,34 @@ def build_index(
             known, previous.domains, (t for t, kind in zip(previous.texts, previous.kinds, strict=True)
                                       if kind is RowKind.INTENT)),
     )
-    _built[:] = [(weakref.ref(index), documents)]
+    _built[:] = [(weakref.ref(index), documents, {(b.kind, b.owner): b for b in blocks})]
     return index
 
 
-# The learned model's documents of the index built last, which the next reload retrains from:
-# listing them again from that index's rows was ~0.2 s of each reload at 100,000 examples.
-_built: list[tuple[weakref.ReferenceType[Index], list[tuple[str, str, str]]]] = []
+# The learned model's documents and the row blocks of the index built last, which the next reload
+# retrains from and reuses (listing the documents again from that index's rows was ~0.2 s of each
+# reload at 100,000 examples). Only the last index's: nothing older is kept.
+_built: list[tuple[weakref.ReferenceType[Index], list[tuple[str, str, str]], dict[tuple[RowKind, str], Block]]] = []
 
 
 def _documents_of(index: Index) -> list[tuple[str, str, str]]:
-    for built, documents in _built:
+    for built, documents, _ in _built:
         if built() is index:
             return documents
     return learned_documents(index.kinds, index.owners, index.texts, index.keys, index.foreign)
+
+
+def _blocks_before(previous: Index | None, settings: MatcherSettings) -> dict[tuple[RowKind, str], Block]:
+    """The blocks of `previous`, if it was built in this process under the same settings."""
+    for built, _, blocks in _built:
+        if previous is not None and built() is previous and previous.settings == settings:
+            return blocks
+    return {}
+
+
+def _prepare_row(example: str, settings: MatcherSettings) -> tuple[str, str, str]:
+    core = canonical(prepare(example), settings)
+    return (core, *sound_keys(core)) if core else ("", "", "")
 
 
 def _counted_rows(texts: Sequence[str], keys: Sequence[str], owners: Sequence[str],

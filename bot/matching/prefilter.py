@@ -7,7 +7,7 @@ time at 100,000 examples); looked up with gram_set() of a message (bot.matching.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -86,12 +86,15 @@ class Prefilter:
     reserved: Mapping[str, npt.NDArray[np.intp]]
 
     @classmethod
-    def build(cls, keys: list[str], flags: list[bool], is_reserved: list[bool], grams: Grams | None = None) -> Prefilter:
-        """The prefilter of rows with sound keys `keys`; `grams`, if given, are Grams.of(keys, [not f for f in flags])."""
+    def build(cls, keys: list[str], flags: list[bool], is_reserved: Sequence[bool] | npt.NDArray[np.bool_],
+              grams: Grams | None = None) -> Prefilter:
+        """The prefilter of rows with sound keys `keys`, topic words (`flags`) left out; `grams`, if
+        given, are the grams of these keys (Grams.of), of every row or of the rows not flagged."""
         if grams is None:
             grams = Grams.of(keys, [not f for f in flags])
-        rows, counts = Postings.of(grams)
-        reserved, _ = Postings.of(grams, np.array(is_reserved, dtype=bool))
+        examples_only = ~np.array(flags, dtype=bool)
+        rows, counts = Postings.of(grams, examples_only)
+        reserved, _ = Postings.of(grams, np.asarray(is_reserved, dtype=bool) & examples_only)
         examples = flags.count(False)
         weights = {g: math.log(examples / count) * len(g) for g, count in zip(rows, counts.tolist(), strict=True)}
         return cls(rows, MappingProxyType(weights), np.fromiter(weights.values(), np.float64, len(weights)),
@@ -136,9 +139,10 @@ class Grams:
         pairs = np.sort(np.concatenate([row, row[:-1][same]]) * grams.width + numbers)
         return cls(grams.alphabet, _runs(pairs)[0], len(keys))
 
-    def bigrams(self) -> frozenset[str]:
-        """The distinct two-character grams."""
-        numbers = _runs(np.sort(self.pairs % self.width))[0]
+    def bigrams(self, rows: npt.NDArray[np.bool_] | None = None) -> frozenset[str]:
+        """The distinct two-character grams (of the rows `rows` selects, all if None)."""
+        pairs = self.pairs if rows is None else self.pairs[rows[self.pairs // self.width]]
+        numbers = _runs(np.sort(pairs % self.width))[0]
         return frozenset(self.texts(numbers[numbers >= len(self.alphabet)]))
 
     def texts(self, numbers: npt.NDArray[np.int64]) -> list[str]:
