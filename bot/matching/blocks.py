@@ -14,11 +14,12 @@ import enum
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 
-from bot.catalogue.model import Intent, topic_of
+from bot.catalogue.model import EMERGENCY, Intent, topic_of
 from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 
 Prepared = tuple[str, str, str]  # an example's (core, sound key, exact sound key)
 Document = tuple[str, str, str]  # (class, core, key) the learned model learns from
+Counted = tuple[str, str, str]  # (owner, text, key) of a row that counts towards topic word spreads (bot.matching.spread)
 
 
 class RowKind(enum.Enum):
@@ -42,6 +43,7 @@ class Block:
     texts: tuple[str, ...]
     flags: tuple[bool, ...]  # is a topic word
     documents: tuple[Document, ...]  # what the learned model learns from these rows
+    counted: tuple[Counted, ...]  # the rows that count towards topic word spreads
 
 
 def blocks_of(intents: Iterable[Intent], out_of_scope: Iterable[str], followups: Iterable[str],
@@ -87,5 +89,8 @@ def _block(kind: RowKind, owner: str, source: tuple[tuple[str, ...], tuple[str, 
             flags.append(is_keyword)
     label = topic_of(owner) if kind is RowKind.INTENT else OUT_OF_SCOPE_CLASS
     documents = () if kind is RowKind.FOLLOWUP else tuple((label, t, k) for t, k in zip(texts, keys, strict=True))
+    # Emergency examples mention every topic on purpose and do not count (bot.matching.spread).
+    counts = kind is RowKind.INTENT and owner != EMERGENCY
+    counted = tuple((owner, t, k) for t, k, f in zip(texts, keys, flags, strict=True) if not f) if counts else ()
     return Block(kind, owner, source, tuple(made), tuple(keys), tuple(exact_keys), tuple(texts), tuple(flags),
-                 documents)
+                 documents, counted)

@@ -207,21 +207,24 @@ def build_index(
             keyword_grams[gram].add(i)
     # Emergency examples mention every topic on purpose and do not count (bot.matching.spread).
     counted = ~keyword_rows & per_row(lambda b: b.kind is RowKind.INTENT and b.owner != EMERGENCY)
+    known: list[str] = []
+    documents: list[tuple[str, str, str]] = []
+    counted_rows: list[Counted] = []
+    for block in blocks:
+        documents += block.documents
+        counted_rows += block.counted
+        if block.kind is RowKind.INTENT:
+            known += block.texts
     keyword_spread = spread_of(texts, keys, owners, keyword_list, counted,
-                               prefilter.rows, _spread_before(previous, texts, keys, owners, counted))
+                               prefilter.rows, _spread_before(previous, counted_rows))
     trigger_starts: dict[str, list[int]] = defaultdict(list)
     for n, trigger in enumerate(triggers):
         for symbol in starts(trigger):
             trigger_starts[symbol].append(n)
-    known: list[str] = []
-    documents: list[tuple[str, str, str]] = []
-    for block in blocks:
-        documents += block.documents
-        if block.kind is RowKind.INTENT:
-            known += block.texts
-    foreign = tuple(foreign_words(known) if previous is None else foreign_words_after(
-        previous.foreign, (t for t, kind in zip(previous.texts, previous.kinds, strict=True) if kind is RowKind.INTENT),
-        known))
+    kept = _kept(previous)
+    known_before = kept.known if kept is not None else _known(previous)
+    foreign = tuple(foreign_words(known) if previous is None else foreign_words_after(previous.foreign, known_before,
+                                                                                         known))
     documents += ((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0]) for word in foreign)
     index = Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(kinds), tuple(flags),
@@ -232,35 +235,51 @@ def build_index(
         MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
         frozenset(intent.id for intent in intents if Role.WHOLE_MESSAGE in intent.roles),
-        retrain(previous.learned, _documents_of(previous), documents) if previous is not None else train(documents),
+        retrain(previous.learned, kept.documents if kept is not None else learned_documents(
+            previous.kinds, previous.owners, previous.texts, previous.keys, previous.foreign), documents)
+        if previous is not None else train(documents),
         foreign,
         build_domains(known) if previous is None or previous.domains is None else build_domains(
-            known, previous.domains, (t for t, kind in zip(previous.texts, previous.kinds, strict=True)
-                                      if kind is RowKind.INTENT)),
+            known, previous.domains, known_before),
     )
-    _built[:] = [(weakref.ref(index), documents, {(b.kind, b.owner): b for b in blocks})]
+    _built[:] = [_Kept(weakref.ref(index), {(b.kind, b.owner): b for b in blocks}, documents, known, counted_rows)]
     return index
 
 
-# The learned model's documents and the row blocks of the index built last, which the next reload
-# retrains from and reuses (listing the documents again from that index's rows was ~0.2 s of each
-# reload at 100,000 examples). Only the last index's: nothing older is kept.
-_built: list[tuple[weakref.ReferenceType[Index], list[tuple[str, str, str]], dict[tuple[RowKind, str], Block]]] = []
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """What the next reload takes from the index built last rather than from its rows again (listing
+    the learned model's documents from them was ~0.2 s of each reload at 100,000 examples). Only the
+    last index's is kept: nothing older."""
+
+    index: weakref.ReferenceType[Index]
+    blocks: dict[tuple[RowKind, str], Block]  # its rows, block by block (bot.matching.blocks)
+    documents: list[tuple[str, str, str]]  # what its learned model learned from
+    known: list[str]  # its intents' example texts
+    counted: list[Counted]  # its rows that count towards topic word spreads
 
 
-def _documents_of(index: Index) -> list[tuple[str, str, str]]:
-    for built, documents, _ in _built:
-        if built() is index:
-            return documents
-    return learned_documents(index.kinds, index.owners, index.texts, index.keys, index.foreign)
+_built: list[_Kept] = []
+
+
+def _kept(previous: Index | None) -> _Kept | None:
+    """What was kept of `previous`, if it was the index built last in this process."""
+    for kept in _built:
+        if previous is not None and kept.index() is previous:
+            return kept
+    return None
 
 
 def _blocks_before(previous: Index | None, settings: MatcherSettings) -> dict[tuple[RowKind, str], Block]:
     """The blocks of `previous`, if it was built in this process under the same settings."""
-    for built, _, blocks in _built:
-        if previous is not None and built() is previous and previous.settings == settings:
-            return blocks
-    return {}
+    kept = _kept(previous)
+    return kept.blocks if kept is not None and previous is not None and previous.settings == settings else {}
+
+
+def _known(index: Index | None) -> list[str]:
+    if index is None:
+        return []
+    return [t for t, kind in zip(index.texts, index.kinds, strict=True) if kind is RowKind.INTENT]
 
 
 def _prepare_row(example: str, settings: MatcherSettings) -> tuple[str, str, str]:
@@ -273,16 +292,20 @@ def _counted_rows(texts: Sequence[str], keys: Sequence[str], owners: Sequence[st
     return [(owner, text, key) for owner, text, key, c in zip(owners, texts, keys, counted, strict=True) if c]
 
 
-def _spread_before(previous: Index | None, texts: list[str], keys: list[str], owners: list[str],
-                   counted: npt.NDArray[np.bool_]) -> tuple[dict[Counted, int], list[Counted], list[Counted]] | None:
+def _spread_before(previous: Index | None,
+                   counted: list[Counted]) -> tuple[dict[Counted, int], list[Counted], list[Counted]] | None:
     """The index before's topic word spreads and counted rows, with this index's, for spread_of()."""
     if previous is None:
         return None
-    was_counted = (not is_keyword and kind is RowKind.INTENT and owner != EMERGENCY for is_keyword, kind, owner
-                   in zip(previous.is_keyword, previous.kinds, previous.owners, strict=True))
+    kept = _kept(previous)
+    if kept is not None:
+        counted_before = kept.counted
+    else:
+        was_counted = (not is_keyword and kind is RowKind.INTENT and owner != EMERGENCY for is_keyword, kind, owner
+                       in zip(previous.is_keyword, previous.kinds, previous.owners, strict=True))
+        counted_before = _counted_rows(previous.texts, previous.keys, previous.owners, was_counted)
     known = {(previous.owners[i], previous.texts[i], previous.keys[i]): n for i, n in previous.keyword_spread.items()}
-    return (known, _counted_rows(previous.texts, previous.keys, previous.owners, was_counted),
-            _counted_rows(texts, keys, owners, counted.tolist()))
+    return known, counted_before, counted
 
 
 def learned_documents(kinds: Iterable[RowKind], owners: Iterable[str], texts: Iterable[str],
