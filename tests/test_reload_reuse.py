@@ -183,3 +183,20 @@ def test_a_reload_in_one_process_builds_what_a_fresh_load_builds(tmp_path: Path)
         edit()
         reloaded = loader(copy.intents, copy.content)
         assert _contents(reloaded.index) == _contents(load_catalogue(copy.intents, copy.content).index)
+
+
+def test_grams_with_rows_replaced_give_the_postings_of_grams_made_afresh() -> None:
+    keys = ["法律援助", "援助", "律师", "法律", "律师费用", "援助法律", "助"]
+    grams = Grams.of(keys, [True] * len(keys))
+    for start, end, middle in ((2, 3, ["律法", "援律师"]), (0, 2, []), (5, 7, ["法"]), (3, 3, ["费用律师"])):
+        now = keys[:start] + middle + keys[end:]
+        replaced = grams.replaced(start, end, middle)
+        fresh = Grams.of(now, [True] * len(now))
+        assert replaced is not None and replaced.rows == len(now)
+        mask = np.array([len(k) > 2 for k in now], dtype=bool)
+        for got, want in ((Postings.of(replaced, mask)[0], Postings.of(fresh, mask)[0]),
+                          (Postings.of(replaced)[0], Postings.of(fresh)[0])):
+            assert {g: got[g].tolist() for g in got} == {g: want[g].tolist() for g in want}
+            assert list(got) == list(want)  # the same gram numbers in the same order
+        assert replaced.bigrams(mask) == fresh.bigrams(mask)
+    assert grams.replaced(1, 2, ["新字"]) is None  # a character no row had: made afresh instead

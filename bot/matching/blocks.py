@@ -94,3 +94,18 @@ def _block(kind: RowKind, owner: str, source: tuple[tuple[str, ...], tuple[str, 
     counted = tuple((owner, t, k) for t, k, f in zip(texts, keys, flags, strict=True) if not f) if counts else ()
     return Block(kind, owner, source, tuple(made), tuple(keys), tuple(exact_keys), tuple(texts), tuple(flags),
                  documents, counted)
+
+
+def changed_rows(before: list[Block], after: list[Block]) -> tuple[int, int, int]:
+    """The first row that is not in the same block before and after, and where the rows that differ
+    end before and after (every row past them is in the same block)."""
+    shorter = min(len(before), len(after))
+    start = 0
+    while start < shorter and before[start] is after[start]:
+        start += 1
+    end = 0
+    while end < shorter - start and before[-1 - end] is after[-1 - end]:
+        end += 1
+    first = sum(len(b.keys) for b in before[:start])
+    return (first, first + sum(len(b.keys) for b in before[start: len(before) - end]),
+            first + sum(len(b.keys) for b in after[start: len(after) - end]))
