@@ -18,7 +18,7 @@ from bot.catalogue.loader import load_catalogue
 from bot.catalogue.yamlfile import read_yaml
 from bot.engine import Engine
 from bot.errors import Problem
-from bot.matching.blocks import blocks_of
+from bot.matching.blocks import blocks_of, kept_of
 from bot.matching.index import Index
 from bot.matching.prefilter import Grams, Postings, Prefilter, gram_set
 from catalogue_copy import NEW_EXAMPLE, CatalogueCopy
@@ -200,3 +200,20 @@ def test_grams_with_rows_replaced_give_the_postings_of_grams_made_afresh() -> No
             assert list(got) == list(want)  # the same gram numbers in the same order
         assert replaced.bigrams(mask) == fresh.bigrams(mask)
     assert grams.replaced(1, 2, ["新字"]) is None  # a character no row had: made afresh instead
+
+
+def test_the_read_ahead_keeps_the_cached_index_in_blocks_for_the_first_reload(tmp_path: Path) -> None:
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    first = CatalogueLoader(tmp_path / "cache")
+    first(copy.intents, copy.content)
+    first.flush()
+    restarted = CatalogueLoader(tmp_path / "cache")  # as `serve` starts: from the cache, then reads ahead
+    cached = restarted(copy.intents, copy.content)
+    assert restarted.hits == 1 and kept_of(cached.index) is None
+    restarted.read_ahead(copy.intents, copy.content)
+    kept = kept_of(cached.index)
+    assert kept is not None and [k for b in kept.blocks for k in b.keys] == list(cached.index.keys)
+    copy.add_example()
+    reloaded = restarted(copy.intents, copy.content)
+    assert kept_of(reloaded.index) is not None and kept_of(cached.index) is None  # only the last index's
+    assert _contents(reloaded.index) == _contents(load_catalogue(copy.intents, copy.content).index)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copyreg
-import weakref
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings, Role, topic_of
-from bot.matching.blocks import Block, RowKind, blocks_of, changed_rows
+from bot.matching.blocks import Block, RowKind, blocks_of, gathered, grams_after, kept_of, remember
 from bot.matching.normalize import canonical_lines, drop_latin_fillers, prepare, rewrite, squash, strip_fillers
 from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 from bot.matching.learned import LearnedModel, train
@@ -192,7 +191,7 @@ def build_index(
 
     keyword_rows = np.array(flags, dtype=bool)
     # Stories' background (奶茶店, 旁边) is no topic's vocabulary: only shorter examples count.
-    grams = _grams(keys, blocks, _kept(previous))  # once for the prefilter and the vocabulary
+    grams = grams_after(keys, blocks, kept_of(previous))  # once for the prefilter and the vocabulary
     lengths = np.fromiter(map(len, keys), np.intp, len(keys))
     vocabulary = grams.bigrams(per_row(lambda b: b.kind is not RowKind.OUT_OF_SCOPE)
                                & (lengths <= settings.weights.story_length))
@@ -207,21 +206,14 @@ def build_index(
             keyword_grams[gram].add(i)
     # Emergency examples mention every topic on purpose and do not count (bot.matching.spread).
     counted = ~keyword_rows & per_row(lambda b: b.kind is RowKind.INTENT and b.owner != EMERGENCY)
-    known: list[str] = []
-    documents: list[tuple[str, str, str]] = []
-    counted_rows: list[Counted] = []
-    for block in blocks:
-        documents += block.documents
-        counted_rows += block.counted
-        if block.kind is RowKind.INTENT:
-            known += block.texts
+    documents, known, counted_rows = gathered(blocks)
     keyword_spread = spread_of(texts, keys, owners, keyword_list, counted,
                                prefilter.rows, _spread_before(previous, counted_rows))
     trigger_starts: dict[str, list[int]] = defaultdict(list)
     for n, trigger in enumerate(triggers):
         for symbol in starts(trigger):
             trigger_starts[symbol].append(n)
-    kept = _kept(previous)
+    kept = kept_of(previous)
     known_before = kept.known if kept is not None else _known(previous)
     foreign = tuple(foreign_words(known) if previous is None else foreign_words_after(previous.foreign, known_before,
                                                                                          known))
@@ -242,51 +234,39 @@ def build_index(
         build_domains(known) if previous is None or previous.domains is None else build_domains(
             known, previous.domains, known_before),
     )
-    _built[:] = [_Kept(weakref.ref(index), blocks, documents, known, counted_rows, grams)]
+    remember(index, blocks, documents, known, counted_rows, grams)
     return index
-
-
-@dataclass(frozen=True, slots=True)
-class _Kept:
-    """What the next reload takes from the index built last rather than from its rows again (listing
-    the learned model's documents from them was ~0.2 s of each reload at 100,000 examples). Only the
-    last index's is kept: nothing older."""
-
-    index: weakref.ReferenceType[Index]
-    blocks: list[Block]  # its rows, block by block (bot.matching.blocks)
-    documents: list[tuple[str, str, str]]  # what its learned model learned from
-    known: list[str]  # its intents' example texts
-    counted: list[Counted]  # its rows that count towards topic word spreads
-    grams: Grams  # every row's grams (~30 MB at 100,000 examples)
-
-
-_built: list[_Kept] = []
-
-
-def _kept(previous: Index | None) -> _Kept | None:
-    """What was kept of `previous`, if it was the index built last in this process."""
-    for kept in _built:
-        if previous is not None and kept.index() is previous:
-            return kept
-    return None
 
 
 def _blocks_before(previous: Index | None, settings: MatcherSettings) -> dict[tuple[RowKind, str], Block]:
     """The blocks of `previous`, if it was built in this process under the same settings."""
-    kept = _kept(previous)
+    kept = kept_of(previous)
     if kept is None or previous is None or previous.settings != settings:
         return {}
     return {(b.kind, b.owner): b for b in kept.blocks}
 
 
-def _grams(keys: list[str], blocks: list[Block], kept: _Kept | None) -> Grams:
-    """Every row's grams: those of the index before with its changed rows replaced, if it was kept."""
-    if kept is not None:
-        first, end_before, end_now = changed_rows(kept.blocks, blocks)
-        grams = kept.grams.replaced(first, end_before, keys[first:end_now])
-        if grams is not None:
-            return grams
-    return Grams.of(keys, [True] * len(keys))
+def keep(index: Index, intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str],
+         prepared: Mapping[str, tuple[str, str, str]]) -> bool:
+    """Keep for the next reload what build_index() keeps, for an `index` read from the cache (built by
+    another process) from the rows `prepared` there: a serving process does this in its read-ahead, so
+    that its first reload reuses blocks as later ones do. False (nothing kept) unless every row is in
+    `prepared` and the blocks give the index's rows."""
+    try:
+        blocks = blocks_of(intents, out_of_scope, followups, prepared.__getitem__, None, {})
+    except KeyError:
+        return False
+    keys: list[str] = []
+    texts: list[str] = []
+    for block in blocks:
+        keys += block.keys
+        texts += block.texts
+    if keys != list(index.keys) or texts != list(index.texts):
+        return False
+    documents, known, counted = gathered(blocks)
+    documents += ((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0]) for word in index.foreign)
+    remember(index, blocks, documents, known, counted, Grams.of(keys, [True] * len(keys)))
+    return True
 
 
 def _known(index: Index | None) -> list[str]:
@@ -310,7 +290,7 @@ def _spread_before(previous: Index | None,
     """The index before's topic word spreads and counted rows, with this index's, for spread_of()."""
     if previous is None:
         return None
-    kept = _kept(previous)
+    kept = kept_of(previous)
     if kept is not None:
         counted_before = kept.counted
     else:
