@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from bot.catalogue.loader import load_catalogue
 from bot.catalogue.yamlfile import read_yaml
 from bot.engine import Engine
 from bot.errors import Problem
+from bot.matching.blocks import blocks_of, kept_of
 from bot.matching.index import Index
 from bot.matching.prefilter import Grams, Postings, Prefilter, gram_set
 from catalogue_copy import NEW_EXAMPLE, CatalogueCopy
@@ -149,3 +151,69 @@ def test_a_reload_recounts_the_spread_of_a_topic_word_an_edit_starts_using(tmp_p
     fresh = load_catalogue(copy.intents, copy.content).index
     assert dict(reloaded.keyword_spread) == dict(fresh.keyword_spread)
     assert [n for i, n in reloaded.keyword_spread.items() if reloaded.texts[i] == word] == [2]
+
+
+def test_a_reload_prepares_the_rows_of_changed_intents_only(tmp_path: Path) -> None:
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    first = load_catalogue(copy.intents, copy.content)
+    intents = list(first.intents.values())
+    made: list[str] = []
+
+    def prepare(example: str) -> tuple[str, str, str]:
+        made.append(example)
+        return (example, example, example)
+
+    before = blocks_of(intents, first.out_of_scope, first.followups, prepare, None, {})
+    assert len(made) == sum(len(set(i.examples) | set(i.keywords)) for i in intents) + len(
+        set(first.out_of_scope)) + len(set(first.followups))
+    made.clear()
+    changed = replace(intents[1], examples=(*intents[1].examples, NEW_EXAMPLE))
+    after = blocks_of([intents[0], changed, *intents[2:]], first.out_of_scope, first.followups, prepare, None,
+                      {(b.kind, b.owner): b for b in before})
+    rows = list(dict.fromkeys((*changed.examples, *changed.keywords)))  # the changed intent's rows, in order
+    assert made == rows and list(after[1].texts) == rows
+    assert after[0] is before[0] and all(a is b for a, b in zip(after[2:], before[2:], strict=True))
+
+
+def test_a_reload_in_one_process_builds_what_a_fresh_load_builds(tmp_path: Path) -> None:
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    loader = CatalogueLoader(None)  # every reload in this process: the blocks of the one before are reused
+    loader(copy.intents, copy.content)
+    for edit in (copy.add_example, copy.restore, lambda: copy.add_example(f"{NEW_EXAMPLE}吗")):
+        edit()
+        reloaded = loader(copy.intents, copy.content)
+        assert _contents(reloaded.index) == _contents(load_catalogue(copy.intents, copy.content).index)
+
+
+def test_grams_with_rows_replaced_give_the_postings_of_grams_made_afresh() -> None:
+    keys = ["法律援助", "援助", "律师", "法律", "律师费用", "援助法律", "助"]
+    grams = Grams.of(keys, [True] * len(keys))
+    for start, end, middle in ((2, 3, ["律法", "援律师"]), (0, 2, []), (5, 7, ["法"]), (3, 3, ["费用律师"])):
+        now = keys[:start] + middle + keys[end:]
+        replaced = grams.replaced(start, end, middle)
+        fresh = Grams.of(now, [True] * len(now))
+        assert replaced is not None and replaced.rows == len(now)
+        mask = np.array([len(k) > 2 for k in now], dtype=bool)
+        for got, want in ((Postings.of(replaced, mask)[0], Postings.of(fresh, mask)[0]),
+                          (Postings.of(replaced)[0], Postings.of(fresh)[0])):
+            assert {g: got[g].tolist() for g in got} == {g: want[g].tolist() for g in want}
+            assert list(got) == list(want)  # the same gram numbers in the same order
+        assert replaced.bigrams(mask) == fresh.bigrams(mask)
+    assert grams.replaced(1, 2, ["新字"]) is None  # a character no row had: made afresh instead
+
+
+def test_the_read_ahead_keeps_the_cached_index_in_blocks_for_the_first_reload(tmp_path: Path) -> None:
+    copy = CatalogueCopy(tmp_path / "catalogue")
+    first = CatalogueLoader(tmp_path / "cache")
+    first(copy.intents, copy.content)
+    first.flush()
+    restarted = CatalogueLoader(tmp_path / "cache")  # as `serve` starts: from the cache, then reads ahead
+    cached = restarted(copy.intents, copy.content)
+    assert restarted.hits == 1 and kept_of(cached.index) is None
+    restarted.read_ahead(copy.intents, copy.content)
+    kept = kept_of(cached.index)
+    assert kept is not None and [k for b in kept.blocks for k in b.keys] == list(cached.index.keys)
+    copy.add_example()
+    reloaded = restarted(copy.intents, copy.content)
+    assert kept_of(reloaded.index) is not None and kept_of(cached.index) is None  # only the last index's
+    assert _contents(reloaded.index) == _contents(load_catalogue(copy.intents, copy.content).index)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import copyreg
-import enum
-import weakref
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -15,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.catalogue.model import EMERGENCY, Intent, MatcherSettings, Role, topic_of
+from bot.matching.blocks import Block, RowKind, blocks_of, gathered, grams_after, kept_of, remember
 from bot.matching.normalize import canonical_lines, drop_latin_fillers, prepare, rewrite, squash, strip_fillers
 from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 from bot.matching.learned import LearnedModel, train
@@ -38,14 +37,6 @@ def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 copyreg.pickle(MappingProxyType, lambda proxy: (read_only, (dict(proxy),)))
 
 SCANNED_CHARS = 8192  # characters of a message searched for triggers (Telegram allows 4096)
-
-
-class RowKind(enum.Enum):
-    """What a row of the index is: an intent's example or topic word, or a phrase owned by no intent."""
-
-    INTENT = "intent"
-    OUT_OF_SCOPE = "out_of_scope"  # a phrase the bot must not answer ("天气怎么样")
-    FOLLOWUP = "followup"  # an elliptical follow-up ("那要多久") about the previous turn's topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,95 +162,122 @@ def build_index(
     found there are reused (a reload after one file changed), and every row is written back. The
     learned model is retrained from the `previous` index's (bot.matching.retrain), if there is one.
     """
-    rows: dict[tuple[RowKind, str, str], bool] = {}
-    for intent in intents:
-        for example in intent.examples:
-            rows.setdefault((RowKind.INTENT, intent.id, example), False)
-        for keyword in intent.keywords:
-            rows[(RowKind.INTENT, intent.id, keyword)] = True
-    for example in out_of_scope:
-        rows.setdefault((RowKind.OUT_OF_SCOPE, "", example), False)
-    for example in followups:
-        rows.setdefault((RowKind.FOLLOWUP, "", example), False)
+    before = _blocks_before(previous, settings)
+    blocks = blocks_of(intents, out_of_scope, followups, lambda example: _prepare_row(example, settings), prepared,
+                       before)
     triggers = tuple(
         Trigger(intent.id, t, sound_keys(t)[0]) for intent in intents for t in intent.triggers
     )
-    keys, exact_keys, texts, owners, kinds, flags = [], [], [], [], [], []
-    for (kind, owner, example), is_keyword in rows.items():
-        known = prepared.get(example) if prepared is not None else None
-        if known is None:
-            core = canonical(prepare(example), settings)
-            known = (core, *sound_keys(core)) if core else ("", "", "")
-        if prepared is not None:
-            prepared[example] = known
-        core, folded, exact = known
-        if not core:
-            continue
-        keys.append(folded)
-        exact_keys.append(exact)
-        texts.append(core)
-        owners.append(owner)
-        kinds.append(kind)
-        flags.append(is_keyword)
+    keys: list[str] = []
+    exact_keys: list[str] = []
+    texts: list[str] = []
+    owners: list[str] = []
+    kinds: list[RowKind] = []
+    flags: list[bool] = []
+    by_owner: dict[str, tuple[int, ...]] = {}
+    for block in blocks:  # a block at a time: extending lists is not a Python loop over rows
+        if block.kind is RowKind.INTENT and block.keys:
+            by_owner[block.owner] = tuple(range(len(keys), len(keys) + len(block.keys)))
+        keys += block.keys
+        exact_keys += block.exact_keys
+        texts += block.texts
+        owners += [block.owner] * len(block.keys)
+        kinds += [block.kind] * len(block.keys)
+        flags += block.flags
+    sizes = [len(block.keys) for block in blocks]
+
+    def per_row(holds: Callable[[Block], bool]) -> npt.NDArray[np.bool_]:
+        return np.array([holds(block) for block in blocks], dtype=bool).repeat(sizes)
+
+    keyword_rows = np.array(flags, dtype=bool)
     # Stories' background (奶茶店, 旁边) is no topic's vocabulary: only shorter examples count.
-    vocabulary = Grams.of(keys, [kind is not RowKind.OUT_OF_SCOPE and len(k) <= settings.weights.story_length
-                                 for k, kind in zip(keys, kinds, strict=True)]).bigrams()
-    by_owner: dict[str, list[int]] = defaultdict(list)
-    for i, owner in enumerate(owners):
-        if kinds[i] is RowKind.INTENT:
-            by_owner[owner].append(i)
-    prefilter = Prefilter.build(keys, flags, [kind is not RowKind.INTENT for kind in kinds])
+    grams = grams_after(keys, blocks, kept_of(previous))  # once for the prefilter and the vocabulary
+    lengths = np.fromiter(map(len, keys), np.intp, len(keys))
+    vocabulary = grams.bigrams(per_row(lambda b: b.kind is not RowKind.OUT_OF_SCOPE)
+                               & (lengths <= settings.weights.story_length))
+    prefilter = Prefilter.build(keys, flags, per_row(lambda b: b.kind is not RowKind.INTENT), grams)
     keyword_heads: dict[str, set[int]] = defaultdict(set)
     keyword_grams: dict[str, set[int]] = defaultdict(set)
-    for i, is_keyword in enumerate(flags):
-        if is_keyword:
-            keyword_heads[texts[i][:2]].add(i)
-            keyword_heads[keys[i][:2]].add(i)
-            for gram in gram_set(texts[i]):
-                keyword_grams[gram].add(i)
+    keyword_list: list[int] = np.flatnonzero(keyword_rows).tolist()
+    for i in keyword_list:
+        keyword_heads[texts[i][:2]].add(i)
+        keyword_heads[keys[i][:2]].add(i)
+        for gram in gram_set(texts[i]):
+            keyword_grams[gram].add(i)
     # Emergency examples mention every topic on purpose and do not count (bot.matching.spread).
-    counted = np.fromiter((not is_keyword and kind is RowKind.INTENT and owner != EMERGENCY
-                           for is_keyword, kind, owner in zip(flags, kinds, owners, strict=True)), bool, len(flags))
-    keyword_spread = spread_of(texts, keys, owners, [i for i, is_keyword in enumerate(flags) if is_keyword], counted,
-                               prefilter.rows, _spread_before(previous, texts, keys, owners, counted))
+    counted = ~keyword_rows & per_row(lambda b: b.kind is RowKind.INTENT and b.owner != EMERGENCY)
+    documents, known, counted_rows = gathered(blocks)
+    keyword_spread = spread_of(texts, keys, owners, keyword_list, counted,
+                               prefilter.rows, _spread_before(previous, counted_rows))
     trigger_starts: dict[str, list[int]] = defaultdict(list)
     for n, trigger in enumerate(triggers):
         for symbol in starts(trigger):
             trigger_starts[symbol].append(n)
-    known = [t for t, kind in zip(texts, kinds, strict=True) if kind is RowKind.INTENT]
-    foreign = tuple(foreign_words(known) if previous is None else foreign_words_after(
-        previous.foreign, (t for t, kind in zip(previous.texts, previous.kinds, strict=True) if kind is RowKind.INTENT),
-        known))
-    documents = learned_documents(kinds, owners, texts, keys, foreign)
+    kept = kept_of(previous)
+    known_before = kept.known if kept is not None else _known(previous)
+    foreign = tuple(foreign_words(known) if previous is None else foreign_words_after(previous.foreign, known_before,
+                                                                                         known))
+    documents += ((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0]) for word in foreign)
     index = Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(kinds), tuple(flags),
         prefilter, triggers, vocabulary,
-        MappingProxyType({o: tuple(ix) for o, ix in by_owner.items()}),
+        MappingProxyType(by_owner),
         MappingProxyType(keyword_spread),
         MappingProxyType({s: tuple(sorted(ix)) for s, ix in keyword_heads.items()}),
         MappingProxyType({g: tuple(sorted(ix)) for g, ix in keyword_grams.items()}),
         MappingProxyType({s: tuple(ts) for s, ts in trigger_starts.items()}), settings,
         frozenset(intent.id for intent in intents if Role.WHOLE_MESSAGE in intent.roles),
-        retrain(previous.learned, _documents_of(previous), documents) if previous is not None else train(documents),
+        retrain(previous.learned, kept.documents if kept is not None else learned_documents(
+            previous.kinds, previous.owners, previous.texts, previous.keys, previous.foreign), documents)
+        if previous is not None else train(documents),
         foreign,
         build_domains(known) if previous is None or previous.domains is None else build_domains(
-            known, previous.domains, (t for t, kind in zip(previous.texts, previous.kinds, strict=True)
-                                      if kind is RowKind.INTENT)),
+            known, previous.domains, known_before),
     )
-    _built[:] = [(weakref.ref(index), documents)]
+    remember(index, blocks, documents, known, counted_rows, grams)
     return index
 
 
-# The learned model's documents of the index built last, which the next reload retrains from:
-# listing them again from that index's rows was ~0.2 s of each reload at 100,000 examples.
-_built: list[tuple[weakref.ReferenceType[Index], list[tuple[str, str, str]]]] = []
+def _blocks_before(previous: Index | None, settings: MatcherSettings) -> dict[tuple[RowKind, str], Block]:
+    """The blocks of `previous`, if it was built in this process under the same settings."""
+    kept = kept_of(previous)
+    if kept is None or previous is None or previous.settings != settings:
+        return {}
+    return {(b.kind, b.owner): b for b in kept.blocks}
 
 
-def _documents_of(index: Index) -> list[tuple[str, str, str]]:
-    for built, documents in _built:
-        if built() is index:
-            return documents
-    return learned_documents(index.kinds, index.owners, index.texts, index.keys, index.foreign)
+def keep(index: Index, intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str],
+         prepared: Mapping[str, tuple[str, str, str]]) -> bool:
+    """Keep for the next reload what build_index() keeps, for an `index` read from the cache (built by
+    another process) from the rows `prepared` there: a serving process does this in its read-ahead, so
+    that its first reload reuses blocks as later ones do. False (nothing kept) unless every row is in
+    `prepared` and the blocks give the index's rows."""
+    try:
+        blocks = blocks_of(intents, out_of_scope, followups, prepared.__getitem__, None, {})
+    except KeyError:
+        return False
+    keys: list[str] = []
+    texts: list[str] = []
+    for block in blocks:
+        keys += block.keys
+        texts += block.texts
+    if keys != list(index.keys) or texts != list(index.texts):
+        return False
+    documents, known, counted = gathered(blocks)
+    documents += ((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0]) for word in index.foreign)
+    remember(index, blocks, documents, known, counted, Grams.of(keys, [True] * len(keys)))
+    return True
+
+
+def _known(index: Index | None) -> list[str]:
+    if index is None:
+        return []
+    return [t for t, kind in zip(index.texts, index.kinds, strict=True) if kind is RowKind.INTENT]
+
+
+def _prepare_row(example: str, settings: MatcherSettings) -> tuple[str, str, str]:
+    core = canonical(prepare(example), settings)
+    return (core, *sound_keys(core)) if core else ("", "", "")
 
 
 def _counted_rows(texts: Sequence[str], keys: Sequence[str], owners: Sequence[str],
@@ -267,16 +285,20 @@ def _counted_rows(texts: Sequence[str], keys: Sequence[str], owners: Sequence[st
     return [(owner, text, key) for owner, text, key, c in zip(owners, texts, keys, counted, strict=True) if c]
 
 
-def _spread_before(previous: Index | None, texts: list[str], keys: list[str], owners: list[str],
-                   counted: npt.NDArray[np.bool_]) -> tuple[dict[Counted, int], list[Counted], list[Counted]] | None:
+def _spread_before(previous: Index | None,
+                   counted: list[Counted]) -> tuple[dict[Counted, int], list[Counted], list[Counted]] | None:
     """The index before's topic word spreads and counted rows, with this index's, for spread_of()."""
     if previous is None:
         return None
-    was_counted = (not is_keyword and kind is RowKind.INTENT and owner != EMERGENCY for is_keyword, kind, owner
-                   in zip(previous.is_keyword, previous.kinds, previous.owners, strict=True))
+    kept = kept_of(previous)
+    if kept is not None:
+        counted_before = kept.counted
+    else:
+        was_counted = (not is_keyword and kind is RowKind.INTENT and owner != EMERGENCY for is_keyword, kind, owner
+                       in zip(previous.is_keyword, previous.kinds, previous.owners, strict=True))
+        counted_before = _counted_rows(previous.texts, previous.keys, previous.owners, was_counted)
     known = {(previous.owners[i], previous.texts[i], previous.keys[i]): n for i, n in previous.keyword_spread.items()}
-    return (known, _counted_rows(previous.texts, previous.keys, previous.owners, was_counted),
-            _counted_rows(texts, keys, owners, counted.tolist()))
+    return known, counted_before, counted
 
 
 def learned_documents(kinds: Iterable[RowKind], owners: Iterable[str], texts: Iterable[str],

@@ -12,7 +12,7 @@ column numbers differ, which no guess depends on.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import numpy as np
@@ -48,13 +48,22 @@ def differing(before: list[T], after: list[T]) -> tuple[list[T], list[T]]:
     """What lies between the common start and the common end of two lists (of documents, of rows):
     after one file was saved, a few items, so counting the changes need not hash 100,000 of them twice."""
     shorter = min(len(before), len(after))
-    start = 0
-    while start < shorter and before[start] == after[start]:
-        start += 1
-    end = 0
-    while end < shorter - start and before[-1 - end] == after[-1 - end]:
-        end += 1
+    start = _longest(lambda n: before[:n] == after[:n], shorter)
+    end = _longest(lambda n: before[len(before) - n:] == after[len(after) - n:], shorter - start)
     return before[start: len(before) - end], after[start: len(after) - end]
+
+
+def _longest(same: Callable[[int], bool], most: int) -> int:
+    """The largest n <= most for which same(n) holds (it holds for every smaller n too), found by halving:
+    each test compares whole slices in C, where a Python loop over 100,000 items was ~20 ms a call."""
+    low, high = 0, most
+    while low < high:
+        middle = (low + high + 1) // 2
+        if same(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _counts(model: LearnedModel) -> np.ndarray | None:  # type: ignore[type-arg]
