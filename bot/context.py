@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,7 @@ class Context:
     at: float
     offered: tuple[str, ...] = ()
     given: frozenset[str] = frozenset()
+    after_danger: bool = False  # an emergency answer came earlier: later answers keep the safety line
 
 
 class ContextStore:
@@ -43,15 +44,16 @@ class ContextStore:
     def remember(self, user: str, intent: str) -> None:
         """Record the intent just answered, evicting the least recently seen user when full."""
         ctx = self.get(user)
-        self._put(user, Context(intent, self._clock(), ctx.offered if ctx else (), ctx.given if ctx else frozenset()))
+        base = ctx or Context(None, self._clock())
+        self._put(user, replace(base, intent=intent, at=self._clock()))
 
     def offer(self, user: str, intents: tuple[str, ...]) -> None:
         """Record the intents of the buttons just shown, so "2" can pick the second."""
         ctx = self.get(user)
         if ctx is None and not intents:
             return
-        self._put(user, Context(ctx.intent if ctx else None, self._clock(), intents,
-                                ctx.given if ctx else frozenset()))
+        base = ctx or Context(None, self._clock())
+        self._put(user, replace(base, at=self._clock(), offered=intents))
 
     def note(self, user: str, given: frozenset[str]) -> None:
         """Add to the answer parts the user has been given in this conversation."""
@@ -59,7 +61,12 @@ class ContextStore:
         if not given:
             return
         base = ctx or Context(None, self._clock())
-        self._put(user, Context(base.intent, self._clock(), base.offered, base.given | given))
+        self._put(user, replace(base, at=self._clock(), given=base.given | given))
+
+    def alarm(self, user: str) -> None:
+        """After an emergency answer: no topic to follow up, but the answers that follow in this
+        conversation keep the safety line (the danger may not be over)."""
+        self._put(user, Context(None, self._clock(), after_danger=True))
 
     def _put(self, user: str, ctx: Context) -> None:
         self._items[user] = ctx
@@ -72,7 +79,7 @@ class ContextStore:
         if ctx is None:
             self.forget(user)
         else:
-            self._put(user, Context(ctx.intent, self._clock(), ctx.offered, ctx.given))
+            self._put(user, replace(ctx, at=self._clock()))
 
     def forget(self, user: str) -> None:
         """Drop the user's context (after a goodbye, or on request)."""

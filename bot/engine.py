@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bot.catalogue.loader import Catalogue, load_catalogue
-from bot.context import ContextStore
+from bot.context import Context, ContextStore
 from bot.errors import CatalogueError, Problem, Source
 from bot.facets import shape
 from bot.matching.index import Index
@@ -119,7 +119,7 @@ class Engine:
 
     def _finish(self, user: str, channel: str, text: str, cat: Catalogue, examined: Examined,
                 started: float) -> Reply:
-        reply = self._respond(user, cat, text, examined)
+        reply = self._kept_safe(cat, self.context.get(user), self._respond(user, cat, text, examined))
         self.context.offer(user, tuple(b.intent for b in reply.buttons))
         self._record(user, channel, text, reply, started)
         return reply
@@ -132,8 +132,9 @@ class Engine:
         if intent is None:
             reply = Reply(None, 0.0, cat.messages["stale_button"], kind=Kind.STALE_BUTTON)
         else:
+            before, answer = self.context.get(user), self._answer(cat, intent, 1.0, None, ())
             self._remember(user, cat, intent.id)
-            reply = self._shaped(user, cat, intent, "", self._answer(cat, intent, 1.0, None, ()), is_pressed=True)
+            reply = self._kept_safe(cat, before, self._shaped(user, cat, intent, "", answer, is_pressed=True))
         self.context.offer(user, tuple(b.intent for b in reply.buttons))
         self._record(user, channel, f"[button] {intent_id}", reply, started)
         return reply
@@ -228,8 +229,7 @@ class Engine:
             followed = (self._follow_up(user, cat, text, examined, alone)
                         if call.general or alone.outcome is not Outcome.ANSWER else None)
             if followed is not None:
-                return replace(followed, text=f"{cat.messages['safety_line']}\n{followed.text}", kind=Kind.SAFETY,
-                               safety=True)
+                return _with_safety_line(cat, followed)
             return self._mentioned(user, cat, cat.intents[call.service.intent], call.service.score, ranking)
         match = decide(ranking, settings)
         place = examined.place
@@ -343,10 +343,14 @@ class Engine:
     def _mentioned(self, user: str, cat: Catalogue, intent: Intent, score: float, ranking: Ranking) -> Reply:
         """Danger mentioned, not now: the service asked about, with one safety line on top."""
         self._remember(user, cat, intent.id)
-        reply = self._answer(cat, intent, score, None, ranking.intents[:3])
-        return Reply(reply.intent, reply.confidence, f"{cat.messages['safety_line']}\n{reply.text}",
-                     reply.suggestions, reply.buttons, Outcome.ANSWER, Kind.SAFETY, None, reply.candidates,
-                     reply.is_rateable, safety=True)
+        return _with_safety_line(cat, self._answer(cat, intent, score, None, ranking.intents[:3]))
+
+    def _kept_safe(self, cat: Catalogue, before: Context | None, reply: Reply) -> Reply:
+        """A service answered after an emergency answer keeps the safety line: the danger may not be over."""
+        if (before is None or not before.after_danger or reply.intent is None or reply.safety
+                or reply.kind is Kind.EMERGENCY or cat.has_role(reply.intent, Role.SMALL_TALK)):
+            return reply
+        return _with_safety_line(cat, reply)
 
     def _emergency(self, user: str, cat: Catalogue, intent: Intent, ranking: Ranking,
                    answer: Answer | None = None) -> Reply:
@@ -357,7 +361,7 @@ class Engine:
                 and not cat.has_role(s.intent, Role.SMALL_TALK)][:1]
         reply = self._answer(cat, intent, 1.0, None, ranking.intents[:3], answer)
         suggestions = tuple(dict.fromkeys([*also, *reply.suggestions]))[: cat.settings.max_suggestions]
-        self.context.forget(user)
+        self.context.alarm(user)
         return Reply(intent.id, 1.0, reply.text, suggestions,
                      tuple(Button(cat.title(s), s) for s in suggestions), Outcome.ANSWER, Kind.EMERGENCY,
                      None, reply.candidates)
@@ -391,3 +395,6 @@ class Engine:
         self.reload_failures += 1
         return problems
 
+
+def _with_safety_line(cat: Catalogue, reply: Reply) -> Reply:
+    return replace(reply, text=f"{cat.messages['safety_line']}\n{reply.text}", kind=Kind.SAFETY, safety=True)

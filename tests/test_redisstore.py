@@ -11,6 +11,7 @@ import pytest
 from mini_catalogue import clarifying, mini_engine
 from real_services import RedisServer
 
+from bot.catalogue.loader import Catalogue
 from bot.config import safe_url
 from bot.engine import Engine
 from bot.service.ratelimit import RateLimiter, Verdict
@@ -129,3 +130,19 @@ async def test_redis_away_answers_statelessly_and_recovers(replicas: tuple[Engin
 ])
 def test_urls_are_shown_without_their_password(url: str, shown: str) -> None:
     assert safe_url(url) == shown
+
+
+async def test_the_safety_line_after_an_emergency_carries_to_the_other_replica(shipped_catalogue: Catalogue,
+                                                                              redis_server: RedisServer) -> None:
+    stores = [RedisConversations(redis_server.url), RedisConversations(redis_server.url)]
+    first, second = (Engine(shipped_catalogue, conversations=store) for store in stores)
+    for store in stores:
+        await store.start()
+    try:
+        assert (await first.reply("u", "救命 他拿着刀说要砍死我")).kind == "emergency"
+        after = await second.reply("u", "警察已经来了，那法律援助怎么申请")
+        assert (after.intent, after.kind, after.safety) == ("legal_aid", "safety", True)
+        assert after.text.startswith(shipped_catalogue.messages["safety_line"])
+    finally:
+        for store in stores:
+            await store.close()

@@ -493,3 +493,13 @@ def test_threats_and_beatings_of_others_call_the_police_first(shipped_engine: En
     reply = shipped_engine.respond("citizen", text)
     assert reply.intent == "emergency", text
     assert _first_number(reply.text) == number, reply.text
+
+
+def test_after_an_emergency_answer_the_service_asked_next_keeps_the_safety_line(shipped_engine: Engine) -> None:
+    assert shipped_engine.respond("u", "救命 他拿着刀说要砍死我").kind == "emergency"
+    pressed = shipped_engine.choose("u", "legal_aid")
+    assert (pressed.intent, pressed.safety) == ("legal_aid", True)
+    typed = shipped_engine.respond("u", "那要多久")
+    assert (typed.intent, typed.safety) == ("legal_aid", True)
+    assert shipped_engine.respond("u", "再见").intent == "goodbye"
+    assert not shipped_engine.respond("u", "法律援助怎么申请").safety  # a new conversation starts calm
