@@ -503,3 +503,20 @@ def test_after_an_emergency_answer_the_service_asked_next_keeps_the_safety_line(
     assert (typed.intent, typed.safety) == ("legal_aid", True)
     assert shipped_engine.respond("u", "再见").intent == "goodbye"
     assert not shipped_engine.respond("u", "法律援助怎么申请").safety  # a new conversation starts calm
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("我不想活了，刚把一瓶安眠药全吃了", "120"),  # self-harm intent, and the pills already taken
+        ("想不开喝了农药", "120"),
+        ("药都买好了，今晚就走", "110"),  # intent alone: the police first
+        ("活着没意思，今晚就结束这一切", "110"),  # 没意思 sounds like 没意识 only by a folded sound
+        ("遗书写好了，活着真的没意思", "110"),
+        ("我爸没意识了", "120"),
+    ],
+)
+def test_self_harm_done_gets_120_and_intent_gets_110(shipped_engine: Engine, text: str, number: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent == "emergency", text
+    assert _first_number(reply.text) == number, reply.text
