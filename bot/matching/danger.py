@@ -257,17 +257,14 @@ def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger, opini
 
 
 def _yielded(query: Query, index: Index, danger: Danger, group: DangerGroup, opinion: Opinion | None) -> Trigger | None:
-    """The danger of a group `group` gives way to, named in the message too ("有人落水了，捞上来没有
-    呼吸了": 120), or the model's sure reading of the whole message as one of them. A phrase heard only
-    by a folded sound is not named: "活着没意思" (si) is not 没意识 (shi)."""
+    """The danger of a group `group` gives way to, named in the message too ("有人落水了，捞上来没有呼吸了": 120)
+    but not by a folded sound only (活着没意思 is not 没意识), or the model's sure reading of it as one of them."""
     phrases = {t for g in danger.groups if g.name in group.yields_to for t in g.triggers}
     text = f"{query.text}\n{query.core}"
     named = find_trigger(text, query.key, [t for t in index.triggers_near(query) if t.text in phrases
                                            and not folded_only(text, query.key, query.exact_key, t)])
-    if named is not None:
-        return named
-    read = read_situation(opinion)
-    return read if read is not None and opinion is not None and opinion.guesses[0] in group.yields_to else None
+    read = read_situation(opinion) if named is None else None
+    return named or (read if read is not None and opinion is not None and opinion.guesses[0] in group.yields_to else None)
 
 
 def _loosely_found(query: Query, trigger: Trigger) -> bool:
