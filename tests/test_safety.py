@@ -520,3 +520,21 @@ def test_self_harm_done_gets_120_and_intent_gets_110(shipped_engine: Engine, tex
     reply = shipped_engine.respond("citizen", text)
     assert reply.intent == "emergency", text
     assert _first_number(reply.text) == number, reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("我爸心口疼得厉害，满头冷汗，他以前就有心脏病", "120"),  # the past is background: no service asked
+        ("拆迁的人来了，现在几个人把我哥按在地上打", "110"),
+    ],
+)
+def test_danger_now_told_beside_a_past_is_still_now(shipped_engine: Engine, text: str, number: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent == "emergency", (text, reply.intent)
+    assert _first_number(reply.text) == number, reply.text
+
+
+def test_a_past_danger_with_a_service_asked_is_still_a_mention(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("citizen", "他以前有心脏病，去年在医院没抢救过来，想做医疗过错鉴定找谁")
+    assert (reply.intent, reply.safety) == ("judicial_appraisal", True), reply.text

@@ -222,7 +222,9 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         service = learned_service(learned, intents, floor, is_service, index.settings.weights.model_vetoes) or service
     if service is not None:
         return DangerCall(trigger, is_now=False, service=service, general=not named)
-    if danger.mention_intent is not None:  # a question about the law that names no service
+    if danger.mention_intent is not None and read_situation(opinion) is None:
+        # A question about the law that names no service; but with none asked and the danger model sure
+        # of a danger now, the past is background ("胸口痛得不行，她以前就有心脏病").
         return DangerCall(trigger, is_now=False, service=Scored(danger.mention_intent, floor, ""), general=True)
     return now
 
