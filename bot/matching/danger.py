@@ -223,8 +223,7 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     if service is not None:
         return DangerCall(trigger, is_now=False, service=service, general=not named)
     if danger.mention_intent is not None and read_situation(opinion) is None:
-        # A question about the law that names no service; but with none asked and the danger model sure
-        # of a danger now, the past is background ("胸口痛得不行，她以前就有心脏病").
+        # A question about the law naming no service; read as danger now, the past is background (以前就有心脏病).
         return DangerCall(trigger, is_now=False, service=Scored(danger.mention_intent, floor, ""), general=True)
     return now
 
