@@ -538,3 +538,14 @@ def test_danger_now_told_beside_a_past_is_still_now(shipped_engine: Engine, text
 def test_a_past_danger_with_a_service_asked_is_still_a_mention(shipped_engine: Engine) -> None:
     reply = shipped_engine.respond("citizen", "他以前有心脏病，去年在医院没抢救过来，想做医疗过错鉴定找谁")
     assert (reply.intent, reply.safety) == ("judicial_appraisal", True), reply.text
+
+
+@pytest.mark.parametrize("text", ["孩子发着烧一直翻白眼", "我爸突然翻白眼了，叫他没反应"])
+def test_eyes_rolling_back_is_a_medical_emergency(shipped_engine: Engine, text: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent == "emergency" and _first_number(reply.text) == "120", (text, reply.text)
+
+
+def test_rolling_ones_eyes_at_a_citizen_is_no_emergency(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("citizen", "办事大厅那个工作人员不耐烦，还翻白眼，我想给差评")
+    assert reply.intent == "service_evaluation", reply.text
