@@ -26,7 +26,8 @@ from bot.matching.ranking import Examined, examine
 from bot.followup import goes_on, in_topic, leans, stays, takes_offer
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
-from bot.matching.danger import assess, danger_found, danger_opinion, deciding, doubts_learned, learned_danger
+from bot.matching.danger import assess, danger_found, danger_opinion, doubts_learned, learned_danger
+from bot.matching.numbers import deciding
 from bot.reply import Button, Feedback, Kind, Reply, Turn, storable
 
 __all__ = ["Button", "Engine", "Feedback", "Kind", "Matcher", "Reply", "Turn"]  # the reply types live in bot.reply
@@ -347,10 +348,9 @@ class Engine:
 
     def _kept_safe(self, cat: Catalogue, before: Context | None, reply: Reply) -> Reply:
         """A service answered after an emergency answer keeps the safety line: the danger may not be over."""
-        if (before is None or not before.after_danger or reply.intent is None or reply.safety
-                or reply.kind is Kind.EMERGENCY or cat.has_role(reply.intent, Role.SMALL_TALK)):
-            return reply
-        return _with_safety_line(cat, reply)
+        shaken = before is not None and before.after_danger and reply.intent is not None and not reply.safety
+        calm = not shaken or reply.kind is Kind.EMERGENCY or cat.has_role(reply.intent or "", Role.SMALL_TALK)
+        return reply if calm else _with_safety_line(cat, reply)
 
     def _emergency(self, user: str, cat: Catalogue, intent: Intent, ranking: Ranking,
                    answer: Answer | None = None) -> Reply:

@@ -549,3 +549,30 @@ def test_eyes_rolling_back_is_a_medical_emergency(shipped_engine: Engine, text: 
 def test_rolling_ones_eyes_at_a_citizen_is_no_emergency(shipped_engine: Engine) -> None:
     reply = shipped_engine.respond("citizen", "办事大厅那个工作人员不耐烦，还翻白眼，我想给差评")
     assert reply.intent == "service_evaluation", reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("路口有个人开着车故意往人身上撞", "110"),
+        ("有个阿伯晕咗，冇反应", "120"),  # Cantonese
+        ("my mom took a whole bottle of sleeping pills and she wont wake up", "120"),
+        ("my husband is outside my door saying he will hurt me", "110"),
+        ("I came to ask about legal aid but he just got home drunk and says he'll kill me if I call anyone", "110"),
+        ("刚吃了半瓶药，头很晕", "120"),
+        ("药攒了好久，今晚打算全吃了", "110"),  # not yet taken: the intent
+        ("池塘边有个小孩掉下去了", "110"),  # 掉下去 is part of the fall into water, not a fall of its own
+        ("my son fell into the river", "110"),
+        ("快来人啊，有人被砍了，一直在流血", "120"),  # the cry gives way to the attack, the attack to the wound
+        ("被打了一顿，现在腿动不了", "120"),
+    ],
+)
+def test_danger_now_in_more_words_gets_its_number(shipped_engine: Engine, text: str, number: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert reply.intent == "emergency", (text, reply.intent)
+    assert _first_number(reply.text) == number, (text, reply.text)
+
+
+@pytest.mark.parametrize("text", ["想死你们了，好久没来问了", "打死我都不信法律援助不要钱", "电脑中毒了怎么办", "火灾险哪里买"])
+def test_figures_of_speech_with_danger_words_are_no_emergency(shipped_engine: Engine, text: str) -> None:
+    assert shipped_engine.respond("citizen", text).intent != "emergency", text

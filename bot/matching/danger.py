@@ -38,7 +38,7 @@ from bot.matching.learned import Opinion, features
 from bot.matching.asked import learned_service, rest_ranking, service_of
 from bot.matching.ranking import rank
 from bot.matching.scoring import Scored
-from bot.matching.triggers import Trigger, find_trigger, folded_only, is_pattern, spans, trigger_at
+from bot.matching.triggers import Trigger, find_trigger, folded_only, spans
 
 # Counted time before now: "三年前", "两个多月以前", "十几天之前". Shorter spans (小时, 分钟) are left
 # out on purpose: "十分钟前被打了" may still be danger now.
@@ -226,60 +226,6 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         # A question about the law naming no service; read as danger now, the past is background (以前就有心脏病).
         return DangerCall(trigger, is_now=False, service=Scored(danger.mention_intent, floor, ""), general=True)
     return now
-
-
-def deciding(query: Query, trigger: Trigger, index: Index, danger: Danger, opinion: Opinion | None) -> Trigger:
-    """The trigger whose group decides the number first: a group gives way to the groups of its
-    `yields_to` named in the message too ("有人落水了，捞上来没有呼吸了": 120), a cry for help (救命, a
-    group with `cry`) to any danger the message names as well ("快来人，我爸晕倒了": 120), and the learned
-    second opinion, which names no group, to the situation the danger model reads."""
-    group = danger.group_of(trigger.text)
-    if group is not None and group.yields_to:
-        yielded = _yielded(query, index, danger, group, opinion)
-        if yielded is not None:
-            return yielded
-    if group is not None and not group.is_cry:
-        # A trigger found only by sound, or a spread of words across two clauses, can belong to another
-        # danger than the one the whole message tells ("我爸心脏病犯了，药找不到" holds 我爸…找不到):
-        # the model's reading, when sure and far from the trigger's group, decides the number. A phrase
-        # found as written within a clause is the danger named first and keeps deciding ("他拿刀砍我，
-        # 流了好多血": 110).
-        if not _loosely_found(query, trigger):
-            return trigger
-        read = read_situation(opinion, SURE_NUMBER)
-        return read if read is not None and _far_from(opinion, group.name) else trigger
-    cries = {t for g in danger.groups if g.is_cry for t in g.triggers}
-    named = [t for t in index.triggers_near(query) if t.text not in cries]
-    if group is None:  # the learned second opinion
-        return read_situation(opinion) or trigger
-    # A bare cry reads a little like every danger ("救命"): only a sure reading names its number.
-    return find_trigger(f"{query.text}\n{query.core}", query.key, named) or read_situation(
-        opinion, SURE_NUMBER) or trigger
-
-
-def _yielded(query: Query, index: Index, danger: Danger, group: DangerGroup, opinion: Opinion | None) -> Trigger | None:
-    """The danger of a group `group` gives way to, named in the message too ("有人落水了，捞上来没有呼吸了": 120)
-    but not by a folded sound only (活着没意思 is not 没意识), or the model's sure reading of it as one of them."""
-    phrases = {t for g in danger.groups if g.name in group.yields_to for t in g.triggers}
-    text = f"{query.text}\n{query.core}"
-    named = find_trigger(text, query.key, [t for t in index.triggers_near(query) if t.text in phrases
-                                           and not folded_only(text, query.key, query.exact_key, t)])
-    read = read_situation(opinion) if named is None else None
-    return named or (read if read is not None and opinion is not None and opinion.guesses[0] in group.yields_to else None)
-
-
-def _loosely_found(query: Query, trigger: Trigger) -> bool:
-    """The trigger is in the message only by sound, or only as a spread whose parts a clause break parts."""
-    if trigger_at(f"{query.text}\n{query.core}", query.key, trigger)[1]:
-        return True
-    found = spans(query.core, query.key, trigger)
-    return bool(found) and is_pattern(trigger.text) and all(
-        any(start < b < end for b in query.breaks) for start, end in found)
-
-
-def _far_from(opinion: Opinion | None, group: str) -> bool:
-    """The model's first reading is sure beyond doubt over `group` too (not its runner-up, or far ahead)."""
-    return opinion is not None and (group not in opinion.guesses[:2] or opinion.margin >= SURE_NUMBER)
 
 
 def _now_word(query: Query, danger: Danger, settled: bool) -> bool:

@@ -300,7 +300,6 @@ def _may_find(guess: str, topic: str, alone: Examined, index: Index, asking: Col
                  or alone.learned.margin >= index.settings.weights.model_disagrees)):
         return False
     return not (guess != topic_of(topic) and any(word in alone.query.core for word in asking))
-    return found
 
 
 @dataclass(frozen=True, slots=True)
