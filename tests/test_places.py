@@ -27,6 +27,8 @@ def ask(catalogue: Catalogue, text: str) -> tuple[str | None, str, str]:
     ("在國外簽的合同要公證嗎", "国外"),  # 繁體
     ("美国那边离婚要走什么程序", "美国"),  # another country's law: even a personal legal question
     ("苏州的公证处周末上班吗", "苏州"),  # 上班 after the topic word is about the office
+    ("荷兰的公证处在哪里", "荷兰"),
+    ("how to get legal aid in canada", "canada"),  # English: the place after the topic word
 ])
 def test_a_service_elsewhere_is_referred_to_the_local_authorities(shipped_catalogue: Catalogue, text: str,
                                                                  place: str) -> None:
@@ -41,6 +43,7 @@ def test_a_service_elsewhere_is_referred_to_the_local_authorities(shipped_catalo
     ("人在成都 江山的公租房能网上申请吗", "public_rental_housing"),  # names Jiangshan
     ("贺村的司法所在哪", "judicial_office"),
     ("在杭州上班的人能申请公租房吗", "public_rental_housing"),
+    ("I live in Jiangshan, how to apply for legal aid", "legal_aid"),
 ])
 def test_a_citizen_elsewhere_asking_about_home_is_answered(shipped_catalogue: Catalogue, text: str,
                                                            intent: str) -> None:

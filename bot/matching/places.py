@@ -37,10 +37,15 @@ def elsewhere(clauses: Iterable[Clause], index: Index) -> Place | None:
         return None
     if any(name in c.text for c in clauses for name in settings.local_places):
         return None
+    window = settings.weights.place_window
     for clause in clauses:
         for found in names.finditer(clause.text):
-            if _is_place(clause.text, found.start(), found.end(), settings.words) and _names_a_topic(
-                    clause.text[found.end(): found.end() + settings.weights.place_window], index):
+            start, end = found.span()
+            # English puts the place last ("legal aid in canada"): the topic word may come before it,
+            # in words about three times as long as Chinese ones.
+            near = clause.text[end: end + window] + ("，" + clause.text[max(0, start - 3 * window): start]
+                                                      if found.group().isascii() else "")
+            if _is_place(clause.text, start, end, settings.words) and _names_a_topic(near, index):
                 return Place(found.group(), found.group() in settings.abroad_places)
     return None
 
