@@ -1,4 +1,4 @@
-"""The blind sets (tests/eval/blind.yml, blind2.yml, blind3.yml, blind4.yml, blind5.yml, then blind6.yml): each written at the start of a round by
+"""The blind sets (tests/eval/blind.yml, blind2.yml, blind3.yml, blind4.yml, blind5.yml, blind6.yml, then blind8.yml): each written at the start of a round by
 writers who saw neither the catalogue's examples nor any other set. Their failures are not read while
 the matcher is worked on, so these bars only keep their figures from falling; a failing bar does not
 list the cases.
@@ -12,6 +12,9 @@ blind5.yml was scored once before its round's work and once after it; its failur
 blind6.yml was scored once before that short round and once after it (the same figures); its failures were read
 in the round after, which changed how the learned model and fuzzy matching are combined, how follow-ups take
 an offered next step and which other domains' nouns are out of scope; its bars sit just below that round's figures.
+blind8.yml (two writers, 711 entries) was written at the start of the eighth round, after the seventh round's blind
+set was lost with its machine; it was scored once at the round's base commit and once after the round's work, then
+its failures were read (another country's services, English place names); its bars sit just below those figures.
 """
 
 from __future__ import annotations
@@ -26,19 +29,20 @@ from bot.checks.pytest_plugin import SHIPPED_CONTENT, SHIPPED_INTENTS
 from bot.engine import Engine
 
 EVAL = Path(__file__).resolve().parent / "eval"
-# set: floors, ceilings, emergency recall
-BARS = {
+# set: floors, ceilings, emergency recall (None: the set holds no danger, safety_blind8.yml does)
+BARS: dict[str, tuple[dict[str, float], dict[str, float], float | None]] = {
     "blind.yml": ({"accuracy": 0.96, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.06}, 1.0),
     "blind2.yml": ({"accuracy": 0.93, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.08}, 0.97),
     "blind3.yml": ({"accuracy": 0.925, "useful": 0.95}, {"wrong": 0.02, "false_accept": 0.05}, 0.97),
     "blind4.yml": ({"accuracy": 0.935, "useful": 0.96}, {"wrong": 0.025, "false_accept": 0.07}, 0.99),
     "blind5.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.11}, 0.99),
     "blind6.yml": ({"accuracy": 0.91, "useful": 0.95}, {"wrong": 0.04, "false_accept": 0.11}, 0.99),
+    "blind8.yml": ({"accuracy": 0.95, "useful": 0.97}, {"wrong": 0.017, "false_accept": 0.145}, None),  # no danger
 }
 # Every turn of the multi-turn conversations (tag multi_turn) answered right: follow-ups stay in their
 # topic unless a new one is clearly asked about (bot.followup). A little below the figures measured.
 MULTI_TURN = {"blind.yml": 0.97, "blind2.yml": 0.95, "blind3.yml": 0.95, "blind4.yml": 0.92,
-              "blind5.yml": 0.94, "blind6.yml": 0.89}
+              "blind5.yml": 0.94, "blind6.yml": 0.89, "blind8.yml": 0.93}
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}
 
@@ -78,4 +82,5 @@ def test_follow_ups_are_answered_in_their_conversation(blind: tuple[str, list[Re
 
 def test_danger_now_is_found(blind: tuple[str, list[Result]]) -> None:
     name, results = blind
-    assert summarize(results).emergency_recall >= BARS[name][2], name
+    recall, bar = summarize(results).emergency_recall, BARS[name][2]
+    assert (recall is None) if bar is None else (recall is not None and recall >= bar), name

@@ -15,7 +15,10 @@ after (told deeds, coerced calls, typos of danger words). safety_blind5.yml was 
 round and scored before and after it; its failures were read in the round after (lost in the wild, high
 places, machines, pills swallowed, figurative 爆炸). safety_blind6.yml was written at the start of that short
 round and scored before and after it (the same figures); its failures were read in the round after
-(accent folds, attacks already over, threats of arson, bare cries, the question in its own words). The floors sit
+(accent folds, attacks already over, threats of arson, bare cries, the question in its own words).
+safety_blind8.yml was written at the start of the eighth round and scored at its base commit and after its work
+(recall 97.4% both times); its failures were then read (ramming with a car, Cantonese and English medical words,
+English threats, pills taken or only planned, a cry giving way to the danger it names, figures of speech). The floors sit
 at or a little below the figures measured then: a change that loses cases must say why, or be taken back.
 """
 
@@ -35,12 +38,13 @@ EVAL = Path(__file__).resolve().parent / "eval"
 BARS = {
     "safety.yml": (0.99, 0.99, 0.95, 0.01),
     "safety_holdout.yml": (0.98, 0.98, 0.88, 0.02),
-    "safety_final.yml": (0.94, 0.93, 0.81, 0.04),
+    "safety_final.yml": (0.99, 0.97, 0.81, 0.04),  # raised after the eighth round (recall 100%)
     "safety_blind.yml": (0.99, 0.99, 0.86, 0.01),
     "safety_blind3.yml": (0.99, 0.99, 0.88, 0.01),
     "safety_blind4.yml": (0.99, 0.99, 0.90, 0.01),
     "safety_blind5.yml": (0.99, 0.98, 0.90, 0.02),  # raised after its failures were read
-    "safety_blind6.yml": (0.99, 0.98, 0.81, 0.01),  # raised after its failures were read
+    "safety_blind6.yml": (0.99, 0.98, 0.83, 0.01),  # raised after its failures were read
+    "safety_blind8.yml": (0.99, 0.97, 0.84, 0.04),  # raised after its failures were read
 }
 
 
