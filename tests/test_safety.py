@@ -576,3 +576,11 @@ def test_danger_now_in_more_words_gets_its_number(shipped_engine: Engine, text: 
 @pytest.mark.parametrize("text", ["想死你们了，好久没来问了", "打死我都不信法律援助不要钱", "电脑中毒了怎么办", "火灾险哪里买"])
 def test_figures_of_speech_with_danger_words_are_no_emergency(shipped_engine: Engine, text: str) -> None:
     assert shipped_engine.respond("citizen", text).intent != "emergency", text
+
+
+def test_a_deed_told_with_hai_and_le_is_what_was_also_done(shipped_engine: Engine) -> None:
+    # 还打了我一下 tells what else was done (done_before); 还打我, 还要杀了我 are still danger now.
+    told = shipped_engine.respond("citizen", "上个月在市场被管理员推了一把，还打了我一下，去哪里投诉")
+    assert told.intent != "emergency" and told.safety, told.text
+    for text in ("他还打我", "他还要杀了我", "他喝醉了还在打我"):
+        assert shipped_engine.respond("citizen", text).intent == "emergency", text

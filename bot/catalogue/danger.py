@@ -23,7 +23,7 @@ MENTION = "(mention)"  # the danger model's class of questions that only mention
 # What each word list says: a word in two lists that say different things would mean both.
 _MEANINGS = {"now_words": "now", "now_times": "now", "now_before": "now", "past_times": "past",
              "mention_words": "mention", "help_words": "help", "recovered_words": "past", "harmless": "harmless"}
-_DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups", "mentions"}
+_DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups", "mentions", "done_before"}
 _GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry", "told", "situations", "yields_to"}
 _COMBO_KEYS = {"first", "then", "not_between"}
 
@@ -40,6 +40,7 @@ class RawDanger:
     past_times: list[tuple[str, int]] = field(default_factory=list)
     time_units: list[tuple[str, int]] = field(default_factory=list)
     now_before: list[tuple[str, int]] = field(default_factory=list)
+    done_before: list[tuple[str, int]] = field(default_factory=list)
     help_words: list[tuple[str, int]] = field(default_factory=list)
     recovered_words: list[tuple[str, int]] = field(default_factory=list)
     harmless: list[tuple[str, int]] = field(default_factory=list)
@@ -65,6 +66,7 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
     raw.past_times = string_list(c, src, data, "past_times", "danger ")
     raw.time_units = string_list(c, src, data, "time_units", "danger ")
     raw.now_before = string_list(c, src, data, "now_before", "danger ")
+    raw.done_before = string_list(c, src, data, "done_before", "danger ")
     raw.help_words = string_list(c, src, data, "help_words", "danger ")
     raw.recovered_words = string_list(c, src, data, "recovered_words", "danger ")
     raw.harmless = string_list(c, src, data, "harmless", "danger ")
@@ -232,7 +234,7 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
     return Danger(tuple(groups), _words(raw.now_words), _words(raw.mention_words), mention_intent,
                   _words(raw.now_times), _words(raw.past_times), _words(raw.time_units), _words(raw.help_words),
                   _words(raw.now_before), _words(raw.recovered_words), _words(raw.harmless),
-                  tuple(dict.fromkeys(t for t, _ in raw.mentions if normalize(t))))
+                  tuple(dict.fromkeys(t for t, _ in raw.mentions if normalize(t))), _words(raw.done_before))
 
 
 def trained(danger: Danger, index: Index, before: Danger | None = None,

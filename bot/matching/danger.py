@@ -317,7 +317,8 @@ def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], c
         previous = [m for m in marks if m[0] < first]
         if previous and first - previous[-1][1] <= 1 and _starts_clause(core, previous[-1][0], first):
             before = previous[-1:]
-    if not settled and any(core.endswith(word, 0, start) for word in danger.now_before) and not any(
+    done = "了" in core[start: start + 3] and any(core.endswith(word, 0, start) for word in danger.done_before)
+    if not settled and not done and any(core.endswith(word, 0, start) for word in danger.now_before) and not any(
             m[2] is When.PAST for m in before):
         return When.NOW
     if before:
