@@ -584,3 +584,9 @@ def test_a_deed_told_with_hai_and_le_is_what_was_also_done(shipped_engine: Engin
     assert told.intent != "emergency" and told.safety, told.text
     for text in ("他还打我", "他还要杀了我", "他喝醉了还在打我"):
         assert shipped_engine.respond("citizen", text).intent == "emergency", text
+
+
+def test_a_bare_cry_before_a_service_asked_loosely_still_gets_the_service(shipped_engine: Engine) -> None:
+    # The rest names its service only as well as a "did you mean" would; the safety line stays on top.
+    reply = shipped_engine.respond("citizen", "救命 证明到底还要不要开")
+    assert (reply.intent, reply.safety) == ("certificate_reduction", True), reply.text

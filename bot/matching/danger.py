@@ -182,8 +182,8 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         and asks(query.core, index.settings.words.question_words) and _no_danger_now(opinion))
     if _only(query, index, danger, lambda g: g.is_cry) and _no_danger_now(opinion) and not _beyond_cries(query, danger):
         # A bare cry in what the model surely reads as an everyday question ("救命，这张表到底怎么填"): the
-        # service it asks in its own words, with the safety line.
-        asked = service_of(rest_ranking(_without_danger(query, index, danger), index), index.settings.answer_threshold,
+        # service it asks in its own words, at the bar of a "did you mean" (the safety line stays on top).
+        asked = service_of(rest_ranking(_without_danger(query, index, danger), index), index.settings.clarify_threshold,
                            is_service)
         if asked is not None:
             return DangerCall(trigger, is_now=False, service=asked)
