@@ -44,7 +44,7 @@ BARS = {
     "safety_blind4.yml": (0.99, 0.99, 0.90, 0.01),
     "safety_blind5.yml": (0.99, 0.98, 0.90, 0.02),  # raised after its failures were read
     "safety_blind6.yml": (0.99, 0.98, 0.83, 0.01),  # raised after its failures were read
-    "safety_blind8.yml": (0.99, 0.97, 0.84, 0.04),  # raised after its failures were read
+    "safety_blind8.yml": (0.99, 0.97, 0.85, 0.03),  # raised after its failures were read
 }
 
 
