@@ -108,8 +108,3 @@ def test_validate_names_a_look_alikes_list_that_is_not_a_list(tmp_path) -> None:
     with pytest.raises(CatalogueError) as failed:
         load_catalogue(intents_dir, content_dir)
     assert any("look_alikes" in p.message for p in failed.value.problems)
-
-
-def test_a_word_holding_a_topic_word_is_not_another_domains() -> None:
-    taught = other_sense(["打麻将请个公证人看着"], ["公证怎么办"], ["公证"])
-    assert taught and "麻将" in taught[0] and "公证人" not in taught[0]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -87,27 +86,16 @@ def nouns_elsewhere(domains: Domains | None, core: str, length: int, w: Weights)
     return functools.partial(domains.nouns_elsewhere, core)
 
 
-def other_sense(looks: Iterable[str], known: Iterable[str], topic_words: Iterable[str] = ()) -> list[str]:
+def other_sense(looks: Iterable[str], known: Iterable[str]) -> list[str]:
     """What makes each look-alike (canonical; 帮孩子用调解造个句子) another sense: its words, as
     segmentation reads them, that no intent text (`known`) holds (造句, 句子), run together. The
-    service's word and the ways of asking are left out: every service question shares them; so is a
-    word holding a topic word (公证人 holds 公证: "那公证呢" must stay the service's)."""
+    service's word and the ways of asking are left out: every service question shares them."""
     words, _, alone = table()
     if not words:
         return []
     text = "\n".join(known)
-    topics = _alternation(tuple(w for w in topic_words if len(w) >= 2))
-
-    def strange(word: str) -> bool:
-        return len(word) >= 2 and word not in text and not topics.search(word)
-
-    found = ("".join(w for w in segment(core, words, alone) if strange(w)) for core in looks)
+    found = ("".join(w for w in segment(core, words, alone) if len(w) >= 2 and w not in text) for core in looks)
     return [piece for piece in found if piece]
-
-
-@functools.lru_cache(maxsize=4)
-def _alternation(words: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)) or "(?!)")
 
 
 def build(known: Iterable[str], previous: Domains | None = None, before: Iterable[str] = ()) -> Domains:

@@ -221,8 +221,7 @@ def build_index(
     known_before = kept.known if kept is not None else _known(previous)
     foreign = tuple(foreign_words(known) if previous is None else foreign_words_after(previous.foreign, known_before,
                                                                                          known))
-    looks = other_sense((_prepare_row(p, settings)[0] for p in look_alikes), known, (texts[i] for i in keyword_list))
-    foreign = tuple(dict.fromkeys((*foreign, *looks)))
+    foreign = tuple(dict.fromkeys((*foreign, *other_sense((_prepare_row(p, settings)[0] for p in look_alikes), known))))
     documents += ((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0]) for word in foreign)
     index = Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(kinds), tuple(flags),
