@@ -32,12 +32,12 @@ EVAL = Path(__file__).resolve().parent / "eval"
 # set: floors, ceilings, emergency recall (None: the set holds no danger, safety_blind8.yml does)
 BARS: dict[str, tuple[dict[str, float], dict[str, float], float | None]] = {
     "blind.yml": ({"accuracy": 0.96, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.06}, 1.0),
-    "blind2.yml": ({"accuracy": 0.93, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.065}, 0.97),
+    "blind2.yml": ({"accuracy": 0.93, "useful": 0.96}, {"wrong": 0.02, "false_accept": 0.08}, 0.97),
     "blind3.yml": ({"accuracy": 0.925, "useful": 0.95}, {"wrong": 0.02, "false_accept": 0.05}, 0.97),
-    "blind4.yml": ({"accuracy": 0.935, "useful": 0.96}, {"wrong": 0.025, "false_accept": 0.05}, 0.99),
-    "blind5.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.075}, 0.99),
-    "blind6.yml": ({"accuracy": 0.91, "useful": 0.95}, {"wrong": 0.04, "false_accept": 0.09}, 0.99),
-    "blind8.yml": ({"accuracy": 0.95, "useful": 0.97}, {"wrong": 0.017, "false_accept": 0.11}, None),  # no danger
+    "blind4.yml": ({"accuracy": 0.935, "useful": 0.96}, {"wrong": 0.025, "false_accept": 0.07}, 0.99),
+    "blind5.yml": ({"accuracy": 0.93, "useful": 0.97}, {"wrong": 0.015, "false_accept": 0.11}, 0.99),
+    "blind6.yml": ({"accuracy": 0.91, "useful": 0.95}, {"wrong": 0.04, "false_accept": 0.11}, 0.99),
+    "blind8.yml": ({"accuracy": 0.95, "useful": 0.97}, {"wrong": 0.017, "false_accept": 0.145}, None),  # no danger
 }
 # Every turn of the multi-turn conversations (tag multi_turn) answered right: follow-ups stay in their
 # topic unless a new one is clearly asked about (bot.followup). A little below the figures measured.

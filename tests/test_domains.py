@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-
-from bot.catalogue.loader import Catalogue, load_catalogue
-from bot.errors import CatalogueError
+from bot.catalogue.loader import Catalogue
 from bot.catalogue.model import MatcherSettings
 from bot.engine import Engine
 from bot.matching.decision import Match, Outcome, combined
-from bot.matching.domains import build, other_sense, segment, table
+from bot.matching.domains import build, segment, table
 from bot.matching.learned import OUT_OF_SCOPE, Opinion
 from bot.matching.scoring import Ranking, Scored
-from catalogue_factory import copy_shipped
 
 SETTINGS = MatcherSettings()
 KNOWN = ["投诉窗口工作人员态度差", "司法鉴定去哪里做", "证明事项怎么办"]
@@ -78,33 +74,3 @@ def test_the_shipped_catalogue_asks_about_a_look_alike_and_answers_the_service(s
     assert shipped_catalogue.index.domains is not None and shipped_catalogue.index.domains.is_strange("鸭子")
     assert engine.respond("a", "健身房的私教课 能开个证明吗", channel="test").intent is None
     assert engine.respond("b", "证明事项告知承诺制是什么", channel="test").intent == "certificate_reduction"
-
-
-def test_a_look_alike_teaches_only_its_other_domains_words() -> None:
-    known = ["最多跑一次是什么意思", "跑一次能办完吗", "要多久"]
-    taught = other_sense(["每天跑步最多跑一次膝盖疼要多久"], known)
-    assert len(taught) == 1
-    assert "跑步" in taught[0] and "膝盖" in taught[0]
-    assert "跑一次" not in taught[0] and "要多久" not in taught[0]  # the service's word and the way of asking
-    assert other_sense(["最多跑一次要多久"], known) == []  # nothing of another domain: nothing taught
-
-
-def test_the_catalogues_look_alikes_train_the_model_but_are_never_matched_as_phrases(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    intents_dir, content_dir = copy_shipped(tmp_path)
-    before = load_catalogue(intents_dir, content_dir)
-    assert before.look_alikes  # the shipped out_of_scope.yaml has them
-    path = intents_dir / "out_of_scope.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("look_alikes:", "look_alikes:\n  - 腌咸鸭蛋要放几天盐"),
-                    encoding="utf-8")
-    after = load_catalogue(intents_dir, content_dir)
-    assert "腌咸鸭蛋要放几天盐" in after.look_alikes
-    assert any("咸鸭蛋" in word for word in after.index.foreign)  # its other domain's word, as out of scope
-    assert "腌咸鸭蛋要放几天盐" not in after.index.texts  # no fuzzy row: its question words stay the services'
-
-
-def test_validate_names_a_look_alikes_list_that_is_not_a_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    intents_dir, content_dir = copy_shipped(tmp_path)
-    (intents_dir / "more.yaml").write_text("look_alikes: 跑一次半马要练多久\n", encoding="utf-8")
-    with pytest.raises(CatalogueError) as failed:
-        load_catalogue(intents_dir, content_dir)
-    assert any("look_alikes" in p.message for p in failed.value.problems)

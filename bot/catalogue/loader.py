@@ -23,7 +23,7 @@ from bot.catalogue.collector import Collector, check_keys, did_you_mean, line_of
 from bot.catalogue.yamlfile import LineDict, LineList
 
 _ID = ID_PATTERN
-_INTENT_FILE_KEYS = {"intents", "out_of_scope", "look_alikes", "followups", "matcher", "words", "menu", "danger", "facets",
+_INTENT_FILE_KEYS = {"intents", "out_of_scope", "followups", "matcher", "words", "menu", "danger", "facets",
                      "plain_language"}
 _SECTIONS = ("facets", "plain_language")  # read by bot.catalogue.facets and bot.catalogue.plain
 _INTENT_KEYS = {"id", "title", "examples", "answer", "keywords", "triggers", "suggest", "roles"}
@@ -46,7 +46,6 @@ class Catalogue:
     danger: Danger = field(default_factory=Danger)
     facets: Facets = field(default_factory=Facets)
     plain: PlainLanguage = field(default_factory=PlainLanguage)
-    look_alikes: tuple[str, ...] = ()  # a service's word said in another sense (intents/out_of_scope.yaml)
 
     def title(self, intent_id: str) -> str:
         """The human title of an intent, or its id when unknown."""
@@ -78,12 +77,9 @@ class _RawIntent:
     roles: frozenset[Role]
 
 
-def _read_intent_files(c: Collector, intents_dir: Path, sections: dict[str, tuple[str, object]],
-                       looks: list[str] | None = None
+def _read_intent_files(c: Collector, intents_dir: Path, sections: dict[str, tuple[str, object]]
                        ) -> tuple[list[_RawIntent], list[str], list[str], MatcherSettings, RawMenu | None, RawDanger | None]:
-    """The intent files' contents; their look-alikes are added to `looks`."""
     raws: list[_RawIntent] = []
-    looks = [] if looks is None else looks
     oos: list[str] = []
     followups: list[str] = []
     settings: MatcherSettings | None = None
@@ -127,7 +123,6 @@ def _read_intent_files(c: Collector, intents_dir: Path, sections: dict[str, tupl
                     c.error(src, line_of(data, key), f"'{key}' 只能写在一个文件里；已经写在 {sections[key][0]}")
                 sections.setdefault(key, (src, data[key]))
         oos += [t for t, _ in string_list(c, src, data, "out_of_scope", "意图文件")]
-        looks += [t for t, _ in string_list(c, src, data, "look_alikes", "意图文件")]
         followups += [t for t, _ in string_list(c, src, data, "followups", "意图文件")]
         items = data.get("intents")
         if items is None:
@@ -300,8 +295,7 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
     if not corpus.text:
         c.error(c.shown(content_dir / "sources"), 0, "content/sources/ 下没有报告原文（.txt）；答案无法核对出处")
     sections: dict[str, tuple[str, object]] = {}
-    looks: list[str] = []
-    raws, oos, followups, settings, raw_menu, raw_danger = _read_intent_files(c, intents_dir, sections, looks)
+    raws, oos, followups, settings, raw_menu, raw_danger = _read_intent_files(c, intents_dir, sections)
     facets = read_facets(c, *sections["facets"]) if "facets" in sections else Facets()
     plain = read_plain_language(c, *sections["plain_language"]) if "plain_language" in sections else PlainLanguage()
     answers = read_answers(c, content_dir, corpus, facets)
@@ -320,10 +314,10 @@ def load_catalogue(intents_dir: Path, content_dir: Path, *, root: Path | None = 
     if any(not p.is_warning for p in c.problems):
         raise CatalogueError(c.problems)
     index = build_index(tuple(intents.values()), oos, followups, settings, prepared(settings) if prepared else None,
-                        previous, looks)
+                        previous)
     danger = trained(danger, index, previous_danger)
     return Catalogue(
         MappingProxyType(intents), tuple(oos), tuple(followups), settings,
         MappingProxyType(messages), index,
-        tuple(sorted(p for p in c.problems if p.is_warning)), menu, danger, facets, plain, tuple(looks),
+        tuple(sorted(p for p in c.problems if p.is_warning)), menu, danger, facets, plain,
     )

@@ -86,18 +86,6 @@ def nouns_elsewhere(domains: Domains | None, core: str, length: int, w: Weights)
     return functools.partial(domains.nouns_elsewhere, core)
 
 
-def other_sense(looks: Iterable[str], known: Iterable[str]) -> list[str]:
-    """What makes each look-alike (canonical; 帮孩子用调解造个句子) another sense: its words, as
-    segmentation reads them, that no intent text (`known`) holds (造句, 句子), run together. The
-    service's word and the ways of asking are left out: every service question shares them."""
-    words, _, alone = table()
-    if not words:
-        return []
-    text = "\n".join(known)
-    found = ("".join(w for w in segment(core, words, alone) if len(w) >= 2 and w not in text) for core in looks)
-    return [piece for piece in found if piece]
-
-
 def build(known: Iterable[str], previous: Domains | None = None, before: Iterable[str] = ()) -> Domains:
     """Domains for the intents' texts (`known`: examples and topic words, canonical). Given the
     `previous` domains, built from the texts `before`, only the texts that changed are searched (a

@@ -19,7 +19,6 @@ from bot.matching.learned import OUT_OF_SCOPE as OUT_OF_SCOPE_CLASS
 from bot.matching.learned import LearnedModel, train
 from bot.matching.domains import Domains
 from bot.matching.domains import build as build_domains
-from bot.matching.domains import other_sense
 from bot.matching.lexicon import foreign_words, foreign_words_after
 from bot.matching.phonetic import sound_keys
 from bot.matching.prefilter import Grams, Prefilter, gram_set
@@ -156,15 +155,12 @@ def _heads(text: str) -> set[str]:
 def build_index(
     intents: Collection[Intent], out_of_scope: Iterable[str], followups: Iterable[str], settings: MatcherSettings,
     prepared: MutableMapping[str, tuple[str, str, str]] | None = None, previous: Index | None = None,
-    look_alikes: Iterable[str] = (),
 ) -> Index:
     """Prepare every example for matching; done once when a catalogue loads.
 
     `prepared` maps an example to its (core, sound key, exact sound key) under these settings: rows
     found there are reused (a reload after one file changed), and every row is written back. The
     learned model is retrained from the `previous` index's (bot.matching.retrain), if there is one.
-    `look_alikes` are messages that say a service's word in another sense: the learned model takes
-    their other domain's words as out of scope (bot.matching.domains.other_sense).
     """
     before = _blocks_before(previous, settings)
     blocks = blocks_of(intents, out_of_scope, followups, lambda example: _prepare_row(example, settings), prepared,
@@ -221,7 +217,6 @@ def build_index(
     known_before = kept.known if kept is not None else _known(previous)
     foreign = tuple(foreign_words(known) if previous is None else foreign_words_after(previous.foreign, known_before,
                                                                                          known))
-    foreign = tuple(dict.fromkeys((*foreign, *other_sense((_prepare_row(p, settings)[0] for p in look_alikes), known))))
     documents += ((OUT_OF_SCOPE_CLASS, word, sound_keys(word)[0]) for word in foreign)
     index = Index(
         tuple(keys), tuple(exact_keys), tuple(texts), tuple(owners), tuple(kinds), tuple(flags),
