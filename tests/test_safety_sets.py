@@ -20,6 +20,8 @@ safety_blind8.yml was written at the start of the eighth round and scored at its
 (recall 97.4% both times); its failures were then read (ramming with a car, Cantonese and English medical words,
 English threats, pills taken or only planned, a cry giving way to the danger it names, figures of speech). The floors sit
 at or a little below the figures measured then: a change that loses cases must say why, or be taken back.
+safety_blind9.yml was written at the start of the ninth round and scored at its base commit and after its work;
+its failures were not read in that round.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ BARS = {
     "safety_blind5.yml": (0.99, 0.98, 0.90, 0.02),  # raised after its failures were read
     "safety_blind6.yml": (0.99, 0.98, 0.83, 0.01),  # raised after its failures were read
     "safety_blind8.yml": (0.99, 0.97, 0.85, 0.03),  # raised after its failures were read
+    # Unseen: written at the start of the ninth round, failures not yet read. Below the issue's bars on purpose:
+    # these are the figures measured (recall 94.3%, 110 script to people not in danger 9.1%), kept from falling.
+    "safety_blind9.yml": (0.94, 0.86, 0.80, 0.095),
 }
 
 
