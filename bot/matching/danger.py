@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
-from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, situation
+from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, MatcherSettings, situation
 from bot.matching.clauses import asks
 from bot.matching.index import Index, Query, analyse
 from bot.matching.learned import Opinion, features
@@ -103,13 +103,20 @@ def read_situation(opinion: Opinion | None, sure: float = SURE_SITUATION) -> Tri
 
 
 def danger_opinion(query: Query, danger: Danger, short_length: int,
-                   grams: AbstractSet[str] | None = None) -> Opinion | None:
+                   grams: AbstractSet[str] | None = None, settings: MatcherSettings | None = None) -> Opinion | None:
     """The danger model's reading of a message, made once per message and passed to the rest; None
     without a model or without Chinese, whose n-grams it learned (Latin letters are read by sound
     only: two-letter keys that every English sentence shares). `grams` are the message's features(),
-    when the learned model's reading already built them (bot.matching.ranking.Examined)."""
+    when the learned model's reading already built them (bot.matching.ranking.Examined). With
+    `settings`, the harmless phrases are taken out first: "烦死了" tells no danger to the model
+    either, and its n-grams (死) lean a chat about mahjong to violence."""
     if danger.model is None or not _CHINESE.search(query.core):
         return None
+    if settings is not None and danger.harmless and any(phrase in query.core for phrase in danger.harmless):
+        rest = analyse(_words(danger.harmless).sub("，", query.core), settings)
+        query, grams = rest, None
+        if not _CHINESE.search(query.core):
+            return None
     opinion = danger.model.read(features(query.core, query.key) if grams is None else grams)
     if query.length >= short_length:
         return opinion
