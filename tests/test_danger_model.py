@@ -14,6 +14,7 @@ from bot.catalogue import danger as danger_module
 from bot.catalogue.danger import NEITHER_PER_INTENT, NEITHER_ROWS, balanced, share_of, trained
 from bot.catalogue.loader import Catalogue
 from bot.engine import Engine
+from bot.matching.danger import danger_opinion
 from bot.matching.index import Index, RowKind, analyse
 from bot.matching.learned import LearnedModel
 from bot.matching.ranking import examine
@@ -72,6 +73,38 @@ def test_danger_past_or_over_is_a_mention_with_the_safety_line(engine: Engine, t
 def test_a_harmless_phrase_holding_a_danger_word_is_no_danger(engine: Engine) -> None:
     reply = engine.respond("citizen", "法律援助是我的救命稻草，怎么申请")
     assert (reply.intent, reply.safety) == ("legal_aid", False)
+
+
+def test_the_danger_model_reads_a_message_without_its_harmless_phrases(shipped_catalogue: Catalogue,
+                                                                      engine: Engine) -> None:
+    text = "哎呀 吓我一跳 你回复得真快"  # 吓我一跳 is a harmless phrase: a start, no danger
+    examined = examine(text, shipped_catalogue.index)
+    short = shipped_catalogue.settings.weights.short_length
+    whole = danger_opinion(examined.query, shipped_catalogue.danger, short, examined.grams)
+    without = danger_opinion(examined.query, shipped_catalogue.danger, short, examined.grams,
+                             shipped_catalogue.settings)
+    assert whole is not None and whole.guesses[0] != ""  # read whole, its n-grams lean to a danger
+    assert without is not None and without.guesses[0] == ""
+    assert engine.respond("citizen", text).intent != "emergency"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("救护车把我爸接走了，医生说没事了，谢谢你", "thanks"),
+    ("落水的小孩捞上来了，没事了，谢谢", "thanks"),
+])
+def test_thanks_once_the_danger_is_over_gets_its_answer_with_the_safety_line(engine: Engine, text: str,
+                                                                            intent: str) -> None:
+    reply = engine.respond("citizen", text)
+    assert (reply.intent, reply.safety) == (intent, True), text
+    assert reply.text.startswith("如果现在有危险，请马上拨打 110")
+
+
+@pytest.mark.parametrize("text", [
+    "他又来砸门了，上次说没事了，谢谢",  # a now word: the danger is back
+    "他刚才打我了，现在没事了，谢谢",  # danger timed now in its own clause
+])
+def test_thanks_with_danger_now_still_gets_the_emergency_answer(engine: Engine, text: str) -> None:
+    assert engine.respond("citizen", text).intent == "emergency", text
 
 
 @pytest.mark.parametrize("text", [

@@ -187,6 +187,14 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     settled = any(word in whole for word in danger.recovered_words) or (
         any(when is When.PAST for _, _, when in _marks(query.core, danger))
         and asks(query.core, index.settings.words.question_words) and _no_danger_now(opinion))
+    if (any(word in whole for word in danger.recovered_words) and not _now_word(query, danger, settled=False)
+            and When.NOW not in times_of(query, index, danger)):
+        # The danger is over ("人救上来了，没事了，谢谢你"): the thanks or goodbye of its last clause, at
+        # the bar of a "did you mean" (the safety line stays on top).
+        start, end = _clause(query, len(query.core) - 1)
+        said = rest_ranking(query.core[start:end], index)[:1]
+        if said and not is_service(said[0].intent) and said[0].score >= index.settings.clarify_threshold:
+            return DangerCall(trigger, is_now=False, service=said[0])
     if _only(query, index, danger, lambda g: g.is_cry) and _no_danger_now(opinion) and not _beyond_cries(query, danger):
         # A bare cry in what the model surely reads as an everyday question ("救命，这张表到底怎么填"): the
         # service it asks in its own words, at the bar of a "did you mean" (the safety line stays on top).
