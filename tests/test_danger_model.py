@@ -107,6 +107,16 @@ def test_thanks_with_danger_now_still_gets_the_emergency_answer(engine: Engine, 
     assert engine.respond("citizen", text).intent == "emergency", text
 
 
+@pytest.mark.parametrize(("text", "intent"), [
+    # 刚才 times the clauses after its own: the story's end is danger now, whatever it asked first
+    ("我想问问离婚的事，刚才他喝了酒回来，把门反锁了，一直砸东西", "emergency"),
+    # 现在 tells how things stand: the danger told after it keeps its own time
+    ("以前被他打过，现在搬出来住了，被打的事能申请法律援助吗", "legal_aid"),
+])
+def test_a_time_of_this_moment_times_the_clauses_after_it(engine: Engine, text: str, intent: str) -> None:
+    assert engine.respond("citizen", text).intent == intent, text
+
+
 @pytest.mark.parametrize("text", [
     "我以前被打过，他现在拿着刀在门口",  # its own clause is now
     "同学跟我说她想死，如果我不告诉老师会怎么样",  # a supposition said after it is about something else

@@ -889,6 +889,14 @@ def test_a_word_both_of_danger_now_and_of_the_past_is_an_error(root: Path, capsy
         "intents/safety.yaml:6: 错误: '去年' 同时写在 danger 的 past_times 和 mention_words 里，意思相反；请删掉一处"]
 
 
+def test_a_carried_time_not_among_the_now_times_is_an_error(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency").replace(
+        "  mention_words:", "  now_times: [现在, 刚才]\n  carried_times: [刚才, 今晚]\n  mention_words:")
+    assert validate(root, {SAFETY: text}) == 1
+    assert errors(capsys.readouterr().out) == [
+        "intents/safety.yaml:4: 错误: carried_times 里的 '今晚' 没有写在 now_times 里；请先把它写进 now_times"]
+
+
 def test_a_cry_that_is_not_true_or_false_is_an_error(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\
     - name: 呼救

@@ -21,7 +21,7 @@ from bot.matching.triggers import ALTERNATIVE, NOT_BETWEEN, SPREAD
 MENTION = "(mention)"  # the danger model's class of questions that only mention danger
 
 # What each word list says: a word in two lists that say different things would mean both.
-_MEANINGS = {"now_words": "now", "now_times": "now", "now_before": "now", "past_times": "past",
+_MEANINGS = {"now_words": "now", "now_times": "now", "carried_times": "now", "now_before": "now", "past_times": "past",
              "mention_words": "mention", "help_words": "help", "recovered_words": "past", "harmless": "harmless"}
 _DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups", "mentions", "done_before"}
 _GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry", "told", "situations", "yields_to"}
@@ -37,6 +37,7 @@ class RawDanger:
     now_words: list[tuple[str, int]] = field(default_factory=list)
     mention_words: list[tuple[str, int]] = field(default_factory=list)
     now_times: list[tuple[str, int]] = field(default_factory=list)
+    carried_times: list[tuple[str, int]] = field(default_factory=list)
     past_times: list[tuple[str, int]] = field(default_factory=list)
     time_units: list[tuple[str, int]] = field(default_factory=list)
     now_before: list[tuple[str, int]] = field(default_factory=list)
@@ -63,6 +64,7 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
     raw.now_words = string_list(c, src, data, "now_words", "danger ")
     raw.mention_words = string_list(c, src, data, "mention_words", "danger ")
     raw.now_times = string_list(c, src, data, "now_times", "danger ")
+    raw.carried_times = string_list(c, src, data, "carried_times", "danger ")
     raw.past_times = string_list(c, src, data, "past_times", "danger ")
     raw.time_units = string_list(c, src, data, "time_units", "danger ")
     raw.now_before = string_list(c, src, data, "now_before", "danger ")
@@ -72,6 +74,10 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
     raw.harmless = string_list(c, src, data, "harmless", "danger ")
     raw.mentions = string_list(c, src, data, "mentions", "danger ")
     _check_word_lists(c, src, raw)
+    now_times = {normalize(word) for word, _ in raw.now_times}
+    for word, line in raw.carried_times:
+        if normalize(word) not in now_times:
+            c.error(src, line, f"carried_times 里的 '{word}' 没有写在 now_times 里；请先把它写进 now_times")
     if "mention_intent" in data:
         intent_id = text_value(c, src, data, "mention_intent", "danger ")
         raw.mention_intent = (intent_id, line_of(data, "mention_intent")) if intent_id else None
@@ -234,7 +240,8 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
     return Danger(tuple(groups), _words(raw.now_words), _words(raw.mention_words), mention_intent,
                   _words(raw.now_times), _words(raw.past_times), _words(raw.time_units), _words(raw.help_words),
                   _words(raw.now_before), _words(raw.recovered_words), _words(raw.harmless),
-                  tuple(dict.fromkeys(t for t, _ in raw.mentions if normalize(t))), _words(raw.done_before))
+                  tuple(dict.fromkeys(t for t, _ in raw.mentions if normalize(t))), _words(raw.done_before),
+                  _words(raw.carried_times))
 
 
 def trained(danger: Danger, index: Index, before: Danger | None = None,

@@ -340,7 +340,14 @@ def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], c
         return before[-1][2]
     # Said later in the clause, only a past time counts ("被打是去年的事"); "到现在还没处理" is no danger now.
     after = [m for m in inside if m[0] >= end and m[2] is When.PAST] if look_after else []
-    return When.PAST if after else When.UNSAID
+    if after:
+        return When.PAST
+    # No time in its own clause: the last time said before it in the message, when that is one of
+    # `carried_times` ("今天晚上我一个人在家，有人在敲门，说再不开门就砸门"): in doubt, now. Not 现在 or
+    # 今天, which tell how things stand ("以前被他打过，现在分居了，保护令怎么申请"), nor a past time:
+    # carried, it would settle danger that is still going on.
+    earlier = [m for m in marks if m[0] < first]
+    return When.NOW if earlier and core[earlier[-1][0]:earlier[-1][1]] in danger.carried_times else When.UNSAID
 
 
 def _starts_clause(core: str, position: int, clause_end: int) -> bool:
