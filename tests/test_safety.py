@@ -441,6 +441,17 @@ def test_english_danger_now(shipped_engine: Engine, text: str) -> None:
     assert reply.intent == "emergency", text
 
 
+@pytest.mark.parametrize(("text", "number"), [
+    ("a kid is drowning near the bridge", "110"),
+    ("my neighbour's flat smells of gas and nobody answers", "119"),
+    ("my grandpa fainted at the market", "120"),
+    ("some guys fighting in the street, one is hurt", "110"),
+])
+def test_english_accidents_and_fights_get_their_number(shipped_engine: Engine, text: str, number: str) -> None:
+    reply = shipped_engine.respond("citizen", text)
+    assert (reply.intent, _first_number(reply.text)) == ("emergency", number), reply.text
+
+
 def test_an_english_mention_of_past_violence_gets_the_service(shipped_engine: Engine) -> None:
     reply = shipped_engine.respond("citizen", "my husband beat me last year, can I get legal aid")
     assert reply.intent == "legal_aid"
