@@ -29,6 +29,8 @@ def ask(catalogue: Catalogue, text: str) -> tuple[str | None, str, str]:
     ("苏州的公证处周末上班吗", "苏州"),  # 上班 after the topic word is about the office
     ("荷兰的公证处在哪里", "荷兰"),
     ("how to get legal aid in canada", "canada"),  # English: the place after the topic word
+    ("can I find a notary office in New York", "new york"),  # listed as newyork: read without spaces
+    ("is legal aid in the US free for students", "US"),  # listed as intheus ("us" alone is a pronoun)
 ])
 def test_a_service_elsewhere_is_referred_to_the_local_authorities(shipped_catalogue: Catalogue, text: str,
                                                                  place: str) -> None:
@@ -44,6 +46,7 @@ def test_a_service_elsewhere_is_referred_to_the_local_authorities(shipped_catalo
     ("贺村的司法所在哪", "judicial_office"),
     ("在杭州上班的人能申请公租房吗", "public_rental_housing"),
     ("I live in Jiangshan, how to apply for legal aid", "legal_aid"),
+    ("can you tell us how legal aid works", "legal_aid"),  # us, the pronoun
 ])
 def test_a_citizen_elsewhere_asking_about_home_is_answered(shipped_catalogue: Catalogue, text: str,
                                                            intent: str) -> None:

@@ -17,6 +17,8 @@ from bot.catalogue.model import Words
 from bot.matching.index import Index, analyse
 from bot.matching.normalize import longest_first
 
+_SPACES = re.compile(r"\s+")
+_LEADING = re.compile(r"^(?:in\s+)?(?:the\s+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +35,7 @@ def elsewhere(clauses: Iterable[Clause], index: Index) -> Place | None:
     settings = index.settings
     clauses = tuple(clauses)
     names = _pattern(settings.other_places + settings.abroad_places)
-    if names is None or not any(names.search(c.text) for c in clauses):
+    if names is None or not any(names.search(c.text) or names.search(_SPACES.sub("", c.text)) for c in clauses):
         return None
     if any(name in c.text for c in clauses for name in settings.local_places):
         return None
@@ -46,6 +48,33 @@ def elsewhere(clauses: Iterable[Clause], index: Index) -> Place | None:
             near = clause.text[end: end + window] + ("，" + clause.text[max(0, start - 3 * window): start]
                                                       if found.group().isascii() else "")
             if _is_place(clause.text, start, end, settings.words) and _names_a_topic(near, index):
+                return Place(found.group(), found.group() in settings.abroad_places)
+        # Names are listed without spaces (newyork, intheus); an English clause naming one only with
+        # them asks about a service there when the clause names a topic anywhere.
+        squashed = _SPACES.sub("", clause.text)
+        found = names.search(squashed) if squashed != clause.text and squashed.isascii() else None
+        if found is not None and not names.search(clause.text) and _names_a_topic(clause.text, index):
+            return Place(_as_written(clause.text, found.start(), found.end()), found.group() in settings.abroad_places)
+    return None
+
+
+def _as_written(text: str, start: int, end: int) -> str:
+    """The words of `text` that text[start:end] with its spaces taken out spells, as the reply names
+    them: "intheus" is "US", "newyork" is "new york"."""
+    letters = [i for i, ch in enumerate(text) if not ch.isspace()]
+    name = _LEADING.sub("", text[letters[start]: letters[end - 1] + 1])
+    return name.upper() if len(name) <= 3 else name
+    if any(name in t for t in texts for name in settings.local_places):
+        return None
+    window = settings.weights.place_window
+    for text in texts:
+        for found in names.finditer(text):
+            start, end = found.span()
+            # English puts the place last ("legal aid in canada"): the topic word may come before it,
+            # in words about three times as long as Chinese ones.
+            near = text[end: end + window] + ("，" + text[max(0, start - 3 * window): start]
+                                              if found.group().isascii() else "")
+            if _is_place(text, start, end, settings.words) and _names_a_topic(near, index):
                 return Place(found.group(), found.group() in settings.abroad_places)
     return None
 
