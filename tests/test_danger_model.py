@@ -91,6 +91,7 @@ def test_the_danger_model_reads_a_message_without_its_harmless_phrases(shipped_c
 @pytest.mark.parametrize(("text", "intent"), [
     ("救护车把我爸接走了，医生说没事了，谢谢你", "thanks"),
     ("落水的小孩捞上来了，没事了，谢谢", "thanks"),
+    ("消防车到了，谢谢你们，再见", "goodbye"),  # help has come (help_arrived)
 ])
 def test_thanks_once_the_danger_is_over_gets_its_answer_with_the_safety_line(engine: Engine, text: str,
                                                                             intent: str) -> None:
@@ -102,6 +103,8 @@ def test_thanks_once_the_danger_is_over_gets_its_answer_with_the_safety_line(eng
 @pytest.mark.parametrize("text", [
     "他又来砸门了，上次说没事了，谢谢",  # a now word: the danger is back
     "他刚才打我了，现在没事了，谢谢",  # danger timed now in its own clause
+    "救护车来了，可我爸还是叫不醒，谢谢",  # help has come, the danger is not over
+    "警察到了，他又开始踹门了，谢谢",  # 开始 right before it: happening now
 ])
 def test_thanks_with_danger_now_still_gets_the_emergency_answer(engine: Engine, text: str) -> None:
     assert engine.respond("citizen", text).intent == "emergency", text

@@ -187,10 +187,10 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     settled = any(word in whole for word in danger.recovered_words) or (
         any(when is When.PAST for _, _, when in _marks(query.core, danger))
         and asks(query.core, index.settings.words.question_words) and _no_danger_now(opinion))
-    if (any(word in whole for word in danger.recovered_words) and not _now_word(query, danger, settled=False)
-            and When.NOW not in times_of(query, index, danger)):
-        # The danger is over ("人救上来了，没事了，谢谢你"): the thanks or goodbye of its last clause, at
-        # the bar of a "did you mean" (the safety line stays on top).
+    over = any(word in whole for word in danger.recovered_words) or _only_help(query, index, danger)
+    if over and not _now_word(query, danger, settled=False) and When.NOW not in times_of(query, index, danger):
+        # The danger is over, or help has come ("人救上来了，没事了，谢谢你", "救护车到了，谢谢"): the thanks
+        # or goodbye of its last clause, at the bar of a "did you mean" (the safety line stays on top).
         start, end = _clause(query, len(query.core) - 1)
         said = rest_ranking(query.core[start:end], index)[:1]
         if said and not is_service(said[0].intent) and said[0].score >= index.settings.clarify_threshold:
@@ -259,6 +259,17 @@ def _now_word(query: Query, danger: Danger, settled: bool) -> bool:
         if when is When.NOW or (when is When.UNSAID and not settled and not core.startswith("的", m.end())):
             return True
     return False
+
+
+def _only_help(query: Query, index: Index, danger: Danger) -> bool:
+    """The message says help has come (`help_arrived`: 救护车到了) and names no danger beyond it:
+    "救护车来了，可我爸还是叫不醒" still names one."""
+    core = query.core
+    helped = [m.span() for m in _words(danger.help_arrived).finditer(core)]
+    if not helped:
+        return False
+    named = [span for t in index.triggers_near(query) for span in spans(core, query.key, t)]
+    return all(any(start <= s and e <= end for start, end in helped) for s, e in named)
 
 
 def _beyond_cries(query: Query, danger: Danger) -> bool:
