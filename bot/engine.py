@@ -209,8 +209,7 @@ class Engine:
         settings = cat.settings
         query, ranking = examined.query, examined.ranking
         # The danger model reads the message once; every step below is given its opinion.
-        opinion = (danger_opinion(query, cat.danger, settings.weights.short_length, examined.grams, settings)
-                   if query.text else None)
+        opinion = danger_opinion(query, cat.danger, settings, examined.grams) if query.text else None
         trigger = danger_found(examined.trigger, query, cat.index, cat.danger, opinion) if query.text else None
         if trigger is None and self.learned_veto and not doubts_learned(opinion):  # the learned model's second opinion adds recall
             # Half the clarify threshold: as alike as a message the matcher would still consider.

@@ -79,10 +79,9 @@ def test_the_danger_model_reads_a_message_without_its_harmless_phrases(shipped_c
                                                                       engine: Engine) -> None:
     text = "哎呀 吓我一跳 你回复得真快"  # 吓我一跳 is a harmless phrase: a start, no danger
     examined = examine(text, shipped_catalogue.index)
-    short = shipped_catalogue.settings.weights.short_length
-    whole = danger_opinion(examined.query, shipped_catalogue.danger, short, examined.grams)
-    without = danger_opinion(examined.query, shipped_catalogue.danger, short, examined.grams,
-                             shipped_catalogue.settings)
+    danger = shipped_catalogue.danger
+    whole = danger_opinion(examined.query, replace(danger, harmless=()), shipped_catalogue.settings, examined.grams)
+    without = danger_opinion(examined.query, danger, shipped_catalogue.settings, examined.grams)
     assert whole is not None and whole.guesses[0] != ""  # read whole, its n-grams lean to a danger
     assert without is not None and without.guesses[0] == ""
     assert engine.respond("citizen", text).intent != "emergency"

@@ -85,16 +85,15 @@ def test_the_models_guesses_are_those_of_a_full_sort_with_few_or_many_postings_a
 
 def test_the_danger_model_reading_the_learned_models_n_grams_reads_as_it_would_alone(
         shipped_catalogue: Catalogue) -> None:
-    index, danger = shipped_catalogue.index, shipped_catalogue.danger
-    short = shipped_catalogue.settings.weights.short_length
+    index, danger, settings = shipped_catalogue.index, shipped_catalogue.danger, shipped_catalogue.settings
     for text in ("我老公又打我了", "家暴了怎么申请法律援助", "救命", "法律援助怎么申请",
                  "我家住在乡下，孩子都在外地打工，这件事拖了好久，邻居天天上门吵还说要弄死我，人民调解管不管"):
         examined = examine(text, index)
         assert examined.grams == features(examined.query.core, examined.query.key)
         # The whole message's reading; `at_end` (a long story's end read alone) is added beside it.
         assert replace(examined.learned, at_end=None) == index.learned.opinion(examined.query.core, examined.query.key)
-        assert danger_opinion(examined.query, danger, short, examined.grams) == danger_opinion(
-            examined.query, danger, short)
+        assert danger_opinion(examined.query, danger, settings, examined.grams) == danger_opinion(
+            examined.query, danger, settings)
         # A match worker sends no n-grams back; the serving process builds them again.
         assert pickle.loads(pickle.dumps(examined)).grams is None
 

@@ -102,22 +102,23 @@ def read_situation(opinion: Opinion | None, sure: float = SURE_SITUATION) -> Tri
     return Trigger(EMERGENCY, situation(first[0]), "")
 
 
-def danger_opinion(query: Query, danger: Danger, short_length: int,
-                   grams: AbstractSet[str] | None = None, settings: MatcherSettings | None = None) -> Opinion | None:
+def danger_opinion(query: Query, danger: Danger, settings: MatcherSettings,
+                   grams: AbstractSet[str] | None = None) -> Opinion | None:
     """The danger model's reading of a message, made once per message and passed to the rest; None
     without a model or without Chinese, whose n-grams it learned (Latin letters are read by sound
     only: two-letter keys that every English sentence shares). `grams` are the message's features(),
-    when the learned model's reading already built them (bot.matching.ranking.Examined). With
-    `settings`, the harmless phrases are taken out first: "烦死了" tells no danger to the model
-    either, and its n-grams (死) lean a chat about mahjong to violence."""
+    when the learned model's reading already built them (bot.matching.ranking.Examined). The harmless
+    phrases are taken out first: "烦死了" tells no danger to the model either, and its n-grams (死)
+    lean a chat about mahjong to violence."""
     if danger.model is None or not _CHINESE.search(query.core):
         return None
-    if settings is not None and danger.harmless and any(phrase in query.core for phrase in danger.harmless):
+    if danger.harmless and any(phrase in query.core for phrase in danger.harmless):
         rest = analyse(_words(danger.harmless).sub("，", query.core), settings)
         query, grams = rest, None
         if not _CHINESE.search(query.core):
             return None
     opinion = danger.model.read(features(query.core, query.key) if grams is None else grams)
+    short_length = settings.weights.short_length
     if query.length >= short_length:
         return opinion
     # A short message has few n-grams, and naive Bayes gives the small danger classes a higher default
