@@ -26,6 +26,7 @@ from bot.matching.ranking import Examined, examine
 from bot.followup import goes_on, in_topic, leans, stays, takes_offer
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
+from bot.matching.asked import small_talk_of
 from bot.matching.danger import assess, danger_found, danger_opinion, doubts_learned, learned_danger
 from bot.matching.numbers import deciding
 from bot.reply import Button, Feedback, Kind, Reply, Turn, storable
@@ -232,8 +233,7 @@ class Engine:
             if followed is not None:
                 return _with_safety_line(cat, followed)
             return self._mentioned(user, cat, cat.intents[call.service.intent], call.service.score, ranking)
-        match = decide(ranking, settings)
-        place = examined.place
+        match, place = decide(ranking, settings), examined.place
         # Another city's service, or another country's anything: Jiangshan's answer would mislead.
         # A personal legal question asked from another Chinese city still gets the advice channels.
         if place is not None and (place.abroad or not ranking.intents
@@ -250,12 +250,11 @@ class Engine:
             elsewhere = nouns_elsewhere(cat.index.domains, query.core, query.length, settings.weights)
             match = combined(match, ranking, examined.learned, settings, cat.index.whole_message, query.length,
                              elsewhere, query.core)
+        if match.outcome is not Outcome.ANSWER:  # "好的，晓得了，拜拜": small talk that the whole message dilutes
+            match = small_talk_of(match, query, cat.index, cat.has_role)
         if match.outcome is Outcome.ANSWER and match.intent is not None:
             intent = cat.intents[match.intent]
-            if Role.ENDS_CONTEXT in intent.roles:
-                self.context.forget(user)
-            else:
-                self._remember(user, cat, intent.id)
+            self.context.forget(user) if Role.ENDS_CONTEXT in intent.roles else self._remember(user, cat, intent.id)
             return self._shaped(user, cat, intent, text,
                                 self._answer(cat, intent, match.score, match.runner_up, match.candidates))
         if match.outcome is Outcome.CLARIFY:

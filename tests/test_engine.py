@@ -147,6 +147,25 @@ def test_shipped_small_talk_gets_a_short_reply(shipped_catalogue: Catalogue, tex
     assert 0 < len(reply.text) <= SHORT, reply.text
 
 
+@pytest.mark.parametrize(("text", "intent"), [
+    ("晓得咯，多谢", "thanks"),  # 晓得咯 alone is no intent: the thanks is said in passing
+    ("好的，懂了，拜拜", "goodbye"),
+    ("辛苦你们了，讲得真细", "thanks"),
+    ("多谢哈，小助手", "thanks"),  # the address reads as a greeting too: on a tie, the first
+])
+def test_small_talk_said_in_passing_is_answered(shipped_catalogue: Catalogue, text: str, intent: str) -> None:
+    assert Engine(shipped_catalogue).respond("u", text).intent == intent, text
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("谢谢，公证要带什么材料", "notarization"),  # a question: the service it asks about
+    ("你好，法律援助在哪里申请", "legal_aid"),
+])
+def test_small_talk_beside_a_question_leaves_the_question_answered(shipped_catalogue: Catalogue, text: str,
+                                                                   intent: str) -> None:
+    assert Engine(shipped_catalogue).respond("u", text).intent == intent, text
+
+
 def test_out_of_scope_gets_the_fallback_text(engine: Engine, small: Catalogue) -> None:
     reply = engine.respond("u", "今天天气怎么样啊")
     assert reply.intent is None

@@ -1,11 +1,14 @@
-"""Which service a question that only mentions danger asks about (bot.matching.danger.assess)."""
+"""What a message asks or says in its own words: the service a question that only mentions danger
+asks about (bot.matching.danger.assess), and the small talk a message says in passing."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from bot.catalogue.model import EMERGENCY
-from bot.matching.index import Index, analyse
+from bot.catalogue.model import EMERGENCY, Role
+from bot.matching.clauses import asks
+from bot.matching.decision import Match, Outcome
+from bot.matching.index import Index, Query, analyse
 from bot.matching.learned import Opinion
 from bot.matching.ranking import rank
 from bot.matching.scoring import Scored
@@ -37,3 +40,26 @@ def learned_service(learned: Opinion | None, intents: Sequence[Scored], floor: f
         return None
     score = next((s.score for s in intents if s.intent == first[0]), 0.0)
     return Scored(first[0], max(score, floor), "")
+
+
+def small_talk_of(match: Match, query: Query, index: Index, has_role: Callable[[str, Role], bool]) -> Match:
+    """The thanks, greeting or goodbye a message of a few clauses says in passing ("好的，晓得了，拜拜",
+    "辛苦你了，讲得很清楚"), answered, when one clause alone is small talk at the answer bar, the message
+    asks nothing, and no other clause comes near a service; else `match`, the whole message's decision.
+    The best of them; on a tie, one that ends the conversation (a goodbye closes what came before it),
+    else the first ("辛苦了，小助手": the thanks, not the greeting its address reads as)."""
+    settings = index.settings
+    if len(query.breaks) < 2 or asks(query.core, settings.words.question_words):
+        return match
+    bounds = [*query.breaks, len(query.core)]
+    said: list[Scored] = []
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        first = rank(analyse(query.core[start:end], settings), index).intents[:1]
+        if first and not has_role(first[0].intent, Role.SMALL_TALK) and first[0].score >= settings.clarify_threshold:
+            return match
+        if first and has_role(first[0].intent, Role.SMALL_TALK) and first[0].score >= settings.answer_threshold:
+            said.append(first[0])
+    if not said:
+        return match
+    best = max(said, key=lambda s: (s.score, has_role(s.intent, Role.ENDS_CONTEXT)))  # max keeps the first
+    return Match(Outcome.ANSWER, best.intent, best.score, match.runner_up, match.candidates)
