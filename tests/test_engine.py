@@ -151,7 +151,6 @@ def test_shipped_small_talk_gets_a_short_reply(shipped_catalogue: Catalogue, tex
     ("晓得咯，多谢", "thanks"),  # 晓得咯 alone is no intent: the thanks is said in passing
     ("好的，懂了，拜拜", "goodbye"),
     ("辛苦你们了，讲得真细", "thanks"),
-    ("多谢哈，小助手", "thanks"),  # the address reads as a greeting too: on a tie, the first
 ])
 def test_small_talk_said_in_passing_is_answered(shipped_catalogue: Catalogue, text: str, intent: str) -> None:
     assert Engine(shipped_catalogue).respond("u", text).intent == intent, text
