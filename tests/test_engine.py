@@ -13,7 +13,9 @@ from catalogue_factory import ANSWERS, CONVERSATION, DEFAULT_FILES, MESSAGE_TEXT
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.context import ContextStore
 from bot.engine import Engine, Feedback, Reply, Turn
-from bot.matching.decision import Outcome
+from bot.matching.asked import small_talk_of
+from bot.matching.decision import Match, Outcome
+from bot.matching.ranking import examine
 
 SHORT = 120  # characters: small talk is a line or two; answers run to about 250
 KINDS = {"answer", "followup", "safety", "emergency", "clarify", "fallback", "too_long", "rephrase", "stale_button",
@@ -154,6 +156,16 @@ def test_shipped_small_talk_gets_a_short_reply(shipped_catalogue: Catalogue, tex
 ])
 def test_small_talk_said_in_passing_is_answered(shipped_catalogue: Catalogue, text: str, intent: str) -> None:
     assert Engine(shipped_catalogue).respond("u", text).intent == intent, text
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("辛苦了，小助手", "thanks"),  # 小助手 alone is a greeting too: on a tie, the first
+    ("好的，谢谢，再见", "goodbye"),  # a goodbye closes what came before it
+])
+def test_small_talk_in_passing_on_a_tie(shipped_catalogue: Catalogue, text: str, intent: str) -> None:
+    nothing = Match(Outcome.FALLBACK, None, 0.0, None, ())
+    query = examine(text, shipped_catalogue.index).query
+    assert small_talk_of(nothing, query, shipped_catalogue.index, shipped_catalogue.has_role).intent == intent
 
 
 @pytest.mark.parametrize(("text", "intent"), [
