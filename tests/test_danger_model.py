@@ -91,6 +91,7 @@ def test_the_danger_model_reads_a_message_without_its_harmless_phrases(shipped_c
     ("救护车把我爸接走了，医生说没事了，谢谢你", "thanks"),
     ("落水的小孩捞上来了，没事了，谢谢", "thanks"),
     ("消防车到了，谢谢你们，再见", "goodbye"),  # help has come (help_arrived)
+    ("谢谢你们，刚打过电话了，我现在好一点了", "thanks"),  # the thanks said first
 ])
 def test_thanks_once_the_danger_is_over_gets_its_answer_with_the_safety_line(engine: Engine, text: str,
                                                                             intent: str) -> None:
@@ -107,6 +108,19 @@ def test_thanks_once_the_danger_is_over_gets_its_answer_with_the_safety_line(eng
 ])
 def test_thanks_with_danger_now_still_gets_the_emergency_answer(engine: Engine, text: str) -> None:
     assert engine.respond("citizen", text).intent == "emergency", text
+
+
+@pytest.mark.parametrize("text", [
+    "厂里着火以后老板就不发工资了，能找法律援助吗",  # past_after: 以后 right after it
+    "被人打了之后一直耳鸣，能做伤情鉴定吗",  # 了 between
+])
+def test_danger_followed_by_after_is_past(engine: Engine, text: str) -> None:
+    reply = engine.respond("citizen", text)
+    assert reply.intent != "emergency" and reply.safety, (text, reply.intent)
+
+
+def test_danger_said_to_come_after_something_else_is_still_now(engine: Engine) -> None:
+    assert engine.respond("citizen", "他说等我睡着以后就弄死我").intent == "emergency"
 
 
 @pytest.mark.parametrize(("text", "intent"), [

@@ -22,7 +22,7 @@ MENTION = "(mention)"  # the danger model's class of questions that only mention
 
 # What each word list says: a word in two lists that say different things would mean both.
 _MEANINGS = {"now_words": "now", "now_times": "now", "carried_times": "now", "now_before": "now", "past_times": "past",
-             "mention_words": "mention", "help_words": "help", "recovered_words": "past", "help_arrived": "past",
+             "mention_words": "mention", "help_words": "help", "recovered_words": "past", "help_arrived": "past", "past_after": "past",
              "harmless": "harmless"}
 _DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups", "mentions", "done_before"}
 _GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry", "told", "situations", "yields_to"}
@@ -46,6 +46,7 @@ class RawDanger:
     help_words: list[tuple[str, int]] = field(default_factory=list)
     recovered_words: list[tuple[str, int]] = field(default_factory=list)
     help_arrived: list[tuple[str, int]] = field(default_factory=list)
+    past_after: list[tuple[str, int]] = field(default_factory=list)
     harmless: list[tuple[str, int]] = field(default_factory=list)
     mentions: list[tuple[str, int]] = field(default_factory=list)
     mention_intent: tuple[str, int] | None = None
@@ -74,6 +75,7 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
     raw.help_words = string_list(c, src, data, "help_words", "danger ")
     raw.recovered_words = string_list(c, src, data, "recovered_words", "danger ")
     raw.help_arrived = string_list(c, src, data, "help_arrived", "danger ")
+    raw.past_after = string_list(c, src, data, "past_after", "danger ")
     raw.harmless = string_list(c, src, data, "harmless", "danger ")
     raw.mentions = string_list(c, src, data, "mentions", "danger ")
     _check_word_lists(c, src, raw)
@@ -244,7 +246,7 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
                   _words(raw.now_times), _words(raw.past_times), _words(raw.time_units), _words(raw.help_words),
                   _words(raw.now_before), _words(raw.recovered_words), _words(raw.harmless),
                   tuple(dict.fromkeys(t for t, _ in raw.mentions if normalize(t))), _words(raw.done_before),
-                  _words(raw.carried_times), _words(raw.help_arrived))
+                  _words(raw.carried_times), _words(raw.help_arrived), _words(raw.past_after))
 
 
 def trained(danger: Danger, index: Index, before: Danger | None = None,

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
-from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, MatcherSettings, situation
+from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, MatcherSettings, situation, topic_of
 from bot.matching.clauses import asks
 from bot.matching.index import Index, Query, analyse
 from bot.matching.learned import Opinion, features
@@ -191,11 +191,15 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     over = any(word in whole for word in danger.recovered_words) or _only_help(query, index, danger)
     if over and not _now_word(query, danger, settled=False) and When.NOW not in times_of(query, index, danger):
         # The danger is over, or help has come ("人救上来了，没事了，谢谢你", "救护车到了，谢谢"): the thanks
-        # or goodbye of its last clause, at the bar of a "did you mean" (the safety line stays on top).
-        start, end = _clause(query, len(query.core) - 1)
-        said = rest_ranking(query.core[start:end], index)[:1]
-        if said and not is_service(said[0].intent) and said[0].score >= index.settings.clarify_threshold:
-            return DangerCall(trigger, is_now=False, service=said[0])
+        # or goodbye one of its clauses says alone, the last, at the answer bar (the safety line stays on
+        # top): the words that say the danger is over ("人没事了") read a little like a goodbye.
+        bounds = [*query.breaks, len(query.core)] if query.breaks else [0, len(query.core)]
+        said = [first for start, end in zip(bounds, bounds[1:], strict=False)
+                for first in rest_ranking(query.core[start:end], index)[:1]
+                if not is_service(first.intent) and topic_of(first.intent) != EMERGENCY
+                and first.score >= index.settings.answer_threshold]
+        if said:
+            return DangerCall(trigger, is_now=False, service=said[-1])
     if _only(query, index, danger, lambda g: g.is_cry) and _no_danger_now(opinion) and not _beyond_cries(query, danger):
         # A bare cry in what the model surely reads as an everyday question ("救命，这张表到底怎么填"): the
         # service it asks in its own words, at the bar of a "did you mean" (the safety line stays on top).
@@ -335,6 +339,8 @@ def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], c
     its clause before it (after it when none is before) says when; right after `now_before` it is now,
     unless the message is settled (a question with a past time the model reads as a mention)."""
     if _EXPERIENCED.match(core, end) or _EXPERIENCED.match(core, start + 1):  # 被他打过, 割过腕
+        return When.PAST
+    if _words(danger.past_after).match(core, end + (core.startswith("了", end))):  # 火灾以后, 被打了之后
         return When.PAST
     first, last = clause
     inside = [m for m in marks if first <= m[0] < last]
