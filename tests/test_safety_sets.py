@@ -21,7 +21,11 @@ safety_blind8.yml was written at the start of the eighth round and scored at its
 English threats, pills taken or only planned, a cry giving way to the danger it names, figures of speech). The floors sit
 at or a little below the figures measured then: a change that loses cases must say why, or be taken back.
 safety_blind9.yml was written at the start of the ninth round and scored at its base commit and after its work;
-its failures were not read in that round.
+its failures were read in the tenth round (hyperbole and games read as danger, thanks once help had come, a time
+of this moment said in an earlier clause, English accidents), whose figures its bars sit at.
+safety_blind10.yml was written at the start of the tenth round and scored at its base commit and after its work
+(the same figures), then its failures were read (a danger word followed by 以后, thanks in any clause); its bars
+sit at the figures measured at the end of that round.
 """
 
 from __future__ import annotations
@@ -47,9 +51,9 @@ BARS = {
     "safety_blind5.yml": (0.99, 0.98, 0.90, 0.02),  # raised after its failures were read
     "safety_blind6.yml": (0.99, 0.98, 0.83, 0.01),  # raised after its failures were read
     "safety_blind8.yml": (0.99, 0.97, 0.85, 0.03),  # raised after its failures were read
-    # Unseen: written at the start of the ninth round, failures not yet read. Below the issue's bars on purpose:
-    # these are the figures measured (recall 94.3%, 110 script to people not in danger 9.6%), kept from falling.
-    "safety_blind9.yml": (0.94, 0.86, 0.80, 0.10),
+    # Below the issue's bars on purpose: these are the figures measured, kept from falling.
+    "safety_blind9.yml": (0.96, 0.88, 0.81, 0.065),
+    "safety_blind10.yml": (0.98, 0.94, 0.82, 0.035),
 }
 
 
