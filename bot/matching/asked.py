@@ -45,11 +45,15 @@ def learned_service(learned: Opinion | None, intents: Sequence[Scored], floor: f
 def small_talk_of(match: Match, query: Query, index: Index, has_role: Callable[[str, Role], bool]) -> Match:
     """The thanks, greeting or goodbye a message of a few clauses says in passing ("好的，晓得了，拜拜",
     "辛苦你了，讲得很清楚"), answered, when one clause alone is small talk at the answer bar, the message
-    asks nothing, and no other clause comes near a service; else `match`, the whole message's decision.
+    asks nothing, no other clause comes near a service, and it is no story; else `match`, the whole
+    message's decision.
     The best of them; on a tie, one that ends the conversation (a goodbye closes what came before it),
     else the first ("辛苦了，小助手": the thanks, not the greeting its address reads as)."""
     settings = index.settings
-    if len(query.breaks) < 2 or asks(query.core, settings.words.question_words):
+    # A story is no small talk in passing: its clauses are background around a question (and ranking
+    # each of them would cost a story several rankings more).
+    if len(query.breaks) < 2 or query.length > settings.weights.story_length or asks(
+            query.core, settings.words.question_words):
         return match
     bounds = [*query.breaks, len(query.core)]
     said: list[Scored] = []
