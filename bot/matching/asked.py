@@ -3,7 +3,7 @@ asks about (bot.matching.danger.assess), and the small talk a message says in pa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from bot.catalogue.model import EMERGENCY, Role
 from bot.matching.clauses import asks
@@ -42,27 +42,33 @@ def learned_service(learned: Opinion | None, intents: Sequence[Scored], floor: f
     return Scored(first[0], max(score, floor), "")
 
 
+def clause_leaders(query: Query, index: Index) -> Iterator[Scored]:
+    """The intent each clause of the message ranks first, read alone, clause by clause (lazily: a
+    caller may stop at the first that settles it)."""
+    bounds = [*query.breaks, len(query.core)] if query.breaks else [0, len(query.core)]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        yield from rest_ranking(query.core[start:end], index)[:1]
+
+
 def small_talk_of(match: Match, query: Query, index: Index, has_role: Callable[[str, Role], bool]) -> Match:
     """The thanks, greeting or goodbye a message of a few clauses says in passing ("好的，晓得了，拜拜",
     "辛苦你了，讲得很清楚"), answered, when one clause alone is small talk at the answer bar, the message
     asks nothing, no other clause comes near a service, and it is no story; else `match`, the whole
     message's decision.
-    The best of them; on a tie, one that ends the conversation (a goodbye closes what came before it),
-    else the first ("辛苦了，小助手": the thanks, not the greeting its address reads as)."""
+    The best of them (clause_leaders); on a tie, one that ends the conversation (a goodbye closes what
+    came before it), else the first ("辛苦了，小助手": the thanks, not the greeting its address reads as)."""
     settings = index.settings
     # A story is no small talk in passing: its clauses are background around a question (and ranking
     # each of them would cost a story several rankings more).
     if len(query.breaks) < 2 or query.length > settings.weights.story_length or asks(
             query.core, settings.words.question_words):
         return match
-    bounds = [*query.breaks, len(query.core)]
     said: list[Scored] = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
-        first = rank(analyse(query.core[start:end], settings), index).intents[:1]
-        if first and not has_role(first[0].intent, Role.SMALL_TALK) and first[0].score >= settings.clarify_threshold:
+    for first in clause_leaders(query, index):
+        if not has_role(first.intent, Role.SMALL_TALK) and first.score >= settings.clarify_threshold:
             return match
-        if first and has_role(first[0].intent, Role.SMALL_TALK) and first[0].score >= settings.answer_threshold:
-            said.append(first[0])
+        if has_role(first.intent, Role.SMALL_TALK) and first.score >= settings.answer_threshold:
+            said.append(first)
     if not said:
         return match
     best = max(said, key=lambda s: (s.score, has_role(s.intent, Role.ENDS_CONTEXT)))  # max keeps the first

@@ -35,7 +35,7 @@ from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, MatcherSettings,
 from bot.matching.clauses import asks
 from bot.matching.index import Index, Query, analyse
 from bot.matching.learned import Opinion, features
-from bot.matching.asked import learned_service, rest_ranking, service_of
+from bot.matching.asked import clause_leaders, learned_service, rest_ranking, service_of
 from bot.matching.ranking import rank
 from bot.matching.scoring import Scored
 from bot.matching.triggers import Trigger, find_trigger, folded_only, spans
@@ -185,17 +185,16 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     # A question told with a past time somewhere, which the model reads as no danger now ("老公拿刀砍了我，
     # 当时报了警，我还能追究他吗"), or a message saying the danger is over: a now word with no time of
     # its own does not decide alone.
-    settled = any(word in whole for word in danger.recovered_words) or (
+    recovered = any(word in whole for word in danger.recovered_words)
+    settled = recovered or (
         any(when is When.PAST for _, _, when in _marks(query.core, danger))
         and asks(query.core, index.settings.words.question_words) and _no_danger_now(opinion))
-    over = any(word in whole for word in danger.recovered_words) or _only_help(query, index, danger)
-    if over and not _now_word(query, danger, settled=False) and When.NOW not in times_of(query, index, danger):
+    if ((recovered or _only_help(query, index, danger)) and not _now_word(query, danger, settled=False)
+            and When.NOW not in times_of(query, index, danger)):
         # The danger is over, or help has come ("人救上来了，没事了，谢谢你", "救护车到了，谢谢"): the thanks
         # or goodbye one of its clauses says alone, the last, at the answer bar (the safety line stays on
         # top): the words that say the danger is over ("人没事了") read a little like a goodbye.
-        bounds = [*query.breaks, len(query.core)] if query.breaks else [0, len(query.core)]
-        said = [first for start, end in zip(bounds, bounds[1:], strict=False)
-                for first in rest_ranking(query.core[start:end], index)[:1]
+        said = [first for first in clause_leaders(query, index)
                 if not is_service(first.intent) and topic_of(first.intent) != EMERGENCY
                 and first.score >= index.settings.answer_threshold]
         if said:

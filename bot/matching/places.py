@@ -64,19 +64,6 @@ def _as_written(text: str, start: int, end: int) -> str:
     letters = [i for i, ch in enumerate(text) if not ch.isspace()]
     name = _LEADING.sub("", text[letters[start]: letters[end - 1] + 1])
     return name.upper() if len(name) <= 3 else name
-    if any(name in t for t in texts for name in settings.local_places):
-        return None
-    window = settings.weights.place_window
-    for text in texts:
-        for found in names.finditer(text):
-            start, end = found.span()
-            # English puts the place last ("legal aid in canada"): the topic word may come before it,
-            # in words about three times as long as Chinese ones.
-            near = text[end: end + window] + ("，" + text[max(0, start - 3 * window): start]
-                                              if found.group().isascii() else "")
-            if _is_place(text, start, end, settings.words) and _names_a_topic(near, index):
-                return Place(found.group(), found.group() in settings.abroad_places)
-    return None
 
 
 def _is_place(text: str, start: int, end: int, words: Words) -> bool:
