@@ -23,7 +23,7 @@ from bot.service.keyedlocks import KeyedLocks
 from bot.matching.domains import nouns_elsewhere
 from bot.matching.decision import Match, Outcome, combined, decide
 from bot.matching.ranking import Examined, examine
-from bot.followup import goes_on, in_topic, leans, stays, takes_offer
+from bot.followup import continues, goes_on, in_topic, leans, stays, takes_offer
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
 from bot.matching.asked import small_talk_of
@@ -310,7 +310,7 @@ class Engine:
         # Said as going on and not clear on its own, a message is about the last topic even with
         # little in common with it, unless it is likelier out of scope ("那明天天气怎么样").
         elif in_context <= ranking.out_of_scope or (
-                in_context < settings.clarify_threshold and not goes_on(query, cat, topic)):
+                in_context < settings.clarify_threshold and not continues(query, cat, topic)):
             return None
         chosen = family[0].intent if family and family[0].score >= settings.answer_threshold else ctx.intent
         return self._followed(user, cat, text, cat.intents[chosen], min(1.0, in_context), match)

@@ -116,6 +116,13 @@ def goes_on(query: Query, cat: Catalogue, topic: str) -> bool:
     return not names_another_topic(query, index, topic, cat.facets.words)
 
 
+def continues(query: Query, cat: Catalogue, topic: str) -> bool:
+    """Whether a message that nothing else places goes on from the topic: said as going on (goes_on),
+    or asking for a part of an answer and nothing besides (asks_part: "礼拜六开门伐" after 便民服务中心,
+    "大概要多少钱" after 司法鉴定), however few of its words the topic's examples use."""
+    return goes_on(query, cat, topic) or asks_part(query, cat, topic)
+
+
 def leans(query: Query, cat: Catalogue, topic: str, match: Match) -> bool:
     """A message short enough to lean towards the last topic ("去哪投诉", "多久能有结果") that
     names no other topic clearly: a weak word of another topic (投诉, 结果) does not move it, while
