@@ -21,7 +21,7 @@ from bot.matching.triggers import ALTERNATIVE, NOT_BETWEEN, SPREAD
 MENTION = "(mention)"  # the danger model's class of questions that only mention danger
 
 # What each word list says: a word in two lists that say different things would mean both.
-_MEANINGS = {"now_words": "now", "now_times": "now", "carried_times": "now", "now_before": "now",
+_MEANINGS = {"now_words": "now", "standing_threats": "now", "now_times": "now", "carried_times": "now", "now_before": "now",
              "past_times": "past", "recovered_words": "past", "help_arrived": "past", "past_after": "past",
              "mention_words": "mention", "help_words": "help", "harmless": "harmless"}
 _DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups", "mentions", "done_before"}
@@ -36,6 +36,7 @@ class RawDanger:
     src: str
     line: int
     now_words: list[tuple[str, int]] = field(default_factory=list)
+    standing_threats: list[tuple[str, int]] = field(default_factory=list)
     mention_words: list[tuple[str, int]] = field(default_factory=list)
     now_times: list[tuple[str, int]] = field(default_factory=list)
     carried_times: list[tuple[str, int]] = field(default_factory=list)
@@ -65,6 +66,7 @@ def read_danger(c: Collector, src: str, data: Any) -> RawDanger:
         return raw
     check_keys(c, src, data, _DANGER_KEYS, "danger ")
     raw.now_words = string_list(c, src, data, "now_words", "danger ")
+    raw.standing_threats = string_list(c, src, data, "standing_threats", "danger ")
     raw.mention_words = string_list(c, src, data, "mention_words", "danger ")
     raw.now_times = string_list(c, src, data, "now_times", "danger ")
     raw.carried_times = string_list(c, src, data, "carried_times", "danger ")
@@ -246,7 +248,8 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
                   _words(raw.now_times), _words(raw.past_times), _words(raw.time_units), _words(raw.help_words),
                   _words(raw.now_before), _words(raw.recovered_words), _words(raw.harmless),
                   tuple(dict.fromkeys(t for t, _ in raw.mentions if normalize(t))), _words(raw.done_before),
-                  _words(raw.carried_times), _words(raw.help_arrived), _words(raw.past_after))
+                  _words(raw.carried_times), _words(raw.help_arrived), _words(raw.past_after),
+                  _words(raw.standing_threats))
 
 
 def trained(danger: Danger, index: Index, before: Danger | None = None,

@@ -121,6 +121,7 @@ class Danger:
     carried_times: tuple[str, ...] = ()  # now_times that also time the clauses after theirs: 刚才, 今晚
     help_arrived: tuple[str, ...] = ()  # help is called or has come: 救护车到了 (a thanks after it is a thanks)
     past_after: tuple[str, ...] = ()  # right after a danger word (了 between or not), it is past: 以后 (火灾以后)
+    standing_threats: tuple[str, ...] = ()  # a threat on one's life, now whenever it was made: 杀了我, 同归于尽
     # Trained when the catalogue loads (bot.catalogue.danger.trained): now (a group's name), mention, or neither.
     model: LearnedModel | None = field(default=None, compare=False, repr=False)
     trained_on: str = field(default="", compare=False, repr=False)  # digest of the model's documents

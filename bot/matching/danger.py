@@ -24,36 +24,34 @@ named in the message too (落水 to 没有呼吸: 120), or read there by the mod
 
 from __future__ import annotations
 
-import enum
-import functools
 import re
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
-from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, MatcherSettings, situation, topic_of
+from bot.catalogue.model import (
+    EMERGENCY,
+    Danger,
+    DangerGroup,
+    MatcherSettings,
+    situation,
+    topic_of,
+)
+from bot.matching.asked import clause_leaders, learned_service, rest_ranking, service_of
 from bot.matching.clauses import asks
+from bot.matching.danger_times import (
+    When,
+    clause_of,
+    now_word,
+    time_marks,
+    times_of,
+    word_pattern,
+)
 from bot.matching.index import Index, Query, analyse
 from bot.matching.learned import Opinion, features
-from bot.matching.asked import clause_leaders, learned_service, rest_ranking, service_of
 from bot.matching.ranking import rank
 from bot.matching.scoring import Scored
 from bot.matching.triggers import Trigger, find_trigger, folded_only, spans
-
-# Counted time before now: "三年前", "两个多月以前", "十几天之前". Shorter spans (小时, 分钟) are left
-# out on purpose: "十分钟前被打了" may still be danger now.
-_NUMBER = "[0-9零〇一二两三四五六七八九十百千几半多]+"
-_DATE = re.compile(r"(?:19|20)[0-9]{2}年|[0-9一二三四五六七八九十]{1,3}月(?:份|[0-9一二三四五六七八九十]{1,3}[日号])")
-_EXPERIENCED = re.compile("过(?!去|来|不|得)")  # 打过, 被…打过; not 过去, 过来, 喘不过气
-
-
-class When(enum.Enum):
-    """The time a place naming danger is said in."""
-
-    NOW = "now"
-    PAST = "past"  # past or supposed: 去年, 以前, 如果, 万一
-    UNSAID = "unsaid"
-
 
 LEARNED = "(learned)"  # the text of the trigger standing for the learned model's second opinion
 MENTION = "(mention)"  # the danger model's class of questions that only mention danger (bot.catalogue.danger)
@@ -113,7 +111,7 @@ def danger_opinion(query: Query, danger: Danger, settings: MatcherSettings,
     if danger.model is None or not _CHINESE.search(query.core):
         return None
     if danger.harmless and any(phrase in query.core for phrase in danger.harmless):
-        rest = analyse(_words(danger.harmless).sub("，", query.core), settings)
+        rest = analyse(word_pattern(danger.harmless).sub("，", query.core), settings)
         query, grams = rest, None
         if not _CHINESE.search(query.core):
             return None
@@ -150,7 +148,7 @@ def _beyond_harmless(query: Query, index: Index, danger: Danger) -> Trigger | No
     text = f"{query.text}\n{query.core}"
     if not any(phrase in text for phrase in danger.harmless):
         return find_trigger(text, query.key, index.triggers_near(query))
-    rest = analyse(_words(danger.harmless).sub("，", query.core), index.settings)
+    rest = analyse(word_pattern(danger.harmless).sub("，", query.core), index.settings)
     return find_trigger(f"{rest.text}\n{rest.core}", rest.key, index.triggers_near(rest))
 
 
@@ -187,9 +185,9 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     # its own does not decide alone.
     recovered = any(word in whole for word in danger.recovered_words)
     settled = recovered or (
-        any(when is When.PAST for _, _, when in _marks(query.core, danger))
+        any(when is When.PAST for _, _, when in time_marks(query.core, danger))
         and asks(query.core, index.settings.words.question_words) and _no_danger_now(opinion))
-    if ((recovered or _only_help(query, index, danger)) and not _now_word(query, danger, settled=False)
+    if ((recovered or _only_help(query, index, danger)) and not now_word(query, danger, settled=False)
             and When.NOW not in times_of(query, index, danger)):
         # The danger is over, or help has come ("人救上来了，没事了，谢谢你", "救护车到了，谢谢"): the thanks
         # or goodbye one of its clauses says alone, the last, at the answer bar (the safety line stays on
@@ -206,12 +204,12 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
                            is_service)
         if asked is not None:
             return DangerCall(trigger, is_now=False, service=asked)
-    if _now_word(query, danger, settled):
+    if now_word(query, danger, settled) or _stands(query, index, danger, recovered):
         return now
     # Settled, a threat reported with 要 before it ("上回…还放话要收拾我，哪个部门监督") is told, not
     # happening: only a time word of its own makes it now.
     times = times_of(query, index, danger, settled) or [When.UNSAID]
-    if When.NOW in times:
+    if When.NOW in times or (not settled and _goes_on_now(query, index, danger) and not _asks_beyond(query, index, danger)):
         return now
     if any(word in whole for word in danger.recovered_words) or (
             _only(query, index, danger, lambda g: g.is_told) and read_situation(opinion) is None):
@@ -247,29 +245,40 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     return now
 
 
-def _now_word(query: Query, danger: Danger, settled: bool) -> bool:
-    """A word of danger now in the message, unless its own clause says it was past or supposed
-    ("之前气得差点想不开", "想不开过"), it names a thing ("威胁我的那些话", followed by 的), or the
-    message is `settled` and its clause gives no time. One found only
-    in the message as written counts wherever it is. A word that does not count here is still a
-    danger place timed like any other."""
+def _goes_on_now(query: Query, index: Index, danger: Danger) -> bool:
+    """A story that comes to now after its danger: a clause after the last place naming danger
+    holds one of `carried_times` ("上个月说要往我脸上泼硫酸，刚才我在小区门口看到他了"). In doubt, now."""
     core = query.core
-    if any(word in query.text and word not in core for word in danger.now_words):
-        return True
-    marks = _marks(core, danger)
-    for m in _words(danger.now_words).finditer(core):
-        # Only a time said before it, or 过 after it: "她说我想死，如果我不报警有罪吗" is still now.
-        when = _when(core, m.start(), m.end(), marks, _clause(query, m.start()), danger, look_after=False)
-        if when is When.NOW or (when is When.UNSAID and not settled and not core.startswith("的", m.end())):
-            return True
-    return False
+    places = [start for t in index.triggers_near(query) for start, _ in spans(core, query.key, t)]
+    if not places:
+        return False
+    after = clause_of(query, max(places))[1]
+    return any(start >= after and core[start:end] in danger.carried_times
+               for start, end, when in time_marks(core, danger) if when is When.NOW)
+
+
+def _stands(query: Query, index: Index, danger: Danger, recovered: bool) -> bool:
+    """A threat on one's life (`standing_threats`) stands whenever it was made ("上个星期他说过要杀了我，
+    这几天一直在我单位门口转"), unless the danger is said to be over or the message asks a question
+    ("说不写就打死我，这张欠条能不能鉴定"), which is timed like any other mention."""
+    return (not recovered and any(word in query.core for word in danger.standing_threats)
+            and not _asks_beyond(query, index, danger))
+
+
+def _asks_beyond(query: Query, index: Index, danger: Danger) -> bool:
+    """The message asks a question beyond its danger, its pleas for help (怎么办) and its time words
+    (这几天 and 前几天 ask nothing): about a service or the law, a mention."""
+    rest = _without_danger(query, index, danger)
+    for word in sorted(danger.now_times + danger.past_times, key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return asks(rest, index.settings.words.question_words)
 
 
 def _only_help(query: Query, index: Index, danger: Danger) -> bool:
     """The message says help has come (`help_arrived`: 救护车到了) and names no danger beyond it:
     "救护车来了，可我爸还是叫不醒" still names one."""
     core = query.core
-    helped = [m.span() for m in _words(danger.help_arrived).finditer(core)]
+    helped = [m.span() for m in word_pattern(danger.help_arrived).finditer(core)]
     if not helped:
         return False
     named = [span for t in index.triggers_near(query) for span in spans(core, query.key, t)]
@@ -296,91 +305,8 @@ def _without_danger(query: Query, index: Index, danger: Danger) -> str:
     for t in index.triggers_near(query):
         for start, end in spans(core, query.key, t):
             kept[start:end] = [False] * (end - start)
-    for found in _words(danger.help_words).finditer(core):
+    for found in word_pattern(danger.help_words).finditer(core):
         kept[found.start():found.end()] = [False] * (found.end() - found.start())
     return "".join(ch for ch, keep in zip(core, kept, strict=True) if keep)
 
 
-def times_of(query: Query, index: Index, danger: Danger, settled: bool = False) -> list[When]:
-    """The time of each place in the message's core that names danger (none when the triggers
-    are found only in the message as written, before dialect rewrites)."""
-    core = query.core
-    found: dict[tuple[int, int], bool] = {}  # each place, and whether only told phrases name it
-    for t in index.triggers_near(query):
-        group = danger.group_of(t.text)
-        for span in spans(core, query.key, t):
-            found[span] = found.get(span, True) and group is not None and group.is_told
-    marks = _marks(core, danger)
-    # A told phrase is a deed: 还 or 要 before it is not "still" or "about to" ("还推了我一把").
-    return [_when(core, start, end, marks, _clause(query, start), danger, settled=settled or told)
-            for (start, end), told in sorted(found.items())]
-
-
-def _clause(query: Query, position: int) -> tuple[int, int]:
-    """The clause of the core holding `position`: where it starts and ends."""
-    starts = [b for b in query.breaks if b <= position] or [0]
-    ends = [b for b in query.breaks if b > position] or [len(query.core)]
-    return starts[-1], ends[0]
-
-
-def _marks(core: str, danger: Danger) -> list[tuple[int, int, When]]:
-    """The time words of the core, in order: (start, end, time they set)."""
-    marks = [(m.start(), m.end(), When.NOW) for m in _words(danger.now_times).finditer(core)]
-    marks += [(m.start(), m.end(), When.PAST) for m in _words(danger.past_times).finditer(core)]
-    marks += [(m.start(), m.end(), When.PAST) for m in _counted(danger.time_units).finditer(core)]
-    marks += [(m.start(), m.end(), When.PAST) for m in _DATE.finditer(core)]
-    return sorted(marks)
-
-
-def _when(core: str, start: int, end: int, marks: list[tuple[int, int, When]], clause: tuple[int, int],
-          danger: Danger, look_after: bool = True, settled: bool = False) -> When:
-    """Danger named at core[start:end]: followed by 过 it is past; otherwise the nearest time word of
-    its clause before it (after it when none is before) says when; right after `now_before` it is now,
-    unless the message is settled (a question with a past time the model reads as a mention)."""
-    if _EXPERIENCED.match(core, end) or _EXPERIENCED.match(core, start + 1):  # 被他打过, 割过腕
-        return When.PAST
-    if _words(danger.past_after).match(core, end + (core.startswith("了", end))):  # 火灾以后, 被打了之后
-        return When.PAST
-    first, last = clause
-    inside = [m for m in marks if first <= m[0] < last]
-    before = [m for m in inside if m[0] < end]
-    if not inside and first > 0:
-        # A clause that is only a time ("去年，他把我打伤了") sets the time of the next one.
-        previous = [m for m in marks if m[0] < first]
-        if previous and first - previous[-1][1] <= 1 and _starts_clause(core, previous[-1][0], first):
-            before = previous[-1:]
-    done = "了" in core[start: start + 3] and any(core.endswith(word, 0, start) for word in danger.done_before)
-    if not settled and not done and any(core.endswith(word, 0, start) for word in danger.now_before) and not any(
-            m[2] is When.PAST for m in before):
-        return When.NOW
-    if before:
-        return before[-1][2]
-    # Said later in the clause, only a past time counts ("被打是去年的事"); "到现在还没处理" is no danger now.
-    after = [m for m in inside if m[0] >= end and m[2] is When.PAST] if look_after else []
-    if after:
-        return When.PAST
-    # No time in its own clause: the last time said before it in the message, when that is one of
-    # `carried_times` ("今天晚上我一个人在家，有人在敲门，说再不开门就砸门"): in doubt, now. Not 现在 or
-    # 今天, which tell how things stand ("以前被他打过，现在分居了，保护令怎么申请"), nor a past time:
-    # carried, it would settle danger that is still going on.
-    earlier = [m for m in marks if m[0] < first]
-    return When.NOW if earlier and core[earlier[-1][0]:earlier[-1][1]] in danger.carried_times else When.UNSAID
-
-
-def _starts_clause(core: str, position: int, clause_end: int) -> bool:
-    """The clause before `clause_end` is a short time phrase beginning at `position` or near it."""
-    return clause_end - position <= 6
-
-
-@functools.lru_cache(maxsize=16)
-def _words(words: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) if words else "(?!)")
-
-
-@functools.lru_cache(maxsize=8)
-def _counted(units: tuple[str, ...]) -> re.Pattern[str]:
-    """A number, a unit of time and 前 ("三年前", "两个多月以前")."""
-    if not units:
-        return re.compile("(?!)")
-    unit = "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
-    return re.compile(f"{_NUMBER}个?多?(?:{unit})多?(?:以前|之前|前)")
