@@ -92,6 +92,7 @@ def test_the_danger_model_reads_a_message_without_its_harmless_phrases(shipped_c
     ("落水的小孩捞上来了，没事了，谢谢", "thanks"),
     ("消防车到了，谢谢你们，再见", "goodbye"),  # help has come (help_arrived)
     ("谢谢你们，刚打过电话了，我现在好一点了", "thanks"),  # the thanks said first
+    ("我妈赶过来了，在陪着我，谢谢你", "thanks"),  # someone is with them now (recovered_words)
 ])
 def test_thanks_once_the_danger_is_over_gets_its_answer_with_the_safety_line(engine: Engine, text: str,
                                                                             intent: str) -> None:
