@@ -78,3 +78,13 @@ def test_a_model_very_sure_of_scope_settles_a_question_with_a_smaller_lead_betwe
     doubtful = Opinion(("online_gov_services", "zuiduo_paoyici"), between, W.model_in_scope - 1)
     assert combined(clarify, RANKING, doubtful, SETTINGS) is clarify
     assert combined(clarify, RANKING, Opinion(in_scope.guesses, between - 1, 99.0), SETTINGS) is clarify
+
+
+def test_an_emergency_answer_is_never_vetoed_as_out_of_scope() -> None:
+    # In doubt, now: a message fuzzy matching answers with the emergency examples stays answered,
+    # however sure the model is that it is out of scope; a service answer the model vetoes falls back.
+    danger = Scored("emergency", 0.7, "我好害怕", 0.6)
+    match = Match(Outcome.ANSWER, "emergency", 0.7, PAO, (danger,))
+    out = Opinion((OUT_OF_SCOPE, "legal_aid"), W.model_vetoes + 5, 0.0)
+    assert combined(match, Ranking((danger, PAO)), out, SETTINGS).intent == "emergency"
+    assert combined(ANSWER, RANKING, out, SETTINGS).outcome is Outcome.FALLBACK

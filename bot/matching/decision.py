@@ -139,7 +139,9 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     if settled is not None:
         return Match(Outcome.ANSWER, first, settled.score, match.runner_up, (settled,))
     if match.outcome is Outcome.ANSWER and match.intent is not None:
-        if first == OUT_OF_SCOPE and (topic_of(match.intent) not in guesses[:2] or opinion.margin >= w.model_vetoes):
+        # Never an emergency: what the model takes for out of scope may still be danger (in doubt, now).
+        if first == OUT_OF_SCOPE and match.intent != EMERGENCY and (
+                topic_of(match.intent) not in guesses[:2] or opinion.margin >= w.model_vetoes):
             return Match(Outcome.FALLBACK, None, match.score, match.runner_up, match.candidates)
         other = _ranked(ranking, first)
         if (other is not None and topic_of(first) != topic_of(match.intent) and first != EMERGENCY
