@@ -147,12 +147,13 @@ class Engine:
 
     def _pressed(self, user: str, text: str, channel: str) -> Reply | None:
         """A bare number ("2", "２。") presses that button among those last shown, as the clarify text
-        invites; a number with no such button says which numbers there are. None: not a bare number."""
+        invites; a number with no such button says which numbers there are. None: no button pressed."""
         number = unicodedata.normalize("NFKC", text).strip().rstrip(".。、)")
-        if not number.isdecimal() or len(number) > 2:
-            return None
         ctx = self.context.get(user)
         offered = ctx.offered if ctx else ()
+        if not number.isdecimal() or len(number) > 2 or (  # "88" says goodbye where no button has that number
+                int(number) > len(offered) and self.catalogue.index.says_whole(number)):
+            return None
         if 1 <= int(number) <= len(offered):
             return self.choose(user, offered[int(number) - 1], channel)
         started = time.perf_counter()

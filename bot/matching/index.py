@@ -110,6 +110,11 @@ class Index:
             near.update(self.keyword_grams.get(query.core[:2], ()))
         return sorted(near)
 
+    def says_whole(self, text: str) -> bool:
+        """Whether `text`, as written, is an example of an intent said only as a whole message ("88",
+        "886": goodbye): such a number is a message, not a button pressed. Asked rarely: a full scan."""
+        return any(t == text and o in self.whole_message for t, o in zip(self.texts, self.owners, strict=True))
+
     def triggers_near(self, query: Query) -> list[Trigger]:
         """Triggers that start with a character or sound of the message, in catalogue order."""
         symbols = self.trigger_starts.keys() & (set(query.text) | set(query.key))
