@@ -1,5 +1,5 @@
 """The blind sets (tests/eval/blind.yml, blind2.yml, blind3.yml, blind4.yml, blind5.yml, blind6.yml, then blind8.yml,
-blind9.yml and blind10.yml): each written at the start of a round by
+blind9.yml, blind10.yml and blind11.yml): each written at the start of a round by
 writers who saw neither the catalogue's examples nor any other set. Their failures are not read while
 the matcher is worked on, so these bars only keep their figures from falling; a failing bar does not
 list the cases.
@@ -20,7 +20,9 @@ blind9.yml (two writers, 938 entries) was written at the start of the ninth roun
 after the round's work (English synonyms); its failures were read in the tenth round (English place names, small
 talk said in passing). Its bars sit just below the figures after the tenth round.
 blind10.yml (two writers, 975 entries) was written at the start of the tenth round and scored at its base commit and
-after the round's work; its failures were not read in that round. Its bars sit just below the figures after it.
+after the round's work; its failures were read in the eleventh round. Its bars sit just below the figures after it.
+blind11.yml (two writers, 1,382 entries) was written at the start of the eleventh round and scored at its base commit
+and after the round's work (the same figures); its failures were read only then. Its bars sit just below them.
 """
 
 from __future__ import annotations
@@ -46,12 +48,13 @@ BARS: dict[str, tuple[dict[str, float], dict[str, float], float | None]] = {
     "blind8.yml": ({"accuracy": 0.95, "useful": 0.97}, {"wrong": 0.017, "false_accept": 0.145}, None),  # no danger
     "blind9.yml": ({"accuracy": 0.925, "useful": 0.97}, {"wrong": 0.017, "false_accept": 0.075}, None),  # no danger
     "blind10.yml": ({"accuracy": 0.885, "useful": 0.94}, {"wrong": 0.03, "false_accept": 0.115}, 0.99),
+    "blind11.yml": ({"accuracy": 0.885, "useful": 0.955}, {"wrong": 0.025, "false_accept": 0.135}, 0.99),
 }
 # Every turn of the multi-turn conversations (tag multi_turn) answered right: follow-ups stay in their
 # topic unless a new one is clearly asked about (bot.followup). A little below the figures measured.
 MULTI_TURN = {"blind.yml": 0.97, "blind2.yml": 0.95, "blind3.yml": 0.95, "blind4.yml": 0.92,
               "blind5.yml": 0.94, "blind6.yml": 0.89, "blind8.yml": 0.93, "blind9.yml": 0.95,
-              "blind10.yml": 0.84}
+              "blind10.yml": 0.84, "blind11.yml": 0.92}
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}
 

@@ -26,6 +26,10 @@ of this moment said in an earlier clause, English accidents), whose figures its 
 safety_blind10.yml was written at the start of the tenth round and scored at its base commit and after its work
 (the same figures), then its failures were read (a danger word followed by 以后, thanks in any clause); its bars
 sit at the figures measured at the end of that round.
+safety_blind11.yml was written at the start of the eleventh round and scored at its base commit and after its
+work (the same figures), then its failures were read (threats on one's life made earlier, a story that comes to
+now after its danger, falls and rivers in English and Cantonese, someone staying with the citizen); its bars sit
+at the figures measured at the end of that round.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ BARS = {
     # Below the issue's bars on purpose: these are the figures measured, kept from falling.
     "safety_blind9.yml": (0.96, 0.88, 0.81, 0.065),
     "safety_blind10.yml": (0.98, 0.94, 0.82, 0.035),
+    "safety_blind11.yml": (0.965, 0.86, 0.74, 0.055),
 }
 
 
