@@ -118,8 +118,8 @@ def goes_on(query: Query, cat: Catalogue, topic: str) -> bool:
 
 def continues(query: Query, cat: Catalogue, topic: str) -> bool:
     """Whether a message that nothing else places goes on from the topic: said as going on (goes_on),
-    or asking for a part of an answer and nothing besides (asks_part: "礼拜六开门伐" after 便民服务中心,
-    "大概要多少钱" after 司法鉴定), however few of its words the topic's examples use."""
+    or asking for a part of an answer and nothing besides (asks_part: "星期天开门不" after 司法所,
+    "做一次要多少钱" after 司法鉴定), however few of its words the topic's examples use."""
     return goes_on(query, cat, topic) or asks_part(query, cat, topic)
 
 

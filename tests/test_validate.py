@@ -897,6 +897,16 @@ def test_a_carried_time_not_among_the_now_times_is_an_error(root: Path, capsys: 
         "intents/safety.yaml:4: 错误: carried_times 里的 '今晚' 没有写在 now_times 里；请先把它写进 now_times"]
 
 
+def test_a_standing_threat_no_trigger_finds_is_a_warning(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 打我一顿 holds the trigger 打我; 弄死我 holds none, so a message saying only it is not found as danger.
+    text = DANGER.format(mention_intent="legal_consultation", answer="emergency").replace(
+        "  mention_words:", "  standing_threats: [打我一顿, 弄死我]\n  mention_words:")
+    assert validate(root, {SAFETY: text}) == 0
+    assert warnings(capsys.readouterr().out) == [
+        "intents/safety.yaml:3: 警告: standing_threats 里的 '弄死我' 不含任何一组 triggers 里的说法，消息里只有它时认不出危险；"
+        "请把它（或它的一部分）写进某组的 triggers"]
+
+
 def test_a_cry_that_is_not_true_or_false_is_an_error(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = DANGER.format(mention_intent="legal_consultation", answer="emergency") + """\
     - name: 呼救

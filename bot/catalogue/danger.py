@@ -244,6 +244,11 @@ def link_danger(c: Collector, raw: RawDanger | None, answers: Mapping[str, Answe
         yields_to = tuple(dict.fromkeys(other for other, _ in raw.yields_to.get(name, [])))
         groups.append(DangerGroup(name, answer, tuple(dict.fromkeys(words)), is_cry, situations, yields_to,
                                   is_told=name in raw.told))
+    triggers = [t for g in groups for t in g.triggers]
+    for word, line in raw.standing_threats:
+        if not any(t in normalize(word) for t in triggers):
+            c.warn(raw.src, line, f"standing_threats 里的 '{word}' 不含任何一组 triggers 里的说法，消息里只有它时认不出危险；"
+                                  "请把它（或它的一部分）写进某组的 triggers")
     return Danger(tuple(groups), _words(raw.now_words), _words(raw.mention_words), mention_intent,
                   _words(raw.now_times), _words(raw.past_times), _words(raw.time_units), _words(raw.help_words),
                   _words(raw.now_before), _words(raw.recovered_words), _words(raw.harmless),

@@ -247,7 +247,7 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
 
 def _goes_on_now(query: Query, index: Index, danger: Danger) -> bool:
     """A story that comes to now after its danger: a clause after the last place naming danger
-    holds one of `carried_times` ("上个月说要往我脸上泼硫酸，刚才我在小区门口看到他了"). In doubt, now."""
+    holds one of `carried_times` ("上个月他说要拿刀砍我，刚才我下班看到他在公司门口"). In doubt, now."""
     core = query.core
     places = [start for t in index.triggers_near(query) for start, _ in spans(core, query.key, t)]
     if not places:
@@ -258,9 +258,9 @@ def _goes_on_now(query: Query, index: Index, danger: Danger) -> bool:
 
 
 def _stands(query: Query, index: Index, danger: Danger, recovered: bool) -> bool:
-    """A threat on one's life (`standing_threats`) stands whenever it was made ("上个星期他说过要杀了我，
-    这几天一直在我单位门口转"), unless the danger is said to be over or the message asks a question
-    ("说不写就打死我，这张欠条能不能鉴定"), which is timed like any other mention."""
+    """A threat on one's life (`standing_threats`) stands whenever it was made ("他坐牢前说过出来就找我算账，
+    听说他昨天出狱了"), unless the danger is said to be over or the message asks a question
+    ("三年前他说不还钱就打死我，现在还能不能告他"), which is timed like any other mention."""
     return (not recovered and any(word in query.core for word in danger.standing_threats)
             and not _asks_beyond(query, index, danger))
 
