@@ -603,25 +603,23 @@ def test_a_bare_cry_before_a_service_asked_loosely_still_gets_the_service(shippe
     assert (reply.intent, reply.safety) == ("certificate_reduction", True), reply.text
 
 
-@pytest.mark.parametrize("text", ["他坐牢前说过出来第一件事就是找我算账，听说他昨天出狱了",
-                                  "前几天他说过要跟我同归于尽，这两天他天天给我打电话"])
-def test_a_threat_on_ones_life_stands_whenever_it_was_made(shipped_engine: Engine, text: str) -> None:
+@pytest.mark.parametrize("text", [
+    "他坐牢前说过出来第一件事就是找我算账，听说他昨天出狱了",  # a threat on one's life stands (standing_threats)
+    "前几天他说过要跟我同归于尽，这两天他天天给我打电话",
+    "上个月他说要拿刀砍我，刚才我下班看到他在公司门口",  # a later clause says 刚才: the story comes to now
+    "去年他扬言要打断我的腿，刚刚我在菜场碰到他了",
+])
+def test_danger_told_as_past_is_now_when_the_threat_stands_or_the_story_comes_to_now(
+        shipped_engine: Engine, text: str) -> None:
     assert shipped_engine.respond("citizen", text).intent == "emergency", text
 
 
-def test_a_question_about_a_threat_made_long_ago_is_a_mention(shipped_engine: Engine) -> None:
-    # Asked beyond its danger and time words: timed like any other mention (standing_threats).
-    reply = shipped_engine.respond("citizen", "三年前他说不还钱就打死我，这种威胁现在还能不能告他")
+@pytest.mark.parametrize(("text", "service"), [
+    ("三年前他说不还钱就打死我，这种威胁现在还能不能告他", None),  # a question beyond the danger and time words
+    ("上周被人打伤了，刚才去医院拍了片，伤情鉴定去哪里做", "judicial_appraisal"),
+])
+def test_a_standing_threat_or_a_story_come_to_now_that_asks_a_question_is_a_mention(
+        shipped_engine: Engine, text: str, service: str | None) -> None:
+    reply = shipped_engine.respond("citizen", text)
     assert reply.intent != "emergency" and reply.safety, (reply.intent, reply.text)
-
-
-@pytest.mark.parametrize("text", ["上个月他说要拿刀砍我，刚才我下班看到他在公司门口",
-                                  "去年他扬言要打断我的腿，刚刚我在菜场碰到他了"])
-def test_a_story_that_comes_to_now_after_its_danger_is_danger_now(shipped_engine: Engine, text: str) -> None:
-    # A clause after the danger holds a carried time (刚才, 今晚): in doubt, now.
-    assert shipped_engine.respond("citizen", text).intent == "emergency", text
-
-
-def test_a_story_that_comes_to_now_but_asks_about_a_service_is_a_mention(shipped_engine: Engine) -> None:
-    reply = shipped_engine.respond("citizen", "上周被人打伤了，刚才去医院拍了片，伤情鉴定去哪里做")
-    assert reply.intent == "judicial_appraisal" and reply.safety, (reply.intent, reply.text)
+    assert service is None or reply.intent == service, reply.intent

@@ -21,8 +21,8 @@ from bot.matching.triggers import ALTERNATIVE, NOT_BETWEEN, SPREAD
 MENTION = "(mention)"  # the danger model's class of questions that only mention danger
 
 # What each word list says: a word in two lists that say different things would mean both.
-_MEANINGS = {"now_words": "now", "standing_threats": "now", "now_times": "now", "carried_times": "now", "now_before": "now",
-             "past_times": "past", "recovered_words": "past", "help_arrived": "past", "past_after": "past",
+_MEANINGS = {"now_words": "now", "standing_threats": "now", "now_times": "now", "carried_times": "now",
+             "now_before": "now", "past_times": "past", "recovered_words": "past", "help_arrived": "past", "past_after": "past",
              "mention_words": "mention", "help_words": "help", "harmless": "harmless"}
 _DANGER_KEYS = {*_MEANINGS, "time_units", "mention_intent", "groups", "mentions", "done_before"}
 _GROUP_KEYS = {"name", "answer", "triggers", "combos", "cry", "told", "situations", "yields_to"}

@@ -29,24 +29,10 @@ from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 
-from bot.catalogue.model import (
-    EMERGENCY,
-    Danger,
-    DangerGroup,
-    MatcherSettings,
-    situation,
-    topic_of,
-)
+from bot.catalogue.model import EMERGENCY, Danger, DangerGroup, MatcherSettings, situation, topic_of
 from bot.matching.asked import clause_leaders, learned_service, rest_ranking, service_of
 from bot.matching.clauses import asks
-from bot.matching.danger_times import (
-    When,
-    clause_of,
-    now_word,
-    time_marks,
-    times_of,
-    word_pattern,
-)
+from bot.matching.danger_times import When, clause_of, now_word, time_marks, times_of, word_pattern
 from bot.matching.index import Index, Query, analyse
 from bot.matching.learned import Opinion, features
 from bot.matching.ranking import rank
@@ -209,7 +195,8 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     # Settled, a threat reported with 要 before it ("上回…还放话要收拾我，哪个部门监督") is told, not
     # happening: only a time word of its own makes it now.
     times = times_of(query, index, danger, settled) or [When.UNSAID]
-    if When.NOW in times or (not settled and _goes_on_now(query, index, danger) and not _asks_beyond(query, index, danger)):
+    if When.NOW in times or (
+            not settled and _goes_on_now(query, index, danger) and not _asks_beyond(query, index, danger)):
         return now
     if any(word in whole for word in danger.recovered_words) or (
             _only(query, index, danger, lambda g: g.is_told) and read_situation(opinion) is None):
@@ -268,9 +255,7 @@ def _stands(query: Query, index: Index, danger: Danger, recovered: bool) -> bool
 def _asks_beyond(query: Query, index: Index, danger: Danger) -> bool:
     """The message asks a question beyond its danger, its pleas for help (怎么办) and its time words
     (这几天 and 前几天 ask nothing): about a service or the law, a mention."""
-    rest = _without_danger(query, index, danger)
-    for word in sorted(danger.now_times + danger.past_times, key=len, reverse=True):
-        rest = rest.replace(word, "")
+    rest = word_pattern(danger.now_times + danger.past_times).sub("", _without_danger(query, index, danger))
     return asks(rest, index.settings.words.question_words)
 
 
