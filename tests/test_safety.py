@@ -219,6 +219,34 @@ def test_a_mention_is_told_by_its_time_or_by_a_service_asked(shipped_engine: Eng
 @pytest.mark.parametrize(
     ("text", "number"),
     [
+        ("网上申请法律援助填了一半，厨房着火了", "119"),  # the service is what the citizen was doing
+        ("我爸在办公证的时候突然晕倒了", "120"),  # a service word in the danger's own clause, before it
+    ],
+)
+def test_a_message_that_ends_on_the_danger_is_danger_now(shipped_engine: Engine, text: str, number: str) -> None:
+    # The service words (申请, 公证) come before the danger and nothing is asked: they say what was
+    # going on when the danger came, not what the citizen asks about.
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent == "emergency" and number in reply.text.splitlines()[0], (text, reply.intent, reply.text)
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        ("保护令怎么申请，我之前被他打过", "legal_consultation"),  # the danger at the end is told as past
+        ("普法讲座上有没有讲过家庭暴力", "legal_publicity"),  # a question: the service word before it counts
+        ("和邻居打架被罚钱了 不服 想找行政复义", "admin_reconsideration"),  # a service asked after the danger
+    ],
+)
+def test_a_service_asked_around_a_danger_told_is_a_mention(shipped_engine: Engine, text: str, service: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent is not None and reply.intent.split(".")[0] == service, (text, reply.intent, reply.kind)
+    assert reply.safety is True
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
         ("他要杀我，能申请保护令吗", "110"),  # 要 right before the danger: a threat, now
         ("我想自杀，法律援助能帮我吗", "110"),  # 想 right before self-harm
         ("上个月他打过我，现在他在打我女儿，能离婚吗", "110"),  # now in one clause outweighs the past in another
