@@ -1,5 +1,5 @@
 """The blind sets (tests/eval/blind.yml, blind2.yml, blind3.yml, blind4.yml, blind5.yml, blind6.yml, then blind8.yml,
-blind9.yml, blind10.yml and blind11.yml): each written at the start of a round by
+blind9.yml, blind10.yml, blind11.yml and blind12.yml): each written at the start of a round by
 writers who saw neither the catalogue's examples nor any other set. Their failures are not read while
 the matcher is worked on, so these bars only keep their figures from falling; a failing bar does not
 list the cases.
@@ -23,6 +23,8 @@ blind10.yml (two writers, 975 entries) was written at the start of the tenth rou
 after the round's work; its failures were read in the eleventh round. Its bars sit just below the figures after it.
 blind11.yml (two writers, 1,382 entries) was written at the start of the eleventh round and scored at its base commit
 and after the round's work (the same figures); its failures were read only then. Its bars sit just below them.
+blind12.yml (two writers, 1,460 entries) was written at the start of the twelfth round and scored at its base commit
+and after the round's work (the same figures); its bars sit just below them.
 """
 
 from __future__ import annotations
@@ -49,12 +51,13 @@ BARS: dict[str, tuple[dict[str, float], dict[str, float], float | None]] = {
     "blind9.yml": ({"accuracy": 0.925, "useful": 0.97}, {"wrong": 0.017, "false_accept": 0.075}, None),  # no danger
     "blind10.yml": ({"accuracy": 0.885, "useful": 0.94}, {"wrong": 0.03, "false_accept": 0.115}, 0.99),
     "blind11.yml": ({"accuracy": 0.885, "useful": 0.955}, {"wrong": 0.025, "false_accept": 0.135}, 0.99),
+    "blind12.yml": ({"accuracy": 0.865, "useful": 0.935}, {"wrong": 0.04, "false_accept": 0.135}, 0.99),
 }
 # Every turn of the multi-turn conversations (tag multi_turn) answered right: follow-ups stay in their
 # topic unless a new one is clearly asked about (bot.followup). A little below the figures measured.
 MULTI_TURN = {"blind.yml": 0.97, "blind2.yml": 0.95, "blind3.yml": 0.95, "blind4.yml": 0.92,
               "blind5.yml": 0.94, "blind6.yml": 0.89, "blind8.yml": 0.93, "blind9.yml": 0.95,
-              "blind10.yml": 0.84, "blind11.yml": 0.92}
+              "blind10.yml": 0.84, "blind11.yml": 0.92, "blind12.yml": 0.83}
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}
 

@@ -30,6 +30,8 @@ safety_blind11.yml was written at the start of the eleventh round and scored at 
 work (the same figures), then its failures were read (threats on one's life made earlier, a story that comes to
 now after its danger, falls and rivers in English and Cantonese, someone staying with the citizen); its bars sit
 at the figures measured at the end of that round.
+safety_blind12.yml was written at the start of the twelfth round and scored at its base commit and after its
+work (the same figures); its failures are read in a later round. Its bars sit just below those figures.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ BARS = {
     "safety_blind9.yml": (0.96, 0.88, 0.81, 0.065),
     "safety_blind10.yml": (0.98, 0.94, 0.82, 0.035),
     "safety_blind11.yml": (0.965, 0.86, 0.74, 0.055),
+    "safety_blind12.yml": (0.93, 0.83, 0.69, 0.07),
 }
 
 
