@@ -246,8 +246,9 @@ def _mentions_at_end(query: Query, index: Index, danger: Danger) -> bool:
     In a message that asks, every one counts ("八五普法里有没有讲家庭暴力的")."""
     core = query.core
     places = _places(query, index)
-    if not places or asks(_without_danger(query, index, danger), index.settings.words.question_words):
-        return any(word in f"{query.text}\n{core}" for word in danger.mention_words)
+    whole = f"{query.text}\n{core}"  # the text keeps what the core drops (那司法鉴定呢 车祸伤的)
+    if not places or asks(whole, index.settings.words.question_words):
+        return any(word in whole for word in danger.mention_words)
     last = max(places)
     start = clause_of(query, last)[0]
     past = any(at >= start and when is When.PAST for at, _, when in time_marks(core, danger))
