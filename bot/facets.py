@@ -30,10 +30,13 @@ def given_key(intent_id: str, what: str) -> str:
     return f"{intent_id}:{what}"
 
 
-def asked(facets: Facets, text: str) -> tuple[Facet, ...]:
+def asked(facets: Facets, text: str, own: Sequence[str] = ()) -> tuple[Facet, ...]:
     """The facets a message asks about, in the catalogue's order. "What" counts only alone:
-    "流程是什么" asks how it goes, not what it is."""
+    "流程是什么" asks how it goes, not what it is. The intent's `own` topic words name it, and ask
+    for no part: "还要开证明吗" asks about 开证明 as a whole, while after 司法鉴定 it asks what to bring."""
     key = normalize(text)
+    for word in sorted(filter(None, map(normalize, own)), key=len, reverse=True):
+        key = key.replace(word, "，")
     found = tuple(k.facet for k in facets.kinds if any(word in key for word in k.words))
     return tuple(f for f in found if f is not Facet.WHAT) if len(found) > 1 else found
 
@@ -54,7 +57,7 @@ def shape(cat: Catalogue, intent: Intent, text: str, given: frozenset[str], *,
     prefix = cat.messages["followup_prefix"].format(title=intent.title) + "\n"
     if is_pressed or not answer.parts or not facets.kinds:
         return _with_notice(cat, intent, (prefix if is_followup else "") + answer.text, given, {whole})
-    wanted = asked(facets, text)
+    wanted = asked(facets, text, intent.keywords)
     seen = frozenset() if is_repeat(facets, text) else given
     if not wanted or (whole not in seen and not is_followup and set(wanted) <= _WHOLE_ASKS):
         if whole not in seen:

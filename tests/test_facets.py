@@ -176,6 +176,17 @@ def test_a_first_question_about_one_part_gets_that_part(engine: Engine) -> None:
     assert engine.catalogue.messages["legal_notice"] not in whole.text  # shown once, with the first reply
 
 
+def test_a_part_word_that_is_the_intents_own_topic_word_asks_for_the_whole_answer(engine: Engine) -> None:
+    # 开证明 is a word of the bring part (asked after another service: what to bring) and a topic word of
+    # 还要开证明吗: asked of that service itself it names the service, so the whole answer comes.
+    alone = engine.respond("u1", "村里办事还要开证明吗")
+    assert alone.intent == "certificate_reduction", alone.intent
+    assert "办事要开的证明，现在少多了" in alone.text, alone.text
+    engine.respond("u2", "司法鉴定去哪做")
+    after = engine.respond("u2", "要开什么证明")
+    assert after.intent == "judicial_appraisal" and "报告里没有写要带哪些材料" in after.text, (after.intent, after.text)
+
+
 def test_the_same_question_twice_gets_a_note_not_the_answer_again(engine: Engine) -> None:
     engine.respond("u", "公证")
     again = engine.respond("u", "公证")
