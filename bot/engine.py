@@ -250,7 +250,7 @@ class Engine:
             # After the follow-ups: the model reads the message alone, without the conversation.
             elsewhere = nouns_elsewhere(cat.index.domains, query.core, query.length, settings.weights)
             match = combined(match, ranking, examined.learned, settings, cat.index.whole_message, query.length,
-                             elsewhere, query.core)
+                             elsewhere, query.core, cat.index.general)
         if match.outcome is not Outcome.ANSWER:  # "好的，晓得了，拜拜": small talk that the whole message dilutes
             match = small_talk_of(match, query, cat.index, cat.has_role)
         if match.outcome is Outcome.ANSWER and match.intent is not None:

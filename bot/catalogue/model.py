@@ -27,6 +27,7 @@ class Role(enum.StrEnum):
     ANYWHERE = "anywhere"  # answered even when the message is about another Chinese city
     ENDS_CONTEXT = "ends_context"  # answering it forgets the conversation's topic (再见)
     WELCOME = "welcome"  # what a channel shows a citizen who first arrives (a web page, a WeChat follow)
+    GENERAL = "general"  # a general intent (法律咨询): a story's question that names a service wins over it
 
 
 # A finer intent (legal_aid.apply) has its topic's roles too, except this one: one intent welcomes.

@@ -97,7 +97,8 @@ def clear_answer(ranking: Ranking, settings: MatcherSettings,
 
 def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: MatcherSettings,
              whole_message: frozenset[str] = frozenset(), length: int = 0,
-             elsewhere: Callable[[], Sequence[str]] = tuple, core: str = "") -> Match:
+             elsewhere: Callable[[], Sequence[str]] = tuple, core: str = "",
+             general: frozenset[str] = frozenset()) -> Match:
     """The fuzzy matcher's decision weighed with the learned model's opinion (bot.matching.learned).
 
     Measured on the held-out sets: the model's first guess is right more often than fuzzy matching,
@@ -126,6 +127,9 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
       message's core) and the model's choice is only alike (最多跑一地 is not 最多跑一次: n-grams
       shared by look-alike names outvote the one character that tells them apart); sure of one
       not offered, it offers it too;
+    - a story answered with, or offered between, a `general` intent (法律咨询) is answered with the
+      service the model reads its question (its end) as, where fuzzy matching offered it or the whole
+      story's reading has it second (`_told_at_end`): the background leans to the general intent;
     - a fallback offers its guess as a button when it is sure the message is not out of scope,
       wherever fuzzy matching ranked that guess. An intent said only as a whole message
       (`whole_message`: 谢谢, 你好) is never offered for a message fuzzy matching could not place.
@@ -138,6 +142,9 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
     settled = _settled(match, ranking, opinion, whole_message, w)
     if settled is not None:
         return Match(Outcome.ANSWER, first, settled.score, match.runner_up, (settled,))
+    told = _told_at_end(match, ranking, opinion, general | whole_message, general, w)
+    if told is not None:
+        return Match(Outcome.ANSWER, told.intent, told.score, match.runner_up, (told,))
     if match.outcome is Outcome.ANSWER and match.intent is not None:
         # Never an emergency: what the model takes for out of scope may still be danger (in doubt, now).
         if first == OUT_OF_SCOPE and match.intent != EMERGENCY and (
@@ -232,6 +239,22 @@ def _elsewhere(scored: Scored, opinion: Opinion, length: int, elsewhere: Callabl
     noun no intent uses, the intent's examples explain little of it, and the model is not sure."""
     return (scored.coverage < w.elsewhere_coverage and length <= w.elsewhere_length
             and opinion.over_out_of_scope < w.model_doubts and bool(elsewhere()))
+
+
+def _told_at_end(match: Match, ranking: Ranking, opinion: Opinion, not_told: frozenset[str],
+                 general: frozenset[str], w: Weights) -> Scored | None:
+    """A story answered with, or offered between, a `general` intent (法律咨询) whose question,
+    its end, the model reads as a service fuzzy matching ranks among its first `story_ranked`: that
+    service. A story's background (房子, 合同, 打官司) leans to the general intent; its question names
+    what is asked ("有没有一个地方把这些人叫到一起", "这个鉴定去哪做")."""
+    end = opinion.at_end
+    leads = [c.intent for c in match.candidates[:2]] if match.outcome is Outcome.CLARIFY else [match.intent]
+    if end in (None, OUT_OF_SCOPE, EMERGENCY) or end in not_told or not any(i in general for i in leads if i):
+        return None
+    # Offered already, or the whole story's second reading too: never a service only its end names.
+    among = match.candidates[:2] if match.outcome is Outcome.CLARIFY else (
+        ranking.intents[:w.story_ranked] if topic_of(end) in map(topic_of, opinion.guesses[:2]) else ())
+    return next((s for s in among if topic_of(s.intent) == topic_of(end)), None)
 
 
 def _ranked(ranking: Ranking, intent: str) -> Scored | None:

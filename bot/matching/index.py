@@ -96,6 +96,7 @@ class Index:
     # of scope: kept so a reload retrains from them without searching the old examples again (1 s at 100k).
     foreign: tuple[str, ...] = ()
     domains: Domains | None = None  # the dictionary's words and the nouns no intent uses (bot.matching.domains)
+    general: frozenset[str] = frozenset()  # general intents (Role.GENERAL), which a story's question overrules
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -238,6 +239,7 @@ def build_index(
         foreign,
         build_domains(known) if previous is None or previous.domains is None else build_domains(
             known, previous.domains, known_before),
+        frozenset(intent.id for intent in intents if Role.GENERAL in intent.roles),
     )
     remember(index, blocks, documents, known, counted_rows, grams)
     return index
