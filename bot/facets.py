@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,10 +36,17 @@ def asked(facets: Facets, text: str, own: Sequence[str] = ()) -> tuple[Facet, ..
     "流程是什么" asks how it goes, not what it is. The intent's `own` topic words name it, and ask
     for no part: "还要开证明吗" asks about 开证明 as a whole, while after 司法鉴定 it asks what to bring."""
     key = normalize(text)
-    for word in sorted(filter(None, map(normalize, own)), key=len, reverse=True):
+    for word in _naming(tuple(own), facets.words):
         key = key.replace(word, "，")
     found = tuple(k.facet for k in facets.kinds if any(word in key for word in k.words))
     return tuple(f for f in found if f is not Facet.WHAT) if len(found) > 1 else found
+
+
+@functools.lru_cache(maxsize=1024)
+def _naming(own: tuple[str, ...], words: tuple[str, ...]) -> tuple[str, ...]:
+    """The topic words in `own` that hold a part's word (开证明), longest first: worked out once per intent."""
+    named = {n for n in map(normalize, own) if n and any(word in n for word in words)}
+    return tuple(sorted(named, key=len, reverse=True))
 
 
 def is_repeat(facets: Facets, text: str) -> bool:
