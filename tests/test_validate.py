@@ -568,7 +568,7 @@ def test_an_answer_promising_what_the_report_does_not_is_rejected(
 
 # --- roles and the menu --------------------------------------------------------------------------------
 
-ROLES_KNOWN = "small_talk、whole_message、anywhere、ends_context、welcome"
+ROLES_KNOWN = "small_talk、whole_message、anywhere、ends_context、welcome、general"
 GOODBYE_ROLES = "            roles: [small_talk, whole_message, anywhere, ends_context]\n"
 NEW_SERVICE = """\
     intents:
