@@ -11,9 +11,11 @@ import pytest
 from catalogue_factory import ANSWERS, DEFAULT_FILES, SHIPPED_INTENTS, write_catalogue
 
 from bot.catalogue.loader import Catalogue
+from bot.catalogue.model import Facet
 from bot.channels.terminal import TerminalChat
 from bot.cli import main
 from bot.engine import Engine
+from bot.facets import asked
 
 FACETS = "intents/facets.yaml"
 SHIPPED_FACETS = (SHIPPED_INTENTS / "facets.yaml").read_text(encoding="utf-8")
@@ -184,7 +186,18 @@ def test_a_part_word_that_is_the_intents_own_topic_word_asks_for_the_whole_answe
     assert "办事要开的证明，现在少多了" in alone.text, alone.text
     engine.respond("u2", "司法鉴定去哪做")
     after = engine.respond("u2", "要开什么证明")
-    assert after.intent == "judicial_appraisal" and "报告里没有写要带哪些材料" in after.text, (after.intent, after.text)
+    assert after.intent == "judicial_appraisal", after.intent
+    assert "报告里没有写要带哪些材料" in after.text, after.text
+
+
+def test_english_part_words_ask_for_a_part_only_as_whole_words(engine: Engine) -> None:
+    # English is read without spaces: a part word must not be found inside another word (feel, coffee,
+    # nowhere), or a remark after an answer would be answered as its cost.
+    facets = engine.catalogue.facets
+    assert asked(facets, "how much does it cost") == (Facet.COST,)
+    assert asked(facets, "where is the office") == (Facet.HOW,)
+    for remark in ("i feel so bad about this", "coffee", "my phone charger is broken", "what a costume"):
+        assert asked(facets, remark) == (), remark
 
 
 def test_the_same_question_twice_gets_a_note_not_the_answer_again(engine: Engine) -> None:
