@@ -221,6 +221,9 @@ def test_a_mention_is_told_by_its_time_or_by_a_service_asked(shipped_engine: Eng
     [
         ("网上申请法律援助填了一半，厨房着火了", "119"),  # the service is what the citizen was doing
         ("我爸在办公证的时候突然晕倒了", "120"),  # a service word in the danger's own clause, before it
+        ("我爸在办公证的时候突然晕倒了怎么办", "120"),  # a plea for help (怎么办) asks nothing of a service
+        ("网上申请法律援助填了一半，厨房着火了，怎么办", "119"),  # nor does it name one (怎么办 is near 公证怎么办)
+        ("我爸被车撞伤情况很严重", "120"),  # 伤情 read across the danger's own words is not after it
     ],
 )
 def test_a_message_that_ends_on_the_danger_is_danger_now(shipped_engine: Engine, text: str, number: str) -> None:
@@ -233,7 +236,8 @@ def test_a_message_that_ends_on_the_danger_is_danger_now(shipped_engine: Engine,
 @pytest.mark.parametrize(
     ("text", "service"),
     [
-        ("保护令怎么申请，我之前被他打过", "legal_consultation"),  # the danger at the end is told as past
+        ("保护令怎么申请，我之前被他打过", "legal_consultation"),  # a question: every mention word counts
+        ("申请了保护令，之前被他打过", "legal_consultation"),  # no question, but the danger at the end is past
         ("普法讲座上有没有讲过家庭暴力", "legal_publicity"),  # a question: the service word before it counts
         ("和邻居打架被罚钱了 不服 想找行政复义", "admin_reconsideration"),  # a service asked after the danger
     ],

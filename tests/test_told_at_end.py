@@ -39,6 +39,11 @@ def test_not_without_the_role_nor_for_a_service_only_the_end_names() -> None:
             "legal_consultation")
 
 
+def test_not_for_a_story_the_model_takes_for_out_of_scope() -> None:
+    out = Opinion((OUT_OF_SCOPE, "mediation_center"), 1.0, 0.0, "mediation_center")
+    assert combined(ANSWERED, RANKING, out, SETTINGS, general=GENERAL).intent != "mediation_center"
+
+
 def test_a_question_between_the_general_intent_and_a_service_is_answered_only_with_one_offered() -> None:
     asked = Match(Outcome.CLARIFY, None, 0.71, CENTRE, (ADVICE, CENTRE))
     told = combined(asked, RANKING, _story("mediation_center", "mediation_center"), SETTINGS, general=GENERAL)

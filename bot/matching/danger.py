@@ -9,7 +9,8 @@ clause: said after `now_times` (正在, 现在, 今天, 刚才) or right after `
 ("三年前", "两个月以前", "2019年", "5月3号"), or followed by 过 ("被他打过", "割过腕") it is past or supposed.
 Danger now anywhere makes the message danger now. When every place is past or supposed, or the
 message asks about a service or the law (the ranking finds a service above `floor` and a clause
-asks, or it holds `mention_words`: 怎么规定, 算不算…, after the danger when nothing is asked), danger is only mentioned: the service asked
+asks, or it holds `mention_words`: 怎么规定, 算不算…, after the danger when nothing is asked, or it names a service
+after the danger that the danger model surely reads as no danger now), danger is only mentioned: the service asked
 about, or the catalogue's `mention_intent` when it names none, with a safety line. In doubt, now.
 
 The danger model (trained from safety.yaml's `situations` and `mentions`, bot.catalogue.danger)
@@ -205,10 +206,11 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     service = service_of(intents, floor, is_service)
     if not all(when is When.PAST for when in times) and not _mentions_at_end(query, index, danger):
         # Danger said without a time: only mentioned when the rest of the message asks about a service
-        # ("被家暴的人打官司能找法律援助吗"), not when the question is about the danger ("晕倒了怎么办").
+        # ("被家暴的人打官司能找法律援助吗"), or names one after the danger and the model is sure no danger
+        # is now (_ends_on_service); not when the question is about the danger ("晕倒了怎么办").
         rest = _without_danger(query, index, danger)
         if not asks(rest, index.settings.words.question_words) and not (
-                _no_danger_now(opinion) and _ends_on_service(query, index, is_service)):
+                _no_danger_now(opinion) and _ends_on_service(query, index, danger, is_service)):
             return now
         service = service_of(rank(analyse(rest, index.settings), index).intents, floor, is_service)
         # 家庭暴力怎么取证: no service. A service below the answer bar may be matched by the question's
@@ -235,33 +237,40 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
 
 def _places(query: Query, index: Index) -> list[int]:
     """Where each place naming danger starts in the core."""
-    return [start for t in index.triggers_near(query) for start, _ in spans(query.core, query.key, t)]
+    return [start for start, _ in _spans(query, index)]
+
+
+def _spans(query: Query, index: Index) -> list[tuple[int, int]]:
+    """Each place naming danger in the core: where it starts and ends."""
+    return [span for t in index.triggers_near(query) for span in spans(query.core, query.key, t)]
 
 
 def _mentions_at_end(query: Query, index: Index, danger: Danger) -> bool:
     """The message holds a `mention_words` word after the last place naming danger: a service or the law
     asked about the danger told ("被打了以后开的病历能当证据吗"). One said only before it tells what the
     citizen was doing when danger came ("网上预约公证填到一半，厨房着火了", "在办公证的时候晕倒了"): the
-    message ends on the danger, now, unless that clause tells it as past ("保护令怎么申请，我之前被打过").
-    In a message that asks, every one counts ("八五普法里有没有讲家庭暴力的")."""
+    message ends on the danger, now, unless that clause tells it as past ("申请了保护令，之前被他打过").
+    In a message that asks beyond its pleas for help (怎么办), every one counts ("八五普法里有没有讲家庭暴力的")."""
     core = query.core
-    places = _places(query, index)
+    places = _spans(query, index)
     whole = f"{query.text}\n{core}"  # the text keeps what the core drops (那司法鉴定呢 车祸伤的)
-    if not places or asks(whole, index.settings.words.question_words):
+    if not places or asks(word_pattern(danger.help_words).sub("", whole), index.settings.words.question_words):
         return any(word in whole for word in danger.mention_words)
-    last = max(places)
-    start = clause_of(query, last)[0]
+    begins, ends = max(places)
+    start = clause_of(query, begins)[0]
     past = any(at >= start and when is When.PAST for at, _, when in time_marks(core, danger))
-    return any(past or core.find(word, last) >= 0 for word in danger.mention_words if word in core)
+    # Searched from where the danger ends: 撞伤情况 holds 伤情 across it.
+    return any(past or core.find(word, ends) >= 0 for word in danger.mention_words if word in core)
 
 
-def _ends_on_service(query: Query, index: Index, is_service: Callable[[str], bool]) -> bool:
+def _ends_on_service(query: Query, index: Index, danger: Danger, is_service: Callable[[str], bool]) -> bool:
     """After the last clause naming danger, the message names a service at the answer bar, asking
     nothing ("因为打架被罚款了 不服想行政复议"): a request, told after the danger. A danger told after
     the service ("网上办营业执照卡住了。哎不对，楼下着火了") is where the message ends: now."""
     core = query.core
     places = _places(query, index)
-    tail = core[clause_of(query, max(places))[1]:] if places else ""
+    # Its pleas for help aside: "怎么办" alone is near "公证怎么办".
+    tail = word_pattern(danger.help_words).sub("", core[clause_of(query, max(places))[1]:]) if places else ""
     return bool(tail) and service_of(rest_ranking(tail, index), index.settings.answer_threshold, is_service) is not None
 
 

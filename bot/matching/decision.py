@@ -129,7 +129,8 @@ def combined(match: Match, ranking: Ranking, opinion: Opinion, settings: Matcher
       not offered, it offers it too;
     - a story answered with, or offered between, a `general` intent (法律咨询) is answered with the
       service the model reads its question (its end) as, where fuzzy matching offered it or the whole
-      story's reading has it second (`_told_at_end`): the background leans to the general intent;
+      story's reading has it first or second (`_told_at_end`), unless the model takes the story for out
+      of scope: the background leans to the general intent;
     - a fallback offers its guess as a button when it is sure the message is not out of scope,
       wherever fuzzy matching ranked that guess. An intent said only as a whole message
       (`whole_message`: 谢谢, 你好) is never offered for a message fuzzy matching could not place.
@@ -244,12 +245,14 @@ def _elsewhere(scored: Scored, opinion: Opinion, length: int, elsewhere: Callabl
 def _told_at_end(match: Match, ranking: Ranking, opinion: Opinion, not_told: frozenset[str],
                  general: frozenset[str], w: Weights) -> Scored | None:
     """A story answered with, or offered between, a `general` intent (法律咨询) whose question,
-    its end, the model reads as a service fuzzy matching ranks among its first `story_ranked`: that
-    service. A story's background (房子, 合同, 打官司) leans to the general intent; its question names
+    its end, the model reads as a service: that service, where fuzzy matching offered it, or ranks it
+    among its first `story_ranked` and the whole story's reading has it first or second. Not a story
+    the model takes for out of scope. A story's background (房子, 合同, 打官司) leans to the general intent; its question names
     what is asked ("有没有一个地方把这些人叫到一起", "这个鉴定去哪做")."""
     end = opinion.at_end
     leads = [c.intent for c in match.candidates[:2]] if match.outcome is Outcome.CLARIFY else [match.intent]
-    if end in (None, OUT_OF_SCOPE, EMERGENCY) or end in not_told or not any(i in general for i in leads if i):
+    if (end in (None, OUT_OF_SCOPE, EMERGENCY) or end in not_told or opinion.guesses[:1] == (OUT_OF_SCOPE,)
+            or not any(i in general for i in leads if i)):
         return None
     # Offered already, or the whole story's second reading too: never a service only its end names.
     among = match.candidates[:2] if match.outcome is Outcome.CLARIFY else (
