@@ -196,21 +196,22 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     # Settled, a threat reported with 要 before it ("上回…还放话要收拾我，哪个部门监督") is told, not
     # happening: only a time word of its own makes it now.
     times = times_of(query, index, danger, settled) or [When.UNSAID]
+    placed = _spans(query, index)  # found once for the three readings of where the danger sits below
     if When.NOW in times or (
-            not settled and _goes_on_now(query, index, danger) and not _asks_beyond(query, index, danger)):
+            not settled and _goes_on_now(query, danger, placed) and not _asks_beyond(query, index, danger)):
         return now
     if any(word in whole for word in danger.recovered_words) or (
             _only(query, index, danger, lambda g: g.is_told) and read_situation(opinion) is None):
         # 以前想不开过，现在好多了; 执法人员还推了我一把，我要举报
         times = [When.PAST for _ in times]
     service = service_of(intents, floor, is_service)
-    if not all(when is When.PAST for when in times) and not _mentions_at_end(query, index, danger):
+    if not all(when is When.PAST for when in times) and not _mentions_at_end(query, index, danger, placed):
         # Danger said without a time: only mentioned when the rest of the message asks about a service
         # ("被家暴的人打官司能找法律援助吗"), or names one after the danger and the model is sure no danger
         # is now (_ends_on_service); not when the question is about the danger ("晕倒了怎么办").
         rest = _without_danger(query, index, danger)
         if not asks(rest, index.settings.words.question_words) and not (
-                _no_danger_now(opinion) and _ends_on_service(query, index, danger, is_service)):
+                _no_danger_now(opinion) and _ends_on_service(query, index, danger, is_service, placed)):
             return now
         service = service_of(rank(analyse(rest, index.settings), index).intents, floor, is_service)
         # 家庭暴力怎么取证: no service. A service below the answer bar may be matched by the question's
@@ -235,24 +236,18 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
     return now
 
 
-def _places(query: Query, index: Index) -> list[int]:
-    """Where each place naming danger starts in the core."""
-    return [start for start, _ in _spans(query, index)]
-
-
 def _spans(query: Query, index: Index) -> list[tuple[int, int]]:
     """Each place naming danger in the core: where it starts and ends."""
     return [span for t in index.triggers_near(query) for span in spans(query.core, query.key, t)]
 
 
-def _mentions_at_end(query: Query, index: Index, danger: Danger) -> bool:
+def _mentions_at_end(query: Query, index: Index, danger: Danger, places: list[tuple[int, int]]) -> bool:
     """The message holds a `mention_words` word after the last place naming danger: a service or the law
     asked about the danger told ("被打了以后开的病历能当证据吗"). One said only before it tells what the
     citizen was doing when danger came ("网上预约公证填到一半，厨房着火了", "在办公证的时候晕倒了"): the
     message ends on the danger, now, unless that clause tells it as past ("申请了保护令，之前被他打过").
     In a message that asks beyond its pleas for help (怎么办), every one counts ("八五普法里有没有讲家庭暴力的")."""
     core = query.core
-    places = _spans(query, index)
     whole = f"{query.text}\n{core}"  # the text keeps what the core drops (那司法鉴定呢 车祸伤的)
     if not places or asks(word_pattern(danger.help_words).sub("", whole), index.settings.words.question_words):
         return any(word in whole for word in danger.mention_words)
@@ -263,25 +258,23 @@ def _mentions_at_end(query: Query, index: Index, danger: Danger) -> bool:
     return any(past or core.find(word, ends) >= 0 for word in danger.mention_words if word in core)
 
 
-def _ends_on_service(query: Query, index: Index, danger: Danger, is_service: Callable[[str], bool]) -> bool:
+def _ends_on_service(query: Query, index: Index, danger: Danger, is_service: Callable[[str], bool],
+                     places: list[tuple[int, int]]) -> bool:
     """After the last clause naming danger, the message names a service at the answer bar, asking
     nothing ("因为打架被罚款了 不服想行政复议"): a request, told after the danger. A danger told after
     the service ("网上办营业执照卡住了。哎不对，楼下着火了") is where the message ends: now."""
-    core = query.core
-    places = _places(query, index)
     # Its pleas for help aside: "怎么办" alone is near "公证怎么办".
-    tail = word_pattern(danger.help_words).sub("", core[clause_of(query, max(places))[1]:]) if places else ""
+    tail = word_pattern(danger.help_words).sub("", query.core[clause_of(query, max(places)[0])[1]:]) if places else ""
     return bool(tail) and service_of(rest_ranking(tail, index), index.settings.answer_threshold, is_service) is not None
 
 
-def _goes_on_now(query: Query, index: Index, danger: Danger) -> bool:
+def _goes_on_now(query: Query, danger: Danger, places: list[tuple[int, int]]) -> bool:
     """A story that comes to now after its danger: a clause after the last place naming danger
     holds one of `carried_times` ("上个月他说要拿刀砍我，刚才我下班看到他在公司门口"). In doubt, now."""
     core = query.core
-    places = _places(query, index)
     if not places:
         return False
-    after = clause_of(query, max(places))[1]
+    after = clause_of(query, max(places)[0])[1]
     return any(start >= after and core[start:end] in danger.carried_times
                for start, end, when in time_marks(core, danger) if when is When.NOW)
 

@@ -247,14 +247,14 @@ def _told_at_end(match: Match, ranking: Ranking, opinion: Opinion, not_told: fro
     """A story answered with, or offered between, a `general` intent (法律咨询) whose question,
     its end, the model reads as a service: that service, where fuzzy matching offered it, or ranks it
     among its first `story_ranked` and the whole story's reading has it first or second. Not a story
-    the model takes for out of scope. A story's background (房子, 合同, 打官司) leans to the general intent; its question names
-    what is asked ("有没有一个地方把这些人叫到一起", "这个鉴定去哪做")."""
+    the model takes for out of scope. A story's background (房子, 合同, 打官司) leans to the general
+    intent; its question names what is asked ("有没有一个地方把这些人叫到一起", "这个鉴定去哪做")."""
     end = opinion.at_end
     leads = [c.intent for c in match.candidates[:2]] if match.outcome is Outcome.CLARIFY else [match.intent]
     if (end in (None, OUT_OF_SCOPE, EMERGENCY) or end in not_told or opinion.guesses[:1] == (OUT_OF_SCOPE,)
             or not any(i in general for i in leads if i)):
         return None
-    # Offered already, or the whole story's second reading too: never a service only its end names.
+    # Offered already, or in the whole story's first two readings too: never a service only its end names.
     among = match.candidates[:2] if match.outcome is Outcome.CLARIFY else (
         ranking.intents[:w.story_ranked] if topic_of(end) in map(topic_of, opinion.guesses[:2]) else ())
     return next((s for s in among if topic_of(s.intent) == topic_of(end)), None)
