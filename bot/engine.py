@@ -21,7 +21,7 @@ from bot.matching.index import Index
 from bot.service.conversations import ConversationStore, MemoryConversations
 from bot.service.keyedlocks import KeyedLocks
 from bot.matching.domains import nouns_elsewhere
-from bot.matching.decision import Match, Outcome, combined, decide
+from bot.matching.decision import Match, Outcome, combined, decide, mentioned_service
 from bot.matching.ranking import Examined, examine
 from bot.followup import continues, goes_on, in_topic, leans, stays, takes_offer
 from bot.matching.scoring import Ranking, Scored
@@ -158,8 +158,7 @@ class Engine:
             return self.choose(user, offered[int(number) - 1], channel)
         started = time.perf_counter()
         messages = self.catalogue.messages
-        note = (messages["no_such_number"].format(number=number, count=len(offered)) if offered
-                else messages["no_numbers"])
+        note = messages["no_such_number"].format(number=number, count=len(offered)) if offered else messages["no_numbers"]
         reply = Reply(None, 0.0, note.strip(), kind=Kind.NO_SUCH_NUMBER)
         self._record(user, channel, text, reply, started)  # the buttons shown stay pressable
         return reply
@@ -219,21 +218,22 @@ class Engine:
         if not query.text:  # nothing but spaces, punctuation or emoji
             return Reply(None, 0.0, cat.messages["rephrase"], kind=Kind.REPHRASE)
         if trigger is not None and trigger.intent in cat.intents:
+            is_service = lambda intent_id: not cat.has_role(intent_id, Role.SMALL_TALK)  # noqa: E731
             call = assess(query, trigger, cat.index, ranking.intents, cat.danger, settings.clarify_threshold,
-                          lambda intent_id: not cat.has_role(intent_id, Role.SMALL_TALK), opinion,
-                          examined.learned if self.learned_veto else None)
+                          is_service, opinion, examined.learned if self.learned_veto else None)
             if call.is_now or call.service is None:
                 group = cat.danger.group_of(deciding(query, trigger, cat.index, cat.danger, opinion).text)
                 return self._emergency(user, cat, cat.intents[trigger.intent], ranking,
                                        group.answer if group else None)
-            # A mention naming no service, or none clearly, said after an answer ("以前被他打过的也能办吗"),
-            # goes on from it, as the conversation reads it.
+            # A mention naming no service, or none clearly, after an answer ("以前被他打过的也能办吗") goes on from it.
             alone = decide(ranking, settings)
             followed = (self._follow_up(user, cat, text, examined, alone)
                         if call.general or alone.outcome is not Outcome.ANSWER else None)
             if followed is not None:
                 return _with_safety_line(cat, followed)
-            return self._mentioned(user, cat, cat.intents[call.service.intent], call.service.score, ranking)
+            service = mentioned_service(call.service, ranking, examined.learned, settings, cat.index, query.length,
+                                        query.core, is_service) if self.learned_veto else call.service
+            return self._mentioned(user, cat, cat.intents[service.intent], service.score, ranking)
         match, place = decide(ranking, settings), examined.place
         # Another city's service, or another country's anything: Jiangshan's answer would mislead.
         # A personal legal question asked from another Chinese city still gets the advice channels.

@@ -78,6 +78,10 @@ def asks_part(query: Query, cat: Catalogue, topic: str) -> bool:
     for word in asking:
         rest = rest.replace(word, "")
     rest = rest.removeprefix(next((w for w in settings.words.going_on_words if rest.startswith(w)), ""))
+    # Only linking and question words left ("要开证明吗" leaves 要…吗): nothing of another topic, however
+    # alike a fragment of two such characters ranks ("要吗" is near "还要开证明吗").
+    if sum(not settings.words.starts_phrase(c) for c in rest) < 2:
+        return True
     part = analyse(rest, settings)
     if len(part.key) < 2:
         return True

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.catalogue.loader import Catalogue
+from bot.engine import Engine
 from bot.catalogue.model import MatcherSettings, Role
 from bot.matching.decision import Match, Outcome, combined
 from bot.matching.learned import OUT_OF_SCOPE, Opinion
@@ -56,3 +59,32 @@ def test_the_general_intents_are_read_from_the_catalogues_roles(shipped_catalogu
     assert shipped_catalogue.index.general == frozenset(
         i.id for i in shipped_catalogue.intents.values() if Role.GENERAL in i.roles)
     assert "legal_consultation" in shipped_catalogue.index.general
+
+
+def test_a_mention_found_as_the_general_intent_is_answered_with_the_service_the_message_decides(
+        shipped_catalogue: Catalogue) -> None:
+    # Past violence in a story asking for someone to bring the family together: the danger's reading finds
+    # 法律咨询 (the background), the decision any message gets (decide, then combined) finds 人民调解.
+    engine = Engine(shipped_catalogue)
+    story = ("小时候我爸经常打我妈，现在他老了，生病住院要我们出钱。我们兄妹几个意见不一样，有的人说不管。"
+             "他们吵来吵去，我想找人把大家叫到一起，把赡养的事说清楚，谁能出面调解？")
+    reply = engine.respond("citizen", story)
+    assert (reply.intent, reply.safety) == ("people_mediation", True)
+    # A mention that asks a legal question keeps the general intent.
+    asked = engine.respond("other", "以前被老公打过好几次，现在分居了。他把家里的存款都转走了，我想知道离婚的时候财产怎么分")
+    assert (asked.intent, asked.safety) == ("legal_consultation", True)
+
+
+def test_a_mention_found_as_a_named_service_keeps_it() -> None:
+    from types import SimpleNamespace
+
+    from bot.matching.decision import mentioned_service
+    index: Any = SimpleNamespace(general=GENERAL, whole_message=frozenset())  # what it reads of an Index
+    aid = Scored("legal_aid", 0.7, "法律援助", 0.5)
+    opinion = _story("mediation_center", "mediation_center")
+    assert mentioned_service(aid, RANKING, opinion, SETTINGS, index, 60, "", lambda _: True) is aid
+    # Found as the general intent, and the message decided as a story whose end names 矛调中心: that service.
+    told = mentioned_service(ADVICE, RANKING, opinion, SETTINGS, index, 60, "", lambda _: True)
+    assert told.intent == "mediation_center"
+    # Unless that service is no service (small talk).
+    assert mentioned_service(ADVICE, RANKING, opinion, SETTINGS, index, 60, "", lambda i: i != "mediation_center") is ADVICE

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.catalogue.model import EMERGENCY, MatcherSettings, Weights, topic_of
+from bot.matching.index import Index
 from bot.matching.learned import OUT_OF_SCOPE, Opinion
 from bot.matching.scoring import Ranking, Scored
 
@@ -267,3 +268,22 @@ def _ranked(ranking: Ranking, intent: str) -> Scored | None:
 def _offered(ranking: Ranking, intent: str) -> Scored:
     """The model's guess as a button: as fuzzy matching scored it, or at 0 where it did not."""
     return _ranked(ranking, intent) or Scored(intent, 0.0, "")
+
+
+def mentioned_service(service: Scored, ranking: Ranking, opinion: Opinion, settings: MatcherSettings,
+                      index: Index, length: int, core: str, is_service: Callable[[str], bool]) -> Scored:
+    """The service a message that only mentions danger is answered with: the one the danger's reading found
+    (bot.matching.danger.assess), unless that is a `general` intent (法律咨询) and the message, decided as
+    any other (decide, then combined), answers another service: a story's background leans to the general
+    intent, its question names the service ("…以前喝了酒就打人…像我这样的能不能申请免费的律师")."""
+    general = index.general
+    if service.intent not in general or not opinion.guesses:
+        return service
+    told = combined(decide(ranking, settings), ranking, opinion, settings, index.whole_message, length, tuple, core,
+                    general)
+    if told.outcome is not Outcome.ANSWER or told.intent is None:
+        return service
+    chosen = next((c for c in told.candidates if c.intent == told.intent), Scored(told.intent, told.score, ""))
+    if chosen.intent in general or chosen.intent == EMERGENCY or not is_service(chosen.intent):
+        return service
+    return chosen
