@@ -265,9 +265,9 @@ class Engine:
             midway = (settings.clarify_threshold + settings.answer_threshold) / 2
             if lead is not None and lead.intent == EMERGENCY and lead.score >= midway and EMERGENCY in cat.intents:
                 return self._emergency(user, cat, cat.intents[EMERGENCY], ranking)
-            # The leading candidate stands as the topic, so "去哪找?" after a tap-less reply still fits;
-            # the learned model's offer alone, which fuzzy matching did not back, does not replace it.
-            if match.candidates[0].score >= settings.clarify_threshold:
+            # The leading candidate stands as the topic, so "去哪找?" after a tap-less reply still fits; the
+            # learned model's offer alone, which fuzzy matching did not back, does not replace a topic.
+            if match.candidates[0].score >= settings.clarify_threshold or self.context.get(user) is None:
                 self._remember(user, cat, match.candidates[0].intent)
             return self._clarify(cat, match)
         key = "too_long" if len(text) > settings.max_message_chars else "fallback"
