@@ -85,6 +85,7 @@ def test_emergency_wins_over_the_topic_of_the_previous_turn(shipped_engine: Engi
         "打官司", "打官司要多少钱", "打工", "在外地打工被拖欠工资", "打听一下公证怎么办", "打印材料", "砍价",
         "我儿子想去留学",  # 留学 sounds like 流血
         "我爸年纪大了背不动了 我想问问手机上能办事吗",  # can't carry, not 我爸…不动了 (harmless)
+        "昨晚打排位杀疯了", "今天杀疯了 连赢十把",  # gamers' hyperbole (harmless)
     ],
 )
 def test_look_alikes_are_not_emergencies(shipped_engine: Engine, text: str) -> None:
