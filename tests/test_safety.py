@@ -14,6 +14,9 @@ from bot.matching.decision import Outcome
 EMERGENCIES = [
     "他又在打我",
     "我爸突然不动了",  # not a harmless 背不动
+    "我老公癫痫又犯了 怎么叫都没用", "村口塌方了 有人被埋了", "阿爷喺屋企晕低咗",  # seizure, buried, Cantonese
+    "my grandma stopped breathing", "a kid fell off the bridge",
+    "you ren luo shui le",  # pinyin of 有人落水了, found by sound
     "工友爬到楼顶上，说再不发工资就跳下来",
     "老公天天打我",
     "我老公喝醉了又在打我和孩子",
@@ -171,6 +174,8 @@ def test_danger_mentioned_gets_the_service_with_one_safety_line(shipped_engine: 
         ("孩子在超市门口不见了", "110"),  # a spread trigger: 孩子…不见
         ("快来人，我爸晕倒了", "120"),  # a cry for help gives way to the danger named after it
         ("救命啊，厨房着火了", "119"),
+        ("there is a fire in the flat upstairs", "119"),  # English, found squashed: thereisafire
+        ("我老公癫痫又犯了 怎么叫都没用", "120"),
         ("救命", "110"),  # a cry alone: 110
     ],
 )
