@@ -32,7 +32,7 @@ now after its danger, falls and rivers in English and Cantonese, someone staying
 at the figures measured at the end of that round.
 safety_blind12.yml was written at the start of the twelfth round and scored at its base commit and after its
 work (the same figures); its failures were read in the thirteenth round (hyperbole of games and shops, 背不动 read as
-人…不动了). Its bars sit just below the figures after it.
+人…不动了, seizures, cave-ins, English and pinyin emergencies). Its bars sit just below the figures after it.
 safety_blind13.yml was written at the start of the thirteenth round and scored at its base commit and after its
 work (the same figures); its failures are read in a later round. Its bars sit just below those figures.
 """
@@ -64,7 +64,7 @@ BARS = {
     "safety_blind9.yml": (0.96, 0.88, 0.81, 0.065),
     "safety_blind10.yml": (0.98, 0.94, 0.82, 0.035),
     "safety_blind11.yml": (0.965, 0.86, 0.74, 0.055),
-    "safety_blind12.yml": (0.93, 0.83, 0.69, 0.065),
+    "safety_blind12.yml": (0.955, 0.85, 0.69, 0.065),
     "safety_blind13.yml": (0.91, 0.82, 0.75, 0.08),
 }
 
