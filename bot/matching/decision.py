@@ -275,7 +275,7 @@ def mentioned_service(service: Scored, ranking: Ranking, opinion: Opinion, setti
     """The service a message that only mentions danger is answered with: the one the danger's reading found
     (bot.matching.danger.assess), unless that is a `general` intent (法律咨询) and the message, decided as
     any other (decide, then combined), answers another service: a story's background leans to the general
-    intent, its question names the service ("…以前喝了酒就打人…像我这样的能不能申请免费的律师")."""
+    intent, its question names the service ("小时候我爸经常打我妈…谁能出面调解？" asks for 人民调解)."""
     general = index.general
     if service.intent not in general or not opinion.guesses:
         return service
