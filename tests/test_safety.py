@@ -242,6 +242,34 @@ def test_a_message_that_ends_on_the_danger_is_danger_now(shipped_engine: Engine,
 
 
 @pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("想问一下公证要带户口本吗……哎呀，我旁边排队的阿姨突然倒了，嘴唇都发紫了", "120"),
+        ("低保怎么申请？不好了，楼下冒出好大的烟，火苗都窜上来了", "119"),
+        ("离婚抚养费能不能调解？他又喝多了，拿着菜刀在砸门", "110"),
+    ],
+)
+def test_a_danger_told_now_after_the_question_is_danger_now(shipped_engine: Engine, text: str, number: str) -> None:
+    # The question comes first, then what is happening: what follows the question reads as danger now.
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent == "emergency" and number in reply.text.splitlines()[0], (text, reply.intent, reply.text)
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        ("我想问问怎么申请法律援助，他动手打我不是第一次了", "legal_aid"),
+        ("哪里可以免费咨询律师，我妹妹一直被家暴，她自己不敢来", "legal_consultation"),
+    ],
+)
+def test_a_danger_told_after_the_question_as_background_is_a_mention(shipped_engine: Engine, text: str,
+                                                                     service: str) -> None:
+    reply = shipped_engine.respond(f"citizen-{text}", text)
+    assert reply.intent is not None and reply.intent.split(".")[0] == service, (text, reply.intent, reply.kind)
+    assert reply.safety is True
+
+
+@pytest.mark.parametrize(
     ("text", "service"),
     [
         ("保护令怎么申请，我之前被他打过", "legal_consultation"),  # a question: every mention word counts

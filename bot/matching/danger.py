@@ -11,7 +11,9 @@ Danger now anywhere makes the message danger now. When every place is past or su
 message asks about a service or the law (the ranking finds a service above `floor` and a clause
 asks, or it holds `mention_words`: 怎么规定, 算不算…, after the danger when nothing is asked, or it names a service
 after the danger that the danger model surely reads as no danger now), danger is only mentioned: the service asked
-about, or the catalogue's `mention_intent` when it names none, with a safety line. In doubt, now.
+about, or the catalogue's `mention_intent` when it names none, with a safety line. A message that asks
+first and then tells a danger that the danger model, reading only what follows the question, reads as
+happening now is danger now ("公证要带户口本吗……等等，旁边的大爷倒了"). In doubt, now.
 
 The danger model (trained from safety.yaml's `situations` and `mentions`, bot.catalogue.danger)
 reads what no word list holds: danger now told as a situation ("有人掉江里了"), the number a loose
@@ -210,7 +212,7 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         # ("被家暴的人打官司能找法律援助吗"), or names one after the danger and the model is sure no danger
         # is now (_ends_on_service); not when the question is about the danger ("晕倒了怎么办").
         rest = _without_danger(query, index, danger)
-        if not asks(rest, index.settings.words.question_words) and not (
+        if (not asks(rest, index.settings.words.question_words) or _ends_on_danger_now(query, index, danger, placed)) and not (
                 _no_danger_now(opinion) and _ends_on_service(query, index, danger, is_service, placed)):
             return now
         service = service_of(rank(analyse(rest, index.settings), index).intents, floor, is_service)
@@ -249,13 +251,31 @@ def _mentions_at_end(query: Query, index: Index, danger: Danger, places: list[tu
     In a message that asks beyond its pleas for help (怎么办), every one counts ("八五普法里有没有讲家庭暴力的")."""
     core = query.core
     whole = f"{query.text}\n{core}"  # the text keeps what the core drops (那司法鉴定呢 车祸伤的)
-    if not places or asks(word_pattern(danger.help_words).sub("", whole), index.settings.words.question_words):
+    if not places or (asks(word_pattern(danger.help_words).sub("", whole), index.settings.words.question_words)
+                      and not _ends_on_danger_now(query, index, danger, places)):
         return any(word in whole for word in danger.mention_words)
     begins, ends = max(places)
     start = clause_of(query, begins)[0]
     past = any(at >= start and when is When.PAST for at, _, when in time_marks(core, danger))
     # Searched from where the danger ends: 撞伤情况 holds 伤情 across it.
     return any(past or core.find(word, ends) >= 0 for word in danger.mention_words if word in core)
+
+
+def _ends_on_danger_now(query: Query, index: Index, danger: Danger, places: list[tuple[int, int]]) -> bool:
+    """The message asks first and then tells a danger that the danger model, reading only what follows
+    the last question, surely reads as happening now ("公证要带户口本吗……等等，旁边排队的大爷突然倒了，
+    脸都紫了"). A danger told after the question as background reads as a mention or as nothing
+    ("法律援助怎么申请，他打我不是第一次了")."""
+    if not places:
+        return False
+    words = index.settings.words.question_words
+    core = query.core
+    bounds = [*query.breaks, len(core)] if query.breaks and query.breaks[0] == 0 else [0, *query.breaks, len(core)]
+    asked = [end for start, end in zip(bounds, bounds[1:]) if asks(word_pattern(danger.help_words).sub("", core[start:end]), words)]
+    if not asked or max(places)[0] < asked[-1]:
+        return False
+    tail = analyse(core[asked[-1]:], index.settings)
+    return read_situation(danger_opinion(tail, danger, index.settings)) is not None
 
 
 def _ends_on_service(query: Query, index: Index, danger: Danger, is_service: Callable[[str], bool],
