@@ -514,10 +514,21 @@ def test_english_danger_now(shipped_engine: Engine, text: str) -> None:
     ("my neighbour's flat smells of gas and nobody answers", "119"),
     ("my grandpa fainted at the market", "120"),
     ("some guys fighting in the street, one is hurt", "110"),
+    ("my mother is having a stroke, her face is drooping", "120"),
+    ("there was an explosion in the workshop next door", "119"),
+    ("we are stuck in the lift between two floors", "119"),
+    ("a man keeps banging on my door and trying to get in", "110"),
+    ("I'm on the roof and I want to jump", "110"),
+    ("ta shuo jin wan yao lai sha wo", "110"),  # typed pinyin, found by sound: 来杀我
 ])
 def test_english_accidents_and_fights_get_their_number(shipped_engine: Engine, text: str, number: str) -> None:
     reply = shipped_engine.respond("citizen", text)
     assert (reply.intent, _first_number(reply.text)) == ("emergency", number), reply.text
+
+
+def test_asking_for_help_with_a_service_in_english_is_no_emergency(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("citizen", "can you help me with notarization")
+    assert reply.intent == "notarization"
 
 
 def test_an_english_mention_of_past_violence_gets_the_service(shipped_engine: Engine) -> None:
