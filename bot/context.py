@@ -18,6 +18,9 @@ class Context:
     offered: tuple[str, ...] = ()
     given: frozenset[str] = frozenset()
     after_danger: bool = False  # an emergency answer came earlier: later answers keep the safety line
+    # The topic is the first of several services a "did you mean" offered, none chosen yet: a follow-up
+    # ("要钱吗") asks which of them it is about rather than answering the first.
+    unconfirmed: bool = False
 
 
 class ContextStore:
@@ -41,11 +44,12 @@ class ContextStore:
         self._items.move_to_end(user)
         return ctx
 
-    def remember(self, user: str, intent: str) -> None:
-        """Record the intent just answered, evicting the least recently seen user when full."""
+    def remember(self, user: str, intent: str, unconfirmed: bool = False) -> None:
+        """Record the intent just answered (or offered first, `unconfirmed`), evicting the least
+        recently seen user when full."""
         ctx = self.get(user)
         base = ctx or Context(None, self._clock())
-        self._put(user, replace(base, intent=intent, at=self._clock()))
+        self._put(user, replace(base, intent=intent, at=self._clock(), unconfirmed=unconfirmed))
 
     def offer(self, user: str, intents: tuple[str, ...]) -> None:
         """Record the intents of the buttons just shown, so "2" can pick the second."""

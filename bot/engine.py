@@ -23,7 +23,7 @@ from bot.service.keyedlocks import KeyedLocks
 from bot.matching.domains import nouns_elsewhere
 from bot.matching.decision import Match, Outcome, combined, decide, mentioned_service
 from bot.matching.ranking import Examined, examine
-from bot.followup import continues, goes_on, in_topic, leans, stays, takes_offer
+from bot.followup import continues, goes_on, in_topic, leans, stays, takes_offer, unchosen
 from bot.matching.scoring import Ranking, Scored
 from bot.catalogue.model import EMERGENCY, Answer, Intent, Role, topic_of
 from bot.matching.asked import small_talk_of
@@ -95,8 +95,7 @@ class Engine:
             _HELD.reset(reset)
 
     async def reply(self, user: str, text: str, channel: str = "api") -> Reply:
-        """Answer one message. With a `matcher` (a pool of worker processes) the matching runs there
-        and the event loop goes on serving meanwhile; without one it runs inline (under a millisecond)."""
+        """Answer one message, matching in a `matcher`'s worker processes (the loop serves meanwhile), or inline."""
         async with self.turn(user):
             if self.matcher is None:
                 return self.respond(user, text, channel)
@@ -165,8 +164,7 @@ class Engine:
 
     def subscribe(self, on_turn: Listener | None = None,
                   on_feedback: FeedbackListener | None = None) -> Callable[[], None]:
-        """Let a listener (the event log, metrics, a test harness) see every handled turn and feedback;
-        returns the call that stops it."""
+        """Let a listener (event log, metrics, a test) see every turn and feedback; returns the call that stops it."""
         if on_turn is not None:
             self.listeners.append(on_turn)
         if on_feedback is not None:
@@ -268,16 +266,16 @@ class Engine:
             # The leading candidate stands as the topic, so "去哪找?" after a tap-less reply still fits; the
             # learned model's offer alone, which fuzzy matching did not back, does not replace a topic.
             if match.candidates[0].score >= settings.clarify_threshold or self.context.get(user) is None:
-                self._remember(user, cat, match.candidates[0].intent)
+                self._remember(user, cat, match.candidates[0].intent, unconfirmed=True)
             return self._clarify(cat, match)
         key = "too_long" if len(text) > settings.max_message_chars else "fallback"
         return Reply(None, match.score, cat.messages[key], outcome=Outcome.FALLBACK, kind=Kind(key),
                      runner_up=match.runner_up, candidates=match.candidates)
 
-    def _remember(self, user: str, cat: Catalogue, intent_id: str) -> None:
+    def _remember(self, user: str, cat: Catalogue, intent_id: str, unconfirmed: bool = False) -> None:
         """Keep the intent as the topic a follow-up refers to; small talk never is one."""
         if not cat.has_role(intent_id, Role.SMALL_TALK):
-            self.context.remember(user, intent_id)
+            self.context.remember(user, intent_id, unconfirmed)
 
     def _follow_up(self, user: str, cat: Catalogue, text: str, examined: Examined, match: Match) -> Reply | None:
         """An elliptical question ("那要多久?") answered in the topic of the user's previous turn."""
@@ -317,6 +315,9 @@ class Engine:
         return self._followed(user, cat, text, cat.intents[chosen], min(1.0, in_context), match)
 
     def _followed(self, user: str, cat: Catalogue, text: str, intent: Intent, score: float, match: Match) -> Reply:
+        again = unchosen(cat, self.context.get(user), match)
+        if again is not None:
+            return self._clarify(cat, again)
         self._remember(user, cat, intent.id)
         reply = self._answer(cat, intent, score, match.runner_up, match.candidates)
         return replace(self._shaped(user, cat, intent, text, reply, is_followup=True), kind=Kind.FOLLOWUP)
@@ -354,8 +355,7 @@ class Engine:
 
     def _emergency(self, user: str, cat: Catalogue, intent: Intent, ranking: Ranking,
                    answer: Answer | None = None) -> Reply:
-        """Danger first (110, 120 or 119 as the danger's group says), then the service the message
-        also asked about, as a button."""
+        """Danger first (110, 120 or 119 as the danger's group says), then the service also asked about, as a button."""
         also = [s.intent for s in ranking.intents
                 if s.intent != intent.id and s.score >= cat.settings.clarify_threshold
                 and not cat.has_role(s.intent, Role.SMALL_TALK)][:1]

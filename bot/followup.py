@@ -4,6 +4,7 @@ lean towards it, or read in it (bot.matching.ranking.read_in_topic). bot.engine 
 from __future__ import annotations
 
 from bot.catalogue.loader import Catalogue
+from bot.context import Context
 from bot.catalogue.model import EMERGENCY, Role, topic_of
 from bot.matching.decision import Match, Outcome
 from bot.matching.index import Query, analyse
@@ -137,3 +138,15 @@ def leans(query: Query, cat: Catalogue, topic: str, match: Match) -> bool:
             or answered in cat.index.whole_message or match.score >= settings.answer_threshold + settings.clear_margin):
         return False
     return not names_another_topic(query, cat.index, topic, cat.facets.words)
+
+
+def unchosen(cat: Catalogue, ctx: Context | None, match: Match) -> Match | None:
+    """A follow-up ("要钱吗") to a "did you mean" that offered several services, none of them chosen:
+    asked again which one it is about, with the same buttons. Answering the first offered instead
+    was wrong far more often than right: the first button is only the likeliest reading."""
+    if ctx is None or not ctx.unconfirmed:
+        return None
+    offered = tuple(i for i in ctx.offered if i in cat.intents and not cat.has_role(i, Role.SMALL_TALK))
+    if len(offered) < 2:
+        return None
+    return Match(Outcome.CLARIFY, None, match.score, match.runner_up, tuple(Scored(i, match.score, "") for i in offered))

@@ -146,3 +146,20 @@ async def test_the_safety_line_after_an_emergency_carries_to_the_other_replica(s
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_a_did_you_mean_left_unchosen_is_asked_again_on_the_other_replica(shipped_catalogue: Catalogue,
+                                                                                redis_server: RedisServer) -> None:
+    stores = [RedisConversations(redis_server.url), RedisConversations(redis_server.url)]
+    first, second = (Engine(shipped_catalogue, conversations=store) for store in stores)
+    for store in stores:
+        await store.start()
+    try:
+        offered = await first.reply("u", "法律援助还是法律咨询")
+        assert offered.kind == "clarify" and len(offered.buttons) >= 2
+        again = await second.reply("u", "需要钱吗")
+        assert (again.kind, again.buttons) == ("clarify", offered.buttons)
+        assert (await first.reply("u", "2")).intent == offered.buttons[1].intent
+    finally:
+        for store in stores:
+            await store.close()

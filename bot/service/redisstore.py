@@ -65,7 +65,8 @@ _Failure = (RedisError, OSError)
 
 def _encode(ctx: Context) -> str:
     return json.dumps({"intent": ctx.intent, "offered": list(ctx.offered), "given": sorted(ctx.given),
-                       "after_danger": ctx.after_danger}, ensure_ascii=False)
+                       "after_danger": ctx.after_danger,
+                       "unconfirmed": ctx.unconfirmed}, ensure_ascii=False)
 
 
 def _decode(raw: bytes | None) -> Context | None:
@@ -74,7 +75,8 @@ def _decode(raw: bytes | None) -> Context | None:
     try:
         data = json.loads(raw)
         return Context(data["intent"], 0.0, tuple(str(i) for i in data["offered"]),
-                       frozenset(str(g) for g in data.get("given", ())), bool(data.get("after_danger", False)))
+                       frozenset(str(g) for g in data.get("given", ())), bool(data.get("after_danger", False)),
+                       bool(data.get("unconfirmed", False)))
     except (ValueError, KeyError, TypeError):
         logger.warning("a stored conversation context was not readable; starting that conversation afresh")
         return None
