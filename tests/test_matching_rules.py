@@ -194,6 +194,15 @@ def test_a_topic_word_mentioned_again_outside_the_feared_clause_counts(shipped_c
     assert examined.ranking.intents[0].intent == "people_mediation"
 
 
+@pytest.mark.parametrize("text", ["What are the plans for 2021 in the report?", "what's the weather like tomorrow",
+                                  "Who checks the lifts in old flats?"])
+def test_english_question_words_are_question_words_not_the_bots_own_small_talk(shipped_catalogue: Catalogue,
+                                                                               text: str) -> None:
+    # "what" and "who" read as 什么 and 谁: as question words they do not tie a question to "what can you do".
+    reply = ask(shipped_catalogue, text)
+    assert "bot_capabilities" not in (reply.intent, *reply.suggestions), (reply.kind, reply.intent, reply.suggestions)
+
+
 def test_latin_words_keep_their_spaces_so_english_synonyms_still_apply(shipped_catalogue: Catalogue) -> None:
     text = "老板拖欠了我们半年工资一直不给，我不想跟他闹僵，找 legal aid 帮忙要什么条件"
     examined = examine(text, shipped_catalogue.index)
