@@ -14,6 +14,7 @@ from bot.matching.decision import Outcome
 EMERGENCIES = [
     "他又在打我",
     "我爸突然不动了",  # not a harmless 背不动
+    "我家孩子在商场走丢了",  # a child, not a pet
     "我老公癫痫又犯了 怎么叫都没用", "村口塌方了 有人被埋了", "阿爷喺屋企晕低咗",  # seizure, buried, Cantonese
     "my grandma stopped breathing", "a kid fell off the bridge",
     "you ren luo shui le",  # pinyin of 有人落水了, found by sound
@@ -89,6 +90,7 @@ def test_emergency_wins_over_the_topic_of_the_previous_turn(shipped_engine: Engi
         "我儿子想去留学",  # 留学 sounds like 流血
         "我爸年纪大了背不动了 我想问问手机上能办事吗",  # can't carry, not 我爸…不动了 (harmless)
         "昨晚打排位杀疯了", "今天杀疯了 连赢十把",  # gamers' hyperbole (harmless)
+        "我家的狗走丢了两天了 咋办", "家里猫狗打架怎么劝",  # pets (harmless)
     ],
 )
 def test_look_alikes_are_not_emergencies(shipped_engine: Engine, text: str) -> None:
