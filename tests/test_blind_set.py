@@ -58,8 +58,10 @@ BARS: dict[str, tuple[dict[str, float], dict[str, float], float | None]] = {
 }
 # Every turn of the multi-turn conversations (tag multi_turn) answered right: follow-ups stay in their
 # topic unless a new one is clearly asked about (bot.followup). A little below the figures measured.
+# blind9.yml's is 0.945 since the fourteenth round: a follow-up to a "did you mean" offering two services,
+# none chosen, is asked again which one (bot.followup.unchosen); one of its turns had the first button right.
 MULTI_TURN = {"blind.yml": 0.97, "blind2.yml": 0.95, "blind3.yml": 0.95, "blind4.yml": 0.92,
-              "blind5.yml": 0.94, "blind6.yml": 0.89, "blind8.yml": 0.93, "blind9.yml": 0.95,
+              "blind5.yml": 0.94, "blind6.yml": 0.89, "blind8.yml": 0.93, "blind9.yml": 0.945,
               "blind10.yml": 0.84, "blind11.yml": 0.92, "blind12.yml": 0.865, "blind13.yml": 0.88}
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}
