@@ -504,7 +504,8 @@ def test_the_number_first_after_an_attack_is_over(shipped_engine: Engine, text: 
 
 @pytest.mark.parametrize(
     "text",
-    ["my friend said she would kill herself", "a man is at my door with a bat", "he beat me up and he is still here"],
+    ["my friend said she would kill herself", "a man is at my door with a bat", "he beat me up and he is still here",
+     "I can hear someone beating him next door, what should I do?"],  # a plea (怎么办), not a question about a service
 )
 def test_english_danger_now(shipped_engine: Engine, text: str) -> None:
     reply = shipped_engine.respond("citizen", text)
