@@ -203,6 +203,10 @@ def test_english_question_words_are_question_words_not_the_bots_own_small_talk(s
     assert "bot_capabilities" not in (reply.intent, *reply.suggestions), (reply.kind, reply.intent, reply.suggestions)
 
 
+def test_asking_what_the_bot_can_help_with_in_english_gets_its_capabilities(shipped_catalogue: Catalogue) -> None:
+    assert ask(shipped_catalogue, "hi, what can you help me with?").intent == "bot_capabilities"
+
+
 def test_latin_words_keep_their_spaces_so_english_synonyms_still_apply(shipped_catalogue: Catalogue) -> None:
     text = "老板拖欠了我们半年工资一直不给，我不想跟他闹僵，找 legal aid 帮忙要什么条件"
     examined = examine(text, shipped_catalogue.index)

@@ -10,6 +10,7 @@ from catalogue_factory import write_catalogue
 from bot.catalogue.loader import Catalogue, load_catalogue
 from bot.engine import Engine
 from bot.matching.decision import Outcome
+from bot.matching.index import analyse
 
 EMERGENCIES = [
     "他又在打我",
@@ -505,7 +506,7 @@ def test_the_number_first_after_an_attack_is_over(shipped_engine: Engine, text: 
 @pytest.mark.parametrize(
     "text",
     ["my friend said she would kill herself", "a man is at my door with a bat", "he beat me up and he is still here",
-     "I can hear someone beating him next door, what should I do?"],  # a plea (怎么办), not a question about a service
+     "I can hear someone beating him next door, what should I do?"],
 )
 def test_english_danger_now(shipped_engine: Engine, text: str) -> None:
     reply = shipped_engine.respond("citizen", text)
@@ -527,6 +528,13 @@ def test_english_danger_now(shipped_engine: Engine, text: str) -> None:
 def test_english_accidents_and_fights_get_their_number(shipped_engine: Engine, text: str, number: str) -> None:
     reply = shipped_engine.respond("citizen", text)
     assert (reply.intent, _first_number(reply.text)) == ("emergency", number), reply.text
+
+
+def test_an_english_plea_for_help_reads_as_one(shipped_catalogue: Catalogue) -> None:
+    # "what" reads as 什么, a question word: "what should I do" must read as the plea 怎么办 (a help word),
+    # or an English danger ending on it would read as a question about a service, a mention.
+    assert analyse("What should I do?", shipped_catalogue.settings).core == "怎么办"
+    assert "怎么办" in shipped_catalogue.danger.help_words
 
 
 def test_asking_for_help_with_a_service_in_english_is_no_emergency(shipped_engine: Engine) -> None:
