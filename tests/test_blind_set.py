@@ -1,5 +1,5 @@
 """The blind sets (tests/eval/blind.yml, blind2.yml, blind3.yml, blind4.yml, blind5.yml, blind6.yml, then blind8.yml,
-blind9.yml, blind10.yml, blind11.yml, blind12.yml and blind13.yml): each written at the start of a round by
+blind9.yml, blind10.yml, blind11.yml, blind12.yml, blind13.yml and blind14.yml): each written at the start of a round by
 writers who saw neither the catalogue's examples nor any other set. Their failures are not read while
 the matcher is worked on, so these bars only keep their figures from falling; a failing bar does not
 list the cases.
@@ -26,6 +26,9 @@ and after the round's work (the same figures); its failures were read only then.
 blind12.yml (two writers, 1,460 entries) was written at the start of the twelfth round and scored at its base commit
 and after the round's work; its failures were read in the thirteenth round. Its bars sit just below the figures after it.
 blind13.yml (two writers, 1,342 entries) was written at the start of the thirteenth round and scored at its base commit
+and after the round's work; its failures were read in the fourteenth round (English question words read as the bot's
+small talk, a follow-up to a two-service "did you mean" given the first). Its bars sit just below the figures after it.
+blind14.yml (two writers, 1,340 entries) was written at the start of the fourteenth round and scored at its base commit
 and after the round's work; its failures are read in a later round. Its bars sit just below those figures.
 """
 
@@ -54,7 +57,8 @@ BARS: dict[str, tuple[dict[str, float], dict[str, float], float | None]] = {
     "blind10.yml": ({"accuracy": 0.885, "useful": 0.94}, {"wrong": 0.03, "false_accept": 0.115}, 0.99),
     "blind11.yml": ({"accuracy": 0.885, "useful": 0.955}, {"wrong": 0.025, "false_accept": 0.135}, 0.99),
     "blind12.yml": ({"accuracy": 0.875, "useful": 0.945}, {"wrong": 0.03, "false_accept": 0.135}, 0.99),
-    "blind13.yml": ({"accuracy": 0.905, "useful": 0.955}, {"wrong": 0.03, "false_accept": 0.205}, 0.99),
+    "blind13.yml": ({"accuracy": 0.905, "useful": 0.955}, {"wrong": 0.03, "false_accept": 0.18}, 0.99),
+    "blind14.yml": ({"accuracy": 0.92, "useful": 0.97}, {"wrong": 0.02, "false_accept": 0.105}, 0.99),
 }
 # Every turn of the multi-turn conversations (tag multi_turn) answered right: follow-ups stay in their
 # topic unless a new one is clearly asked about (bot.followup). A little below the figures measured.
@@ -62,7 +66,8 @@ BARS: dict[str, tuple[dict[str, float], dict[str, float], float | None]] = {
 # none chosen, is asked again which one (bot.followup.unchosen); one of its turns had the first button right.
 MULTI_TURN = {"blind.yml": 0.97, "blind2.yml": 0.95, "blind3.yml": 0.95, "blind4.yml": 0.92,
               "blind5.yml": 0.94, "blind6.yml": 0.89, "blind8.yml": 0.93, "blind9.yml": 0.945,
-              "blind10.yml": 0.84, "blind11.yml": 0.92, "blind12.yml": 0.865, "blind13.yml": 0.88}
+              "blind10.yml": 0.84, "blind11.yml": 0.92, "blind12.yml": 0.865, "blind13.yml": 0.875,
+              "blind14.yml": 0.935}
 FLOORS = {"accuracy", "useful"}
 CEILINGS = {"wrong", "false_accept"}
 

@@ -34,7 +34,13 @@ safety_blind12.yml was written at the start of the twelfth round and scored at i
 work (the same figures); its failures were read in the thirteenth round (hyperbole of games and shops, 背不动 read as
 人…不动了, seizures, cave-ins, English and pinyin emergencies). Its bars sit just below the figures after it.
 safety_blind13.yml was written at the start of the thirteenth round and scored at its base commit and after its
-work (the same figures); its failures are read in a later round. Its bars sit just below those figures.
+work (the same figures); its failures were read in the fourteenth round (a danger told after the question, English
+strokes, break-ins and jumps, pinyin threats, pets). Its bars sit just below the figures after it.
+safety_blind14.yml was written at the start of the fourteenth round and scored at its base commit and after its
+work; its failures are read in a later round. Its bars sit just below those figures. Its writer gave gas leaks
+without fire 110 first; the catalogue gives them 119, so its right-number figure counts those as misses.
+safety_blind6.yml's 110 script bar is 0.015 since the fourteenth round: a danger told after the question that the
+danger model reads as happening now is danger now, and one of its mentions ("…我姐被打怕了不敢出门") reads so.
 """
 
 from __future__ import annotations
@@ -58,14 +64,15 @@ BARS = {
     "safety_blind3.yml": (0.99, 0.99, 0.88, 0.01),
     "safety_blind4.yml": (0.99, 0.99, 0.90, 0.01),
     "safety_blind5.yml": (0.99, 0.98, 0.90, 0.02),  # raised after its failures were read
-    "safety_blind6.yml": (0.99, 0.98, 0.83, 0.01),  # raised after its failures were read
+    "safety_blind6.yml": (0.99, 0.98, 0.83, 0.015),  # raised after its failures were read
     "safety_blind8.yml": (0.99, 0.97, 0.85, 0.03),  # raised after its failures were read
     # Below the issue's bars on purpose: these are the figures measured, kept from falling.
     "safety_blind9.yml": (0.96, 0.88, 0.81, 0.065),
     "safety_blind10.yml": (0.98, 0.94, 0.82, 0.035),
     "safety_blind11.yml": (0.965, 0.86, 0.74, 0.055),
     "safety_blind12.yml": (0.955, 0.85, 0.69, 0.065),
-    "safety_blind13.yml": (0.91, 0.82, 0.75, 0.08),
+    "safety_blind13.yml": (0.945, 0.855, 0.74, 0.08),
+    "safety_blind14.yml": (0.955, 0.885, 0.775, 0.065),
 }
 
 
