@@ -18,9 +18,9 @@ class Context:
     offered: tuple[str, ...] = ()
     given: frozenset[str] = frozenset()
     after_danger: bool = False  # an emergency answer came earlier: later answers keep the safety line
-    # The topic is the first of several services a "did you mean" offered, none chosen yet: a follow-up
-    # ("要钱吗") asks which of them it is about rather than answering the first.
-    unconfirmed: bool = False
+    # The services a "did you mean" offered, none chosen yet (the topic is the first of them): a follow-up
+    # ("要钱吗") is asked which of them it is about rather than answered with the first.
+    unconfirmed: tuple[str, ...] = ()
 
 
 class ContextStore:
@@ -44,8 +44,8 @@ class ContextStore:
         self._items.move_to_end(user)
         return ctx
 
-    def remember(self, user: str, intent: str, unconfirmed: bool = False) -> None:
-        """Record the intent just answered (or offered first, `unconfirmed`), evicting the least
+    def remember(self, user: str, intent: str, unconfirmed: tuple[str, ...] = ()) -> None:
+        """Record the intent just answered (or offered first among `unconfirmed`), evicting the least
         recently seen user when full."""
         ctx = self.get(user)
         base = ctx or Context(None, self._clock())

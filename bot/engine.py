@@ -266,13 +266,13 @@ class Engine:
             # The leading candidate stands as the topic, so "去哪找?" after a tap-less reply still fits; the
             # learned model's offer alone, which fuzzy matching did not back, does not replace a topic.
             if match.candidates[0].score >= settings.clarify_threshold or self.context.get(user) is None:
-                self._remember(user, cat, match.candidates[0].intent, unconfirmed=True)
+                self._remember(user, cat, match.candidates[0].intent, tuple(s.intent for s in match.candidates))
             return self._clarify(cat, match)
         key = "too_long" if len(text) > settings.max_message_chars else "fallback"
         return Reply(None, match.score, cat.messages[key], outcome=Outcome.FALLBACK, kind=Kind(key),
                      runner_up=match.runner_up, candidates=match.candidates)
 
-    def _remember(self, user: str, cat: Catalogue, intent_id: str, unconfirmed: bool = False) -> None:
+    def _remember(self, user: str, cat: Catalogue, intent_id: str, unconfirmed: tuple[str, ...] = ()) -> None:
         """Keep the intent as the topic a follow-up refers to; small talk never is one."""
         if not cat.has_role(intent_id, Role.SMALL_TALK):
             self.context.remember(user, intent_id, unconfirmed)

@@ -4,8 +4,8 @@ lean towards it, or read in it (bot.matching.ranking.read_in_topic). bot.engine 
 from __future__ import annotations
 
 from bot.catalogue.loader import Catalogue
-from bot.context import Context
 from bot.catalogue.model import EMERGENCY, Role, topic_of
+from bot.context import Context
 from bot.matching.decision import Match, Outcome
 from bot.matching.index import Query, analyse
 from bot.matching.ranking import Examined, names_another_topic, rank, read_in_topic
@@ -144,9 +144,9 @@ def unchosen(cat: Catalogue, ctx: Context | None, match: Match) -> Match | None:
     """A follow-up ("要钱吗") to a "did you mean" that offered several services, none of them chosen:
     asked again which one it is about, with the same buttons. Answering the first offered instead
     was wrong far more often than right: the first button is only the likeliest reading."""
-    if ctx is None or not ctx.unconfirmed:
+    if ctx is None:
         return None
-    offered = tuple(i for i in ctx.offered if i in cat.intents and not cat.has_role(i, Role.SMALL_TALK))
+    offered = tuple(i for i in ctx.unconfirmed if i in cat.intents and not cat.has_role(i, Role.SMALL_TALK))
     if len(offered) < 2:
         return None
     return Match(Outcome.CLARIFY, None, match.score, match.runner_up, tuple(Scored(i, match.score, "") for i in offered))

@@ -15,7 +15,7 @@ from bot.catalogue.loader import Catalogue
 from bot.config import safe_url
 from bot.engine import Engine
 from bot.service.ratelimit import RateLimiter, Verdict
-from bot.service.redisstore import RedisConversations
+from bot.service.redisstore import RedisConversations, _decode
 
 
 @pytest.fixture
@@ -163,3 +163,9 @@ async def test_a_did_you_mean_left_unchosen_is_asked_again_on_the_other_replica(
     finally:
         for store in stores:
             await store.close()
+
+
+def test_a_context_stored_before_unchosen_offers_were_kept_is_still_read() -> None:
+    stored = b'{"intent": "legal_aid", "offered": ["legal_aid"], "given": [], "after_danger": false}'
+    ctx = _decode(stored)
+    assert ctx is not None and (ctx.intent, ctx.offered, ctx.unconfirmed) == ("legal_aid", ("legal_aid",), ())

@@ -92,6 +92,9 @@ def test_emergency_wins_over_the_topic_of_the_previous_turn(shipped_engine: Engi
         "我爸年纪大了背不动了 我想问问手机上能办事吗",  # can't carry, not 我爸…不动了 (harmless)
         "昨晚打排位杀疯了", "今天杀疯了 连赢十把",  # gamers' hyperbole (harmless)
         "我家的狗走丢了两天了 咋办", "家里猫狗打架怎么劝",  # pets (harmless)
+        # English triggers are whole phrases: lost things, a safe deposit, police asked about, a slow office
+        "my passport was lost on the train, where do I report it", "how do I open a safe account for my savings",
+        "should I call the police about my neighbour's loud music", "the office is unresponsive to my complaint",
     ],
 )
 def test_look_alikes_are_not_emergencies(shipped_engine: Engine, text: str) -> None:

@@ -13,7 +13,7 @@ asks, or it holds `mention_words`: 怎么规定, 算不算…, after the danger 
 after the danger that the danger model surely reads as no danger now), danger is only mentioned: the service asked
 about, or the catalogue's `mention_intent` when it names none, with a safety line. A message that asks
 first and then tells a danger that the danger model, reading only what follows the question, reads as
-happening now is danger now ("公证要带户口本吗……等等，旁边的大爷倒了"). In doubt, now.
+happening now is danger now ("公证要带户口本吗……哎呀，旁边排队的阿姨突然倒了，嘴唇都发紫了"). In doubt, now.
 
 The danger model (trained from safety.yaml's `situations` and `mentions`, bot.catalogue.danger)
 reads what no word list holds: danger now told as a situation ("有人掉江里了"), the number a loose
@@ -207,12 +207,15 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         # 以前想不开过，现在好多了; 执法人员还推了我一把，我要举报
         times = [When.PAST for _ in times]
     service = service_of(intents, floor, is_service)
-    if not all(when is When.PAST for when in times) and not _mentions_at_end(query, index, danger, placed):
+    # Read once: the danger model's reading of what follows the last question, where a danger follows it.
+    ends_now = not all(when is When.PAST for when in times) and _ends_on_danger_now(query, index, danger, placed)
+    if not all(when is When.PAST for when in times) and not _mentions_at_end(query, index, danger, placed, ends_now):
         # Danger said without a time: only mentioned when the rest of the message asks about a service
         # ("被家暴的人打官司能找法律援助吗"), or names one after the danger and the model is sure no danger
-        # is now (_ends_on_service); not when the question is about the danger ("晕倒了怎么办").
+        # is now (_ends_on_service); not when the question is about the danger ("晕倒了怎么办"), nor when
+        # the danger told after the question reads as happening now (_ends_on_danger_now).
         rest = _without_danger(query, index, danger)
-        if (not asks(rest, index.settings.words.question_words) or _ends_on_danger_now(query, index, danger, placed)) and not (
+        if (not asks(rest, index.settings.words.question_words) or ends_now) and not (
                 _no_danger_now(opinion) and _ends_on_service(query, index, danger, is_service, placed)):
             return now
         service = service_of(rank(analyse(rest, index.settings), index).intents, floor, is_service)
@@ -243,16 +246,18 @@ def _spans(query: Query, index: Index) -> list[tuple[int, int]]:
     return [span for t in index.triggers_near(query) for span in spans(query.core, query.key, t)]
 
 
-def _mentions_at_end(query: Query, index: Index, danger: Danger, places: list[tuple[int, int]]) -> bool:
+def _mentions_at_end(query: Query, index: Index, danger: Danger, places: list[tuple[int, int]],
+                     ends_now: bool = False) -> bool:
     """The message holds a `mention_words` word after the last place naming danger: a service or the law
     asked about the danger told ("被打了以后开的病历能当证据吗"). One said only before it tells what the
     citizen was doing when danger came ("网上预约公证填到一半，厨房着火了", "在办公证的时候晕倒了"): the
     message ends on the danger, now, unless that clause tells it as past ("申请了保护令，之前被他打过").
-    In a message that asks beyond its pleas for help (怎么办), every one counts ("八五普法里有没有讲家庭暴力的")."""
+    In a message that asks beyond its pleas for help (怎么办), every one counts ("八五普法里有没有讲家庭暴力的"),
+    unless the danger told after its question reads as happening now (`ends_now`, _ends_on_danger_now)."""
     core = query.core
     whole = f"{query.text}\n{core}"  # the text keeps what the core drops (那司法鉴定呢 车祸伤的)
     if not places or (asks(word_pattern(danger.help_words).sub("", whole), index.settings.words.question_words)
-                      and not _ends_on_danger_now(query, index, danger, places)):
+                      and not ends_now):
         return any(word in whole for word in danger.mention_words)
     begins, ends = max(places)
     start = clause_of(query, begins)[0]
@@ -263,9 +268,10 @@ def _mentions_at_end(query: Query, index: Index, danger: Danger, places: list[tu
 
 def _ends_on_danger_now(query: Query, index: Index, danger: Danger, places: list[tuple[int, int]]) -> bool:
     """The message asks first and then tells a danger that the danger model, reading only what follows
-    the last question, surely reads as happening now ("公证要带户口本吗……等等，旁边排队的大爷突然倒了，
-    脸都紫了"). A danger told after the question as background reads as a mention or as nothing
-    ("法律援助怎么申请，他打我不是第一次了")."""
+    the last question, surely reads as happening now ("公证要带户口本吗……哎呀，旁边排队的阿姨突然倒了，
+    嘴唇都发紫了"). A danger told after the question as background reads as a mention or as nothing
+    ("法律援助怎么申请，他打我不是第一次了"). A question asked after the danger is the last question, so
+    "打什么电话" after it is a plea for help (`help_words`), not a question."""
     if not places:
         return False
     words = index.settings.words.question_words

@@ -66,7 +66,12 @@ _Failure = (RedisError, OSError)
 def _encode(ctx: Context) -> str:
     return json.dumps({"intent": ctx.intent, "offered": list(ctx.offered), "given": sorted(ctx.given),
                        "after_danger": ctx.after_danger,
-                       "unconfirmed": ctx.unconfirmed}, ensure_ascii=False)
+                       "unconfirmed": list(ctx.unconfirmed)}, ensure_ascii=False)
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    """A list of intent ids as stored; a record written before it was kept holds none."""
+    return tuple(str(i) for i in value) if isinstance(value, list) else ()
 
 
 def _decode(raw: bytes | None) -> Context | None:
@@ -76,7 +81,7 @@ def _decode(raw: bytes | None) -> Context | None:
         data = json.loads(raw)
         return Context(data["intent"], 0.0, tuple(str(i) for i in data["offered"]),
                        frozenset(str(g) for g in data.get("given", ())), bool(data.get("after_danger", False)),
-                       bool(data.get("unconfirmed", False)))
+                       _strings(data.get("unconfirmed")))
     except (ValueError, KeyError, TypeError):
         logger.warning("a stored conversation context was not readable; starting that conversation afresh")
         return None
