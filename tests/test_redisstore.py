@@ -132,37 +132,34 @@ def test_urls_are_shown_without_their_password(url: str, shown: str) -> None:
     assert safe_url(url) == shown
 
 
-async def test_the_safety_line_after_an_emergency_carries_to_the_other_replica(shipped_catalogue: Catalogue,
-                                                                              redis_server: RedisServer) -> None:
+@pytest.fixture
+async def shipped_replicas(shipped_catalogue: Catalogue, redis_server: RedisServer) -> AsyncIterator[tuple[Engine, Engine]]:
+    """Two engines on the shipped catalogue sharing one Redis: two replicas of the service."""
     stores = [RedisConversations(redis_server.url), RedisConversations(redis_server.url)]
-    first, second = (Engine(shipped_catalogue, conversations=store) for store in stores)
     for store in stores:
         await store.start()
-    try:
-        assert (await first.reply("u", "救命 他拿着刀说要砍死我")).kind == "emergency"
-        after = await second.reply("u", "警察已经来了，那法律援助怎么申请")
-        assert (after.intent, after.kind, after.safety) == ("legal_aid", "safety", True)
-        assert after.text.startswith(shipped_catalogue.messages["safety_line"])
-    finally:
-        for store in stores:
-            await store.close()
-
-
-async def test_a_did_you_mean_left_unchosen_is_asked_again_on_the_other_replica(shipped_catalogue: Catalogue,
-                                                                                redis_server: RedisServer) -> None:
-    stores = [RedisConversations(redis_server.url), RedisConversations(redis_server.url)]
-    first, second = (Engine(shipped_catalogue, conversations=store) for store in stores)
+    yield Engine(shipped_catalogue, conversations=stores[0]), Engine(shipped_catalogue, conversations=stores[1])
     for store in stores:
-        await store.start()
-    try:
-        offered = await first.reply("u", "法律援助还是法律咨询")
-        assert offered.kind == "clarify" and len(offered.buttons) >= 2
-        again = await second.reply("u", "需要钱吗")
-        assert (again.kind, again.buttons) == ("clarify", offered.buttons)
-        assert (await first.reply("u", "2")).intent == offered.buttons[1].intent
-    finally:
-        for store in stores:
-            await store.close()
+        await store.close()
+
+
+async def test_the_safety_line_after_an_emergency_carries_to_the_other_replica(
+        shipped_replicas: tuple[Engine, Engine]) -> None:
+    first, second = shipped_replicas
+    assert (await first.reply("u", "救命 他拿着刀说要砍死我")).kind == "emergency"
+    after = await second.reply("u", "警察已经来了，那法律援助怎么申请")
+    assert (after.intent, after.kind, after.safety) == ("legal_aid", "safety", True)
+    assert after.text.startswith(first.catalogue.messages["safety_line"])
+
+
+async def test_a_did_you_mean_left_unchosen_is_asked_again_on_the_other_replica(
+        shipped_replicas: tuple[Engine, Engine]) -> None:
+    first, second = shipped_replicas
+    offered = await first.reply("u", "法律援助还是法律咨询")
+    assert offered.kind == "clarify" and len(offered.buttons) >= 2
+    again = await second.reply("u", "需要钱吗")
+    assert (again.kind, again.buttons) == ("clarify", offered.buttons)
+    assert (await first.reply("u", "2")).intent == offered.buttons[1].intent
 
 
 def test_a_context_stored_before_unchosen_offers_were_kept_is_still_read() -> None:
