@@ -95,6 +95,7 @@ def test_emergency_wins_over_the_topic_of_the_previous_turn(shipped_engine: Engi
         # English triggers are whole phrases: lost things, a safe deposit, police asked about, a slow office
         "my passport was lost on the train, where do I report it", "how do I open a safe account for my savings",
         "should I call the police about my neighbour's loud music", "the office is unresponsive to my complaint",
+        "I took pills for my cold, can I still drive?",
     ],
 )
 def test_look_alikes_are_not_emergencies(shipped_engine: Engine, text: str) -> None:
@@ -238,25 +239,15 @@ def test_a_mention_is_told_by_its_time_or_by_a_service_asked(shipped_engine: Eng
         ("我爸在办公证的时候突然晕倒了怎么办", "120"),  # a plea for help (怎么办) asks nothing of a service
         ("网上申请法律援助填了一半，厨房着火了，怎么办", "119"),  # nor does it name one (怎么办 is near 公证怎么办)
         ("我爸被车撞伤情况很严重", "120"),  # 伤情 read across the danger's own words is not after it
-    ],
-)
-def test_a_message_that_ends_on_the_danger_is_danger_now(shipped_engine: Engine, text: str, number: str) -> None:
-    # The service words (申请, 公证) come before the danger and nothing is asked: they say what was
-    # going on when the danger came, not what the citizen asks about.
-    reply = shipped_engine.respond(f"citizen-{text}", text)
-    assert reply.intent == "emergency" and number in reply.text.splitlines()[0], (text, reply.intent, reply.text)
-
-
-@pytest.mark.parametrize(
-    ("text", "number"),
-    [
+        # A question first, then a danger that what follows the question reads as happening now
         ("想问一下公证要带户口本吗……哎呀，我旁边排队的阿姨突然倒了，嘴唇都发紫了", "120"),
         ("低保怎么申请？不好了，楼下冒出好大的烟，火苗都窜上来了", "119"),
         ("离婚抚养费能不能调解？他又喝多了，拿着菜刀在砸门", "110"),
     ],
 )
-def test_a_danger_told_now_after_the_question_is_danger_now(shipped_engine: Engine, text: str, number: str) -> None:
-    # The question comes first, then what is happening: what follows the question reads as danger now.
+def test_a_message_that_ends_on_the_danger_is_danger_now(shipped_engine: Engine, text: str, number: str) -> None:
+    # The service words (申请, 公证) come before the danger: they say what was going on when the danger
+    # came, or what was asked before it, not what the citizen asks about now.
     reply = shipped_engine.respond(f"citizen-{text}", text)
     assert reply.intent == "emergency" and number in reply.text.splitlines()[0], (text, reply.intent, reply.text)
 

@@ -207,9 +207,10 @@ def assess(query: Query, trigger: Trigger, index: Index, intents: Sequence[Score
         # 以前想不开过，现在好多了; 执法人员还推了我一把，我要举报
         times = [When.PAST for _ in times]
     service = service_of(intents, floor, is_service)
+    undated = not all(when is When.PAST for when in times)
     # Read once: the danger model's reading of what follows the last question, where a danger follows it.
-    ends_now = not all(when is When.PAST for when in times) and _ends_on_danger_now(query, index, danger, placed)
-    if not all(when is When.PAST for when in times) and not _mentions_at_end(query, index, danger, placed, ends_now):
+    ends_now = undated and _ends_on_danger_now(query, index, danger, placed)
+    if undated and not _mentions_at_end(query, index, danger, placed, ends_now):
         # Danger said without a time: only mentioned when the rest of the message asks about a service
         # ("被家暴的人打官司能找法律援助吗"), or names one after the danger and the model is sure no danger
         # is now (_ends_on_service); not when the question is about the danger ("晕倒了怎么办"), nor when
